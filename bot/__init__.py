@@ -1,0 +1,2 @@
+"""The runtime around the pure core: configuration, command line, and (later) transports,
+router, outbox, scheduler and web."""

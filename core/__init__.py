@@ -1,0 +1,3 @@
+"""The pure rules of distbot: commission split, fan-lock attribution, the ledger's settlement
+and refunds, entry, upgrades, and the config advisor. Plain data in, plain data out: no I/O,
+no ORM, no asyncio. Time is always passed in as ``now``."""
