@@ -208,10 +208,7 @@ class Settings:
 
     @cached_property
     def upgrades(self) -> tuple[UpgradeStep, ...]:
-        return tuple(
-            UpgradeStep(u.from_level, u.to_level, tuple(dict(s) for s in u.any_of))
-            for u in self.raw.upgrades
-        )
+        return tuple(UpgradeStep(u.from_level, u.to_level, tuple(dict(s) for s in u.any_of)) for u in self.raw.upgrades)
 
     @cached_property
     def courses(self) -> dict[str, CourseSettings]:
@@ -318,11 +315,9 @@ def _cross_checks(raw: RawSettings) -> list[Problem]:
         for field_name, level in (("from", step.from_level), ("to", step.to_level)):
             if level not in levels:
                 problems.append(Problem(f"upgrades[{i}].{field_name}", f"unknown level {level!r}"))
-        if step.from_level in levels and step.to_level in levels:
-            if levels.index(step.to_level) != levels.index(step.from_level) + 1:
-                problems.append(
-                    Problem(f"upgrades[{i}]", f"{step.from_level}→{step.to_level} must go up one level")
-                )
+        known = step.from_level in levels and step.to_level in levels
+        if known and levels.index(step.to_level) != levels.index(step.from_level) + 1:
+            problems.append(Problem(f"upgrades[{i}]", f"{step.from_level}→{step.to_level} must go up one level"))
     seen_steps = [s.from_level for s in raw.upgrades]
     if len(set(seen_steps)) != len(seen_steps):
         problems.append(Problem("upgrades", "two steps start from the same level"))
@@ -340,9 +335,7 @@ def _cross_checks(raw: RawSettings) -> list[Problem]:
             if not key:
                 problems.append(Problem(f"brands[{b}].keywords", "an empty keyword"))
             elif key in keywords and keywords[key] != brand.id:
-                problems.append(
-                    Problem(f"brands[{b}].keywords", f"{word!r} is also a keyword of {keywords[key]}")
-                )
+                problems.append(Problem(f"brands[{b}].keywords", f"{word!r} is also a keyword of {keywords[key]}"))
             keywords[key] = brand.id
         for g, group in enumerate(brand.groups):
             if group.room_id in rooms:

@@ -20,13 +20,9 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decima
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"not a number: {node.value!r}", node.start_mark
-        ) from None
+        raise yaml.constructor.ConstructorError(None, None, f"not a number: {node.value!r}", node.start_mark) from None
     if not value.is_finite():
-        raise yaml.constructor.ConstructorError(
-            None, None, f"not a finite number: {node.value!r}", node.start_mark
-        )
+        raise yaml.constructor.ConstructorError(None, None, f"not a finite number: {node.value!r}", node.start_mark)
     return value
 
 

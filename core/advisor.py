@@ -21,9 +21,7 @@ from core.problems import Problem
 from core.upgrade import HEADCOUNT_METRICS, INDIRECT_METRICS, UpgradeStep
 
 
-def advise(
-    plan: CommissionPlan, entry: EntryRules, upgrades: Sequence[UpgradeStep]
-) -> list[Problem]:
+def advise(plan: CommissionPlan, entry: EntryRules, upgrades: Sequence[UpgradeStep]) -> list[Problem]:
     warnings: list[Problem] = []
     if plan.model == SALES and Path.PURCHASE in entry.paths:
         warnings.append(

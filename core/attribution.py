@@ -103,8 +103,6 @@ def attribute(
         return Attribution(ref_distributor, Why.NEW_LOCK, Lock(ref_distributor, now))
     if ref_distributor is None or ref_distributor == lock.distributor:
         return Attribution(lock.distributor, Why.LOCKED)
-    if rule.mode is LockMode.SEMI_LIFETIME and now >= lock.since + timedelta(
-        days=rule.protection_days
-    ):
+    if rule.mode is LockMode.SEMI_LIFETIME and now >= lock.since + timedelta(days=rule.protection_days):
         return Attribution(ref_distributor, Why.MOVED, Lock(ref_distributor, now))
     return Attribution(lock.distributor, Why.LOCKED)

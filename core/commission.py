@@ -108,13 +108,9 @@ def split_sale(
 
     partner_seller = plan.partner_as_seller if seller.level in plan.partner_levels else Fraction(0)
     partner_recruiter = (
-        plan.partner_as_recruiter
-        if recruiter is not None and recruiter.level in plan.partner_levels
-        else Fraction(0)
+        plan.partner_as_recruiter if recruiter is not None and recruiter.level in plan.partner_levels else Fraction(0)
     )
-    partner_seller_amount, partner_recruiter_amount = _two_way(
-        margin, partner_seller, partner_recruiter
-    )
+    partner_seller_amount, partner_recruiter_amount = _two_way(margin, partner_seller, partner_recruiter)
     if partner_seller_amount:
         payouts.append(Payout(seller.id, Kind.PARTNER, partner_seller_amount))
     if recruiter is not None and partner_recruiter_amount:

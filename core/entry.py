@@ -150,9 +150,7 @@ class RecruiterLoop(ValueError):
     pass
 
 
-def check_recruiter(
-    distributor: str, recruiter: str | None, recruiter_of: Mapping[str, str | None]
-) -> None:
+def check_recruiter(distributor: str, recruiter: str | None, recruiter_of: Mapping[str, str | None]) -> None:
     """Refuse a recruiter link that would make ``distributor`` their own (indirect) recruiter.
 
     Example: Li recruited Wang (``{"wang": "li"}``); making Wang Li's recruiter would loop.

@@ -114,19 +114,11 @@ def claw_back(
         if owed_back <= 0:
             continue
         if c.settled_at is None and now < c.settles_at(window_days):
-            lines.append(
-                LedgerLine(c.id, c.payee, c.kind, Entry.CANCELLED, -owed_back, Reason.REFUND_IN_WINDOW, now)
-            )
+            lines.append(LedgerLine(c.id, c.payee, c.kind, Entry.CANCELLED, -owed_back, Reason.REFUND_IN_WINDOW, now))
             continue
         if c.settled_at is None:
-            lines.append(
-                LedgerLine(c.id, c.payee, c.kind, Entry.SETTLED, c.net, Reason.WINDOW_PASSED, now)
-            )
-        lines.append(
-            LedgerLine(
-                c.id, c.payee, c.kind, Entry.ADJUSTED, -owed_back, Reason.REFUND_AFTER_SETTLEMENT, now
-            )
-        )
+            lines.append(LedgerLine(c.id, c.payee, c.kind, Entry.SETTLED, c.net, Reason.WINDOW_PASSED, now))
+        lines.append(LedgerLine(c.id, c.payee, c.kind, Entry.ADJUSTED, -owed_back, Reason.REFUND_AFTER_SETTLEMENT, now))
     return lines
 
 
@@ -161,9 +153,7 @@ def summarize(lines: Sequence[LedgerLine], now: datetime) -> Earnings:
         if line.entry is Entry.SETTLED:
             settled_ids.add(key)
             continue
-        {Entry.EARNED: earned, Entry.CANCELLED: cancelled, Entry.ADJUSTED: adjusted}[line.entry][
-            key
-        ] += line.amount
+        {Entry.EARNED: earned, Entry.CANCELLED: cancelled, Entry.ADJUSTED: adjusted}[line.entry][key] += line.amount
         by_kind[line.kind] += line.amount
         if line.at >= month_start:
             this_month += line.amount

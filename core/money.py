@@ -24,7 +24,7 @@ _FRACTION = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
 
 def to_decimal(value: object) -> Decimal:
     """An amount as ``Decimal``: from Decimal, int or a numeric string; never from float."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"money must not be a float or bool: {value!r}")
     if isinstance(value, Decimal):
         result = value
@@ -50,7 +50,7 @@ def to_fen(value: Decimal | Fraction | int) -> Decimal:
     >>> to_fen(Decimal("-0.025"))
     Decimal('-0.03')
     """
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise TypeError(f"money must not be a float: {value!r}")
     exact = Fraction(value)
     cents_times_two = abs(exact) * 200
@@ -71,7 +71,7 @@ def parse_share(value: object) -> Fraction:
     >>> parse_share("80%"), parse_share("5/9"), parse_share(Decimal("0.8"))
     (Fraction(4, 5), Fraction(5, 9), Fraction(4, 5))
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"a share must not be a float: {value!r}")
     if isinstance(value, Fraction):
         share = value
@@ -89,9 +89,7 @@ def parse_share(value: object) -> Fraction:
             try:
                 share = Fraction(Decimal(value.strip()))
             except (InvalidOperation, ValueError):
-                raise ValueError(
-                    f"not a share: {value!r} (write 80%, 0.8 or 4/5)"
-                ) from None
+                raise ValueError(f"not a share: {value!r} (write 80%, 0.8 or 4/5)") from None
     else:
         raise TypeError(f"not a share: {value!r}")
     if not 0 <= share <= 1:
@@ -100,7 +98,7 @@ def parse_share(value: object) -> Fraction:
 
 
 def format_share(share: Fraction) -> str:
-    """"80%" when the share is a whole or two-decimal percentage, otherwise "5/9"."""
+    """ "80%" when the share is a whole or two-decimal percentage, otherwise "5/9"."""
     percent = share * 100
     if (percent * 100).denominator == 1:
         text = f"{Decimal(percent.numerator) / Decimal(percent.denominator):f}"
@@ -111,5 +109,5 @@ def format_share(share: Fraction) -> str:
 
 
 def yuan(value: Decimal) -> str:
-    """"1,234.50" — how an amount is written in texts."""
+    """ "1,234.50" — how an amount is written in texts."""
     return f"{to_fen(value):,.2f}"

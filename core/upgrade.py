@@ -38,9 +38,7 @@ MONEY_METRICS = frozenset({Metric.PROMOTED_SALES, Metric.SELF_PURCHASE})
 # Counting people below the direct recruits: the legal advisor warns about these.
 INDIRECT_METRICS = frozenset({Metric.TEAM_SIZE, Metric.TEAM_VIPS})
 # Metrics that only count heads recruited.
-HEADCOUNT_METRICS = frozenset(
-    {Metric.DIRECT_INVITES, Metric.TEAM_SIZE, Metric.DIRECT_VIPS, Metric.TEAM_VIPS}
-)
+HEADCOUNT_METRICS = frozenset({Metric.DIRECT_INVITES, Metric.TEAM_SIZE, Metric.DIRECT_VIPS, Metric.TEAM_VIPS})
 
 
 @dataclass(frozen=True)
@@ -76,9 +74,7 @@ class SetProgress:
         """Mean of each condition's progress, capped at 1 per condition."""
         if not self.conditions:
             return Decimal(1)
-        return sum((Decimal(min(c.percent, 100)) for c in self.conditions), ZERO) / (
-            100 * len(self.conditions)
-        )
+        return sum((Decimal(min(c.percent, 100)) for c in self.conditions), ZERO) / (100 * len(self.conditions))
 
 
 @dataclass(frozen=True)
@@ -104,9 +100,7 @@ def condition_progress(metric: Metric, current: Decimal, target: Decimal) -> Con
     return ConditionProgress(metric, current, target, percent, missing)
 
 
-def progress(
-    level: str, metrics: Mapping[Metric, Decimal], steps: Sequence[UpgradeStep]
-) -> Progress:
+def progress(level: str, metrics: Mapping[Metric, Decimal], steps: Sequence[UpgradeStep]) -> Progress:
     """How far ``level`` is from the next one, given the distributor's ``metrics``."""
     step = next((s for s in steps if s.from_level == level), None)
     if step is None:
