@@ -3,35 +3,80 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings, where
+from bot.yamlfile import line_index
 from core.commission import Party, split_sale
 from core.money import yuan
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for line in exc.describe():
+            print(f"error: {line}", file=sys.stderr)
+        print(f"{exc.source}: {len(exc.problems)} error(s); fix them and try again", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="distbot", description="distbot: the distribution platform's helper bot")
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", help="configuration file (default: $DISTBOT_CONFIG or ./config.yaml)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check-config", help="check a configuration file and explain what is wrong")
     check.add_argument("path", nargs="?", help="the file (default: $DISTBOT_CONFIG or ./config.yaml)")
     check.set_defaults(func=check_config)
 
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    run = commands.add_parser("run", parents=[config], help="run the bot (web, scheduler) until Ctrl-C")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8080)
+    run.set_defaults(func=run_bot)
+
+    db = commands.add_parser("db", help="database commands")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    upgrade = db_commands.add_parser("upgrade", parents=[config], help="apply database migrations")
+    upgrade.set_defaults(func=db_upgrade)
+
+    imports = commands.add_parser("import-orders", parents=[config], help="back-fill order events from a CSV file")
+    imports.add_argument("file", type=Path)
+    imports.add_argument("--no-progress", action="store_true", help="no progress bar")
+    imports.set_defaults(func=import_orders)
+
+    codes = commands.add_parser("codes", help="single-use platform codes")
+    codes_commands = codes.add_subparsers(dest="codes_command", required=True, metavar="SUBCOMMAND")
+    issue = codes_commands.add_parser("issue", parents=[config], help="issue new single-use codes")
+    issue.add_argument("--count", type=int, required=True)
+    issue.set_defaults(func=issue_codes)
+
+    for name, func, what in (
+        ("earnings", earnings, "a distributor's earnings"),
+        ("progress", progress, "a distributor's upgrade progress"),
+    ):
+        report = commands.add_parser(name, parents=[config], help=what)
+        report.add_argument("code", help="the distributor's personal code")
+        report.add_argument("--json", action="store_true", help="print JSON")
+        report.set_defaults(func=func)
+    return parser
 
 
 def check_config(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.path)
-    except ConfigError as exc:
-        for line in exc.describe():
-            print(f"error: {line}", file=sys.stderr)
-        print(f"{exc.source}: {len(exc.problems)} error(s); nothing was loaded", file=sys.stderr)
-        return 1
+    settings = load_settings(args.path)
     warnings = settings.warnings()
     lines = _lines_of(settings)
     for problem in warnings:
@@ -40,12 +85,71 @@ def check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lines_of(settings: Settings) -> dict[str, int]:
-    from bot.yamlfile import line_index
+def run_bot(args: argparse.Namespace) -> int:
+    from bot.app import build_services, serve
 
+    services = build_services(args.config)
+    asyncio.run(serve(services, args.host, args.port))
+    return 0
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    from bot.app import build_services, prepare
+
+    services = build_services(args.config)
+
+    async def go() -> None:
+        try:
+            await prepare(services)
+        finally:
+            await services.db.dispose()
+
+    asyncio.run(go())
+    print(f"database at {services.db.engine.url.render_as_string(hide_password=True)} is up to date")
+    return 0
+
+
+def import_orders(args: argparse.Namespace) -> int:
+    from bot.app import build_services
+    from bot.backfill import import_file, print_summary
+
+    if not args.file.is_file():
+        print(f"error: no such file: {args.file}", file=sys.stderr)
+        return 1
+    services = build_services(args.config)
+    summary = asyncio.run(import_file(services, args.file, progress=not args.no_progress))
+    print_summary(summary)
+    return 0 if not summary.rejected else 2
+
+
+def issue_codes(args: argparse.Namespace) -> int:
+    from bot.app import build_services
+    from bot.codes import issue_platform_codes
+
+    if not 1 <= args.count <= 10_000:
+        print("error: --count must be between 1 and 10000", file=sys.stderr)
+        return 1
+    services = build_services(args.config)
+    for code in asyncio.run(issue_platform_codes(services, args.count)):
+        print(code)
+    return 0
+
+
+def earnings(args: argparse.Namespace) -> int:
+    from bot.reports import cli_report
+
+    return cli_report(args.config, "earnings", args.code, as_json=args.json)
+
+
+def progress(args: argparse.Namespace) -> int:
+    from bot.reports import cli_report
+
+    return cli_report(args.config, "progress", args.code, as_json=args.json)
+
+
+def _lines_of(settings: Settings) -> dict[str, int]:
     try:
-        with open(settings.source, encoding="utf-8") as f:
-            return line_index(f.read())
+        return line_index(Path(settings.source).read_text(encoding="utf-8"))
     except OSError:
         return {}
 

@@ -54,6 +54,35 @@ class PlatformSettings(_Model):
     name: str
     timezone: str = "Asia/Shanghai"
     material_group: str | None = None  # room id of the 素材群
+    helper_account: str = "helper"  # the default helper account that sends
+
+
+class DatabaseSettings(_Model):
+    url: str | None = None  # default: DISTBOT_DATABASE_URL, else ./distbot.db
+
+
+class WebhookSettings(_Model):
+    secret: str | None = None  # DISTBOT_WEBHOOK_SECRET wins
+    tolerance_seconds: int = Field(300, ge=1)
+
+
+class AdminSettings(_Model):
+    token: str | None = None  # DISTBOT_ADMIN_TOKEN wins
+
+
+class DemoDistributor(_Model):
+    code: str
+    name: str
+    level: str
+    recruiter: str | None = None  # the recruiter's code
+    contact_id: str | None = None
+    buyer_id: str | None = None
+
+
+class DemoSettings(_Model):
+    """Seeded into an empty database so a new user sees the bot work at once."""
+
+    distributors: list[DemoDistributor] = Field(default_factory=list)
 
 
 class LevelSettings(_Model):
@@ -110,6 +139,7 @@ class GroupSettings(_Model):
     room_id: str
     name: str
     capacity: int = Field(450, ge=2, le=MAX_ROOM_MEMBERS)
+    account: str | None = None  # the helper account in this room, if not the default
 
 
 class CourseSettings(_Model):
@@ -179,7 +209,10 @@ class RawSettings(_Model):
     upgrades: list[UpgradeSettings] = Field(default_factory=list)
     ops: list[str] = Field(default_factory=list)  # contact ids of ops staff
     brands: list[BrandSettings] = Field(min_length=1)
-    database: dict[str, Any] = Field(default_factory=dict)
+    database: DatabaseSettings = DatabaseSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    admin: AdminSettings = AdminSettings()
+    demo: DemoSettings = DemoSettings()
 
 
 @dataclass(frozen=True)
@@ -213,6 +246,29 @@ class Settings:
     @cached_property
     def courses(self) -> dict[str, CourseSettings]:
         return {c.sku: c for b in self.raw.brands for c in b.courses}
+
+    @cached_property
+    def brands(self) -> dict[str, BrandSettings]:
+        return {b.id: b for b in self.raw.brands}
+
+    @cached_property
+    def levels(self) -> dict[str, LevelSettings]:
+        return {level.code: level for level in self.raw.levels}
+
+    @property
+    def webhook_secret(self) -> str | None:
+        return os.environ.get("DISTBOT_WEBHOOK_SECRET") or self.raw.webhook.secret
+
+    @property
+    def admin_token(self) -> str | None:
+        return os.environ.get("DISTBOT_ADMIN_TOKEN") or self.raw.admin.token
+
+    @property
+    def vip_levels(self) -> frozenset[str]:
+        """Levels counted as VIP: the configured vip_level and everything above it."""
+        codes = self.level_codes
+        start = codes.index(self.raw.vip_level) if self.raw.vip_level else len(codes) - 1
+        return frozenset(codes[start:])
 
     def warnings(self) -> list[Problem]:
         return advise(self.plan, self.entry, self.upgrades)
@@ -330,12 +386,15 @@ def _cross_checks(raw: RawSettings) -> list[Problem]:
         if brand.id in brand_ids:
             problems.append(Problem(f"brands[{b}].id", f"brand id {brand.id!r} repeats"))
         brand_ids.add(brand.id)
-        for word in [*brand.keywords, *brand.aliases]:
+        # Each word is reported at its own entry (keywords[i] or aliases[i]), so the line is its line.
+        words = [(f"keywords[{i}]", w) for i, w in enumerate(brand.keywords)]
+        words += [(f"aliases[{i}]", w) for i, w in enumerate(brand.aliases)]
+        for place, word in words:
             key = normalise_keyword(word)
             if not key:
-                problems.append(Problem(f"brands[{b}].keywords", "an empty keyword"))
+                problems.append(Problem(f"brands[{b}].{place}", "an empty keyword"))
             elif key in keywords and keywords[key] != brand.id:
-                problems.append(Problem(f"brands[{b}].keywords", f"{word!r} is also a keyword of {keywords[key]}"))
+                problems.append(Problem(f"brands[{b}].{place}", f"{word!r} is also a keyword of {keywords[key]}"))
             keywords[key] = brand.id
         for g, group in enumerate(brand.groups):
             if group.room_id in rooms:
@@ -356,6 +415,12 @@ def _cross_checks(raw: RawSettings) -> list[Problem]:
                                 f"threshold {t} is not below the stock {course.stock}",
                             )
                         )
+    demo_codes = {d.code for d in raw.demo.distributors}
+    for d, person in enumerate(raw.demo.distributors):
+        if person.level not in levels:
+            problems.append(Problem(f"demo.distributors[{d}].level", f"unknown level {person.level!r}"))
+        if person.recruiter is not None and person.recruiter not in demo_codes:
+            problems.append(Problem(f"demo.distributors[{d}].recruiter", f"no demo distributor {person.recruiter!r}"))
     for b, brand in enumerate(raw.brands):
         for c, course in enumerate(brand.courses):
             if course.bound_to is not None:

@@ -150,7 +150,7 @@ def summarize(lines: Sequence[LedgerLine], now: datetime) -> Earnings:
     this_month = ZERO
     for line in lines:
         key = line.commission_id
-        if line.entry is Entry.SETTLED:
+        if line.entry == Entry.SETTLED:
             settled_ids.add(key)
             continue
         {Entry.EARNED: earned, Entry.CANCELLED: cancelled, Entry.ADJUSTED: adjusted}[line.entry][key] += line.amount

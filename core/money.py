@@ -76,6 +76,8 @@ def parse_share(value: object) -> Fraction:
     if isinstance(value, Fraction):
         share = value
     elif isinstance(value, (int, Decimal)):
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise ValueError(f"not a share: {value!r} (write 80%, 0.8 or 4/5)")
         share = Fraction(value)
     elif isinstance(value, str):
         if match := _PERCENT.match(value):
@@ -88,7 +90,7 @@ def parse_share(value: object) -> Fraction:
         else:
             try:
                 share = Fraction(Decimal(value.strip()))
-            except (InvalidOperation, ValueError):
+            except (InvalidOperation, ValueError, OverflowError):  # OverflowError: "inf", "Infinity"
                 raise ValueError(f"not a share: {value!r} (write 80%, 0.8 or 4/5)") from None
     else:
         raise TypeError(f"not a share: {value!r}")

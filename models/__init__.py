@@ -1,1 +1,29 @@
-"""SQLAlchemy 2 models and Alembic migrations."""
+"""SQLAlchemy 2 models (one metadata, see models.base) and Alembic migrations."""
+
+from models.base import Base, Money, UTCDateTime, utcnow
+from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayPush
+from models.messaging import ColearningSession, OutboxMessage
+from models.orders import LedgerLine, Order, OrderEvent
+from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
+
+__all__ = [
+    "Base",
+    "Brand",
+    "BrandGroup",
+    "Buyer",
+    "ColearningSession",
+    "Course",
+    "Distributor",
+    "EntryApplication",
+    "FanLock",
+    "LedgerLine",
+    "Money",
+    "Order",
+    "OrderEvent",
+    "OutboxMessage",
+    "PlatformCode",
+    "RedPacket",
+    "RelayPush",
+    "UTCDateTime",
+    "utcnow",
+]

@@ -1,0 +1,31 @@
+"""The composition root's product: everything a request or a job needs, built once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.context import Clock, Context, SystemClock
+from bot.db import Database
+from bot.render import Renderer
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    renderer: Renderer
+    clock: Clock = field(default_factory=SystemClock)
+
+    @asynccontextmanager
+    async def context(self) -> AsyncIterator[Context]:
+        """One unit of work with its context: committed when the block ends."""
+        async with self.db.unit_of_work() as session:
+            yield Context(session, self.settings, self.renderer, self.clock.now())
+
+
+SERVICES = web.AppKey("services", Services)

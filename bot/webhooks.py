@@ -1,0 +1,94 @@
+"""``POST /webhooks/orders``: the shop's order events, signed.
+
+The signature is HMAC-SHA256 over ``timestamp + "." + raw body`` with the shared secret, in
+``X-Distbot-Signature: sha256=<hex>``; ``X-Distbot-Timestamp`` is Unix seconds and must be
+within ±300 s (configurable). A bad signature or stale timestamp → 401, nothing written; a
+replayed event id → 200 duplicate; a malformed body → 422 with every problem; an event the
+data refuses (unknown sku or order, not enough stock, refund beyond what was paid) → 409/422
+with the reason; accepted → 200 with what happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+
+from bot.jsonutil import loads, reply
+from bot.order_events import parse_event
+from bot.services import SERVICES, Services
+from handlers.orders import Duplicate, Rejected, handle_order_event
+from models.orders import Order, OrderEvent
+
+log = logging.getLogger(__name__)
+MAX_BODY = 64 * 1024
+routes = web.RouteTableDef()
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def signature_problem(services: Services, headers: dict[str, str] | object, body: bytes) -> str | None:
+    secret = services.settings.webhook_secret
+    if not secret:
+        return "the webhook secret is not configured"
+    get = headers.get  # type: ignore[attr-defined]
+    timestamp, signature = get("X-Distbot-Timestamp", ""), get("X-Distbot-Signature", "")
+    if not timestamp or not signature:
+        return "missing X-Distbot-Timestamp or X-Distbot-Signature"
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return "X-Distbot-Timestamp must be Unix seconds"
+    tolerance = services.settings.raw.webhook.tolerance_seconds
+    if abs(services.clock.now().timestamp() - sent_at) > tolerance:
+        return f"timestamp outside ±{tolerance} s"
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode()):
+        return "signature does not match"
+    return None
+
+
+@routes.post("/webhooks/orders")
+async def receive_order(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return reply({"status": "rejected", "reason": f"body larger than {MAX_BODY} bytes"}, 413)
+    body = await request.content.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        return reply({"status": "rejected", "reason": f"body larger than {MAX_BODY} bytes"}, 413)
+    problem = signature_problem(services, request.headers, body)
+    if problem:
+        return reply({"status": "unauthorized", "reason": problem}, 401)
+    try:
+        data = loads(body)
+    except ValueError:
+        return reply({"status": "rejected", "errors": ["the body is not valid JSON"]}, 422)
+    event, errors = parse_event(data)
+    if event is None:
+        return reply({"status": "rejected", "errors": errors}, 422)
+    return await ingest(services, event)
+
+
+async def ingest(services: Services, event, source: str = "webhook") -> web.Response:  # type: ignore[no-untyped-def]
+    """Run one event in its own unit of work and answer as the webhook does."""
+    try:
+        async with services.context() as ctx:
+            accepted = await handle_order_event(ctx, event, source)
+    except Duplicate:
+        return reply({"status": "duplicate", "event_id": event.event_id, "order_id": event.order_id})
+    except Rejected as refusal:
+        return reply({"status": "rejected", "code": refusal.code, "reason": refusal.reason}, refusal.http)
+    except IntegrityError:
+        # A concurrent delivery of the same event or order won the race: that is a replay.
+        async with services.db.reading() as session:
+            if await session.get(OrderEvent, event.event_id) or (
+                event.type == "paid" and await session.get(Order, event.order_id)
+            ):
+                return reply({"status": "duplicate", "event_id": event.event_id, "order_id": event.order_id})
+        raise
+    return reply({"status": "accepted", "event_id": event.event_id, "order_id": accepted.order_id, **accepted.detail})

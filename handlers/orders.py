@@ -1,0 +1,446 @@
+"""Order events: one event, one transaction.
+
+A paid order is attributed through core (fan lock, self-purchase, bound trials), split through
+core, written as ledger lines, takes stock with an UPDATE that cannot go below zero, records
+each stock threshold crossed exactly once, and queues what it causes — a relay line in the
+brand's groups during a push, red-packet announcements, an "you earned …" DM to each payee, a
+congratulation when someone levels up — in the outbox, all in the caller's unit of work.
+A refund reverses through core the same way. Anything wrong raises :class:`Rejected` before
+the unit of work commits, so nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.codes import new_code
+from bot.context import Context
+from bot.order_events import OrderEventIn
+from bot.outbox import queue_text
+from core.attribution import Why, attribute
+from core.commission import Party, Payout, split_sale
+from core.entry import Applicant, Outcome, decide_entry
+from core.ledger import Entry, Reason, claw_back
+from core.ledger import LedgerLine as CoreLine
+from core.products import CourseKind, EventType, payable
+from core.upgrade import level_after
+from models import queries as q
+from models.catalog import Course, RedPacket
+from models.orders import LedgerLine, Order, OrderEvent
+from models.people import Buyer, Distributor, FanLock
+
+
+class Rejected(Exception):
+    """The event is refused; nothing is written. ``http`` is 409 or 422."""
+
+    def __init__(self, code: str, reason: str, http: int = 422):
+        super().__init__(reason)
+        self.code, self.reason, self.http = code, reason, http
+
+
+class Duplicate(Exception):
+    """The event (or the order it pays) was already recorded; nothing changes."""
+
+
+@dataclass
+class Accepted:
+    order_id: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "webhook") -> Accepted:
+    session = ctx.session
+    if await session.get(OrderEvent, event.event_id) is not None:
+        raise Duplicate(event.event_id)
+    session.add(
+        OrderEvent(
+            event_id=event.event_id,
+            order_id=event.order_id,
+            type=event.type.value,
+            occurred_at=event.occurred_at,
+            received_at=ctx.now,
+            source=source,
+            payload=event.model_dump(mode="json"),
+        )
+    )
+    await session.flush()  # a concurrent replay of this event id now waits here, then fails
+    course = await session.get(Course, event.course_sku)
+    if course is None:
+        raise Rejected("unknown_sku", f"unknown course sku {event.course_sku!r}")
+    if event.type is EventType.PAID:
+        return await _paid(ctx, event, course)
+    order = await session.get(Order, event.order_id)
+    if order is None:
+        raise Rejected("unknown_order", f"no paid order {event.order_id!r} to apply a {event.type} event to")
+    if order.course_sku != course.sku:
+        raise Rejected("sku_mismatch", f"order {order.id} is for {order.course_sku}, not {course.sku}")
+    if event.type is EventType.REFUNDED:
+        return await _refunded(ctx, event, course, order)
+    if event.type is EventType.QUALIFIED:
+        return await _qualified(ctx, event, course, order)
+    return await _checkin_completed(ctx, event, course, order)
+
+
+async def _paid(ctx: Context, event: OrderEventIn, course: Course) -> Accepted:
+    session, settings = ctx.session, ctx.settings
+    assert event.buyer is not None  # checked by OrderEventIn
+    if await session.get(Order, event.order_id) is not None:
+        raise Duplicate(event.order_id)
+
+    stock_left: int | None = None
+    if course.stock is not None:
+        taken = await q.take_stock(session, course.sku, event.quantity)
+        if taken is None:
+            left = await session.scalar(select(Course.stock).where(Course.sku == course.sku))
+            raise Rejected("out_of_stock", f"only {left} left of {course.sku}, {event.quantity} ordered", http=409)
+        stock_left, epoch, thresholds = taken
+
+    await q.insert_ignoring_duplicates(
+        session,
+        Buyer,
+        {"id": event.buyer.id, "name": event.buyer.name, "phone": event.buyer.phone, "first_seen_at": ctx.now},
+    )
+    buyer = await session.get(Buyer, event.buyer.id)
+    assert buyer is not None
+
+    buyer_as_distributor = await q.distributor_by_buyer(session, buyer.id)
+    ref = await q.distributor_by_code(session, event.ref.strip().upper()) if event.ref else None
+    bound = await q.bound_trial_seller(session, buyer.id, course.sku)
+    attribution = attribute(
+        rule=settings.fan_lock,
+        now=event.occurred_at,
+        history=await q.lock_history(session, buyer.id),
+        ref_distributor=_id(ref) if ref is not None and ref.status == "active" else None,
+        buyer_distributor=_id(buyer_as_distributor)
+        if buyer_as_distributor is not None and buyer_as_distributor.status == "active"
+        else None,
+        bound_distributor=str(bound) if bound is not None else None,
+    )
+    if attribution.new_lock is not None:
+        session.add(
+            FanLock(
+                buyer_id=buyer.id,
+                distributor_id=int(attribution.new_lock.distributor),
+                since=attribution.new_lock.since,
+                why=attribution.why.value,
+                order_id=event.order_id,
+            )
+        )
+    seller = await session.get(Distributor, int(attribution.seller)) if attribution.seller else None
+    if seller is not None and seller.status != "active":
+        seller = None
+    new_to_course = not await q.has_bought(session, buyer.id, course.sku)
+    new_to_brand = new_to_course and not await q.has_bought_brand(session, buyer.id, course.brand_id)
+    self_purchase = attribution.why is Why.SELF_PURCHASE
+    push = await q.open_push(session, course.brand_id)
+    order = Order(
+        id=event.order_id,
+        course_sku=course.sku,
+        brand_id=course.brand_id,
+        buyer_id=buyer.id,
+        quantity=event.quantity,
+        amount=event.amount,
+        ref=event.ref,
+        seller_id=seller.id if seller else None,
+        attribution=attribution.why.value,
+        new_customer=new_to_brand,
+        self_purchase=self_purchase,
+        push_id=push.id if push and seller else None,
+        paid_at=event.occurred_at,
+    )
+    session.add(order)
+    await session.flush()  # the same order id paid twice concurrently fails here
+
+    owed = payable(settings.courses[course.sku].terms(), EventType.PAID, event.quantity, new_customer=new_to_course)
+    payouts = await _book(ctx, event, order, seller, owed.pool, owed.margin)
+    buyer.self_purchase_total += event.amount
+
+    if stock_left is not None:
+        await _thresholds_crossed(ctx, course, stock_left + event.quantity, stock_left, epoch, thresholds)
+    if push is not None and seller is not None:
+        number = await q.next_relay_number(session, push.id)
+        await _to_brand_groups(
+            ctx,
+            course.brand_id,
+            "relay_line",
+            {"number": number, "seller": seller.name, "course": course.name, "quantity": event.quantity},
+            coalesce="relay",
+        )
+    if seller is not None:
+        await _check_upgrade(ctx, seller)
+    if buyer_as_distributor is None:
+        await _maybe_enter_by_purchase(ctx, buyer)
+    return Accepted(
+        order.id,
+        {
+            "seller": seller.code if seller else None,
+            "attribution": attribution.why.value,
+            "payouts": [{"distributor": code, "kind": p.kind.value, "amount": str(p.amount)} for code, p in payouts],
+            "stock": stock_left,
+        },
+    )
+
+
+async def _book(
+    ctx: Context, event: OrderEventIn, order: Order, seller: Distributor | None, pool: Decimal, margin: Decimal
+) -> list[tuple[str, Payout]]:
+    """Split ``pool`` for this order's seller, write earned lines, DM each payee."""
+    if seller is None or (pool == 0 and margin == 0):
+        return []
+    recruiter = await ctx.session.get(Distributor, seller.recruiter_id) if seller.recruiter_id else None
+    if recruiter is not None and recruiter.status != "active":
+        recruiter = None
+    split = split_sale(
+        ctx.settings.plan,
+        pool,
+        Party(_id(seller), seller.level),
+        Party(_id(recruiter), recruiter.level) if recruiter else None,
+        margin=margin,
+    )
+    people = {_id(seller): seller, **({_id(recruiter): recruiter} if recruiter else {})}
+    for payout in split.payouts:
+        ctx.session.add(
+            LedgerLine(
+                distributor_id=int(payout.payee),
+                order_id=order.id,
+                event_id=event.event_id,
+                kind=payout.kind.value,
+                entry=Entry.EARNED.value,
+                amount=payout.amount,
+                reason=Reason.SALE.value,
+                detail={"event": event.type.value, "pool": str(split.pool), "margin": str(split.margin)},
+                at=event.occurred_at,
+            )
+        )
+    settles_on = event.occurred_at + timedelta(days=ctx.settings.raw.settlement.refund_window_days)
+    course = ctx.settings.courses[order.course_sku]
+    for payee_id, person in people.items():
+        mine = [p for p in split.payouts if p.payee == payee_id]
+        if mine and person.contact_id:
+            queue_text(
+                ctx,
+                target=person.contact_id,
+                account=person.helper_account,
+                template="earned_dm",
+                data={
+                    "name": person.name,
+                    "order_id": order.id,
+                    "course": course.name,
+                    "quantity": order.quantity,
+                    "payouts": [{"kind": p.kind.value, "amount": p.amount} for p in mine],
+                    "self_purchase": order.self_purchase and person is seller,
+                    "settles_on": ctx.renderer._local(settles_on, "%m月%d日"),
+                },
+            )
+    return [(people[p.payee].code, p) for p in split.payouts]
+
+
+async def _refunded(ctx: Context, event: OrderEventIn, course: Course, order: Order) -> Accepted:
+    session = ctx.session
+    if order.refunded + event.amount > order.amount:
+        raise Rejected(
+            "refund_exceeds_paid",
+            f"refund {event.amount} would exceed what is left of {order.amount} paid"
+            f" ({order.amount - order.refunded} after earlier refunds)",
+            http=409,
+        )
+    if event.quantity > order.quantity:
+        raise Rejected("refund_quantity", f"order {order.id} has {order.quantity} units, not {event.quantity}")
+    commissions = await q.commissions_of_order(session, order.id)
+    lines = claw_back(
+        commissions,
+        paid=order.amount,
+        refunded_before=order.refunded,
+        refunded_now=event.amount,
+        now=event.occurred_at,
+        window_days=ctx.settings.raw.settlement.refund_window_days,
+    )
+    await _write_lines(ctx, order, event, lines)
+    order.refunded += event.amount
+    buyer = await session.get(Buyer, order.buyer_id)
+    if buyer is not None:
+        buyer.self_purchase_total -= event.amount
+    if event.quantity and course.stock is not None:
+        await q.return_stock(session, course.sku, event.quantity)
+    await _dm_clawbacks(ctx, order, event.amount, lines)
+    return Accepted(order.id, {"clawed_back": [{"kind": ln.kind.value, "amount": str(ln.amount)} for ln in lines]})
+
+
+async def _qualified(ctx: Context, event: OrderEventIn, course: Course, order: Order) -> Accepted:
+    if course.kind != CourseKind.CPA:
+        raise Rejected("not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify")
+    if order.refunded >= order.amount > 0:
+        raise Rejected("refunded", f"order {order.id} was refunded", http=409)
+    new_customer = not await q.has_qualified(ctx.session, order.buyer_id, course.sku)
+    order.qualified_at = order.qualified_at or event.occurred_at
+    owed = payable(ctx.settings.courses[course.sku].terms(), EventType.QUALIFIED, 1, new_customer=new_customer)
+    seller = await ctx.session.get(Distributor, order.seller_id) if order.seller_id else None
+    payouts = await _book(ctx, event, order, seller, owed.pool, owed.margin)
+    return Accepted(
+        order.id,
+        {
+            "note": owed.note,
+            "payouts": [{"distributor": code, "kind": p.kind.value, "amount": str(p.amount)} for code, p in payouts],
+        },
+    )
+
+
+async def _checkin_completed(ctx: Context, event: OrderEventIn, course: Course, order: Order) -> Accepted:
+    if course.kind != CourseKind.CHECKIN_CASHBACK:
+        raise Rejected("not_checkin", f"{course.sku} is not a check-in cashback course")
+    order.checkins_completed_at = order.checkins_completed_at or event.occurred_at
+    return Accepted(order.id, {"note": "cashback_claws_nothing_back"})
+
+
+async def _write_lines(ctx: Context, order: Order, event: OrderEventIn, lines: list[CoreLine]) -> None:
+    for line in lines:
+        ctx.session.add(
+            LedgerLine(
+                commission_id=int(line.commission_id),
+                distributor_id=int(line.payee),
+                order_id=order.id,
+                event_id=event.event_id,
+                kind=line.kind.value,
+                entry=line.entry.value,
+                amount=line.amount,
+                reason=line.reason.value,
+                detail={"refunded": str(event.amount), "paid": str(order.amount)},
+                at=line.at,
+            )
+        )
+
+
+async def _dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: list[CoreLine]) -> None:
+    course = ctx.settings.courses[order.course_sku]
+    by_payee: dict[str, list[CoreLine]] = {}
+    for line in lines:
+        if line.entry is not Entry.SETTLED:
+            by_payee.setdefault(line.payee, []).append(line)
+    for payee, mine in by_payee.items():
+        person = await ctx.session.get(Distributor, int(payee))
+        if person is None or not person.contact_id:
+            continue
+        queue_text(
+            ctx,
+            target=person.contact_id,
+            account=person.helper_account,
+            template="clawback_dm",
+            data={
+                "order_id": order.id,
+                "course": course.name,
+                "refunded": refunded,
+                "lines": [
+                    {"kind": ln.kind.value, "amount": ln.amount, "after_settlement": ln.entry is Entry.ADJUSTED}
+                    for ln in mine
+                ],
+            },
+        )
+
+
+async def _thresholds_crossed(
+    ctx: Context, course: Course, before: int, after: int, epoch: int, thresholds: list[int]
+) -> None:
+    """Stock went from ``before`` to ``after``: each threshold t with after ≤ t < before is
+    crossed by this order alone (the stock UPDATE serialises orders), so it is recorded once."""
+    crossed = sorted((t for t in thresholds if after <= t < before), reverse=True)
+    if not crossed:
+        return
+    brand = ctx.settings.brands[course.brand_id]
+    groups = await q.brand_groups(ctx.session, course.brand_id)
+    for threshold in crossed:
+        ctx.session.add(
+            RedPacket(
+                brand_id=course.brand_id,
+                reason="threshold",
+                course_sku=course.sku,
+                stock_epoch=epoch,
+                threshold=threshold,
+                created_at=ctx.now,
+            )
+        )
+        data = {"course": course.name, "threshold": threshold, "stock": after, "brand": brand.name}
+        await _to_brand_groups(ctx, course.brand_id, "red_packet_announcement", data)
+        for manager in brand.managers:
+            queue_text(
+                ctx,
+                target=manager,
+                template="red_packet_manager_dm",
+                data={**data, "groups": [g.name for g in groups]},
+            )
+
+
+async def _to_brand_groups(
+    ctx: Context, brand_id: str, template: str, data: dict[str, Any], coalesce: str | None = None
+) -> None:
+    for group in await q.brand_groups(ctx.session, brand_id):
+        queue_text(
+            ctx,
+            target=group.room_id,
+            room=True,
+            account=group.account,
+            template=template,
+            data=data,
+            coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
+        )
+
+
+async def _check_upgrade(ctx: Context, person: Distributor) -> None:
+    """Climb every upgrade step the person now meets; their recruiter's VIP counts may have
+    changed with them, so the recruiter is looked at too."""
+    settings = ctx.settings
+    for current in (person, await ctx.session.get(Distributor, person.recruiter_id) if person.recruiter_id else None):
+        if current is None:
+            continue
+        metrics = await q.distributor_metrics(ctx.session, current.id, sorted(settings.vip_levels))
+        reached = level_after(current.level, metrics, settings.upgrades)
+        if reached == current.level:
+            return
+        current.level = reached
+        current.level_since = ctx.now
+        if current.contact_id:
+            queue_text(
+                ctx,
+                target=current.contact_id,
+                account=current.helper_account,
+                template="level_up_dm",
+                data={"name": current.name, "level": reached, "level_name": settings.levels[reached].name},
+            )
+
+
+async def _maybe_enter_by_purchase(ctx: Context, buyer: Buyer) -> None:
+    """Automatic entry at the lowest level once the buyer's purchases reach the threshold."""
+    rules = ctx.settings.entry
+    if rules.purchase_threshold is None or buyer.self_purchase_total < rules.purchase_threshold:
+        return
+    lock = await q.lock_history(ctx.session, buyer.id)
+    locked_to = max(lock, key=lambda item: item.since).distributor if lock else None
+    decision = decide_entry(
+        Applicant(person=buyer.id, self_purchase_total=buyer.self_purchase_total, locked_to=locked_to), rules
+    )
+    if decision.outcome is not Outcome.ADMITTED:
+        return
+    ctx.session.add(
+        Distributor(
+            code=new_code(),
+            name=buyer.name,
+            buyer_id=buyer.id,
+            level=ctx.settings.level_codes[0],
+            recruiter_id=int(decision.recruiter) if decision.recruiter else None,
+            entry_path="purchase",
+            joined_at=ctx.now,
+            level_since=ctx.now,
+        )
+    )
+
+
+def _id(person: Distributor) -> str:
+    return str(person.id)
+
+
+def ensure_datetime(value: datetime) -> datetime:
+    return value

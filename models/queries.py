@@ -1,0 +1,231 @@
+"""Queries as plain async functions over a session. Nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.attribution import Lock
+from core.commission import Kind
+from core.ledger import Commission, Entry
+from core.money import ZERO
+from core.upgrade import Metric
+from models.base import money_sum
+from models.catalog import BrandGroup, Course, RelayPush
+from models.orders import LedgerLine, Order
+from models.people import Distributor, FanLock
+
+
+async def insert_ignoring_duplicates(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
+async def distributor_by_code(session: AsyncSession, code: str) -> Distributor | None:
+    return await session.scalar(select(Distributor).where(Distributor.code == code))
+
+
+async def distributor_by_buyer(session: AsyncSession, buyer_id: str) -> Distributor | None:
+    return await session.scalar(select(Distributor).where(Distributor.buyer_id == buyer_id))
+
+
+async def lock_history(session: AsyncSession, buyer_id: str) -> list[Lock]:
+    rows = await session.execute(
+        select(FanLock.distributor_id, FanLock.since).where(FanLock.buyer_id == buyer_id).order_by(FanLock.since)
+    )
+    return [Lock(str(distributor_id), since) for distributor_id, since in rows]
+
+
+async def bound_trial_seller(session: AsyncSession, buyer_id: str, sku: str) -> int | None:
+    """The seller of the buyer's first unrefunded trial bound to course ``sku``."""
+    return await session.scalar(
+        select(Order.seller_id)
+        .join(Course, Course.sku == Order.course_sku)
+        .where(
+            Order.buyer_id == buyer_id,
+            Course.bound_to == sku,
+            Order.seller_id.is_not(None),
+            Order.refunded < Order.amount,
+        )
+        .order_by(Order.paid_at)
+        .limit(1)
+    )
+
+
+async def has_bought(session: AsyncSession, buyer_id: str, sku: str) -> bool:
+    return (
+        await session.scalar(select(Order.id).where(Order.buyer_id == buyer_id, Order.course_sku == sku).limit(1))
+    ) is not None
+
+
+async def has_bought_brand(session: AsyncSession, buyer_id: str, brand_id: str) -> bool:
+    return (
+        await session.scalar(select(Order.id).where(Order.buyer_id == buyer_id, Order.brand_id == brand_id).limit(1))
+    ) is not None
+
+
+async def has_qualified(session: AsyncSession, buyer_id: str, sku: str) -> bool:
+    return (
+        await session.scalar(
+            select(Order.id)
+            .where(Order.buyer_id == buyer_id, Order.course_sku == sku, Order.qualified_at.is_not(None))
+            .limit(1)
+        )
+    ) is not None
+
+
+async def take_stock(session: AsyncSession, sku: str, quantity: int) -> tuple[int, int, list[int]] | None:
+    """Take ``quantity`` from the course's stock in one atomic UPDATE that can never go below
+    zero, even under concurrent orders (PostgreSQL's row lock serialises them). Returns
+    (stock left, stock epoch, thresholds), or None when there is not enough."""
+    row = (
+        await session.execute(
+            update(Course)
+            .where(Course.sku == sku, Course.stock >= quantity)
+            .values(stock=Course.stock - quantity)
+            .returning(Course.stock, Course.stock_epoch, Course.red_packet_thresholds)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], list(row[2] or []))
+
+
+async def return_stock(session: AsyncSession, sku: str, quantity: int) -> None:
+    await session.execute(
+        update(Course).where(Course.sku == sku, Course.stock.is_not(None)).values(stock=Course.stock + quantity)
+    )
+
+
+async def open_push(session: AsyncSession, brand_id: str) -> RelayPush | None:
+    return await session.scalar(
+        select(RelayPush)
+        .where(RelayPush.brand_id == brand_id, RelayPush.ended_at.is_(None))
+        .order_by(RelayPush.started_at.desc())
+        .limit(1)
+    )
+
+
+async def next_relay_number(session: AsyncSession, push_id: int) -> int:
+    return int(
+        await session.scalar(
+            update(RelayPush)
+            .where(RelayPush.id == push_id)
+            .values(line_count=RelayPush.line_count + 1)
+            .returning(RelayPush.line_count)
+        )
+    )
+
+
+async def brand_groups(session: AsyncSession, brand_id: str) -> list[BrandGroup]:
+    return list(
+        await session.scalars(select(BrandGroup).where(BrandGroup.brand_id == brand_id).order_by(BrandGroup.position))
+    )
+
+
+async def commissions_of_order(session: AsyncSession, order_id: str) -> list[Commission]:
+    """The order's earned commissions as the ledger stands (settled? how much clawed back?)."""
+    lines = (await session.scalars(select(LedgerLine).where(LedgerLine.order_id == order_id))).all()
+    return commissions_from_lines(lines)
+
+
+def commissions_from_lines(lines: Iterable[LedgerLine]) -> list[Commission]:
+    earned: dict[int, LedgerLine] = {}
+    settled_at: dict[int, datetime] = {}
+    clawed: dict[int, Decimal] = {}
+    for line in lines:
+        if line.entry == Entry.EARNED:
+            earned[line.id] = line
+        elif line.commission_id is not None:
+            if line.entry == Entry.SETTLED:
+                settled_at[line.commission_id] = line.at
+            else:
+                clawed[line.commission_id] = clawed.get(line.commission_id, ZERO) - line.amount
+    return [
+        Commission(
+            id=line.id,
+            payee=str(line.distributor_id),
+            kind=Kind(line.kind),
+            amount=line.amount,
+            earned_at=line.at,
+            settled_at=settled_at.get(line.id),
+            clawed_back=clawed.get(line.id, ZERO),
+        )
+        for line in earned.values()
+    ]
+
+
+async def unsettled_commissions(
+    session: AsyncSession, earned_before: datetime, after_id: int, limit: int
+) -> tuple[list[Commission], dict[int, str]]:
+    """Earned lines with id > ``after_id``, older than ``earned_before``, with no settled line
+    yet (in id order), as core commissions, and each one's order id."""
+    settled = select(LedgerLine.commission_id).where(
+        LedgerLine.entry == Entry.SETTLED, LedgerLine.commission_id.is_not(None)
+    )
+    rows = (
+        await session.execute(
+            select(LedgerLine.id, LedgerLine.order_id)
+            .where(
+                LedgerLine.entry == Entry.EARNED,
+                LedgerLine.id > after_id,
+                LedgerLine.at <= earned_before,
+                LedgerLine.id.not_in(settled),
+            )
+            .order_by(LedgerLine.id)
+            .limit(limit)
+        )
+    ).all()
+    if not rows:
+        return [], {}
+    ids = [row[0] for row in rows]
+    lines = await session.scalars(
+        select(LedgerLine).where((LedgerLine.id.in_(ids)) | (LedgerLine.commission_id.in_(ids)))
+    )
+    return commissions_from_lines(lines), {row[0]: row[1] for row in rows}
+
+
+async def distributor_metrics(
+    session: AsyncSession, distributor_id: int, vip_levels: Sequence[str]
+) -> dict[Metric, Decimal]:
+    """The upgrade metrics of one distributor (see core.upgrade for their meaning)."""
+    sold = (
+        await session.execute(
+            select(money_sum(Order.amount - Order.refunded), func.count(func.distinct(Order.buyer_id))).where(
+                Order.seller_id == distributor_id, Order.self_purchase.is_(False)
+            )
+        )
+    ).one()
+    own = await session.scalar(
+        select(money_sum(Order.amount - Order.refunded)).where(
+            Order.seller_id == distributor_id, Order.self_purchase.is_(True)
+        )
+    )
+    direct = (
+        await session.execute(
+            select(Distributor.id, Distributor.level).where(Distributor.recruiter_id == distributor_id)
+        )
+    ).all()
+    direct_ids = [row[0] for row in direct]
+    second = (
+        (await session.execute(select(Distributor.level).where(Distributor.recruiter_id.in_(direct_ids)))).all()
+        if direct_ids
+        else []
+    )
+    vips = set(vip_levels)
+    direct_vips = sum(1 for _, level in direct if level in vips)
+    return {
+        Metric.PROMOTED_SALES: sold[0],
+        Metric.CUSTOMERS: Decimal(sold[1]),
+        Metric.SELF_PURCHASE: own or ZERO,
+        Metric.DIRECT_INVITES: Decimal(len(direct)),
+        Metric.TEAM_SIZE: Decimal(len(direct) + len(second)),
+        Metric.DIRECT_VIPS: Decimal(direct_vips),
+        Metric.TEAM_VIPS: Decimal(direct_vips + sum(1 for (level,) in second if level in vips)),
+    }
