@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         for line in exc.describe():
             print(f"error: {line}", file=sys.stderr)
-        print(f"{exc.source}: {len(exc.problems)} error(s); fix them and try again", file=sys.stderr)
+        print(f"{exc.source}: {len(exc.problems)} error(s); nothing was loaded", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
