@@ -1,0 +1,177 @@
+"""Helpers for tests: databases, services, signed webhook posts, order events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.engine import make_url
+
+from bot.app import build_services, prepare
+from bot.config import Settings, load_settings
+from bot.context import FixedClock
+from bot.services import Services
+from bot.web import make_app
+from bot.webhooks import sign
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("DISTBOT_TEST_DATABASE_URL")
+DIALECTS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+SECRET = "demo-webhook-secret"
+TOKEN = "demo-admin-token"
+
+
+def demo_settings() -> Settings:
+    return load_settings(ROOT / "config.yaml")
+
+
+class Databases:
+    """Fresh databases cloned from one migrated template per dialect."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.sqlite_template: Path | None = None
+        self.pg_template: str | None = None
+        self.created: list[str] = []
+
+    async def new(self, dialect: str) -> str:
+        if dialect == "sqlite":
+            if self.sqlite_template is None:
+                self.sqlite_template = self.workdir / "template.db"
+                await _migrate(f"sqlite+aiosqlite:///{self.sqlite_template}")
+            target = self.workdir / f"{uuid.uuid4().hex}.db"
+            shutil.copyfile(self.sqlite_template, target)
+            return f"sqlite+aiosqlite:///{target}"
+        assert PG_URL
+        admin = _asyncpg_dsn(PG_URL)
+        if self.pg_template is None:
+            self.pg_template = f"distbot_tpl_{uuid.uuid4().hex[:12]}"
+            await _pg(admin, f'CREATE DATABASE "{self.pg_template}"')
+            self.created.append(self.pg_template)
+            await _migrate(_with_db(PG_URL, self.pg_template))
+        name = f"distbot_t_{uuid.uuid4().hex[:12]}"
+        await _pg(admin, f'CREATE DATABASE "{name}" TEMPLATE "{self.pg_template}"')
+        self.created.append(name)
+        return _with_db(PG_URL, name)
+
+    async def drop(self, url: str) -> None:
+        if url.startswith("postgresql"):
+            name = make_url(url).database
+            await _pg(_asyncpg_dsn(PG_URL or url), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            self.created.remove(name)
+
+    def drop_all(self) -> None:
+        if not PG_URL or not self.created:
+            return
+
+        async def go() -> None:
+            for name in reversed(self.created):
+                await _pg(_asyncpg_dsn(PG_URL), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        asyncio.run(go())
+
+
+async def _migrate(url: str) -> None:
+    from bot.db import Database
+
+    db = Database(url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()
+
+
+def _with_db(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg(dsn: str, statement: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def running_services(
+    databases: Databases, dialect: str, settings: Settings | None = None, **options: Any
+) -> AsyncIterator[Services]:
+    url = await databases.new(dialect)
+    services = build_services(
+        settings=settings or demo_settings(), database_url=url, clock=FixedClock(START), **options
+    )
+    await prepare(services)
+    try:
+        yield services
+    finally:
+        await services.db.dispose()
+        await databases.drop(url)
+
+
+@asynccontextmanager
+async def web_client(services: Services) -> AsyncIterator[TestClient]:
+    client = TestClient(TestServer(make_app(services)))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def order_event(
+    order_id: str,
+    *,
+    type: str = "paid",
+    sku: str = "XH-MATH-S1",
+    quantity: int = 1,
+    amount: str = "399.00",
+    buyer: str = "buyer-1",
+    buyer_name: str = "陈静",
+    ref: str | None = None,
+    at: datetime = START,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": event_id or f"{type}-{order_id}",
+        "type": type,
+        "order_id": order_id,
+        "course_sku": sku,
+        "quantity": quantity,
+        "amount": amount,
+        "buyer": {"id": buyer, "name": buyer_name, "phone": "13812345678"},
+        "occurred_at": at.isoformat(),
+    }
+    if ref is not None:
+        event["ref"] = ref
+    return event
+
+
+def signed_headers(body: bytes, at: datetime = START, secret: str = SECRET) -> dict[str, str]:
+    timestamp = str(int(at.timestamp()))
+    return {
+        "Content-Type": "application/json",
+        "X-Distbot-Timestamp": timestamp,
+        "X-Distbot-Signature": sign(secret, timestamp, body),
+    }
+
+
+async def post_event(client: TestClient, event: dict[str, Any], at: datetime = START) -> tuple[int, dict[str, Any]]:
+    body = json.dumps(event, ensure_ascii=False).encode()
+    response = await client.post("/webhooks/orders", data=body, headers=signed_headers(body, at))
+    return response.status, await response.json()
