@@ -111,26 +111,38 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 def import_orders(args: argparse.Namespace) -> int:
     from bot.app import build_services
-    from bot.backfill import import_file, print_summary
+    from bot.backfill import ImportFileError, import_file, print_summary
 
     if not args.file.is_file():
         print(f"error: no such file: {args.file}", file=sys.stderr)
         return 1
     services = build_services(args.config)
-    summary = asyncio.run(import_file(services, args.file, progress=not args.no_progress))
+    try:
+        summary = asyncio.run(import_file(services, args.file, progress=not args.no_progress))
+    except ImportFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print_summary(summary)
     return 0 if not summary.rejected else 2
 
 
 def issue_codes(args: argparse.Namespace) -> int:
-    from bot.app import build_services
+    from bot.app import build_services, prepare
     from bot.codes import issue_platform_codes
 
     if not 1 <= args.count <= 10_000:
         print("error: --count must be between 1 and 10000", file=sys.stderr)
         return 1
     services = build_services(args.config)
-    for code in asyncio.run(issue_platform_codes(services, args.count)):
+
+    async def go() -> list[str]:
+        try:
+            await prepare(services)  # a fresh database is migrated first
+            return await issue_platform_codes(services, args.count)
+        finally:
+            await services.db.dispose()
+
+    for code in asyncio.run(go()):
         print(code)
     return 0
 

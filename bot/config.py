@@ -248,6 +248,15 @@ class Settings:
         return {c.sku: c for b in self.raw.brands for c in b.courses}
 
     @cached_property
+    def course_brand(self) -> dict[str, str]:
+        return {c.sku: b.id for b in self.raw.brands for c in b.courses}
+
+    @cached_property
+    def bound_targets(self) -> frozenset[str]:
+        """Full-price courses that some trial is bound to."""
+        return frozenset(c.bound_to for c in self.courses.values() if c.bound_to)
+
+    @cached_property
     def brands(self) -> dict[str, BrandSettings]:
         return {b.id: b for b in self.raw.brands}
 

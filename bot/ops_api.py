@@ -1,7 +1,78 @@
-"""The ops API (``Authorization: Bearer <token>``): earnings, progress, leaderboards, stock."""
+"""The ops API (``Authorization: Bearer <token>``, checked by ``bot.web.ops_auth``): earnings,
+progress, leaderboards, stock. Each route reads one report from ``bot.reports`` (the same
+functions the CLI prints); an unknown distributor or brand → 404, a bad query → 422.
+
+- ``GET /api/distributors/{code}/earnings``
+- ``GET /api/distributors/{code}/progress``
+- ``GET /api/brands/{id}/leaderboard?period=today|week|month|push|all&metric=amount|orders|new_customers&limit=10``
+- ``GET /api/brands/{id}/stock``
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from bot import reports
+from bot.jsonutil import reply
+from bot.services import SERVICES
+
 routes = web.RouteTableDef()
+DEFAULT_LIMIT, MAX_LIMIT = 10, 100
+
+
+def _not_found(what: str) -> web.Response:
+    return reply({"status": "not_found", "reason": what}, 404)
+
+
+def _invalid(errors: list[str], allowed: dict[str, Any]) -> web.Response:
+    return reply({"status": "rejected", "errors": errors, "allowed": allowed}, 422)
+
+
+@routes.get("/api/distributors/{code}/earnings")
+async def earnings(request: web.Request) -> web.Response:
+    services, code = request.app[SERVICES], request.match_info["code"]
+    async with services.db.reading() as session:
+        report = await reports.earnings_report(session, services.settings, code, services.clock.now())
+    return reply(report) if report is not None else _not_found(f"no distributor has the code {code!r}")
+
+
+@routes.get("/api/distributors/{code}/progress")
+async def progress(request: web.Request) -> web.Response:
+    services, code = request.app[SERVICES], request.match_info["code"]
+    async with services.db.reading() as session:
+        report = await reports.progress_report(session, services.settings, code)
+    return reply(report) if report is not None else _not_found(f"no distributor has the code {code!r}")
+
+
+@routes.get("/api/brands/{brand_id}/leaderboard")
+async def leaderboard(request: web.Request) -> web.Response:
+    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
+    period = request.query.get("period", "all")
+    metric = request.query.get("metric", "amount")
+    raw_limit = request.query.get("limit", str(DEFAULT_LIMIT))
+    errors = []
+    if period not in reports.PERIODS:
+        errors.append(f"period: {period!r} is not one of {', '.join(reports.PERIODS)}")
+    if metric not in reports.METRICS:
+        errors.append(f"metric: {metric!r} is not one of {', '.join(reports.METRICS)}")
+    limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 4 else 0
+    if not 1 <= limit <= MAX_LIMIT:
+        errors.append(f"limit: {raw_limit!r} is not a whole number from 1 to {MAX_LIMIT}")
+    if errors:
+        allowed = {"period": list(reports.PERIODS), "metric": list(reports.METRICS), "limit": [1, MAX_LIMIT]}
+        return _invalid(errors, allowed)
+    async with services.db.reading() as session:
+        report = await reports.leaderboard_report(
+            session, services.settings, brand_id, period, metric, limit, services.clock.now()
+        )
+    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+
+
+@routes.get("/api/brands/{brand_id}/stock")
+async def stock(request: web.Request) -> web.Response:
+    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
+    async with services.db.reading() as session:
+        report = await reports.stock_report(session, services.settings, brand_id)
+    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")

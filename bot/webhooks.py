@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from bot.jsonutil import loads, reply
-from bot.order_events import parse_event
+from bot.order_events import OrderEventIn, parse_event
 from bot.services import SERVICES, Services
 from handlers.orders import Duplicate, Rejected, handle_order_event
 from models.orders import Order, OrderEvent
@@ -74,21 +76,41 @@ async def receive_order(request: web.Request) -> web.Response:
     return await ingest(services, event)
 
 
-async def ingest(services: Services, event, source: str = "webhook") -> web.Response:  # type: ignore[no-untyped-def]
-    """Run one event in its own unit of work and answer as the webhook does."""
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one event: ``status`` (accepted | duplicate | rejected), the HTTP status
+    the webhook answers with, and the JSON payload it sends (which repeats ``status``)."""
+
+    status: str
+    http: int
+    payload: dict[str, Any]
+
+
+async def process_event(services: Services, event: OrderEventIn, source: str = "webhook") -> Outcome:
+    """Run one event in its own unit of work: the one path of the webhook and of a back-fill."""
+    duplicate = Outcome(
+        "duplicate", 200, {"status": "duplicate", "event_id": event.event_id, "order_id": event.order_id}
+    )
     try:
         async with services.context() as ctx:
             accepted = await handle_order_event(ctx, event, source)
     except Duplicate:
-        return reply({"status": "duplicate", "event_id": event.event_id, "order_id": event.order_id})
+        return duplicate
     except Rejected as refusal:
-        return reply({"status": "rejected", "code": refusal.code, "reason": refusal.reason}, refusal.http)
+        return Outcome("rejected", refusal.http, {"status": "rejected", "code": refusal.code, "reason": refusal.reason})
     except IntegrityError:
         # A concurrent delivery of the same event or order won the race: that is a replay.
         async with services.db.reading() as session:
             if await session.get(OrderEvent, event.event_id) or (
                 event.type == "paid" and await session.get(Order, event.order_id)
             ):
-                return reply({"status": "duplicate", "event_id": event.event_id, "order_id": event.order_id})
+                return duplicate
         raise
-    return reply({"status": "accepted", "event_id": event.event_id, "order_id": accepted.order_id, **accepted.detail})
+    payload = {"status": "accepted", "event_id": event.event_id, "order_id": accepted.order_id, **accepted.detail}
+    return Outcome("accepted", 200, payload)
+
+
+async def ingest(services: Services, event: OrderEventIn, source: str = "webhook") -> web.Response:
+    """Run one event in its own unit of work and answer as the webhook does."""
+    outcome = await process_event(services, event, source)
+    return reply(outcome.payload, outcome.http)

@@ -1,5 +1,6 @@
-"""Masking personal data for group posts: names keep their first character, phones their
-first three and last four digits. Example: 王小明 → 王**, 13812345678 → 138****5678."""
+"""Masking personal data for group posts: names keep their first character and always get
+two stars, so the length is hidden too; phones keep their first three and last four digits.
+Example: 王小明 → 王**, 李娜 → 李**, 13812345678 → 138****5678."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ def mask_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         return "**"
-    return name[0] + "*" * max(1, min(len(name) - 1, 2))
+    return name[0] + "**"
 
 
 def mask_phone(phone: str) -> str:

@@ -122,6 +122,20 @@ def progress(level: str, metrics: Mapping[Metric, Decimal], steps: Sequence[Upgr
     return Progress(level, step.to_level, sets, closest)
 
 
+def metrics_needed(level: str, steps: Sequence[UpgradeStep]) -> frozenset[Metric]:
+    """Every metric the steps from ``level`` up to the top look at (empty at the top)."""
+    by_level = {s.from_level: s for s in steps}
+    needed: set[Metric] = set()
+    seen = set()
+    while level in by_level and level not in seen:
+        seen.add(level)
+        step = by_level[level]
+        for condition_set in step.any_of:
+            needed.update(condition_set)
+        level = step.to_level
+    return frozenset(needed)
+
+
 def level_after(level: str, metrics: Mapping[Metric, Decimal], steps: Sequence[UpgradeStep]) -> str:
     """The level reached by climbing every step whose conditions are met (C→B→A in one go
     when the metrics already satisfy both)."""

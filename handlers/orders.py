@@ -12,26 +12,26 @@ the unit of work commits, so nothing is written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.codes import new_code
+from bot.config import CourseSettings
 from bot.context import Context
 from bot.order_events import OrderEventIn
 from bot.outbox import queue_text
-from core.attribution import Why, attribute
+from core.attribution import Attribution, Why, attribute
 from core.commission import Party, Payout, split_sale
 from core.entry import Applicant, Outcome, decide_entry
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
 from core.products import CourseKind, EventType, payable
-from core.upgrade import level_after
+from core.upgrade import level_after, metrics_needed
+from models import ingest
 from models import queries as q
-from models.catalog import Course, RedPacket
-from models.orders import LedgerLine, Order, OrderEvent
+from models.catalog import RedPacket
+from models.orders import LedgerLine, Order
 from models.people import Buyer, Distributor, FanLock
 
 
@@ -55,23 +55,21 @@ class Accepted:
 
 async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "webhook") -> Accepted:
     session = ctx.session
-    if await session.get(OrderEvent, event.event_id) is not None:
-        raise Duplicate(event.event_id)
-    session.add(
-        OrderEvent(
-            event_id=event.event_id,
-            order_id=event.order_id,
-            type=event.type.value,
-            occurred_at=event.occurred_at,
-            received_at=ctx.now,
-            source=source,
-            payload=event.model_dump(mode="json"),
-        )
-    )
-    await session.flush()  # a concurrent replay of this event id now waits here, then fails
-    course = await session.get(Course, event.course_sku)
+    course = ctx.settings.courses.get(event.course_sku)
     if course is None:
         raise Rejected("unknown_sku", f"unknown course sku {event.course_sku!r}")
+    recorded = await ingest.record_event(
+        session,
+        event_id=event.event_id,
+        order_id=event.order_id,
+        type=event.type.value,
+        occurred_at=event.occurred_at,
+        received_at=ctx.now,
+        source=source,
+        payload=event.model_dump(mode="json"),
+    )
+    if not recorded:
+        raise Duplicate(event.event_id)
     if event.type is EventType.PAID:
         return await _paid(ctx, event, course)
     order = await session.get(Order, event.order_id)
@@ -86,45 +84,41 @@ async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "w
     return await _checkin_completed(ctx, event, course, order)
 
 
-async def _paid(ctx: Context, event: OrderEventIn, course: Course) -> Accepted:
+async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Accepted:
+    """A paid order. The same order id paid twice fails on the order's primary key at commit;
+    the caller answers that as a duplicate."""
     session, settings = ctx.session, ctx.settings
     assert event.buyer is not None  # checked by OrderEventIn
-    if await session.get(Order, event.order_id) is not None:
-        raise Duplicate(event.order_id)
+    brand_id = settings.course_brand[course.sku]
 
-    stock_left: int | None = None
-    if course.stock is not None:
-        taken = await q.take_stock(session, course.sku, event.quantity)
-        if taken is None:
-            left = await session.scalar(select(Course.stock).where(Course.sku == course.sku))
-            raise Rejected("out_of_stock", f"only {left} left of {course.sku}, {event.quantity} ordered", http=409)
-        stock_left, epoch, thresholds = taken
-
-    await q.insert_ignoring_duplicates(
+    purchases = await ingest.add_buyer_purchase(
         session,
-        Buyer,
-        {"id": event.buyer.id, "name": event.buyer.name, "phone": event.buyer.phone, "first_seen_at": ctx.now},
+        buyer_id=event.buyer.id,
+        name=event.buyer.name,
+        phone=event.buyer.phone,
+        amount=event.amount,
+        now=ctx.now,
     )
-    buyer = await session.get(Buyer, event.buyer.id)
-    assert buyer is not None
-
-    buyer_as_distributor = await q.distributor_by_buyer(session, buyer.id)
-    ref = await q.distributor_by_code(session, event.ref.strip().upper()) if event.ref else None
-    bound = await q.bound_trial_seller(session, buyer.id, course.sku)
+    ref_code = event.ref.strip().upper() if event.ref else None
+    own, ref = await ingest.distributors_for_order(session, event.buyer.id, ref_code)
+    own = own if own is not None and own.status == "active" else None
+    bound = (
+        await q.bound_trial_seller(session, event.buyer.id, course.sku)
+        if course.sku in settings.bound_targets
+        else None
+    )
     attribution = attribute(
         rule=settings.fan_lock,
         now=event.occurred_at,
-        history=await q.lock_history(session, buyer.id),
+        history=await q.lock_history(session, event.buyer.id) if own is None else (),
         ref_distributor=_id(ref) if ref is not None and ref.status == "active" else None,
-        buyer_distributor=_id(buyer_as_distributor)
-        if buyer_as_distributor is not None and buyer_as_distributor.status == "active"
-        else None,
+        buyer_distributor=_id(own) if own is not None else None,
         bound_distributor=str(bound) if bound is not None else None,
     )
     if attribution.new_lock is not None:
         session.add(
             FanLock(
-                buyer_id=buyer.id,
+                buyer_id=event.buyer.id,
                 distributor_id=int(attribution.new_lock.distributor),
                 since=attribution.new_lock.since,
                 why=attribution.why.value,
@@ -134,47 +128,44 @@ async def _paid(ctx: Context, event: OrderEventIn, course: Course) -> Accepted:
     seller = await session.get(Distributor, int(attribution.seller)) if attribution.seller else None
     if seller is not None and seller.status != "active":
         seller = None
-    new_to_course = not await q.has_bought(session, buyer.id, course.sku)
-    new_to_brand = new_to_course and not await q.has_bought_brand(session, buyer.id, course.brand_id)
-    self_purchase = attribution.why is Why.SELF_PURCHASE
-    push = await q.open_push(session, course.brand_id)
+    bought_course, bought_brand = await ingest.earlier_purchases(session, event.buyer.id, course.sku, brand_id)
     order = Order(
         id=event.order_id,
         course_sku=course.sku,
-        brand_id=course.brand_id,
-        buyer_id=buyer.id,
+        brand_id=brand_id,
+        buyer_id=event.buyer.id,
         quantity=event.quantity,
         amount=event.amount,
         ref=event.ref,
         seller_id=seller.id if seller else None,
         attribution=attribution.why.value,
-        new_customer=new_to_brand,
-        self_purchase=self_purchase,
-        push_id=push.id if push and seller else None,
+        new_customer=not bought_brand,
+        self_purchase=attribution.why is Why.SELF_PURCHASE,
         paid_at=event.occurred_at,
     )
     session.add(order)
-    await session.flush()  # the same order id paid twice concurrently fails here
+    await session.flush()  # before its ledger lines (no ORM relationship orders them)
 
-    owed = payable(settings.courses[course.sku].terms(), EventType.PAID, event.quantity, new_customer=new_to_course)
+    owed = payable(course.terms(), EventType.PAID, event.quantity, new_customer=not bought_course)
     payouts = await _book(ctx, event, order, seller, owed.pool, owed.margin)
-    buyer.self_purchase_total += event.amount
-
-    if stock_left is not None:
-        await _thresholds_crossed(ctx, course, stock_left + event.quantity, stock_left, epoch, thresholds)
-    if push is not None and seller is not None:
-        number = await q.next_relay_number(session, push.id)
-        await _to_brand_groups(
-            ctx,
-            course.brand_id,
-            "relay_line",
-            {"number": number, "seller": seller.name, "course": course.name, "quantity": event.quantity},
-            coalesce="relay",
-        )
     if seller is not None:
         await _check_upgrade(ctx, seller)
-    if buyer_as_distributor is None:
-        await _maybe_enter_by_purchase(ctx, buyer)
+    if own is None:
+        await _maybe_enter_by_purchase(ctx, event.buyer.id, event.buyer.name, purchases, attribution)
+
+    # Last, the two rows every concurrent order of this course (or brand, during a push)
+    # contends for: taken here, their locks are held only until the commit that follows.
+    taken = await ingest.take_stock(session, course.sku, event.quantity)
+    if taken is None:
+        left = await ingest.stock_of(session, course.sku)
+        raise Rejected("out_of_stock", f"only {left} left of {course.sku}, {event.quantity} ordered", http=409)
+    stock_left, epoch, thresholds = taken
+    if stock_left is not None:
+        await _thresholds_crossed(ctx, course, brand_id, stock_left + event.quantity, stock_left, epoch, thresholds)
+    if seller is not None and (relay := await ingest.next_relay_line(session, brand_id)) is not None:
+        order.push_id = relay[0]
+        data = {"number": relay[1], "seller": seller.name, "course": course.name, "quantity": event.quantity}
+        await _to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
     return Accepted(
         order.id,
         {
@@ -240,7 +231,7 @@ async def _book(
     return [(people[p.payee].code, p) for p in split.payouts]
 
 
-async def _refunded(ctx: Context, event: OrderEventIn, course: Course, order: Order) -> Accepted:
+async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
     session = ctx.session
     if order.refunded + event.amount > order.amount:
         raise Rejected(
@@ -265,20 +256,20 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: Course, order: Or
     buyer = await session.get(Buyer, order.buyer_id)
     if buyer is not None:
         buyer.self_purchase_total -= event.amount
-    if event.quantity and course.stock is not None:
+    if event.quantity:
         await q.return_stock(session, course.sku, event.quantity)
     await _dm_clawbacks(ctx, order, event.amount, lines)
     return Accepted(order.id, {"clawed_back": [{"kind": ln.kind.value, "amount": str(ln.amount)} for ln in lines]})
 
 
-async def _qualified(ctx: Context, event: OrderEventIn, course: Course, order: Order) -> Accepted:
-    if course.kind != CourseKind.CPA:
+async def _qualified(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
+    if course.type is not CourseKind.CPA:
         raise Rejected("not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify")
     if order.refunded >= order.amount > 0:
         raise Rejected("refunded", f"order {order.id} was refunded", http=409)
     new_customer = not await q.has_qualified(ctx.session, order.buyer_id, course.sku)
     order.qualified_at = order.qualified_at or event.occurred_at
-    owed = payable(ctx.settings.courses[course.sku].terms(), EventType.QUALIFIED, 1, new_customer=new_customer)
+    owed = payable(course.terms(), EventType.QUALIFIED, 1, new_customer=new_customer)
     seller = await ctx.session.get(Distributor, order.seller_id) if order.seller_id else None
     payouts = await _book(ctx, event, order, seller, owed.pool, owed.margin)
     return Accepted(
@@ -290,8 +281,8 @@ async def _qualified(ctx: Context, event: OrderEventIn, course: Course, order: O
     )
 
 
-async def _checkin_completed(ctx: Context, event: OrderEventIn, course: Course, order: Order) -> Accepted:
-    if course.kind != CourseKind.CHECKIN_CASHBACK:
+async def _checkin_completed(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
+    if course.type is not CourseKind.CHECKIN_CASHBACK:
         raise Rejected("not_checkin", f"{course.sku} is not a check-in cashback course")
     order.checkins_completed_at = order.checkins_completed_at or event.occurred_at
     return Accepted(order.id, {"note": "cashback_claws_nothing_back"})
@@ -343,19 +334,19 @@ async def _dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: li
 
 
 async def _thresholds_crossed(
-    ctx: Context, course: Course, before: int, after: int, epoch: int, thresholds: list[int]
+    ctx: Context, course: CourseSettings, brand_id: str, before: int, after: int, epoch: int, thresholds: list[int]
 ) -> None:
     """Stock went from ``before`` to ``after``: each threshold t with after ≤ t < before is
     crossed by this order alone (the stock UPDATE serialises orders), so it is recorded once."""
     crossed = sorted((t for t in thresholds if after <= t < before), reverse=True)
     if not crossed:
         return
-    brand = ctx.settings.brands[course.brand_id]
-    groups = await q.brand_groups(ctx.session, course.brand_id)
+    brand = ctx.settings.brands[brand_id]
+    groups = await q.brand_groups(ctx.session, brand_id)
     for threshold in crossed:
         ctx.session.add(
             RedPacket(
-                brand_id=course.brand_id,
+                brand_id=brand_id,
                 reason="threshold",
                 course_sku=course.sku,
                 stock_epoch=epoch,
@@ -364,7 +355,7 @@ async def _thresholds_crossed(
             )
         )
         data = {"course": course.name, "threshold": threshold, "stock": after, "brand": brand.name}
-        await _to_brand_groups(ctx, course.brand_id, "red_packet_announcement", data)
+        await _to_brand_groups(ctx, brand_id, "red_packet_announcement", data)
         for manager in brand.managers:
             queue_text(
                 ctx,
@@ -390,13 +381,15 @@ async def _to_brand_groups(
 
 
 async def _check_upgrade(ctx: Context, person: Distributor) -> None:
-    """Climb every upgrade step the person now meets; their recruiter's VIP counts may have
-    changed with them, so the recruiter is looked at too."""
+    """Climb every upgrade step the person now meets. When they level up, their recruiter's
+    VIP counts change with them, so the recruiter is looked at too."""
     settings = ctx.settings
-    for current in (person, await ctx.session.get(Distributor, person.recruiter_id) if person.recruiter_id else None):
-        if current is None:
-            continue
-        metrics = await q.distributor_metrics(ctx.session, current.id, sorted(settings.vip_levels))
+    current: Distributor | None = person
+    while current is not None:
+        needed = metrics_needed(current.level, settings.upgrades)
+        if not needed:
+            return
+        metrics = await q.distributor_metrics(ctx.session, current.id, sorted(settings.vip_levels), only=needed)
         reached = level_after(current.level, metrics, settings.upgrades)
         if reached == current.level:
             return
@@ -410,25 +403,26 @@ async def _check_upgrade(ctx: Context, person: Distributor) -> None:
                 template="level_up_dm",
                 data={"name": current.name, "level": reached, "level_name": settings.levels[reached].name},
             )
+        current = await ctx.session.get(Distributor, current.recruiter_id) if current.recruiter_id else None
 
 
-async def _maybe_enter_by_purchase(ctx: Context, buyer: Buyer) -> None:
-    """Automatic entry at the lowest level once the buyer's purchases reach the threshold."""
+async def _maybe_enter_by_purchase(
+    ctx: Context, buyer_id: str, name: str, purchases: Decimal, attribution: Attribution
+) -> None:
+    """Automatic entry at the lowest level once the buyer's purchases reach the threshold;
+    the recruiter is the distributor the buyer is locked to."""
     rules = ctx.settings.entry
-    if rules.purchase_threshold is None or buyer.self_purchase_total < rules.purchase_threshold:
+    if rules.purchase_threshold is None or purchases < rules.purchase_threshold:
         return
-    lock = await q.lock_history(ctx.session, buyer.id)
-    locked_to = max(lock, key=lambda item: item.since).distributor if lock else None
-    decision = decide_entry(
-        Applicant(person=buyer.id, self_purchase_total=buyer.self_purchase_total, locked_to=locked_to), rules
-    )
+    locked_to = attribution.seller if attribution.why is not Why.NONE else None
+    decision = decide_entry(Applicant(person=buyer_id, self_purchase_total=purchases, locked_to=locked_to), rules)
     if decision.outcome is not Outcome.ADMITTED:
         return
     ctx.session.add(
         Distributor(
             code=new_code(),
-            name=buyer.name,
-            buyer_id=buyer.id,
+            name=name,
+            buyer_id=buyer_id,
             level=ctx.settings.level_codes[0],
             recruiter_id=int(decision.recruiter) if decision.recruiter else None,
             entry_path="purchase",
@@ -440,7 +434,3 @@ async def _maybe_enter_by_purchase(ctx: Context, buyer: Buyer) -> None:
 
 def _id(person: Distributor) -> str:
     return str(person.id)
-
-
-def ensure_datetime(value: datetime) -> datetime:
-    return value

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from core.ledger import Commission, Entry
 from core.money import ZERO
 from core.upgrade import Metric
 from models.base import money_sum
-from models.catalog import BrandGroup, Course, RelayPush
+from models.catalog import BrandGroup, Course, RedPacket, RelayPush
 from models.orders import LedgerLine, Order
 from models.people import Distributor, FanLock
 
@@ -192,40 +192,134 @@ async def unsettled_commissions(
 
 
 async def distributor_metrics(
-    session: AsyncSession, distributor_id: int, vip_levels: Sequence[str]
+    session: AsyncSession,
+    distributor_id: int,
+    vip_levels: Sequence[str],
+    only: Iterable[Metric] | None = None,
 ) -> dict[Metric, Decimal]:
-    """The upgrade metrics of one distributor (see core.upgrade for their meaning)."""
-    sold = (
-        await session.execute(
-            select(money_sum(Order.amount - Order.refunded), func.count(func.distinct(Order.buyer_id))).where(
-                Order.seller_id == distributor_id, Order.self_purchase.is_(False)
+    """The upgrade metrics of one distributor (see core.upgrade for their meaning). With
+    ``only``, just the queries those metrics need are run (the order pipeline asks for the
+    metrics of the next upgrade step alone)."""
+    wanted = set(Metric) if only is None else set(only)
+    metrics: dict[Metric, Decimal] = {}
+    if wanted & {Metric.PROMOTED_SALES, Metric.CUSTOMERS}:
+        sold = (
+            await session.execute(
+                select(money_sum(Order.amount - Order.refunded), func.count(func.distinct(Order.buyer_id))).where(
+                    Order.seller_id == distributor_id, Order.self_purchase.is_(False)
+                )
+            )
+        ).one()
+        metrics[Metric.PROMOTED_SALES], metrics[Metric.CUSTOMERS] = sold[0], Decimal(sold[1])
+    if Metric.SELF_PURCHASE in wanted:
+        own = await session.scalar(
+            select(money_sum(Order.amount - Order.refunded)).where(
+                Order.seller_id == distributor_id, Order.self_purchase.is_(True)
             )
         )
-    ).one()
-    own = await session.scalar(
-        select(money_sum(Order.amount - Order.refunded)).where(
-            Order.seller_id == distributor_id, Order.self_purchase.is_(True)
+        metrics[Metric.SELF_PURCHASE] = own or ZERO
+    if wanted & {Metric.DIRECT_INVITES, Metric.DIRECT_VIPS, Metric.TEAM_SIZE, Metric.TEAM_VIPS}:
+        vips = set(vip_levels)
+        direct = (
+            await session.execute(
+                select(Distributor.id, Distributor.level).where(Distributor.recruiter_id == distributor_id)
+            )
+        ).all()
+        direct_vips = sum(1 for _, level in direct if level in vips)
+        metrics[Metric.DIRECT_INVITES], metrics[Metric.DIRECT_VIPS] = Decimal(len(direct)), Decimal(direct_vips)
+        if wanted & {Metric.TEAM_SIZE, Metric.TEAM_VIPS}:
+            direct_ids = [row[0] for row in direct]
+            second = (
+                (await session.execute(select(Distributor.level).where(Distributor.recruiter_id.in_(direct_ids)))).all()
+                if direct_ids
+                else []
+            )
+            metrics[Metric.TEAM_SIZE] = Decimal(len(direct) + len(second))
+            metrics[Metric.TEAM_VIPS] = Decimal(direct_vips + sum(1 for (level,) in second if level in vips))
+    return metrics
+
+
+# --- Ops reports (bot.reports): read-only, each one query per question. ---
+
+
+async def ledger_with_courses(session: AsyncSession, distributor_id: int) -> list[tuple[LedgerLine, str]]:
+    """Every ledger line of one distributor, oldest first, each with its order's course name."""
+    rows = await session.execute(
+        select(LedgerLine, Course.name)
+        .join(Order, Order.id == LedgerLine.order_id)
+        .join(Course, Course.sku == Order.course_sku)
+        .where(LedgerLine.distributor_id == distributor_id)
+        .order_by(LedgerLine.at, LedgerLine.id)
+    )
+    return [(line, name) for line, name in rows]
+
+
+LEADERBOARD_METRICS = ("amount", "orders", "new_customers")
+
+
+async def brand_leaderboard(
+    session: AsyncSession, brand_id: str, metric: str, since: datetime | None, until: datetime | None, limit: int
+) -> list[tuple[str, Decimal | int]]:
+    """(seller name, value) of the brand's attributed orders paid in [since, until], best
+    first (ties by seller id), sellers whose value is zero left out. ``amount`` is what was
+    paid net of refunds (Decimal yuan); ``orders`` and ``new_customers`` are counts."""
+    if metric == "amount":
+        value: Any = money_sum(Order.amount - Order.refunded)
+    elif metric == "orders":
+        value = func.count(Order.id)
+    elif metric == "new_customers":
+        value = func.coalesce(func.sum(case((Order.new_customer.is_(True), 1), else_=0)), 0)
+    else:
+        raise ValueError(f"unknown leaderboard metric {metric!r}")
+    query = (
+        select(Distributor.name, value)
+        .join(Distributor, Distributor.id == Order.seller_id)
+        .where(Order.brand_id == brand_id, Order.seller_id.is_not(None))
+        .group_by(Distributor.id, Distributor.name)
+        .having(value > 0)
+        .order_by(value.desc(), Distributor.id)
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(Order.paid_at >= since)
+    if until is not None:
+        query = query.where(Order.paid_at <= until)
+    rows = await session.execute(query)
+    return [(name, amount if metric == "amount" else int(amount)) for name, amount in rows]
+
+
+async def latest_push(session: AsyncSession, brand_id: str) -> RelayPush | None:
+    """The brand's open relay push, else its most recently started one."""
+    return await open_push(session, brand_id) or await session.scalar(
+        select(RelayPush).where(RelayPush.brand_id == brand_id).order_by(RelayPush.started_at.desc()).limit(1)
+    )
+
+
+async def brand_courses(session: AsyncSession, brand_id: str) -> list[Course]:
+    return list(await session.scalars(select(Course).where(Course.brand_id == brand_id).order_by(Course.sku)))
+
+
+async def current_threshold_red_packets(session: AsyncSession, brand_id: str) -> list[RedPacket]:
+    """The brand's stock-threshold red packets in each course's current stock epoch (the
+    stock was not set again since), highest threshold first."""
+    return list(
+        await session.scalars(
+            select(RedPacket)
+            .join(Course, Course.sku == RedPacket.course_sku)
+            .where(
+                RedPacket.brand_id == brand_id,
+                RedPacket.reason == "threshold",
+                RedPacket.stock_epoch == Course.stock_epoch,
+            )
+            .order_by(RedPacket.course_sku, RedPacket.threshold.desc())
         )
     )
-    direct = (
-        await session.execute(
-            select(Distributor.id, Distributor.level).where(Distributor.recruiter_id == distributor_id)
+
+
+async def unpaid_red_packet_count(session: AsyncSession, brand_id: str) -> int:
+    return int(
+        await session.scalar(
+            select(func.count(RedPacket.id)).where(RedPacket.brand_id == brand_id, RedPacket.paid_at.is_(None))
         )
-    ).all()
-    direct_ids = [row[0] for row in direct]
-    second = (
-        (await session.execute(select(Distributor.level).where(Distributor.recruiter_id.in_(direct_ids)))).all()
-        if direct_ids
-        else []
+        or 0
     )
-    vips = set(vip_levels)
-    direct_vips = sum(1 for _, level in direct if level in vips)
-    return {
-        Metric.PROMOTED_SALES: sold[0],
-        Metric.CUSTOMERS: Decimal(sold[1]),
-        Metric.SELF_PURCHASE: own or ZERO,
-        Metric.DIRECT_INVITES: Decimal(len(direct)),
-        Metric.TEAM_SIZE: Decimal(len(direct) + len(second)),
-        Metric.DIRECT_VIPS: Decimal(direct_vips),
-        Metric.TEAM_VIPS: Decimal(direct_vips + sum(1 for (level,) in second if level in vips)),
-    }

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
 
 from bot.app import build_services, prepare
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, parse_settings
 from bot.context import FixedClock
 from bot.services import Services
 from bot.web import make_app
@@ -34,6 +34,15 @@ TOKEN = "demo-admin-token"
 
 def demo_settings() -> Settings:
     return load_settings(ROOT / "config.yaml")
+
+
+def edited_settings(*replacements: tuple[str, str]) -> Settings:
+    """The demo configuration with exact text replacements (each must match once)."""
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert text.count(old) == 1, f"{old!r} must occur once in config.yaml"
+        text = text.replace(old, new)
+    return parse_settings(text, "edited-config.yaml")
 
 
 class Databases:

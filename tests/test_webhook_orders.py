@@ -120,3 +120,17 @@ async def test_a_partial_refund_inside_the_window_cancels_commissions_pro_rata(c
     async with services.db.reading() as session:
         net = await session.scalar(select(func.sum(LedgerLine.amount)))
     assert net == Decimal("100.80")  # (144.00 + 7.20) × 266/399
+
+
+async def test_amounts_that_are_not_numbers_or_are_absurdly_large_get_422_not_an_error(client, services):
+    for amount in (None, True, [], {}, "1000000000.00"):
+        event = order_event("o-1")
+        event["amount"] = amount
+        status, body = await post_event(client, event)
+        assert status == 422, (amount, body)
+        assert any(e.startswith("amount:") for e in body["errors"])
+    event = order_event("o-1")
+    event["occurred_at"] = 10**20
+    status, body = await post_event(client, event)
+    assert status == 422
+    assert body["errors"] == ["occurred_at: not a Unix time in seconds"]
