@@ -19,11 +19,18 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from core.money import is_fen_exact, to_decimal
 from core.products import EventType
 
+MAX_AMOUNT = Decimal("100000000.00")  # a hundred million yuan: far above any order, far below BIGINT fen
+
 
 def _amount(value: Any) -> Decimal:
     if isinstance(value, float):
         raise ValueError('amount must be sent as a string or an exact number, e.g. "399.00"')
-    amount = to_decimal(value)
+    try:
+        amount = to_decimal(value)
+    except TypeError:
+        raise ValueError('must be an amount in yuan, e.g. "399.00"') from None
+    if amount > MAX_AMOUNT:
+        raise ValueError(f"must not exceed {MAX_AMOUNT} yuan")
     if amount < 0:
         raise ValueError("must not be negative")
     if not is_fen_exact(amount):
@@ -35,7 +42,10 @@ def _moment(value: Any) -> datetime:
     if isinstance(value, bool):
         raise ValueError("not a time")
     if isinstance(value, (int, Decimal)):
-        return datetime.fromtimestamp(int(value), UTC)
+        try:
+            return datetime.fromtimestamp(int(value), UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("not a Unix time in seconds") from None
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))

@@ -101,7 +101,7 @@ async def test_checkin_cashback_pays_once_per_new_customer_and_the_cashback_claw
 
 
 async def test_a_partner_who_sells_also_gets_a_share_of_the_platform_margin_as_its_own_kind(client, services):
-    status, body = await post_event(client, order_event("o-1", ref="DEMOA001"))
+    _, body = await post_event(client, order_event("o-1", ref="DEMOA001"))
 
     assert payouts(body) == {("DEMOA001", "seller", "162.00"), ("DEMOA001", "partner", "6.00")}
     assert "平台分成：6.00 元" in (await texts_to(services, "wx-linxiao"))[0]
