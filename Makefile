@@ -19,6 +19,7 @@ install-test: $(BIN)/python
 
 run: install
 	$(BIN)/distbot check-config
+	$(BIN)/distbot run
 
 test: install-test
 	$(BIN)/ruff check .

@@ -10,7 +10,9 @@ claw-back is a ``cancelled`` line; after settlement it is an ``adjusted`` (negat
 stays on the balance even when the balance goes below zero — it is never silently forgiven.
 
 Example: a 144.00 commission on a 399.00 order; 133.00 refunded on day 3 → cancelled −48.00;
-the rest (266.00) refunded on day 10, after settlement of 96.00 → adjusted −96.00; balance 0.00.
+the rest (266.00) refunded on day 10, after settlement of 96.00 → adjusted −96.00; settled 0.00.
+Had the platform already paid the 96.00 out (a ``paid_out`` line), the balance is now −96.00
+and stays so until later commissions cover it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Entry(StrEnum):
     CANCELLED = "cancelled"
     SETTLED = "settled"
     ADJUSTED = "adjusted"
+    PAID_OUT = "paid_out"  # money the platform transferred to the distributor
 
 
 class Reason(StrEnum):
@@ -41,6 +44,7 @@ class Reason(StrEnum):
     WINDOW_PASSED = "refund_window_passed"
     REFUND_IN_WINDOW = "refund_within_window"
     REFUND_AFTER_SETTLEMENT = "refund_after_settlement"
+    PAYOUT = "payout"
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,9 @@ class LedgerLine:
     """A line to append. ``amount`` is signed for earned/cancelled/adjusted; a settled line
     carries the (positive) amount that became settled and does not change the total."""
 
-    commission_id: int | str
+    commission_id: int | str | None  # None for a payout
     payee: str
-    kind: Kind
+    kind: Kind | None  # None for a payout
     entry: Entry
     amount: Decimal
     reason: Reason
@@ -132,10 +136,16 @@ class Earnings:
     cancelled: Decimal = ZERO
     by_kind: dict[Kind, Decimal] = field(default_factory=dict)
     this_month: Decimal = ZERO
+    paid_out: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
         return self.pending + self.settled
+
+    @property
+    def balance(self) -> Decimal:
+        """Settled money not yet paid out; below zero after a refund of money already paid."""
+        return self.settled - self.paid_out
 
 
 def summarize(lines: Sequence[LedgerLine], now: datetime) -> Earnings:
@@ -148,8 +158,12 @@ def summarize(lines: Sequence[LedgerLine], now: datetime) -> Earnings:
     settled_ids: set[object] = set()
     by_kind: dict[Kind, Decimal] = defaultdict(lambda: ZERO)
     this_month = ZERO
+    paid_out = ZERO
     for line in lines:
         key = line.commission_id
+        if line.entry == Entry.PAID_OUT:
+            paid_out -= line.amount
+            continue
         if line.entry == Entry.SETTLED:
             settled_ids.add(key)
             continue
@@ -170,4 +184,20 @@ def summarize(lines: Sequence[LedgerLine], now: datetime) -> Earnings:
         cancelled=-sum(cancelled.values(), ZERO),
         by_kind={kind: by_kind[kind] for kind in Kind if kind in by_kind},
         this_month=this_month,
+        paid_out=paid_out,
     )
+
+
+class PayoutRefused(ValueError):
+    pass
+
+
+def payout_line(payee: str, amount: Decimal, earnings: Earnings, now: datetime) -> LedgerLine:
+    """The ledger line recording that ``amount`` was paid to ``payee``. Refused unless the
+    amount is positive, whole fen, and at most the balance (settled money not yet paid)."""
+    amount = to_decimal(amount)
+    if amount <= 0 or amount != to_fen(amount):
+        raise PayoutRefused(f"a payout must be a positive amount in whole fen, not {amount}")
+    if amount > earnings.balance:
+        raise PayoutRefused(f"{amount} is more than the balance of {earnings.balance}")
+    return LedgerLine(None, payee, None, Entry.PAID_OUT, -amount, Reason.PAYOUT, now)

@@ -74,10 +74,10 @@ class LedgerLine(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     commission_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_lines.id"), index=True)
     distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"))
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)  # None: a payout
     event_id: Mapped[str | None] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(16))  # seller | management | invite | partner
-    entry: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(16))  # seller | management | invite | partner; None: payout
+    entry: Mapped[str] = mapped_column(String(16))  # earned | cancelled | settled | adjusted | paid_out
     amount: Mapped[Decimal] = mapped_column(Money)
     reason: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

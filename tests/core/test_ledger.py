@@ -15,10 +15,13 @@ from core.commission import Kind
 from core.ledger import (
     DEFAULT_REFUND_WINDOW_DAYS,
     Commission,
+    Earnings,
     Entry,
     LedgerLine,
+    PayoutRefused,
     Reason,
     claw_back,
+    payout_line,
     settle_due,
     summarize,
 )
@@ -316,3 +319,37 @@ def test_any_sequence_of_partial_refunds_claws_back_exactly_the_pro_rata_share_a
     assert all(line.amount < 0 for line in lines if line.entry in (Entry.CANCELLED, Entry.ADJUSTED))
     summary = summarize(lines, T0 + timedelta(days=40))
     assert summary.total == c.amount - clawed
+
+
+def test_money_paid_out_then_refunded_leaves_a_negative_balance_that_is_never_forgiven():
+    earned_at = datetime(2026, 11, 1, 10, tzinfo=SH)
+    commission = Commission(1, "li", Kind.SELLER, Decimal("144.00"), earned_at)
+    settled = settle_due([commission], earned_at + timedelta(days=8))
+    lines = [LedgerLine(1, "li", Kind.SELLER, Entry.EARNED, Decimal("144.00"), Reason.SALE, earned_at), *settled]
+    paid = payout_line("li", Decimal("144.00"), summarize(lines, earned_at + timedelta(days=9)), earned_at)
+    lines.append(paid)
+    settled_commission = Commission(1, "li", Kind.SELLER, Decimal("144.00"), earned_at, settled_at=earned_at)
+    lines += claw_back(
+        [settled_commission],
+        paid=Decimal("399.00"),
+        refunded_before=Decimal("0"),
+        refunded_now=Decimal("399.00"),
+        now=earned_at + timedelta(days=10),
+    )
+
+    earnings = summarize(lines, earned_at + timedelta(days=10))
+
+    assert (earnings.settled, earnings.paid_out, earnings.balance) == (
+        Decimal("0.00"),
+        Decimal("144.00"),
+        Decimal("-144.00"),
+    )
+    with pytest.raises(PayoutRefused, match="more than the balance"):
+        payout_line("li", Decimal("0.01"), earnings, earned_at)
+
+
+def test_a_payout_must_be_a_positive_whole_fen_amount():
+    rich = Earnings(settled=Decimal("500.00"))
+    for amount in (Decimal("0"), Decimal("-1.00"), Decimal("1.005")):
+        with pytest.raises(PayoutRefused):
+            payout_line("li", amount, rich, datetime(2026, 11, 1, tzinfo=SH))
