@@ -10,7 +10,6 @@ Example: a C sold one 399.00 course an hour ago → earnings ``{"totals": {"pend
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 import unicodedata
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from core.privacy import mask_name
 from core.upgrade import MONEY_METRICS, ConditionProgress, Metric, progress
 from models import queries as q
 from models.catalog import Brand
+from models.orders import LedgerLine as LedgerRow
 from models.people import Distributor
 
 PERIODS = ("today", "week", "month", "push", "all")
@@ -50,6 +50,13 @@ async def _distributor(session: AsyncSession, code: str) -> Distributor | None:
     return await q.distributor_by_code(session, code.strip().upper())
 
 
+def _commission_of(row: LedgerRow) -> int | None:
+    """The commission a stored line belongs to: an earned line is its own; a payout has none."""
+    if row.commission_id is not None:
+        return row.commission_id
+    return None if row.entry == Entry.PAID_OUT else row.id
+
+
 async def earnings_report(session: AsyncSession, settings: Settings, code: str, now: datetime) -> dict[str, Any] | None:
     """Totals by status and by kind, this month's earnings (platform timezone) and the latest
     ledger lines, newest first; None when no distributor has ``code``."""
@@ -61,9 +68,9 @@ async def earnings_report(session: AsyncSession, settings: Settings, code: str, 
     rows = await q.ledger_with_courses(session, person.id)
     lines = [
         LedgerLine(
-            commission_id=row.commission_id if row.commission_id is not None else row.id,
+            commission_id=_commission_of(row),
             payee=str(row.distributor_id),
-            kind=Kind(row.kind),
+            kind=Kind(row.kind) if row.kind else None,
             entry=Entry(row.entry),
             amount=row.amount,
             reason=Reason(row.reason),
@@ -76,7 +83,7 @@ async def earnings_report(session: AsyncSession, settings: Settings, code: str, 
         {
             "at": line.at.astimezone(zone),
             "order_id": row.order_id,
-            "kind": line.kind.value,
+            "kind": line.kind.value if line.kind else None,
             "entry": line.entry.value,
             "amount": line.amount,
             "reason": line.reason.value,
@@ -87,7 +94,13 @@ async def earnings_report(session: AsyncSession, settings: Settings, code: str, 
     zero = Decimal("0.00")
     return {
         "distributor": _person(person),
-        "totals": {"pending": earnings.pending, "settled": earnings.settled, "cancelled": earnings.cancelled},
+        "totals": {
+            "pending": earnings.pending,
+            "settled": earnings.settled,
+            "cancelled": earnings.cancelled,
+            "paid_out": earnings.paid_out,
+            "balance": earnings.balance,
+        },
         "by_kind": {kind.value: earnings.by_kind.get(kind, zero) for kind in Kind},
         "month": local_now.strftime("%Y-%m"),
         "this_month": earnings.this_month,
@@ -260,6 +273,7 @@ ENTRY_LABELS = {
     "cancelled": "取消 cancelled",
     "settled": "结算 settled",
     "adjusted": "调整 adjusted",
+    "paid_out": "打款 paid out",
 }
 
 
@@ -294,6 +308,8 @@ def earnings_text(report: dict[str, Any]) -> list[str]:
             ["待结算 pending", _amount(totals["pending"])],
             ["已结算 settled", _amount(totals["settled"])],
             ["已取消 cancelled", _amount(totals["cancelled"])],
+            ["已打款 paid out", _amount(totals["paid_out"])],
+            ["余额 balance", _amount(totals["balance"])],
             [f"本月 this month ({report['month']})", _amount(report["this_month"])],
         ],
         right=(1,),
@@ -307,11 +323,11 @@ def earnings_text(report: dict[str, Any]) -> list[str]:
     body = [
         [
             line["at"].strftime("%Y-%m-%d %H:%M"),
-            line["order_id"],
-            KIND_LABELS.get(line["kind"], line["kind"]),
+            line["order_id"] or "—",
+            KIND_LABELS.get(line["kind"], line["kind"] or "—"),
             ENTRY_LABELS.get(line["entry"], line["entry"]),
             _amount(line["amount"]),
-            line["course"],
+            line["course"] or "—",
         ]
         for line in lines
     ]
@@ -343,7 +359,6 @@ def progress_text(report: dict[str, Any]) -> list[str]:
 
 
 async def _cli_build(config_path: str | Path | None, what: str, code: str) -> dict[str, Any] | None:
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # a report, not a migration log
     from bot.app import build_services, prepare
 
     services = build_services(config_path)

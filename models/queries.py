@@ -242,12 +242,13 @@ async def distributor_metrics(
 # --- Ops reports (bot.reports): read-only, each one query per question. ---
 
 
-async def ledger_with_courses(session: AsyncSession, distributor_id: int) -> list[tuple[LedgerLine, str]]:
-    """Every ledger line of one distributor, oldest first, each with its order's course name."""
+async def ledger_with_courses(session: AsyncSession, distributor_id: int) -> list[tuple[LedgerLine, str | None]]:
+    """Every ledger line of one distributor, oldest first, each with its order's course name
+    (None for a payout, which has no order)."""
     rows = await session.execute(
         select(LedgerLine, Course.name)
-        .join(Order, Order.id == LedgerLine.order_id)
-        .join(Course, Course.sku == Order.course_sku)
+        .outerjoin(Order, Order.id == LedgerLine.order_id)
+        .outerjoin(Course, Course.sku == Order.course_sku)
         .where(LedgerLine.distributor_id == distributor_id)
         .order_by(LedgerLine.at, LedgerLine.id)
     )

@@ -4,13 +4,14 @@ on every database the suite runs on. Orders come in through the real signed webh
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.settlement import settle_pass
-from models import Course, RedPacket, RelayPush
+from models import Course, Distributor, LedgerLine, RedPacket, RelayPush
 from tests.support import START, TOKEN, order_event, post_event
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -59,7 +60,13 @@ async def test_earnings_of_a_c_who_sold_one_course_show_144_pending_as_seller_co
     body = await get(client, "/api/distributors/DEMOC001/earnings")
 
     assert body["distributor"] == {"code": "DEMOC001", "name": "李娜", "level": "C"}
-    assert body["totals"] == {"pending": "144.00", "settled": "0.00", "cancelled": "0.00"}
+    assert body["totals"] == {
+        "pending": "144.00",
+        "settled": "0.00",
+        "cancelled": "0.00",
+        "paid_out": "0.00",
+        "balance": "0.00",
+    }
     assert body["by_kind"] == {"seller": "144.00", "management": "0.00", "invite": "0.00", "partner": "0.00"}
     assert (body["month"], body["this_month"]) == ("2026-11", "144.00")
     assert body["lines"] == [
@@ -92,11 +99,73 @@ async def test_earnings_become_settled_after_the_refund_window_and_the_settled_l
 
     body = await get(client, "/api/distributors/DEMOC001/earnings")
 
-    assert body["totals"] == {"pending": "0.00", "settled": "144.00", "cancelled": "0.00"}
+    assert body["totals"] == {
+        "pending": "0.00",
+        "settled": "144.00",
+        "cancelled": "0.00",
+        "paid_out": "0.00",
+        "balance": "144.00",
+    }
     assert [(line["entry"], line["reason"], line["amount"]) for line in body["lines"]] == [
         ("settled", "refund_window_passed", "144.00"),
         ("earned", "sale", "144.00"),
     ]
+
+
+async def pay_out(services, code: str, amount: str) -> None:
+    """The platform transferred ``amount`` to the distributor: a paid_out line, no order."""
+    async with services.db.unit_of_work() as session:
+        person = await session.scalar(select(Distributor).where(Distributor.code == code))
+        session.add(
+            LedgerLine(
+                distributor_id=person.id,
+                order_id=None,
+                kind=None,
+                entry="paid_out",
+                amount=-Decimal(amount),
+                reason="payout",
+                at=services.clock.now(),
+            )
+        )
+
+
+async def test_a_payout_lowers_the_balance_and_shows_as_a_line_without_an_order(client, services):
+    await sell(client, "o-1", "DEMOC001")
+    services.clock.advance(days=8)
+    await settle_pass(services)
+    await pay_out(services, "DEMOC001", "100.00")
+
+    body = await get(client, "/api/distributors/DEMOC001/earnings")
+
+    assert body["totals"] == {
+        "pending": "0.00", "settled": "144.00", "cancelled": "0.00", "paid_out": "100.00", "balance": "44.00"
+    }  # fmt: skip
+    assert body["lines"][0] == {
+        "at": "2026-12-03T10:00:00+08:00",
+        "order_id": None,
+        "kind": None,
+        "entry": "paid_out",
+        "amount": "-100.00",
+        "reason": "payout",
+        "course": None,
+    }
+
+
+async def test_a_refund_of_money_already_paid_out_leaves_a_negative_balance(client, services):
+    await sell(client, "o-1", "DEMOC001")
+    services.clock.advance(days=8)
+    await settle_pass(services)
+    await pay_out(services, "DEMOC001", "144.00")
+    refund = order_event("o-1", type="refunded", amount="399.00", quantity=0, at=services.clock.now())
+    status, _ = await post_event(client, refund, at=services.clock.now())
+    assert status == 200
+
+    body = await get(client, "/api/distributors/DEMOC001/earnings")
+
+    assert body["totals"] == {
+        "pending": "0.00", "settled": "0.00", "cancelled": "0.00", "paid_out": "144.00", "balance": "-144.00"
+    }  # fmt: skip
+    assert body["lines"][0]["entry"] == "adjusted" and body["lines"][0]["amount"] == "-144.00"
 
 
 async def test_a_refund_inside_the_window_shows_as_cancelled_and_lowers_pending(client, services):
@@ -106,7 +175,13 @@ async def test_a_refund_inside_the_window_shows_as_cancelled_and_lowers_pending(
 
     body = await get(client, "/api/distributors/DEMOC001/earnings")
 
-    assert body["totals"] == {"pending": "96.00", "settled": "0.00", "cancelled": "48.00"}
+    assert body["totals"] == {
+        "pending": "96.00",
+        "settled": "0.00",
+        "cancelled": "48.00",
+        "paid_out": "0.00",
+        "balance": "0.00",
+    }
     assert body["by_kind"]["seller"] == "96.00"
     assert body["lines"][0]["entry"] == "cancelled"
     assert body["lines"][0]["amount"] == "-48.00"
@@ -140,7 +215,13 @@ async def test_earnings_list_only_the_latest_20_lines_newest_first(client, servi
 async def test_earnings_of_a_distributor_who_earned_nothing_are_all_zero(client, services):
     body = await get(client, "/api/distributors/DEMOA001/earnings")
 
-    assert body["totals"] == {"pending": "0.00", "settled": "0.00", "cancelled": "0.00"}
+    assert body["totals"] == {
+        "pending": "0.00",
+        "settled": "0.00",
+        "cancelled": "0.00",
+        "paid_out": "0.00",
+        "balance": "0.00",
+    }
     assert set(body["by_kind"].values()) == {"0.00"}
     assert (body["this_month"], body["lines"]) == ("0.00", [])
 

@@ -56,7 +56,13 @@ def test_earnings_as_json_show_what_the_c_earned_from_her_sale(config, capsys):
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["distributor"] == {"code": "DEMOC001", "name": "李娜", "level": "C"}
-    assert report["totals"] == {"pending": "144.00", "settled": "0.00", "cancelled": "0.00"}
+    assert report["totals"] == {
+        "pending": "144.00",
+        "settled": "0.00",
+        "cancelled": "0.00",
+        "paid_out": "0.00",
+        "balance": "0.00",
+    }
     assert report["by_kind"] == {"seller": "144.00", "management": "0.00", "invite": "0.00", "partner": "0.00"}
     assert [(line["order_id"], line["amount"], line["course"]) for line in report["lines"]] == [
         ("o-1", "144.00", "星火思维秋季课")
