@@ -70,6 +70,32 @@ class AdminSettings(_Model):
     token: str | None = None  # DISTBOT_ADMIN_TOKEN wins
 
 
+class RateLimits(_Model):
+    """Outgoing pace. WeChat publishes no limit and restricts accounts at low volumes: the
+    defaults are slow on purpose."""
+
+    account_interval_seconds: Decimal = Field(Decimal("3"), ge=0)  # between two sends of one account
+    room_interval_seconds: Decimal = Field(Decimal("8"), ge=0)  # between two sends to one room
+    jitter_seconds: Decimal = Field(Decimal("2"), ge=0)  # random extra, 0..jitter, on every gap
+
+
+class OutboxSettings(_Model):
+    limits: RateLimits = RateLimits()
+    sim_limits: RateLimits = RateLimits(
+        account_interval_seconds=Decimal("0.05"), room_interval_seconds=Decimal("0.2"), jitter_seconds=Decimal("0.05")
+    )
+    max_attempts: int = Field(5, ge=1)
+    backoff_seconds: Decimal = Field(Decimal("5"), gt=0)  # doubles with each failed attempt
+    coalesce_max_lines: int = Field(30, ge=1)
+    poll_seconds: Decimal = Field(Decimal("1"), gt=0)  # how often to look for rows other processes queued
+
+
+class TransportSettings(_Model):
+    kind: str = Field("sim", pattern="^(sim|wechaty)$")
+    sim_journal: str = "sim-world.jsonl"
+    friend_keywords: list[str] = Field(default_factory=lambda: ["分销", "推广", "合作"])
+
+
 class DemoDistributor(_Model):
     code: str
     name: str
@@ -213,6 +239,8 @@ class RawSettings(_Model):
     webhook: WebhookSettings = WebhookSettings()
     admin: AdminSettings = AdminSettings()
     demo: DemoSettings = DemoSettings()
+    transport: TransportSettings = TransportSettings()
+    outbox: OutboxSettings = OutboxSettings()
 
 
 @dataclass(frozen=True)

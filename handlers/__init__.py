@@ -1,4 +1,12 @@
-"""One module per capability; each registers a router. The routers are listed here
-explicitly, first match wins."""
+"""One module per capability, each with a router. The order here is the order of matching:
+the first handler whose filters pass wins; the fallback comes last."""
 
-ROUTERS: list[object] = []
+from bot.router import Router
+from handlers import friends, membership, menu
+
+ROUTERS: list[Router] = [
+    membership.router,
+    friends.router,
+    menu.router,
+    menu.fallback,  # last: what nothing else understood
+]

@@ -5,6 +5,7 @@ from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayPush
 from models.messaging import ColearningSession, OutboxMessage
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
+from models.rooms import FriendRequestRecord, RoomInvitationRecord, RoomMember
 
 __all__ = [
     "Base",
@@ -16,6 +17,7 @@ __all__ = [
     "Distributor",
     "EntryApplication",
     "FanLock",
+    "FriendRequestRecord",
     "LedgerLine",
     "Money",
     "Order",
@@ -24,6 +26,8 @@ __all__ = [
     "PlatformCode",
     "RedPacket",
     "RelayPush",
+    "RoomInvitationRecord",
+    "RoomMember",
     "UTCDateTime",
     "utcnow",
 ]

@@ -1,0 +1,200 @@
+"""From the transport's events to handlers, in shared transactions.
+
+The transport calls :meth:`Dispatcher.submit` for every event (in order within one
+conversation) and gets control back once the event's effects are committed. Events waiting
+together are handled in one unit of work and committed once — a commit per message would cap
+a process near the database's single-insert rate. If a handler raises, the batch is rolled
+back and its events are replayed one by one, so only the failing one is lost: it is logged with
+its context and the person gets a polite answer. Handlers only write rows (replies go to the
+outbox), so replaying them is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from bot.outbox import queue_text
+from bot.router import MessageContext, Router, first_match, role_of
+from bot.services import Services
+from bot.transport import Event, Message, Transport
+from models.people import Distributor
+
+log = logging.getLogger(__name__)
+
+
+class HandlerFailed(Exception):
+    def __init__(self, route: str, event: Event):
+        super().__init__(route)
+        self.route, self.event = route, event
+
+
+class Flood:
+    """At most ``limit`` handled messages per ``window`` seconds per key (a person, a room):
+    someone pasting fifty lines gets answers to the first few, not a reply storm."""
+
+    def __init__(self, limit: int, window: float):
+        self.limit, self.window = limit, window
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, key: str, now: float) -> bool:
+        times = self.seen[key]
+        while times and now - times[0] > self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return False
+        times.append(now)
+        return True
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        services: Services,
+        routers: Sequence[Router],
+        transport: Transport | None = None,
+        *,
+        max_batch: int = 256,
+        person_limit: int = 12,
+        room_limit: int = 30,
+        window_seconds: float = 60.0,
+    ):
+        self.services = services
+        self.routers = list(routers)
+        self.transport = transport
+        self.max_batch = max_batch
+        self.people = Flood(person_limit, window_seconds)
+        self.rooms = Flood(room_limit, window_seconds)
+        self.queue: asyncio.Queue[tuple[Event, asyncio.Future[None]]] = asyncio.Queue()
+        self.handled = 0
+        self.failed = 0
+        self._worker: asyncio.Task[None] | None = None
+
+    async def submit(self, event: Event) -> None:
+        """The transport's sink: returns when the event's effects are committed."""
+        if self._worker is None:
+            raise RuntimeError("the dispatcher is not running")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((event, done))
+        await done
+
+    def start(self) -> None:
+        self._worker = asyncio.create_task(self._run(), name="dispatcher")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._worker is None:
+            return
+        await self.queue.join()
+        self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+        self._worker = None
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < self.max_batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await self._batch(batch)
+            finally:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+                    self.queue.task_done()
+
+    async def _batch(self, batch: list[tuple[Event, asyncio.Future[None]]]) -> None:
+        events = [event for event, _ in batch if self._admitted(event)]
+        if not events:
+            return
+        try:
+            await self._handle_all(events)
+        except HandlerFailed as failure:
+            if len(events) == 1:
+                await self._failed(failure)
+                return
+            for event in events:  # replay one by one: only the failing event is lost
+                try:
+                    await self._handle_all([event])
+                except HandlerFailed as single:
+                    await self._failed(single)
+
+    def _admitted(self, event: Event) -> bool:
+        if not isinstance(event, Message):
+            return True
+        now = time.monotonic()
+        if event.sender == getattr(self.transport, "account", None):
+            return False  # the helper's own messages echoed back
+        if not self.people.allow(event.sender, now) or (event.room and not self.rooms.allow(event.room, now)):
+            log.warning("flood: not answering %s in %s", event.sender, event.room or "a DM")
+            return False
+        return True
+
+    async def _handle_all(self, events: list[Event]) -> None:
+        services = self.services
+        async with services.db.unit_of_work() as session:
+            now = services.clock.now()
+            senders = {e.sender for e in events if isinstance(e, Message)}
+            people = (
+                {
+                    d.contact_id: d
+                    for d in await session.scalars(select(Distributor).where(Distributor.contact_id.in_(senders)))
+                }
+                if senders
+                else {}
+            )
+            for event in events:
+                sender = getattr(event, "sender", None) or getattr(event, "contact", None) or ""
+                distributor = people.get(sender)
+                ctx = MessageContext(
+                    session=session,
+                    settings=services.settings,
+                    renderer=services.renderer,
+                    now=now,
+                    transport=self.transport,
+                    event=event,
+                    role=role_of(sender, distributor, services.settings, getattr(event, "room", None)),
+                    distributor=distributor,
+                )
+                route = first_match(self.routers, ctx)
+                if route is None:
+                    continue
+                try:
+                    await route.handler(ctx)
+                except Exception as exc:
+                    raise HandlerFailed(route.name, event) from exc
+                self.handled += 1
+
+    async def _failed(self, failure: HandlerFailed) -> None:
+        self.failed += 1
+        event = failure.event
+        log.error(
+            "handler %s failed on %s from %s in %s: %r",
+            failure.route,
+            type(event).__name__,
+            getattr(event, "sender", getattr(event, "contact", "?")),
+            getattr(event, "room", None) or "a DM",
+            getattr(event, "text", "")[:80],
+            exc_info=failure.__cause__,
+        )
+        if not isinstance(event, Message) or (event.room is not None and not event.mentions_self):
+            return
+        try:
+            async with self.services.context() as ctx:
+                queue_text(
+                    ctx,
+                    target=event.room or event.sender,
+                    room=event.room is not None,
+                    template="error_fallback",
+                    data={},
+                    account=self.transport.account if self.transport else None,
+                )
+        except Exception:
+            log.exception("could not queue the fallback answer either")

@@ -1,0 +1,165 @@
+"""Routing incoming events to handlers.
+
+Each handler module has a :class:`Router`; handlers register with filters — plain predicates
+over the :class:`MessageContext` (private or group, keyword, command, the sender's role).
+``handlers/__init__.py`` lists the routers explicitly; the first handler whose filters all
+pass wins; one fallback comes last.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.context import Context
+from bot.outbox import queue_text
+from bot.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave, Transport
+from models.people import Distributor
+
+
+class Role(StrEnum):
+    OPS = "ops"
+    MANAGER = "manager"  # a brand course manager
+    DISTRIBUTOR = "distributor"
+    GUEST = "guest"  # anyone else
+
+
+@dataclass
+class MessageContext(Context):
+    """The context of one incoming event: the unit of work's session, configuration, renderer,
+    clock reading, the transport it came through, and who sent it."""
+
+    transport: Transport | None = None
+    event: Event | None = None
+    role: Role = Role.GUEST
+    distributor: Distributor | None = None  # the sender's distributor row, if they are one
+    replies: int = 0
+
+    @property
+    def message(self) -> Message:
+        assert isinstance(self.event, Message)
+        return self.event
+
+    @property
+    def text(self) -> str:
+        return normalise(self.event.text) if isinstance(self.event, Message) else ""
+
+    def reply(self, template: str, data: dict[str, Any] | None = None) -> None:
+        """Answer where the message came from: privately, or in the room mentioning the sender."""
+        message = self.message
+        self.replies += 1
+        queued = queue_text(
+            self,
+            target=message.room or message.sender,
+            room=message.room is not None,
+            template=template,
+            data=data or {},
+            account=self.transport.account if self.transport else None,
+        )
+        if message.room is not None:
+            queued.payload = {"mentions": [message.sender]}
+
+    def brand_of_room(self) -> str | None:
+        room = self.message.room if isinstance(self.event, Message) else getattr(self.event, "room", None)
+        if room is None:
+            return None
+        return next((b.id for b in self.settings.raw.brands for g in b.groups if g.room_id == room), None)
+
+
+Filter = Callable[[MessageContext], bool]
+Handler = Callable[[MessageContext], Awaitable[None]]
+
+
+def normalise(text: str) -> str:
+    """Full width to half width, lower case, single spaces: how keywords are compared."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").lower().split())
+
+
+# Filters: plain predicates.
+def private(ctx: MessageContext) -> bool:
+    return isinstance(ctx.event, Message) and ctx.event.room is None
+
+
+def group(ctx: MessageContext) -> bool:
+    return isinstance(ctx.event, Message) and ctx.event.room is not None
+
+
+def text_message(ctx: MessageContext) -> bool:
+    return isinstance(ctx.event, Message) and ctx.event.kind == "text"
+
+
+def keyword(*words: str) -> Filter:
+    """The message contains one of ``words`` (compared without width, case or spaces)."""
+    wanted = [normalise(w).replace(" ", "") for w in words]
+    return lambda ctx: any(w in ctx.text.replace(" ", "") for w in wanted)
+
+
+def command(*names: str) -> Filter:
+    """The message starts with one of ``names`` (e.g. "注册 ABC123")."""
+    wanted = tuple(normalise(n) for n in names)
+    return lambda ctx: ctx.text.startswith(wanted)
+
+
+def exactly(*words: str) -> Filter:
+    wanted = {normalise(w).replace(" ", "") for w in words}
+    return lambda ctx: ctx.text.replace(" ", "") in wanted
+
+
+def role(*roles: Role) -> Filter:
+    allowed = set(roles)
+    return lambda ctx: ctx.role in allowed
+
+
+def event(*types: type) -> Filter:
+    return lambda ctx: isinstance(ctx.event, types)
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    filters: tuple[Filter, ...]
+    handler: Handler
+
+
+class Router:
+    def __init__(self, name: str):
+        self.name = name
+        self.routes: list[Route] = []
+
+    def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
+        """Register a handler for messages passing every filter."""
+        return self.on(event(Message), *filters)
+
+    def on(self, *filters: Filter) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(f"{self.name}.{handler.__name__}", tuple(filters), handler))
+            return handler
+
+        return register
+
+
+def first_match(routers: Iterable[Router], ctx: MessageContext) -> Route | None:
+    for router in routers:
+        for route in router.routes:
+            if all(f(ctx) for f in route.filters):
+                return route
+    return None
+
+
+def role_of(contact: str, distributor: Distributor | None, settings: Any, room: str | None) -> Role:
+    """Ops first, then the course manager of this room's brand (any brand in DMs), then
+    distributors; everyone else is a guest."""
+    if contact in settings.raw.ops:
+        return Role.OPS
+    for brand in settings.raw.brands:
+        if contact in brand.managers and (room is None or any(g.room_id == room for g in brand.groups)):
+            return Role.MANAGER
+    if distributor is not None and distributor.status == "active":
+        return Role.DISTRIBUTOR
+    return Role.GUEST
+
+
+EVENT_TYPES: Sequence[type] = (Message, FriendRequest, RoomJoin, RoomLeave, RoomInvitation)

@@ -1,0 +1,234 @@
+"""Draining the outbox through the transport, slowly and safely.
+
+One sender per helper account (one process each); it only takes rows naming its account.
+A row is claimed (``sending``, committed) before the transport is called and marked ``sent``
+after, so a crash re-sends at most the one message in flight; rows left ``sending`` are taken
+up again at start. Sends keep a minimum gap per account and per room, each with random jitter
+(WeChat publishes no limit and restricts accounts at low volumes). Lines queued for the same
+room with the same coalesce key (relay lines) go out as one message. Transport errors are
+retried with doubling backoff; after ``max_attempts`` (or an error that cannot succeed) the
+row is dead-lettered for ops to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from bot.config import RateLimits
+from bot.services import Services
+from bot.transport import NeedInvite, Transport, TransportError
+from models.messaging import OutboxMessage
+
+log = logging.getLogger(__name__)
+ROOM_KINDS = ("room_add", "room_invite")
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        services: Services,
+        transport: Transport,
+        limits: RateLimits,
+        *,
+        account: str | None = None,
+        rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        settings = services.settings.raw.outbox
+        self.services = services
+        self.transport = transport
+        self.account = account or transport.account
+        self.account_gap = float(limits.account_interval_seconds)
+        self.room_gap = float(limits.room_interval_seconds)
+        self.jitter = float(limits.jitter_seconds)
+        self.max_attempts = settings.max_attempts
+        self.backoff = float(settings.backoff_seconds)
+        self.max_lines = settings.coalesce_max_lines
+        self.poll = float(settings.poll_seconds)
+        self.rng = rng or random.Random()
+        self.monotonic, self.sleep = monotonic, sleep
+        self.account_ready = 0.0
+        self.room_ready: dict[str, float] = {}
+        self.wake = asyncio.Event()
+        self.sent = 0
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"outbox-sender-{self.account}")
+
+    async def stop(self) -> None:
+        """Stop after the send in progress, if any; queued rows stay queued for next time."""
+        self._stopping = True
+        self.wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        await self.recover()
+        while not self._stopping:
+            try:
+                wait = await self.send_next()
+            except Exception:
+                log.exception("outbox sender: unexpected error; pausing")
+                wait = self.poll
+            if wait is None:
+                wait = self.poll
+            if wait and not self._stopping:
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=min(wait, self.poll))
+                except TimeoutError:
+                    pass
+
+    async def recover(self) -> int:
+        """Rows this account left ``sending`` (a crash mid-send) are sent again."""
+        async with self.services.db.unit_of_work() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.account == self.account, OutboxMessage.status == "sending")
+                .values(status="queued")
+            )
+        if result.rowcount:
+            log.info("outbox: %d message(s) in flight at the last stop will be sent again", result.rowcount)
+        return int(result.rowcount or 0)
+
+    async def send_next(self) -> float | None:
+        """Send one message if one is due. Returns 0 after a send (or a lost claim), the
+        seconds until a room may take its next message, or None when nothing is due."""
+        now = self.services.clock.now()
+        async with self.services.db.reading() as session:
+            rows = list(
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.account == self.account,
+                        OutboxMessage.status == "queued",
+                        OutboxMessage.not_before <= now,
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(200)
+                )
+            )
+        if not rows:
+            return None
+        mono = self.monotonic()
+        ready = next((r for r in rows if self.room_ready.get(self._room_of(r), 0.0) <= mono), None)
+        if ready is None:
+            return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
+        group = [ready]
+        if ready.coalesce_key:
+            group += [
+                r for r in rows if r is not ready and r.coalesce_key == ready.coalesce_key and r.target == ready.target
+            ][: self.max_lines - 1]
+        gap = self.account_ready - self.monotonic()
+        if gap > 0:  # the account's own pace comes before any room's
+            await self.sleep(gap)
+        if not await self._claim(group):
+            return 0.0
+        await self._deliver(group)
+        return 0.0
+
+    def _room_of(self, row: OutboxMessage) -> str:
+        if row.kind in ROOM_KINDS:
+            return str(row.payload.get("room", ""))
+        return row.target if row.target_is_room else ""
+
+    async def _claim(self, group: list[OutboxMessage]) -> bool:
+        ids = [r.id for r in group]
+        async with self.services.db.unit_of_work() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "queued")
+                .values(status="sending", attempts=OutboxMessage.attempts + 1)
+            )
+            if result.rowcount != len(ids):
+                await session.rollback()
+                return False  # another sender of this account took some of them
+        return True
+
+    async def _deliver(self, group: list[OutboxMessage]) -> None:
+        first = group[0]
+        ref = ",".join(str(r.id) for r in group)
+        try:
+            await self._send(first, "\n".join(r.text for r in group), ref)
+        except TransportError as error:
+            await self._failed(group, error)
+        except Exception as error:  # a transport bug must not kill the sender
+            log.exception("outbox: transport raised on message %s", ref)
+            await self._failed(group, TransportError(repr(error)))
+        else:
+            async with self.services.db.unit_of_work() as session:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([r.id for r in group]))
+                    .values(status="sent", sent_at=self.services.clock.now(), last_error="")
+                )
+            self.sent += len(group)
+        finally:
+            self._spaced(first)
+
+    async def _send(self, row: OutboxMessage, text: str, ref: str) -> None:
+        transport, payload = self.transport, row.payload or {}
+        if row.kind == "text":
+            await transport.send_text(
+                row.target, text, room=row.target_is_room, mentions=payload.get("mentions", ()), ref=ref
+            )
+        elif row.kind == "image":
+            image = base64.b64decode(str(payload["image_b64"]))
+            await transport.send_image(
+                row.target, image, room=row.target_is_room, name=str(payload.get("name", "image.png")), ref=ref
+            )
+        elif row.kind == "room_add":
+            try:
+                await transport.add_to_room(str(payload["room"]), row.target, ref=ref)
+            except NeedInvite:  # the room grew past 40 since this was queued: invite instead
+                await transport.invite_to_room(str(payload["room"]), row.target, ref=ref)
+        elif row.kind == "room_invite":
+            await transport.invite_to_room(str(payload["room"]), row.target, ref=ref)
+        elif row.kind == "friend_accept":
+            await transport.accept_friend(row.target)
+        elif row.kind == "room_invitation_accept":
+            await transport.accept_room_invitation(row.target)
+        else:
+            raise TransportError(f"unknown outbox kind {row.kind!r}")
+
+    async def _failed(self, group: list[OutboxMessage], error: TransportError) -> None:
+        attempts = group[0].attempts + 1
+        dead = not error.retryable or attempts >= self.max_attempts
+        delay = self.backoff * 2 ** (attempts - 1) * (1 + self.rng.random() / 4)
+        log.warning(
+            "outbox: sending %s to %s failed (attempt %d): %s%s",
+            ",".join(str(r.id) for r in group),
+            group[0].target,
+            attempts,
+            error,
+            "; dead-lettered" if dead else f"; next try in {delay:.0f} s",
+        )
+        async with self.services.db.unit_of_work() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([r.id for r in group]))
+                .values(
+                    status="dead" if dead else "queued",
+                    last_error=str(error)[:500] or type(error).__name__,
+                    not_before=self.services.clock.now() + timedelta(seconds=delay),
+                )
+            )
+
+    def _spaced(self, row: OutboxMessage) -> None:
+        mono = self.monotonic()
+        self.account_ready = mono + self.account_gap + self.rng.uniform(0, self.jitter)
+        room = self._room_of(row)
+        if room:
+            self.room_ready[room] = mono + self.room_gap + self.rng.uniform(0, self.jitter)

@@ -1,0 +1,154 @@
+"""The ``sim`` transport, the embedded default: the bot talks to an in-process WeChat world.
+
+:class:`SimWorld` (``bot.transports.sim_world``) holds contacts, rooms, friendships and
+invitations and journals every change; :class:`SimTransport` is the bot's side of it,
+implementing :class:`bot.transport.Transport`. People act in the world over HTTP
+(``bot.transports.sim_web``); what they do reaches the bot as neutral events, delivered in
+order per conversation (one room, or one person's private chat) and each awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Settings
+from bot.transport import Event, EventSink, FriendRequest, Message, TransportStatus, UnknownTarget
+from bot.transports.sim_journal import DEFAULT_JOURNAL
+from bot.transports.sim_world import DIRECT_ADD_LIMIT, Refused, SimWorld
+
+__all__ = ["DEFAULT_JOURNAL", "DIRECT_ADD_LIMIT", "Refused", "SimTransport", "SimWorld"]
+
+log = logging.getLogger(__name__)
+
+
+def conversation_of(event: Event) -> str:
+    """Events of one conversation are delivered one after the other, in order."""
+    if isinstance(event, Message):
+        return f"room:{event.room}" if event.room else f"dm:{event.sender}"
+    if isinstance(event, FriendRequest):
+        return f"dm:{event.contact}"
+    return f"room:{event.room}"
+
+
+class SimTransport:
+    name = "sim"
+
+    def __init__(self, world: SimWorld, *, page_url: str | None = None):
+        self.world = world
+        self.account = world.helper
+        self.page_url = page_url  # set by whoever serves the /sim page, shown in status()
+        self._sink: EventSink | None = None
+        self._early: list[Event] = []
+        self._queues: dict[str, deque[Event]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, journal: str | Path = DEFAULT_JOURNAL, *, page_url: str | None = None
+    ) -> SimTransport:
+        return cls(SimWorld.from_settings(settings, journal), page_url=page_url)
+
+    # ----------------------------------------------------------------------------- events in
+
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        early, self._early = self._early, []
+        for event in early:
+            self.deliver(event)
+
+    async def stop(self) -> None:
+        """Stop delivering (events not yet delivered are dropped, as WeChat would while the
+        bot is away) and close the journal."""
+        self._sink = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._queues.clear()
+        self.world.close()
+
+    def deliver(self, event: Event) -> None:
+        """Queue an event for the bot; before ``start`` it waits for the sink."""
+        if self._sink is None:
+            self._early.append(event)
+            return
+        key = conversation_of(event)
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(event)
+            return
+        queue = self._queues[key] = deque([event])
+        task = asyncio.get_running_loop().create_task(self._drain(key, queue))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, key: str, queue: deque[Event]) -> None:
+        try:
+            while queue and self._sink is not None:
+                try:
+                    await self._sink(queue[0])
+                except Exception:
+                    log.exception("the bot failed on a simulated %s", type(queue[0]).__name__)
+                queue.popleft()
+        finally:
+            if self._queues.get(key) is queue:
+                del self._queues[key]
+
+    async def idle(self) -> None:
+        """Wait until every queued event has been handled (for tests and demos)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ----------------------------------------------------------------------------- the helper acts
+
+    async def send_text(
+        self, target: str, text: str, *, room: bool, mentions: Sequence[str] = (), ref: str | None = None
+    ) -> str:
+        where = {"room": target} if room else {"to": target}
+        stored = self.world.say(self.account, text, mentions=mentions, ref=ref, **where)
+        return str(stored["id"])
+
+    async def send_image(self, target: str, image: bytes, *, room: bool, name: str, ref: str | None = None) -> str:
+        where = {"room": target} if room else {"to": target}
+        stored = self.world.say(self.account, name or "图片", kind="image", ref=ref, **where)
+        return str(stored["id"])
+
+    async def add_to_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
+        event = self.world.add(room, contact, ref=ref)
+        if event is not None:
+            self.deliver(event)
+
+    async def invite_to_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
+        self.world.invite(room, contact, ref=ref)
+
+    async def room_members(self, room: str) -> list[str]:
+        return list(self.world.helper_room(room).members)
+
+    async def accept_friend(self, request_id: str) -> None:
+        self.world.accept_friend(request_id)
+
+    async def accept_room_invitation(self, invitation_id: str) -> None:
+        card = self.world.invitations.get(invitation_id)
+        if card is None:
+            raise UnknownTarget(f"no invitation {invitation_id!r}")
+        if card.contact != self.account:
+            raise Refused(f"invitation {invitation_id} is for {card.contact}, not the helper")
+        event = self.world.accept_invitation(invitation_id)
+        if event is not None:
+            self.deliver(event)
+
+    async def create_room(self, topic: str, members: Sequence[str]) -> str | None:
+        return self.world.create_room(topic, members)
+
+    def status(self) -> TransportStatus:
+        detail = {
+            "page": self.page_url,
+            "journal": str(self.world.journal_path),
+            "contacts": len(self.world.contacts),
+            "rooms": len(self.world.rooms),
+        }
+        return TransportStatus(self.name, self.account, True, detail)

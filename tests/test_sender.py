@@ -1,0 +1,176 @@
+"""The outbox sender: pace, coalescing, retries, dead letters and recovery after a crash."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from bot.config import RateLimits
+from bot.sender import OutboxSender
+from bot.transport import TransportError, UnknownTarget
+from models import OutboxMessage
+from tests.fakes import FakeTransport
+from tests.support import START
+
+
+class FakeTime:
+    """Monotonic time that only moves when the sender sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def queue(services, *rows: dict) -> None:
+    async with services.db.unit_of_work() as session:
+        for row in rows:
+            session.add(
+                OutboxMessage(
+                    account="helper",
+                    kind=row.get("kind", "text"),
+                    target=row["target"],
+                    target_is_room=row.get("room", False),
+                    template="t",
+                    text=row.get("text", "hi"),
+                    payload=row.get("payload", {}),
+                    coalesce_key=row.get("key"),
+                    created_at=START,
+                    not_before=START,
+                )
+            )
+
+
+def sender_for(services, transport, time=None, **limits) -> OutboxSender:
+    time = time or FakeTime()
+    defaults = {"account_interval_seconds": Decimal(3), "room_interval_seconds": Decimal(8), "jitter_seconds": 0}
+    return OutboxSender(
+        services,
+        transport,
+        RateLimits(**{**defaults, **limits}),
+        rng=random.Random(1),
+        monotonic=time.monotonic,
+        sleep=time.sleep,
+    )
+
+
+async def drain(sender: OutboxSender, limit: int = 100) -> None:
+    """Send until nothing is due, waiting out room intervals on the fake clock."""
+    for _ in range(limit):
+        wait = await sender.send_next()
+        if wait is None:
+            return
+        if wait:
+            await sender.sleep(wait)
+
+
+async def statuses(services) -> dict[int, str]:
+    async with services.db.reading() as session:
+        return dict((await session.execute(select(OutboxMessage.id, OutboxMessage.status))).all())
+
+
+async def test_messages_go_out_in_order_at_least_the_account_interval_apart(services):
+    await queue(services, {"target": "a", "text": "1"}, {"target": "b", "text": "2"}, {"target": "c", "text": "3"})
+    transport, time = FakeTransport(), FakeTime()
+    sender = sender_for(services, transport, time)
+
+    await drain(sender)
+
+    assert [s.text for s in transport.sent] == ["1", "2", "3"]
+    assert time.slept == [3.0, 3.0]
+    assert set((await statuses(services)).values()) == {"sent"}
+
+
+async def test_a_room_waits_its_own_longer_interval_while_dms_go_ahead(services):
+    await queue(
+        services,
+        {"target": "room-1", "room": True, "text": "r1"},
+        {"target": "room-1", "room": True, "text": "r2"},
+        {"target": "a", "text": "dm"},
+    )
+    transport, time = FakeTransport(), FakeTime()
+    sender = sender_for(services, transport, time)
+
+    await drain(sender)
+
+    assert [s.text for s in transport.sent] == ["r1", "dm", "r2"]
+    assert sum(time.slept) >= 8.0
+
+
+async def test_relay_lines_queued_for_one_room_go_out_as_one_message(services):
+    lines = [{"target": "room-1", "room": True, "text": f"{i}. 李** 出单", "key": "relay:room-1"} for i in range(1, 6)]
+    await queue(services, *lines)
+    transport = FakeTransport()
+
+    await drain(sender_for(services, transport))
+
+    assert [s.text for s in transport.sent] == ["\n".join(f"{i}. 李** 出单" for i in range(1, 6))]
+    assert transport.sent[0].ref == "1,2,3,4,5"
+
+
+async def test_a_transport_error_is_retried_later_and_gives_up_after_max_attempts(services):
+    await queue(services, {"target": "a"})
+    transport = FakeTransport(fail_next=[TransportError("network")] * 5)
+    sender = sender_for(services, transport)
+
+    for attempt in range(5):
+        await sender.send_next()
+        async with services.db.reading() as session:
+            row = await session.scalar(select(OutboxMessage))
+        if attempt < 4:
+            assert (row.status, row.attempts) == ("queued", attempt + 1)
+            assert row.not_before >= START + timedelta(seconds=5 * 2**attempt)
+            services.clock.at = row.not_before
+    assert (row.status, row.attempts, row.last_error) == ("dead", 5, "network")
+    assert transport.sent == []
+
+
+async def test_an_error_that_cannot_succeed_is_dead_lettered_at_once(services):
+    await queue(services, {"target": "nobody"})
+    sender = sender_for(services, FakeTransport(fail_next=[UnknownTarget("no such contact")]))
+
+    await sender.send_next()
+
+    assert list((await statuses(services)).values()) == ["dead"]
+
+
+async def test_a_message_left_sending_by_a_crash_is_sent_again_after_restart(services):
+    await queue(services, {"target": "a", "text": "in flight"}, {"target": "b", "text": "queued"})
+    async with services.db.unit_of_work() as session:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == 1).values(status="sending"))
+    transport = FakeTransport()
+    sender = sender_for(services, transport)
+
+    assert await sender.recover() == 1
+    await drain(sender)
+
+    assert [s.text for s in transport.sent] == ["in flight", "queued"]
+
+
+async def test_a_room_add_refused_for_a_big_room_becomes_an_invitation(services):
+    await queue(services, {"kind": "room_add", "target": "wx-new", "payload": {"room": "room-1"}})
+    transport = FakeTransport(members={"room-1": [f"m{i}" for i in range(41)]})
+
+    await drain(sender_for(services, transport))
+
+    assert [(s.kind, s.target, s.text) for s in transport.sent] == [("room_invite", "wx-new", "room-1")]
+
+
+async def test_rows_of_another_helper_account_are_left_to_its_own_process(services):
+    await queue(services, {"target": "a"})
+    async with services.db.unit_of_work() as session:
+        await session.execute(update(OutboxMessage).values(account="helper-2"))
+    transport = FakeTransport()
+
+    await drain(sender_for(services, transport))
+
+    assert transport.sent == []
