@@ -15,8 +15,11 @@ from typing import Any
 from aiohttp import web
 
 from bot import reports
-from bot.jsonutil import reply
+from bot.jsonutil import loads, reply
 from bot.services import SERVICES
+from core.ledger import PayoutRefused
+from core.money import to_decimal
+from handlers.payouts import record_payout
 
 routes = web.RouteTableDef()
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
@@ -76,3 +79,23 @@ async def stock(request: web.Request) -> web.Response:
     async with services.db.reading() as session:
         report = await reports.stock_report(session, services.settings, brand_id)
     return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+
+
+@routes.post("/api/distributors/{code}/payouts")
+async def payout(request: web.Request) -> web.Response:
+    """Record money paid to a distributor: ``{"amount": "100.00", "note": "11月结算", "by": "ops"}``."""
+    services, code = request.app[SERVICES], request.match_info["code"]
+    try:
+        body = loads(await request.read())
+        amount = to_decimal(body["amount"])
+        note, by = str(body.get("note", "")), str(body.get("by", "ops"))
+    except (ValueError, TypeError, KeyError):
+        return _invalid(['body must be {"amount": "100.00", "note": "…", "by": "…"}'], {})
+    try:
+        async with services.context() as ctx:
+            balance = await record_payout(ctx, code, amount, note, by)
+    except PayoutRefused as refusal:
+        return reply({"status": "rejected", "reason": str(refusal)}, 409)
+    if balance is None:
+        return _not_found(f"no distributor has the code {code!r}")
+    return reply({"status": "recorded", "amount": amount, "balance": balance})

@@ -57,6 +57,19 @@ def _commission_of(row: LedgerRow) -> int | None:
     return None if row.entry == Entry.PAID_OUT else row.id
 
 
+def core_line(row: LedgerRow) -> LedgerLine:
+    """A stored ledger row as the core's ledger line."""
+    return LedgerLine(
+        commission_id=_commission_of(row),
+        payee=str(row.distributor_id),
+        kind=Kind(row.kind) if row.kind else None,
+        entry=Entry(row.entry),
+        amount=row.amount,
+        reason=Reason(row.reason),
+        at=row.at,
+    )
+
+
 async def earnings_report(session: AsyncSession, settings: Settings, code: str, now: datetime) -> dict[str, Any] | None:
     """Totals by status and by kind, this month's earnings (platform timezone) and the latest
     ledger lines, newest first; None when no distributor has ``code``."""
@@ -66,18 +79,7 @@ async def earnings_report(session: AsyncSession, settings: Settings, code: str, 
     zone = local_zone(settings)
     local_now = now.astimezone(zone)
     rows = await q.ledger_with_courses(session, person.id)
-    lines = [
-        LedgerLine(
-            commission_id=_commission_of(row),
-            payee=str(row.distributor_id),
-            kind=Kind(row.kind) if row.kind else None,
-            entry=Entry(row.entry),
-            amount=row.amount,
-            reason=Reason(row.reason),
-            at=row.at,
-        )
-        for row, _course in rows
-    ]
+    lines = [core_line(row) for row, _course in rows]
     earnings = summarize(lines, local_now)
     latest = [
         {

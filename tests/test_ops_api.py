@@ -465,3 +465,29 @@ async def test_the_stock_of_an_unknown_brand_answers_404(client, services):
     body = await get(client, "/api/brands/nosuch/stock", status=404)
 
     assert body["status"] == "not_found"
+
+
+async def test_money_paid_out_and_then_refunded_leaves_the_distributor_owing_it(client, services):
+    await post_event(client, order_event("o-1", ref="DEMOC001"))
+    services.clock.advance(days=8)
+    await settle_pass(services)
+
+    paid = await client.post(
+        "/api/distributors/DEMOC001/payouts", json={"amount": "144.00", "note": "11月"}, headers=AUTH
+    )
+    too_much = await client.post("/api/distributors/DEMOC001/payouts", json={"amount": "0.01"}, headers=AUTH)
+    refund = order_event("o-1", type="refunded", amount="399.00", quantity=1, at=services.clock.now())
+    await post_event(client, refund, at=services.clock.now())
+    earnings = await (await client.get("/api/distributors/DEMOC001/earnings", headers=AUTH)).json()
+
+    assert (paid.status, (await paid.json())["balance"]) == (200, "0.00")
+    assert too_much.status == 409 and "more than the balance" in (await too_much.json())["reason"]
+    assert (earnings["totals"]["paid_out"], earnings["totals"]["balance"]) == ("144.00", "-144.00")
+
+
+async def test_a_payout_needs_a_token_a_known_code_and_an_amount(client, services):
+    assert (await client.post("/api/distributors/DEMOC001/payouts", json={"amount": "1.00"})).status == 401
+    unknown = await client.post("/api/distributors/NOBODY/payouts", json={"amount": "1.00"}, headers=AUTH)
+    assert unknown.status == 404
+    for body in ({}, {"amount": "abc"}, {"amount": None}, {"amount": [1]}):
+        assert (await client.post("/api/distributors/DEMOC001/payouts", json=body, headers=AUTH)).status == 422
