@@ -1,23 +1,28 @@
-"""The composition root: configuration, database, renderer and clock are built here once,
-and ``distbot run`` starts the web server and the scheduler on them."""
+"""The composition root: configuration, database, renderer, clock, transport, dispatcher and
+outbox sender are built here once, and ``distbot run`` runs them until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+import handlers
 from bot.catalog import seed_demo, sync_catalog
 from bot.config import Settings, load_settings
 from bot.context import Clock, SystemClock
 from bot.db import Database
+from bot.dispatch import Dispatcher
 from bot.render import TEMPLATES, Renderer
+from bot.sender import OutboxSender
 from bot.services import Services
 from bot.settlement import settle_pass
+from bot.transport import Transport
 from bot.web import make_app
 
 log = logging.getLogger(__name__)
@@ -47,26 +52,53 @@ async def prepare(services: Services) -> None:
         log.info("seeded %d demo distributors", seeded)
 
 
-async def serve(services: Services, host: str, port: int, stop: asyncio.Event | None = None) -> None:
-    """Run until SIGINT/SIGTERM (or ``stop``): web server, settlement schedule."""
+def make_transport(services: Services, page_url: str) -> Transport:
+    """The configured transport: ``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT."""
+    settings = services.settings.raw.transport
+    kind = os.environ.get("DISTBOT_TRANSPORT") or settings.kind
+    if kind == "wechaty":
+        from bot.transports.wechaty_adapter import WechatyTransport
+
+        return WechatyTransport()
+    from bot.transports.sim import SimTransport
+
+    return SimTransport.from_settings(services.settings, settings.sim_journal, page_url=page_url)
+
+
+async def serve(
+    services: Services,
+    host: str,
+    port: int,
+    stop: asyncio.Event | None = None,
+    transport: Transport | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop``). Stopping takes no new events, finishes the
+    events already taken and the message being sent; queued messages stay in the outbox."""
     await prepare(services)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    runner = web.AppRunner(make_app(services), access_log=None)
+    transport = transport or make_transport(services, f"http://{host}:{port}/sim")
+    dispatcher = Dispatcher(services, handlers.ROUTERS, transport)
+    outbox = services.settings.raw.outbox
+    sender = OutboxSender(services, transport, outbox.sim_limits if transport.name == "sim" else outbox.limits)
+    services.committed = sender.wake.set
+
+    runner = web.AppRunner(make_app(services, transport), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    await web.TCPSite(runner, host, port).start()
+    dispatcher.start()
+    await transport.start(dispatcher.submit)
+    sender.start()
 
     scheduler = AsyncIOScheduler(timezone="UTC")
-    minutes = services.settings.raw.settlement.run_every_minutes
     scheduler.add_job(
         settle_pass,
         "interval",
         args=[services],
-        minutes=minutes,
+        minutes=services.settings.raw.settlement.run_every_minutes,
         id="settlement",
         replace_existing=True,
         max_instances=1,
@@ -74,15 +106,29 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event | 
         next_run_time=services.clock.now(),
     )
     scheduler.start()
-    print(f"distbot: {services.settings.raw.platform.name} listening on http://{host}:{port}", flush=True)
-    print(f"  webhook: POST http://{host}:{port}/webhooks/orders   ops API: http://{host}:{port}/api/…", flush=True)
-    print(f"  database: {services.db.engine.url.render_as_string(hide_password=True)}", flush=True)
+    _announce(services, transport, host, port)
     try:
         await stop.wait()
     finally:
-        print("distbot: stopping", flush=True)
+        print("distbot: stopping (queued messages stay queued for the next start)", flush=True)
+        await transport.stop()
+        await dispatcher.stop()
+        await sender.stop()
         scheduler.shutdown(wait=False)
         await runner.cleanup()
         await services.db.dispose()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _announce(services: Services, transport: Transport, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    status = transport.status()
+    print(f"distbot: {services.settings.raw.platform.name} is running", flush=True)
+    if transport.name == "sim":
+        print(f"  WeChat simulator: open {base}/sim to chat with the helper as any contact", flush=True)
+    else:
+        state = "logged in" if status.logged_in else "waiting for login (see the log)"
+        print(f"  wechaty: {state} as {status.account or '?'} {status.detail}", flush=True)
+    print(f"  order webhook: POST {base}/webhooks/orders   ops API: {base}/api/…", flush=True)
+    print(f"  database: {services.db.engine.url.render_as_string(hide_password=True)}", flush=True)

@@ -171,6 +171,7 @@ class Dispatcher:
                 except Exception as exc:
                     raise HandlerFailed(route.name, event) from exc
                 self.handled += 1
+        services.committed()
 
     async def _failed(self, failure: HandlerFailed) -> None:
         self.failed += 1

@@ -12,6 +12,7 @@ from aiohttp import web
 from bot import ops_api, webhooks
 from bot.jsonutil import reply
 from bot.services import SERVICES, Services
+from bot.transport import Transport
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -43,10 +44,14 @@ async def health(request: web.Request) -> web.Response:
     return reply({"status": "ok"})
 
 
-def make_app(services: Services) -> web.Application:
+def make_app(services: Services, transport: Transport | None = None) -> web.Application:
     app = web.Application(middlewares=[error_boundary, ops_auth], client_max_size=1024 * 1024)
     app[SERVICES] = services
     app.router.add_get("/healthz", health)
     app.add_routes(webhooks.routes)
     app.add_routes(ops_api.routes)
+    if transport is not None and transport.name == "sim":
+        from bot.transports.sim_web import sim_routes
+
+        app.add_routes(sim_routes(transport))  # type: ignore[arg-type]
     return app

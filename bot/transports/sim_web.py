@@ -135,6 +135,13 @@ class SimHandlers:
             raise Bad(f"unknown {role} {contact!r} (see GET /sim/contacts)")
         return contact
 
+    def _helper_in(self, room: str) -> bool:
+        return self.world.helper in self.world.rooms[room].members
+
+    def _not_helper(self, contacts: list[str], what: str) -> None:
+        if self.world.helper in contacts:
+            raise Bad(f"the helper {what} only through the bot")
+
     def _room(self, request: web.Request, status: int = 404) -> Room:
         room = self.world.rooms.get(request.match_info["id"])
         if room is None:
@@ -167,7 +174,8 @@ class SimHandlers:
             # As in a WeChat client: typing "@Name" mentions that member.
             mentions += [m for m in room.members if f"@{self.world.name(m)}" in text and m not in mentions]
         stored = self.world.say(sender, text, room=room_id, kind=kind, mentions=mentions)
-        self.transport.deliver(self.world.message_event(stored))
+        if room_id is None or self._helper_in(room_id):  # the bot sees only rooms it is in
+            self.transport.deliver(self.world.message_event(stored))
         return reply({"status": "accepted", "message": stored}, 202)
 
     async def post_friendship(self, request: web.Request) -> web.Response:
@@ -230,10 +238,12 @@ class SimHandlers:
         inviter = data.get("inviter")
         if inviter is not None:
             self._contact(str(inviter), "inviter")
+        self._not_helper([c for c, _ in people], "joins rooms (by accepting invitations)")
         for contact, name in people:
             self.world.add_contact(contact, name or contact)
         event = self.world.join(room.id, [c for c, _ in people], inviter=inviter)
-        self.transport.deliver(event)
+        if self._helper_in(room.id):
+            self.transport.deliver(event)
         joined = list(dict.fromkeys(c for c, _ in people))
         body = {"status": "accepted", "room": room.id, "joined": joined, "named": list(event.named)}
         return reply({**body, "member_count": len(room.members)}, 202)
@@ -241,8 +251,10 @@ class SimHandlers:
     async def leave(self, request: web.Request) -> web.Response:
         room = self._room(request, 422)
         people = [self._contact(c) for c, _ in _people(await _body(request))]
+        self._not_helper(people, "leaves rooms")
         event = self.world.leave(room.id, people)
-        self.transport.deliver(event)
+        if self._helper_in(room.id):
+            self.transport.deliver(event)
         return reply({"status": "accepted", "room": room.id, "left": people, "member_count": len(room.members)}, 202)
 
     async def invite(self, request: web.Request) -> web.Response:
@@ -266,7 +278,7 @@ class SimHandlers:
         if card.contact == self.world.helper:
             raise Bad("the helper accepts its invitations through the bot")
         event = self.world.accept_invitation(card.id)
-        if event is not None:
+        if event is not None and self._helper_in(card.room):
             self.transport.deliver(event)
         answer = {"status": "accepted", "invitation": card.id, "room": card.room, "contact": card.contact}
         return reply({**answer, "joined": event is not None}, 202)
