@@ -1,13 +1,23 @@
 """Queueing what the bot owes in the outbox, inside the caller's transaction: a message is
-in the database before anyone tries to send it, and exists only if its cause was committed."""
+in the database before anyone tries to send it, and exists only if its cause was committed.
+
+Rows queued during a unit of work are kept on the session and written as one multi-row
+INSERT just before it commits (one statement for a whole batch of messages, instead of an
+ORM object and a flush each); a rollback discards them with the session.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
+
 from bot.context import Context
 from models.messaging import OutboxMessage
+
+PENDING = "distbot.outbox"
 
 
 def queue_text(
@@ -19,17 +29,35 @@ def queue_text(
     room: bool = False,
     account: str | None = None,
     coalesce_key: str | None = None,
-) -> OutboxMessage:
-    message = OutboxMessage(
+    payload: Mapping[str, Any] | None = None,
+) -> None:
+    queue_row(
+        ctx,
         account=account or ctx.settings.raw.platform.helper_account,
         kind="text",
         target=target,
         target_is_room=room,
         template=template,
         text=ctx.renderer.render(template, data),
+        payload=dict(payload or {}),
         coalesce_key=coalesce_key,
-        created_at=ctx.now,
-        not_before=ctx.now,
     )
-    ctx.session.add(message)
-    return message
+
+
+def queue_row(ctx: Context, **values: Any) -> None:
+    """Queue any outbox row (text, image, room add, room invitation, friend accept…)."""
+    values.setdefault("account", ctx.settings.raw.platform.helper_account)
+    values.setdefault("template", "")
+    values.setdefault("text", "")
+    values.setdefault("payload", {})
+    values.setdefault("coalesce_key", None)
+    values.setdefault("target_is_room", False)
+    values.update(status="queued", attempts=0, last_error="", created_at=ctx.now, not_before=ctx.now)
+    ctx.session.sync_session.info.setdefault(PENDING, []).append(values)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_queued(session: Session) -> None:
+    rows = session.info.pop(PENDING, None)
+    if rows:
+        session.execute(insert(OutboxMessage), rows)

@@ -42,14 +42,46 @@ class Renderer:
         self.env.filters["mask_name"] = mask_name
         self.env.filters["mask_phone"] = mask_phone
         self.env.filters["local"] = self._local
+        # Many messages are the same text for everyone (the menu): equal data, same template
+        # object → the same text. A template edited on disk is a new object, so no stale text.
+        self._cache: dict[Any, tuple[Any, str]] = {}
 
     def _local(self, value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(self.timezone).strftime(fmt)
 
     def render(self, name: str, data: Mapping[str, Any] | None = None) -> str:
-        return self.env.get_template(name + SUFFIX).render(**(data or {})).strip()
+        template = self.env.get_template(name + SUFFIX)  # reloaded when ops edit the file
+        key = _cache_key(name, data)
+        if key is not None:
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] is template:
+                return cached[1]
+        text = template.render(**(data or {})).strip()
+        if key is not None:
+            if len(self._cache) >= 512:
+                self._cache.clear()
+            self._cache[key] = (template, text)
+        return text
 
     def names(self) -> list[str]:
         return sorted(
             p.name.removesuffix(SUFFIX) for p in self.directory.glob(f"*{SUFFIX}") if not p.name.startswith("_")
         )
+
+
+def _cache_key(name: str, data: Mapping[str, Any] | None) -> Any:
+    """A hashable form of the data, or None when it has something unhashable."""
+    try:
+        key = (name, _freeze(data or {}))
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value

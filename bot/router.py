@@ -51,16 +51,15 @@ class MessageContext(Context):
         """Answer where the message came from: privately, or in the room mentioning the sender."""
         message = self.message
         self.replies += 1
-        queued = queue_text(
+        queue_text(
             self,
             target=message.room or message.sender,
             room=message.room is not None,
             template=template,
             data=data or {},
             account=self.transport.account if self.transport else None,
+            payload={"mentions": [message.sender]} if message.room is not None else None,
         )
-        if message.room is not None:
-            queued.payload = {"mentions": [message.sender]}
 
     def brand_of_room(self) -> str | None:
         room = self.message.room if isinstance(self.event, Message) else getattr(self.event, "room", None)

@@ -10,9 +10,9 @@ import re
 
 from sqlalchemy import select
 
+from bot.outbox import queue_row
 from bot.router import MessageContext, Router, event, normalise
 from bot.transport import FriendRequest, RoomInvitation
-from models.messaging import OutboxMessage
 from models.people import Distributor, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord
 
@@ -60,16 +60,7 @@ async def friend_request(ctx: MessageContext) -> None:
         )
     )
     if reason:
-        ctx.session.add(
-            OutboxMessage(
-                account=account,
-                kind="friend_accept",
-                target=request.id,
-                template="",
-                created_at=ctx.now,
-                not_before=ctx.now,
-            )
-        )
+        queue_row(ctx, account=account, kind="friend_accept", target=request.id)
 
 
 @router.on(event(RoomInvitation))

@@ -1,0 +1,106 @@
+"""Inbound DMs per second through one process, and the latency from a DM received by the
+transport to its reply written (committed) to the outbox — beside a no-op handler on the same
+transport in the same run.
+
+    .venv/bin/python bench/dispatch.py [--dms 5000]
+
+Each DM is someone new writing "帮助" to the helper through the simulator transport (recorded
+in the simulated world, exactly as POST /sim/messages does); the real routers answer with the
+brand menu (a template rendered, an outbox row written). The no-op run has a router whose one
+handler does nothing. Aim: ≥ 2,000 DMs/s on SQLite and ≤ 2× the no-op's cost per DM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import handlers  # noqa: E402
+from bot.app import build_services, prepare  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.context import FixedClock  # noqa: E402
+from bot.dispatch import Dispatcher  # noqa: E402
+from bot.router import Router  # noqa: E402
+from bot.transports.sim import SimTransport  # noqa: E402
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+def noop_routers() -> list[Router]:
+    router = Router("noop")
+
+    @router.on()
+    async def nothing(ctx):  # noqa: ANN001, ANN202
+        return None
+
+    return [router]
+
+
+async def run(workdir: Path, label: str, routers: list[Router], dms: int) -> tuple[float, list[float]]:
+    services = build_services(
+        settings=load_settings(ROOT / "config.yaml"),
+        database_url=f"sqlite+aiosqlite:///{workdir / label}.db",
+        clock=FixedClock(NOW),
+    )
+    await prepare(services)
+    transport = SimTransport.from_settings(services.settings, workdir / f"{label}.jsonl")
+    dispatcher = Dispatcher(services, routers, transport, person_limit=10**9, room_limit=10**9)
+    received: dict[str, float] = {}
+    latencies: list[float] = []
+
+    async def sink(event):  # noqa: ANN001, ANN202
+        await dispatcher.submit(event)
+        latencies.append(time.perf_counter() - received[event.id])
+
+    dispatcher.start()
+    await transport.start(sink)
+    world = transport.world
+    people = [f"bench-{i}" for i in range(dms)]
+    for person in people:
+        world.add_contact(person, "家长")
+        world.befriend(person)
+    started = time.perf_counter()
+    for i, person in enumerate(people):
+        event = world.message_event(world.say(person, "帮助"))
+        received[event.id] = time.perf_counter()
+        transport.deliver(event)
+        if i % 200 == 199:
+            await asyncio.sleep(0)  # let the bot run while DMs keep arriving
+    await transport.idle()
+    elapsed = time.perf_counter() - started
+    await transport.stop()
+    await dispatcher.stop()
+    await services.db.dispose()
+    return dms / elapsed, latencies
+
+
+def ms(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dms", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        noop_rate, noop_lat = await run(workdir, "noop", noop_routers(), args.dms)
+        real_rate, real_lat = await run(workdir, "menu", handlers.ROUTERS, args.dms)
+    print(f"{args.dms} DMs from {args.dms} people, simulator transport, SQLite, one process")
+    print(f"{'handler':<10}{'DMs/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'no-op':<10}{noop_rate:>9.0f}{ms(noop_lat, 50):>9.1f}{ms(noop_lat, 99):>9.1f}")
+    print(f"{'menu':<10}{real_rate:>9.0f}{ms(real_lat, 50):>9.1f}{ms(real_lat, 99):>9.1f}")
+    print(f"cost per DM vs no-op: {noop_rate / real_rate:.2f}×")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
