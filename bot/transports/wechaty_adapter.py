@@ -219,6 +219,13 @@ def _library() -> SimpleNamespace:
         MessageType=MessageType,
         GRPCError=GRPCError,
         Status=Status,
+        permanent={
+            Status.INVALID_ARGUMENT,
+            Status.FAILED_PRECONDITION,
+            Status.PERMISSION_DENIED,
+            Status.ALREADY_EXISTS,
+            Status.UNIMPLEMENTED,
+        },
         network_errors=(OSError, asyncio.TimeoutError, StreamTerminatedError, ProtocolError, WechatyPuppetError),
         OperationError=WechatyOperationError,
     )
@@ -336,24 +343,14 @@ class WechatyTransport:
         return TransportStatus(self.name, self.account, self._logged_in.is_set(), detail)
 
     async def _supervise(self) -> None:
-        lib = _library()
+        """Run one client at a time; start a new one whenever the event stream ends or fails."""
         first, ceiling = self._backoff
         delay = first
         while True:
-            options = lib.PuppetOptions()
-            options.end_point, options.token = self.endpoint, self.token
-            # Always pass puppet_options: the dataclass default is one instance shared by all.
-            # An in-memory scheduler keeps the plugin manager from building a SQLite job store.
-            bot = lib.Bot(
-                lib.WechatyOptions(puppet=lib.Puppet(options), puppet_options=options, scheduler=lib.AsyncIOScheduler()),
-                self._on_puppet_event,
-            )
-            # Without an `error` listener pyee raises on the ERROR event (its payload is not an
-            # exception); failures inside the library's own handlers arrive here too.
-            bot.on("error", self._on_error)
-            bot.on("scan", self._on_scan)
-            self._bot = bot
+            bot = None
             try:
+                bot = self._new_bot()
+                self._bot = bot
                 await bot.start()
                 error = "the puppet service closed the event stream"
             except Exception as exc:
@@ -361,8 +358,10 @@ class WechatyTransport:
             finally:
                 self._bot = None
                 self._logged_in.clear()
-                await bot.puppet.close(send_stop=not self._accepting)
-            if bot.puppet.login_user_id:
+                if bot is not None:
+                    # Stop the service's puppet only when we stop, not to reconnect.
+                    await bot.puppet.close(send_stop=not self._accepting)
+            if bot is not None and bot.puppet.login_user_id:
                 delay = first  # it was up: start the backoff over
             self.reconnects += 1
             self.last_error = error
@@ -370,6 +369,22 @@ class WechatyTransport:
             log.warning("wechaty: disconnected (%s); reconnect %d in %.1fs", error, self.reconnects, wait)
             await asyncio.sleep(wait)
             delay = min(delay * 2, ceiling)
+
+    def _new_bot(self) -> Any:
+        lib = _library()
+        options = lib.PuppetOptions()
+        options.end_point, options.token = self.endpoint, self.token
+        # Always pass puppet_options: the dataclass default is one instance shared by all.
+        # An in-memory scheduler keeps the plugin manager from building a SQLite job store.
+        wechaty_options = lib.WechatyOptions(
+            puppet=lib.Puppet(options), puppet_options=options, scheduler=lib.AsyncIOScheduler()
+        )
+        bot = lib.Bot(wechaty_options, self._on_puppet_event)
+        # Without an `error` listener pyee raises on the ERROR event (its payload is not an
+        # exception); failures inside the library's own handlers arrive here too.
+        bot.on("error", self._on_error)
+        bot.on("scan", self._on_scan)
+        return bot
 
     def _on_error(self, payload: Any) -> None:
         log.warning("wechaty: error event: %s", getattr(payload, "data", payload))
@@ -617,17 +632,20 @@ class WechatyTransport:
         return created.room_id or None
 
 
-def _grpc_error(exc: BaseException) -> Any:
-    """The gRPC error behind ``exc``: Room.create() and friends re-raise it wrapped."""
-    grpc_error = _library().GRPCError
+def _cause(exc: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]) -> Any:
+    """The error of ``kinds`` behind ``exc``: Room.create() and friends re-raise it wrapped."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, grpc_error):
+        if isinstance(current, kinds):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def _grpc_error(exc: BaseException) -> Any:
+    return _cause(exc, _library().GRPCError)
 
 
 def _translate(exc: Exception, what: str) -> TransportError:
@@ -644,12 +662,9 @@ def _translate(exc: Exception, what: str) -> TransportError:
             return NeedInvite(f"{what}: {grpc.message}")
         if "full" in text or "已满" in text:
             return RoomFull(f"{what}: {grpc.message}")
-        permanent = {lib.Status.INVALID_ARGUMENT, lib.Status.FAILED_PRECONDITION, lib.Status.PERMISSION_DENIED}
-        if grpc.status in permanent | {lib.Status.ALREADY_EXISTS, lib.Status.UNIMPLEMENTED}:
+        if grpc.status in lib.permanent:
             return Refused(f"{what}: {grpc.status.name} {grpc.message}")
         return TransportError(f"{what}: {grpc.status.name} {grpc.message}")
-    if isinstance(exc, lib.OperationError):
+    if isinstance(exc, lib.OperationError) and _cause(exc, lib.network_errors) is None:
         return Refused(f"{what}: {exc}")
-    if isinstance(exc, lib.network_errors):
-        return TransportError(f"{what}: {type(exc).__name__}: {exc}")
-    return TransportError(f"{what}: {type(exc).__name__}: {exc}")
+    return TransportError(f"{what}: {type(exc).__name__}: {exc}")  # network, timeouts, …: worth another try

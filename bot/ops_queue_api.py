@@ -1,0 +1,104 @@
+"""Ops API for what waits on people: friend requests the helper did not accept on its own,
+and outbox messages (queued, sent, dead-lettered) with a retry for the dead ones."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import func, select, update
+
+from bot.jsonutil import reply
+from bot.outbox import queue_row
+from bot.services import SERVICES
+from models.messaging import OutboxMessage
+from models.rooms import FriendRequestRecord
+
+routes = web.RouteTableDef()
+STATUSES = ("queued", "sending", "sent", "dead")
+
+
+@routes.get("/api/friend-requests")
+async def friend_requests(request: web.Request) -> web.Response:
+    status = request.query.get("status", "pending")
+    services = request.app[SERVICES]
+    async with services.db.reading() as session:
+        rows = await session.scalars(
+            select(FriendRequestRecord)
+            .where(FriendRequestRecord.status == status)
+            .order_by(FriendRequestRecord.received_at.desc())
+            .limit(200)
+        )
+        items = [
+            {
+                "id": r.id,
+                "account": r.account,
+                "contact": r.contact_id,
+                "name": r.name,
+                "hello": r.hello,
+                "status": r.status,
+                "received_at": r.received_at,
+            }
+            for r in rows
+        ]
+    return reply({"status": status, "requests": items})
+
+
+@routes.post("/api/friend-requests/{id}/accept")
+async def accept_friend_request(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.context() as ctx:
+        record = await ctx.session.get(FriendRequestRecord, request.match_info["id"])
+        if record is None:
+            return reply({"status": "not_found", "reason": "no such friend request"}, 404)
+        if record.status != "pending":
+            return reply({"status": "rejected", "reason": f"the request is already {record.status}"}, 409)
+        record.status, record.reason, record.decided_at = "accepted", "ops", ctx.now
+        queue_row(ctx, account=record.account, kind="friend_accept", target=record.id)
+    return reply({"status": "accepted", "id": record.id})
+
+
+@routes.get("/api/outbox")
+async def outbox(request: web.Request) -> web.Response:
+    status = request.query.get("status", "dead")
+    if status not in STATUSES:
+        return reply({"status": "rejected", "errors": [f"status must be one of {', '.join(STATUSES)}"]}, 422)
+    services = request.app[SERVICES]
+    async with services.db.reading() as session:
+        counts = dict(
+            (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
+        )
+        rows = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc()).limit(100)
+        )
+        items = [
+            {
+                "id": r.id,
+                "account": r.account,
+                "kind": r.kind,
+                "target": r.target,
+                "text": r.text,
+                "attempts": r.attempts,
+                "last_error": r.last_error,
+                "created_at": r.created_at,
+                "sent_at": r.sent_at,
+            }
+            for r in rows
+        ]
+    return reply({"counts": {s: counts.get(s, 0) for s in STATUSES}, "status": status, "messages": items})
+
+
+@routes.post("/api/outbox/{id}/retry")
+async def retry(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        message_id = int(request.match_info["id"])
+    except ValueError:
+        return reply({"status": "not_found", "reason": "no such message"}, 404)
+    async with services.context() as ctx:
+        result = await ctx.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "dead")
+            .values(status="queued", attempts=0, not_before=ctx.now, last_error="")
+        )
+    if not result.rowcount:
+        return reply({"status": "rejected", "reason": "only a dead-lettered message can be retried"}, 409)
+    return reply({"status": "queued", "id": message_id})

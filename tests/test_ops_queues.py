@@ -1,0 +1,59 @@
+"""Ops see the friend requests waiting for them and the dead-lettered messages, and act."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.dispatch import Dispatcher
+from bot.transport import FriendRequest
+from handlers import ROUTERS
+from models import OutboxMessage
+from tests.fakes import FakeTransport
+from tests.support import START, TOKEN
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def test_a_friend_request_the_helper_did_not_accept_is_listed_and_ops_can_accept_it(client, services):
+    dispatcher = Dispatcher(services, ROUTERS, FakeTransport())
+    dispatcher.start()
+    await dispatcher.submit(FriendRequest("r-9", "wx-stranger", "陌生人", "你好", START))
+    await dispatcher.stop()
+
+    pending = await (await client.get("/api/friend-requests", headers=AUTH)).json()
+    accepted = await client.post("/api/friend-requests/r-9/accept", headers=AUTH)
+    again = await client.post("/api/friend-requests/r-9/accept", headers=AUTH)
+
+    assert [(r["id"], r["name"], r["hello"]) for r in pending["requests"]] == [("r-9", "陌生人", "你好")]
+    assert (accepted.status, again.status) == (200, 409)
+    async with services.db.reading() as session:
+        kinds = list(await session.scalars(select(OutboxMessage.kind)))
+    assert kinds == ["friend_accept"]
+
+
+async def test_a_dead_lettered_message_is_listed_and_can_be_queued_again(client, services):
+    async with services.db.unit_of_work() as session:
+        session.add(
+            OutboxMessage(
+                account="helper",
+                kind="text",
+                target="wx-lina",
+                template="t",
+                text="hi",
+                status="dead",
+                attempts=5,
+                last_error="network",
+                created_at=START,
+                not_before=START,
+            )
+        )
+
+    dead = await (await client.get("/api/outbox?status=dead", headers=AUTH)).json()
+    retried = await client.post(f"/api/outbox/{dead['messages'][0]['id']}/retry", headers=AUTH)
+    after = await (await client.get("/api/outbox?status=queued", headers=AUTH)).json()
+
+    assert dead["counts"]["dead"] == 1 and dead["messages"][0]["last_error"] == "network"
+    assert retried.status == 200
+    assert (after["counts"]["dead"], after["counts"]["queued"], after["messages"][0]["attempts"]) == (0, 1, 0)
+    assert (await client.get("/api/outbox?status=nonsense", headers=AUTH)).status == 422
+    assert (await client.get("/api/outbox")).status == 401
