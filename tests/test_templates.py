@@ -3,8 +3,10 @@ data is printed as it is, never evaluated."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from jinja2 import UndefinedError
@@ -12,49 +14,12 @@ from jinja2.exceptions import SecurityError
 
 from bot.render import Renderer
 
-BRANDS = [
-    {"name": "星火思维", "keyword": "数学", "intro": "数学思维"},
-    {"name": "绘本岛", "keyword": "阅读", "intro": ""},
-]
-SAMPLES: dict[str, dict] = {
-    "earned_dm": {
-        "name": "李娜",
-        "order_id": "o-1",
-        "course": "星火思维秋季课",
-        "quantity": 1,
-        "payouts": [{"kind": "seller", "amount": Decimal("144.00")}],
-        "self_purchase": False,
-        "settles_on": "12月02日",
-    },
-    "clawback_dm": {
-        "order_id": "o-1",
-        "course": "星火思维秋季课",
-        "refunded": Decimal("133.00"),
-        "lines": [{"kind": "seller", "amount": Decimal("-48.00"), "after_settlement": False}],
-    },
-    "relay_line": {"number": 3, "seller": "李娜", "course": "星火思维秋季课", "quantity": 2},
-    "red_packet_announcement": {"course": "星火思维秋季课", "threshold": 100, "stock": 99, "brand": "星火思维"},
-    "red_packet_manager_dm": {
-        "course": "星火思维秋季课",
-        "threshold": 100,
-        "stock": 99,
-        "brand": "星火思维",
-        "groups": ["星火思维推广1群", "星火思维推广2群"],
-    },
-    "level_up_dm": {"name": "张伟", "level": "B", "level_name": "主管"},
-    "menu": {"platform": "童趣优课", "brands": BRANDS},
-    "error_fallback": {},
-}
-EXPECTED = {
-    "earned_dm": "销售佣金：144.00 元",
-    "clawback_dm": "-48.00 元（结算前取消）",
-    "relay_line": "3. 李** 出单 星火思维秋季课 ×2",
-    "red_packet_announcement": "跌破 100",
-    "red_packet_manager_dm": "星火思维推广1群、星火思维推广2群",
-    "level_up_dm": "升级为 主管（B）",
-    "menu": "发送“数学”",
-    "error_fallback": "抱歉",
-}
+SAMPLES: dict[str, dict] = {}
+EXPECTED: dict[str, str] = {}
+for _module in sorted(Path(__file__).parent.glob("samples_*.py")):
+    _samples = importlib.import_module(f"tests.{_module.stem}")
+    SAMPLES.update(_samples.SAMPLES)
+    EXPECTED.update(_samples.EXPECTED)
 
 
 def test_every_template_has_sample_data_here():
