@@ -74,6 +74,7 @@ class FakePuppetService:
         self.invitations: dict[str, pb.RoomInvitationPayloadResponse] = {}
         self.accepted_invitations: list[str] = []
         self.calls: list[Call] = []
+        self.latency: Callable[[Call], float] | None = None  # seconds before answering a call
         self.streams_opened = 0
         self._streams: list[asyncio.Queue[pb.EventResponse | None]] = []
         self._ids = itertools.count(1)
@@ -89,7 +90,9 @@ class FakePuppetService:
         return f"127.0.0.1:{self.port}"
 
     async def start(self, port: int = 0) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: with proto 0 neither asyncio nor grpclib sets TCP_NODELAY on the
+        # accepted connections, and every call waits ~40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
         self.port = sock.getsockname()[1]
@@ -211,9 +214,12 @@ class FakePuppetService:
                 request = [message async for message in stream]
             else:
                 request = await stream.recv_message()
+            call = Call(method, request)
             async with self._changed:
-                self.calls.append(Call(method, request))
+                self.calls.append(call)
                 self._changed.notify_all()
+            if self.latency is not None:
+                await asyncio.sleep(self.latency(call))
             if method == "Event":
                 await self._event_stream(stream)
             elif cardinality.server_streaming:
@@ -226,7 +232,9 @@ class FakePuppetService:
     async def _event_stream(self, stream: Stream) -> None:
         queue: asyncio.Queue[pb.EventResponse | None] = asyncio.Queue()
         # A puppet service that is logged in says so on every new stream.
-        queue.put_nowait(pb.EventResponse(type=EventType.EVENT_TYPE_LOGIN, payload=json.dumps({"contactId": self.self_id})))
+        queue.put_nowait(
+            pb.EventResponse(type=EventType.EVENT_TYPE_LOGIN, payload=json.dumps({"contactId": self.self_id}))
+        )
         self._streams.append(queue)
         async with self._changed:
             self.streams_opened += 1

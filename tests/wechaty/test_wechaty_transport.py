@@ -1,0 +1,266 @@
+"""The wechaty transport end to end: the real python-wechaty client against a fake puppet
+service speaking the wechaty-grpc protocol on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
+import pytest
+
+from bot.transport import (
+    Event,
+    FriendRequest,
+    Message,
+    NeedInvite,
+    RoomInvitation,
+    RoomJoin,
+    RoomLeave,
+    UnknownTarget,
+)
+from bot.transports.wechaty_adapter import WechatyTransport
+from tests.wechaty.puppet_server import EventType, FakePuppetService
+
+E = TypeVar("E", bound=Event)
+ROOM = "room-xh"
+
+
+class Sink:
+    """Collects what the transport delivers; ``delay`` makes it slow for some events."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.delay: Callable[[Event], float] = lambda event: 0.0
+        self._changed = asyncio.Condition()
+
+    async def __call__(self, event: Event) -> None:
+        await asyncio.sleep(self.delay(event))
+        async with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
+
+    async def wait_for(self, count: int, timeout: float = 3.0) -> list[Event]:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: len(self.events) >= count)
+        return self.events
+
+    async def first(self, kind: type[E], timeout: float = 3.0) -> E:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: any(isinstance(e, kind) for e in self.events))
+        return next(e for e in self.events if isinstance(e, kind))
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakePuppetService]:
+    service = FakePuppetService()
+    service.add_contact("c1", "王妈妈")
+    service.add_contact("c2", "李爸爸")
+    service.add_contact("c3", "张老师")
+    service.add_room(ROOM, "小熊数学推广群", ["c1"])
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+def sink() -> Sink:
+    return Sink()
+
+
+@pytest.fixture
+async def transport(server: FakePuppetService, sink: Sink) -> AsyncIterator[WechatyTransport]:
+    wechaty = WechatyTransport(server.endpoint, backoff=(0.05, 0.2), idle_after=0.5, call_timeout=3, drain_timeout=1)
+    await wechaty.start(sink)
+    assert await wechaty.wait_logged_in(timeout=5)
+    yield wechaty
+    await wechaty.stop()
+
+
+async def test_it_logs_in_over_stop_start_event_and_reports_the_helper_account(
+    transport: WechatyTransport, server: FakePuppetService
+) -> None:
+    status = transport.status()
+    assert (status.name, status.account, status.logged_in) == ("wechaty", "helper", True)
+    assert status.detail["reconnects"] == 0
+    assert [call.method for call in server.calls[:3]] == ["Stop", "Start", "Event"]
+
+
+async def test_a_private_message_reaches_the_sink_and_the_reply_goes_to_that_contact(
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+) -> None:
+    message_id = server.dm("c1", "收益")
+    message = await sink.first(Message)
+    assert (message.id, message.sender, message.sender_name, message.text) == (message_id, "c1", "王妈妈", "收益")
+    assert message.private and message.kind == "text" and not message.mentions_self
+
+    sent = await transport.send_text("c1", "本月收益 144.00 元", room=False)
+    [request] = server.requests("MessageSendText")
+    assert (request.conversation_id, request.text, request.mentonal_ids) == ("c1", "本月收益 144.00 元", [])
+    assert sent in server.messages
+
+
+async def test_a_room_mention_of_the_helper_is_flagged_and_the_reply_mentions_back(
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+) -> None:
+    server.room_message(ROOM, "c1", "@小助手 接龙", mentions=["helper"])
+    message = await sink.first(Message)
+    assert (message.room, message.sender, message.mentions, message.mentions_self) == (ROOM, "c1", ("helper",), True)
+    assert not message.private
+
+    await transport.send_text(ROOM, "收到", room=True, mentions=["c1"])
+    [request] = server.requests("MessageSendText")
+    assert (request.conversation_id, request.mentonal_ids) == (ROOM, ["c1"])
+    assert request.text == "@王妈妈 收到"
+
+
+async def test_an_image_goes_out_as_a_base64_file_box(transport: WechatyTransport, server: FakePuppetService) -> None:
+    await transport.send_image(ROOM, b"\x89PNG leaderboard", room=True, name="leaderboard.png")
+    [request] = server.requests("MessageSendFile")
+    box = json.loads(request.filebox)
+    assert request.conversation_id == ROOM
+    assert (box["name"], base64.b64decode(box["base64"])) == ("leaderboard.png", b"\x89PNG leaderboard")
+
+
+async def test_adding_a_contact_to_a_room_sends_room_add_and_a_resend_adds_nothing(
+    transport: WechatyTransport, server: FakePuppetService
+) -> None:
+    await transport.add_to_room(ROOM, "c2")
+    await transport.add_to_room(ROOM, "c2")
+    assert [(r.id, r.contact_id) for r in server.requests("RoomAdd")] == [(ROOM, "c2")]
+    assert "c2" in server.rooms[ROOM].member_ids
+
+
+async def test_a_room_over_40_members_needs_an_invitation_which_goes_out_as_room_add(
+    transport: WechatyTransport, server: FakePuppetService
+) -> None:
+    server.add_room("room-big", "大群", [f"p{i}" for i in range(41)])
+    with pytest.raises(NeedInvite):
+        await transport.add_to_room("room-big", "c2")
+    assert server.requests("RoomAdd") == []
+    await transport.invite_to_room("room-big", "c2")
+    assert [(r.id, r.contact_id) for r in server.requests("RoomAdd")] == [("room-big", "c2")]
+
+
+async def test_a_room_join_arrives_and_room_members_reads_the_fresh_list(
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+) -> None:
+    assert await transport.room_members(ROOM) == ["helper", "c1"]
+    server.join(ROOM, ["c2", "c3"], inviter="c1", named=["c2"])  # the event names only one of two
+    join = await sink.first(RoomJoin)
+    assert (join.room, join.named, join.inviter) == (ROOM, ("c2",), "c1")
+    assert await transport.room_members(ROOM) == ["helper", "c1", "c2", "c3"]
+
+    server.leave(ROOM, ["c3"], remover="helper")
+    leave = await sink.first(RoomLeave)
+    assert (leave.room, leave.named) == (ROOM, ("c3",))
+
+
+async def test_a_friend_request_arrives_and_accepting_it_sends_friendship_accept(
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+) -> None:
+    server.add_contact("c9", "新朋友", friend=False)
+    friendship_id = server.friend_request("c9", "我是王妈妈推荐的")
+    request = await sink.first(FriendRequest)
+    assert (request.id, request.contact, request.name, request.hello) == (friendship_id, "c9", "新朋友", "我是王妈妈推荐的")
+
+    await transport.accept_friend(friendship_id)
+    await transport.accept_friend(friendship_id)  # a resend: accepted already, nothing sent
+    assert [r.id for r in server.requests("FriendshipAccept")] == [friendship_id]
+
+
+async def test_a_room_invitation_arrives_and_accepting_it_sends_room_invitation_accept(
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+) -> None:
+    invitation_id = server.room_invitation("c3", "张老师的共学群", ["c3", "c1", "c2"])
+    invitation = await sink.first(RoomInvitation)
+    assert (invitation.id, invitation.inviter, invitation.topic) == (invitation_id, "c3", "张老师的共学群")
+    assert invitation.member_count == 3
+
+    await transport.accept_room_invitation(invitation_id)
+    assert [r.id for r in server.requests("RoomInvitationAccept")] == [invitation_id]
+
+
+async def test_a_created_room_has_the_id_the_service_gave_it(
+    transport: WechatyTransport, server: FakePuppetService
+) -> None:
+    room = await transport.create_room("小熊数学推广群 2", ["c1", "c2"])
+    [request] = server.requests("RoomCreate")
+    assert (request.topic, request.contact_ids) == ("小熊数学推广群 2", ["c1", "c2"])
+    assert room in server.rooms
+
+
+async def test_an_unknown_contact_is_an_unknown_target_and_nothing_is_sent(
+    transport: WechatyTransport, server: FakePuppetService
+) -> None:
+    with pytest.raises(UnknownTarget):
+        await transport.send_text("nobody", "hi", room=False)
+    assert server.requests("MessageSendText") == []
+
+
+async def test_one_conversation_stays_in_order_at_a_slow_sink_while_another_is_not_blocked(
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+) -> None:
+    sink.delay = lambda event: 0.02 if isinstance(event, Message) and event.room == ROOM else 0.0
+    first = server.room_message(ROOM, "c1", "1")
+    # The first message loads slowest: handled one task per event, it would arrive last.
+    server.latency = lambda call: 0.1 if call.method == "MessagePayload" and call.request.id == first else 0.0
+    for n in range(2, 21):
+        server.room_message(ROOM, "c1", str(n))
+    server.dm("c2", "升级")
+
+    events = await sink.wait_for(21)
+    in_room = [e.text for e in events if isinstance(e, Message) and e.room == ROOM]
+    assert in_room == [str(n) for n in range(1, 21)]
+    private = next(i for i, e in enumerate(events) if isinstance(e, Message) and e.private)
+    assert private < 10, "the private chat waited for the slow room"
+
+
+async def test_an_error_event_is_logged_and_the_transport_carries_on(
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+) -> None:
+    server.push(EventType.EVENT_TYPE_ERROR, {"data": "puppet hiccup"})
+    server.dm("c1", "还在吗")
+    assert (await sink.first(Message)).text == "还在吗"
+    assert transport.status().logged_in
+
+
+async def test_the_supervisor_reconnects_after_the_server_closes_the_event_stream(
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+) -> None:
+    server.dm("c1", "在吗")
+    await sink.first(Message)  # c1 is now cached by the first client
+    server.end_event_streams()
+    await server.wait_for(lambda: server.streams_opened == 2)
+    assert await transport.wait_logged_in(timeout=3)
+    assert [c.method for c in server.calls if c.method in ("Start", "Event")] == ["Start", "Event"] * 2
+    status = transport.status()
+    assert status.logged_in and status.detail["reconnects"] == 1
+    assert status.detail["last_error"] == "the puppet service closed the event stream"
+
+    await transport.send_text("c1", "在的", room=False)  # through the new client, not a stale cache
+    assert [r.conversation_id for r in server.requests("MessageSendText")] == ["c1"]
+
+
+async def test_the_supervisor_retries_while_the_service_is_down_and_logs_in_when_it_is_back(
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+) -> None:
+    await server.stop()
+    async with asyncio.timeout(3):
+        while transport.status().detail["reconnects"] < 2:
+            await asyncio.sleep(0.02)
+    status = transport.status()
+    assert not status.logged_in and "ConnectionRefusedError" in status.detail["last_error"]
+
+    back = FakePuppetService()
+    back.add_contact("c1", "王妈妈")
+    await back.start(port=server.port)
+    try:
+        assert await transport.wait_logged_in(timeout=3)
+        back.dm("c1", "回来了")
+        assert (await sink.first(Message)).text == "回来了"
+    finally:
+        await transport.stop()
+        await back.stop()
