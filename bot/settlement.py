@@ -29,17 +29,7 @@ async def settle_pass(services: Services, batch: int = 500) -> int:
                 commissions, orders = await q.unsettled_commissions(ctx.session, due_before, after_id, batch)
                 lines = settle_due(commissions, ctx.now, window)
                 ctx.session.add_all(
-                    LedgerLine(
-                        commission_id=int(line.commission_id),
-                        distributor_id=int(line.payee),
-                        order_id=orders[int(line.commission_id)],
-                        kind=line.kind.value,
-                        entry=line.entry.value,
-                        amount=line.amount,
-                        reason=line.reason.value,
-                        at=line.at,
-                    )
-                    for line in lines
+                    LedgerLine.from_core(line, order_id=orders[int(line.commission_id)]) for line in lines
                 )
         except IntegrityError:
             retries += 1

@@ -194,20 +194,16 @@ async def _book(
         margin=margin,
     )
     people = {_id(seller): seller, **({_id(recruiter): recruiter} if recruiter else {})}
-    for payout in split.payouts:
-        ctx.session.add(
-            LedgerLine(
-                distributor_id=int(payout.payee),
-                order_id=order.id,
-                event_id=event.event_id,
-                kind=payout.kind.value,
-                entry=Entry.EARNED.value,
-                amount=payout.amount,
-                reason=Reason.SALE.value,
-                detail={"event": event.type.value, "pool": str(split.pool), "margin": str(split.margin)},
-                at=event.occurred_at,
-            )
+    detail = {"event": event.type.value, "pool": str(split.pool), "margin": str(split.margin)}
+    ctx.session.add_all(
+        LedgerLine.from_core(
+            CoreLine(None, p.payee, p.kind, Entry.EARNED, p.amount, Reason.SALE, event.occurred_at),
+            order_id=order.id,
+            event_id=event.event_id,
+            detail=detail,
         )
+        for p in split.payouts
+    )
     settles_on = event.occurred_at + timedelta(days=ctx.settings.raw.settlement.refund_window_days)
     course = ctx.settings.courses[order.course_sku]
     for payee_id, person in people.items():
@@ -289,21 +285,10 @@ async def _checkin_completed(ctx: Context, event: OrderEventIn, course: CourseSe
 
 
 async def _write_lines(ctx: Context, order: Order, event: OrderEventIn, lines: list[CoreLine]) -> None:
-    for line in lines:
-        ctx.session.add(
-            LedgerLine(
-                commission_id=int(line.commission_id),
-                distributor_id=int(line.payee),
-                order_id=order.id,
-                event_id=event.event_id,
-                kind=line.kind.value,
-                entry=line.entry.value,
-                amount=line.amount,
-                reason=line.reason.value,
-                detail={"refunded": str(event.amount), "paid": str(order.amount)},
-                at=line.at,
-            )
-        )
+    detail = {"refunded": str(event.amount), "paid": str(order.amount)}
+    ctx.session.add_all(
+        LedgerLine.from_core(line, order_id=order.id, event_id=event.event_id, detail=detail) for line in lines
+    )
 
 
 async def _dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: list[CoreLine]) -> None:

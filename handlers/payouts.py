@@ -27,15 +27,5 @@ async def record_payout(ctx: Context, code: str, amount: Decimal, note: str, by:
     rows = await ctx.session.scalars(select(LedgerLine).where(LedgerLine.distributor_id == person.id))
     earnings = summarize([core_line(row) for row in rows], ctx.now)
     line = payout_line(str(person.id), amount, earnings, ctx.now)
-    ctx.session.add(
-        LedgerLine(
-            distributor_id=person.id,
-            kind=None,
-            entry=line.entry.value,
-            amount=line.amount,
-            reason=line.reason.value,
-            detail={"note": note[:200], "by": by[:64]},
-            at=ctx.now,
-        )
-    )
+    ctx.session.add(LedgerLine.from_core(line, order_id=None, detail={"note": note[:200], "by": by[:64]}))
     return earnings.balance + line.amount

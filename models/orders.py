@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.ledger import LedgerLine as CoreLedgerLine
 from models.base import Base, Money, UTCDateTime, utcnow
 
 
@@ -82,3 +83,26 @@ class LedgerLine(Base):
     reason: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @classmethod
+    def from_core(
+        cls,
+        line: CoreLedgerLine,
+        *,
+        order_id: str | None,
+        event_id: str | None = None,
+        detail: dict[str, object] | None = None,
+    ) -> LedgerLine:
+        """The row for a line the core decided on (earned, cancelled, settled, adjusted…)."""
+        return cls(
+            commission_id=int(line.commission_id) if line.commission_id is not None else None,
+            distributor_id=int(line.payee),
+            order_id=order_id,
+            event_id=event_id,
+            kind=line.kind.value if line.kind else None,
+            entry=line.entry.value,
+            amount=line.amount,
+            reason=line.reason.value,
+            detail=detail or {},
+            at=line.at,
+        )

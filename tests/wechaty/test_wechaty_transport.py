@@ -72,7 +72,7 @@ def sink() -> Sink:
 
 @pytest.fixture
 async def transport(server: FakePuppetService, sink: Sink) -> AsyncIterator[WechatyTransport]:
-    wechaty = WechatyTransport(server.endpoint, backoff=(0.05, 0.2), idle_after=0.5, call_timeout=3, drain_timeout=1)
+    wechaty = WechatyTransport(server.endpoint, backoff=(0.05, 0.2), idle_after=0.2, call_timeout=3, drain_timeout=1)
     await wechaty.start(sink)
     assert await wechaty.wait_logged_in(timeout=5)
     yield wechaty
@@ -164,7 +164,12 @@ async def test_a_friend_request_arrives_and_accepting_it_sends_friendship_accept
     server.add_contact("c9", "新朋友", friend=False)
     friendship_id = server.friend_request("c9", "我是王妈妈推荐的")
     request = await sink.first(FriendRequest)
-    assert (request.id, request.contact, request.name, request.hello) == (friendship_id, "c9", "新朋友", "我是王妈妈推荐的")
+    assert (request.id, request.contact, request.name, request.hello) == (
+        friendship_id,
+        "c9",
+        "新朋友",
+        "我是王妈妈推荐的",
+    )
 
     await transport.accept_friend(friendship_id)
     await transport.accept_friend(friendship_id)  # a resend: accepted already, nothing sent
@@ -203,10 +208,11 @@ async def test_an_unknown_contact_is_an_unknown_target_and_nothing_is_sent(
 async def test_one_conversation_stays_in_order_at_a_slow_sink_while_another_is_not_blocked(
     transport: WechatyTransport, server: FakePuppetService, sink: Sink
 ) -> None:
-    sink.delay = lambda event: 0.02 if isinstance(event, Message) and event.room == ROOM else 0.0
+    # The sink is slow in the room, slowest on the first message; run side by side, "1" would land last.
+    sink.delay = lambda event: (0.03 if event.text == "1" else 0.01) if getattr(event, "room", None) == ROOM else 0
     first = server.room_message(ROOM, "c1", "1")
-    # The first message loads slowest: handled one task per event, it would arrive last.
-    server.latency = lambda call: 0.1 if call.method == "MessagePayload" and call.request.id == first else 0.0
+    # The first message also loads slowest: handled one task per event, it would arrive last.
+    server.latency = lambda call: 0.05 if call.method == "MessagePayload" and call.request.id == first else 0.0
     for n in range(2, 21):
         server.room_message(ROOM, "c1", str(n))
     server.dm("c2", "升级")
@@ -216,6 +222,9 @@ async def test_one_conversation_stays_in_order_at_a_slow_sink_while_another_is_n
     assert in_room == [str(n) for n in range(1, 21)]
     private = next(i for i, e in enumerate(events) if isinstance(e, Message) and e.private)
     assert private < 10, "the private chat waited for the slow room"
+    async with asyncio.timeout(2):  # idle workers go away
+        while transport.status().detail["conversations"]:
+            await asyncio.sleep(0.02)
 
 
 async def test_an_error_event_is_logged_and_the_transport_carries_on(
