@@ -11,6 +11,7 @@ import os
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path as FsPath
@@ -23,6 +24,7 @@ from bot.yamlfile import line_index, load_yaml, locate
 from core.advisor import advise
 from core.attribution import FanLockRule, LockMode
 from core.entry import EntryRules, Path, ReachRule
+from core.keywords import BrandWords
 from core.ledger import DEFAULT_REFUND_WINDOW_DAYS
 from core.money import is_fen_exact, to_decimal
 from core.plan import CommissionPlan, build_plan
@@ -212,6 +214,49 @@ class CourseSettings(_Model):
         )
 
 
+def _clock_time(value: Any) -> Any:
+    """ "09:30" → 09:30. YAML reads an unquoted 09:30 as a number (570), so only text is taken."""
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str):
+        raise ValueError('write the time as text in quotes, e.g. "09:30"')
+    try:
+        return time.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f'not a time of day: {value!r} (e.g. "09:30")') from None
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+
+
+class BrandGroupFillSettings(_Model):
+    """How a brand's groups fill, in turn: a group takes people until it has
+    ``min(its capacity, rollover_at)`` members (below WeChat's 500, leaving room for people
+    already invited); when every group is full the helper creates the next one where the
+    transport can, otherwise ops are alerted."""
+
+    rollover_at: int = Field(480, ge=2, le=MAX_ROOM_MEMBERS)
+    direct_add_max: int = Field(40, ge=0, le=MAX_ROOM_MEMBERS)  # up to this many members: a direct add
+    full_alert_every_minutes: int = Field(60, ge=1)  # ops hear "all groups full" at most this often per brand
+
+
+class MaterialSettings(_Model):
+    """The material group's (素材群) daily post recommending brands with their keywords, in the
+    platform's timezone: once a day, the first time the job runs between post_at and post_until."""
+
+    post_at: ClockTime | None = time(9, 30)  # None: no scheduled post
+    post_until: ClockTime = time(21, 0)  # a bot that was down all day does not post at night
+    command_every_minutes: int = Field(10, ge=0)  # "推荐" by ops/managers: at most this often
+
+
+class DmSettings(_Model):
+    """Private-message pacing."""
+
+    menu_every_minutes: int = Field(5, ge=0)  # the full brand menu at most this often per person
+    code_failures: int = Field(5, ge=1)  # wrong codes in the window before a person must wait
+    code_failure_window_minutes: int = Field(10, ge=1)
+
+
 class BrandSettings(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
@@ -241,6 +286,9 @@ class RawSettings(_Model):
     demo: DemoSettings = DemoSettings()
     transport: TransportSettings = TransportSettings()
     outbox: OutboxSettings = OutboxSettings()
+    brand_groups: BrandGroupFillSettings = BrandGroupFillSettings()
+    material: MaterialSettings = MaterialSettings()
+    dm: DmSettings = DmSettings()
 
 
 @dataclass(frozen=True)
@@ -291,6 +339,11 @@ class Settings:
     @cached_property
     def levels(self) -> dict[str, LevelSettings]:
         return {level.code: level for level in self.raw.levels}
+
+    @cached_property
+    def brand_words(self) -> tuple[BrandWords, ...]:
+        """Each brand's keywords and aliases, for :func:`core.keywords.match_brands`."""
+        return tuple(BrandWords(b.id, (*b.keywords, *b.aliases)) for b in self.raw.brands)
 
     @property
     def webhook_secret(self) -> str | None:

@@ -92,6 +92,13 @@ class RoomFull(TransportError):
     retryable = False
 
 
+class Refused(TransportError):
+    """WeChat would not allow it, and trying again will not change that: not friends, not in
+    the room, already a member, a request that is no longer there, …"""
+
+    retryable = False
+
+
 class UnknownTarget(TransportError):
     """No such contact or room."""
 

@@ -2,6 +2,7 @@
 
 from models.base import Base, Money, UTCDateTime, utcnow
 from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayPush
+from models.marks import Mark
 from models.messaging import ColearningSession, OutboxMessage
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
@@ -19,6 +20,7 @@ __all__ = [
     "FanLock",
     "FriendRequestRecord",
     "LedgerLine",
+    "Mark",
     "Money",
     "Order",
     "OrderEvent",

@@ -324,3 +324,121 @@ async def unpaid_red_packet_count(session: AsyncSession, brand_id: str) -> int:
         )
         or 0
     )
+
+
+# --- Brand groups: stock, relay lists, showcases, red packets owed (handlers.groups and friends). ---
+
+
+async def set_stock(session: AsyncSession, sku: str, stock: int | None) -> tuple[int, list[int]]:
+    """Set a course's stock and start a new stock epoch, so each threshold can fire again.
+    Returns (the new epoch, the thresholds)."""
+    row = (
+        await session.execute(
+            update(Course)
+            .where(Course.sku == sku)
+            .values(stock=stock, stock_epoch=Course.stock_epoch + 1)
+            .returning(Course.stock_epoch, Course.red_packet_thresholds)
+        )
+    ).one()
+    return row[0], list(row[1] or [])
+
+
+async def lock_brand(session: AsyncSession, brand_id: str) -> None:
+    """Take the brand's row lock (PostgreSQL) until commit: two managers starting a relay push
+    at once are served one after the other. SQLite serialises writers anyway."""
+    from models.catalog import Brand
+
+    await session.execute(select(Brand.id).where(Brand.id == brand_id).with_for_update())
+
+
+async def push_lines(session: AsyncSession, push_id: int) -> list[tuple[str, str, str, int, bool]]:
+    """(order id, seller name, course name, quantity, fully refunded) of every order a relay
+    push listed, in the order they were paid."""
+    rows = await session.execute(
+        select(Order.id, Distributor.name, Course.name, Order.quantity, Order.refunded >= Order.amount)
+        .join(Distributor, Distributor.id == Order.seller_id)
+        .join(Course, Course.sku == Order.course_sku)
+        .where(Order.push_id == push_id)
+        .order_by(Order.paid_at, Order.id)
+    )
+    return [(o, seller, course, quantity, bool(refunded)) for o, seller, course, quantity, refunded in rows]
+
+
+async def showcase_order(
+    session: AsyncSession, distributor_id: int, brand_id: str, order_id: str | None
+) -> tuple[Order | None, str]:
+    """The order a showcase (晒单) is for: ``order_id`` if given, else the distributor's latest
+    paid, unrefunded order of the brand without a showcase. Returns (order, "") or (None,
+    why): not_found | refunded | already | no_order."""
+    shown = select(RedPacket.showcase_order_id).where(RedPacket.showcase_order_id.is_not(None))
+    if order_id is None:
+        order = await session.scalar(
+            select(Order)
+            .where(
+                Order.seller_id == distributor_id,
+                Order.brand_id == brand_id,
+                Order.refunded == 0,
+                Order.id.not_in(shown),
+            )
+            .order_by(Order.paid_at.desc(), Order.id.desc())
+            .limit(1)
+        )
+        return (order, "") if order is not None else (None, "no_order")
+    order = await session.get(Order, order_id)
+    if order is None or order.seller_id != distributor_id or order.brand_id != brand_id:
+        return None, "not_found"
+    if order.refunded > 0:
+        return None, "refunded"
+    if await session.scalar(select(RedPacket.id).where(RedPacket.showcase_order_id == order.id)) is not None:
+        return None, "already"
+    return order, ""
+
+
+async def add_showcase_red_packet(session: AsyncSession, order: Order, now: datetime) -> int | None:
+    """Record the showcase red packet of ``order`` once: None when it already was (even by a
+    concurrent transaction)."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(RedPacket)
+        .values(
+            brand_id=order.brand_id,
+            reason="showcase",
+            course_sku=order.course_sku,
+            showcase_order_id=order.id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["showcase_order_id"])
+        .returning(RedPacket.id)
+    )
+    return await session.scalar(statement)
+
+
+async def red_packets_owed(
+    session: AsyncSession, paid: bool, brand_id: str | None, limit: int = 200
+) -> list[tuple[RedPacket, str, str | None, Order | None, Distributor | None]]:
+    """Red packets owed (``paid`` False, oldest first) or paid (newest first), each with its
+    brand name, course name, and for a showcase the order and its seller."""
+    from models.catalog import Brand
+
+    query = (
+        select(RedPacket, Brand.name, Course.name, Order, Distributor)
+        .join(Brand, Brand.id == RedPacket.brand_id)
+        .outerjoin(Course, Course.sku == RedPacket.course_sku)
+        .outerjoin(Order, Order.id == RedPacket.showcase_order_id)
+        .outerjoin(Distributor, Distributor.id == Order.seller_id)
+        .where(RedPacket.paid_at.is_not(None) if paid else RedPacket.paid_at.is_(None))
+        .order_by(*((RedPacket.paid_at.desc(), RedPacket.id.desc()) if paid else (RedPacket.id,)))
+        .limit(limit)
+    )
+    if brand_id is not None:
+        query = query.where(RedPacket.brand_id == brand_id)
+    return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
+
+
+async def mark_red_packet_paid(session: AsyncSession, packet_id: int, by: str, now: datetime) -> bool:
+    """Mark a red packet paid unless it already is; True when this call marked it."""
+    result = await session.execute(
+        update(RedPacket).where(RedPacket.id == packet_id, RedPacket.paid_at.is_(None)).values(paid_at=now, paid_by=by)
+    )
+    return bool(result.rowcount)

@@ -16,16 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.transport import TransportError, UnknownTarget
+from bot.transport import UnknownTarget
 from bot.transports.sim_journal import DEFAULT_JOURNAL, Journal, Record
 
 log = logging.getLogger(__name__)
-
-
-class Refused(TransportError):
-    """WeChat would not allow it: not friends, not in the room, already a member, …"""
-
-    retryable = False
 
 
 @dataclass

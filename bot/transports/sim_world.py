@@ -15,6 +15,7 @@ from bot.transport import (
     FriendRequest,
     Message,
     NeedInvite,
+    Refused,
     RoomFull,
     RoomInvitation,
     RoomJoin,
@@ -22,7 +23,7 @@ from bot.transport import (
     UnknownTarget,
 )
 from bot.transports.sim_journal import DEFAULT_JOURNAL, Record
-from bot.transports.sim_state import Invitation, PendingFriend, Refused, Room, WorldState, parse_at, utc_now
+from bot.transports.sim_state import Invitation, PendingFriend, Room, WorldState, parse_at, utc_now
 
 __all__ = ["DIRECT_ADD_LIMIT", "Invitation", "PendingFriend", "Refused", "Room", "SimWorld"]
 

@@ -75,6 +75,7 @@ class FakePuppetService:
         self.accepted_invitations: list[str] = []
         self.calls: list[Call] = []
         self.latency: Callable[[Call], float] | None = None  # seconds before answering a call
+        self.failures: dict[str, GRPCError] = {}  # method → the error it answers with
         self.streams_opened = 0
         self._streams: list[asyncio.Queue[pb.EventResponse | None]] = []
         self._ids = itertools.count(1)
@@ -220,6 +221,8 @@ class FakePuppetService:
                 self._changed.notify_all()
             if self.latency is not None:
                 await asyncio.sleep(self.latency(call))
+            if method in self.failures:
+                raise self.failures[method]
             if method == "Event":
                 await self._event_stream(stream)
             elif cardinality.server_streaming:

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 import pytest
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
 
 from bot.transport import (
     Event,
@@ -102,6 +104,15 @@ async def test_a_private_message_reaches_the_sink_and_the_reply_goes_to_that_con
     assert sent in server.messages
 
 
+async def test_a_send_whose_read_back_fails_still_counts_as_sent_so_the_outbox_does_not_resend(
+    transport: WechatyTransport, server: FakePuppetService
+) -> None:
+    server.failures["MessagePayload"] = GRPCError(Status.UNAVAILABLE, "busy")  # say() reads the message back
+    sent = await transport.send_text("c1", "本月收益 144.00 元", room=False)
+    assert [r.id for r in server.requests("MessagePayload")] == [sent]
+    assert len(server.requests("MessageSendText")) == 1
+
+
 async def test_a_room_mention_of_the_helper_is_flagged_and_the_reply_mentions_back(
     transport: WechatyTransport, server: FakePuppetService, sink: Sink
 ) -> None:
@@ -142,6 +153,14 @@ async def test_a_room_over_40_members_needs_an_invitation_which_goes_out_as_room
     assert server.requests("RoomAdd") == []
     await transport.invite_to_room("room-big", "c2")
     assert [(r.id, r.contact_id) for r in server.requests("RoomAdd")] == [("room-big", "c2")]
+
+
+async def test_a_puppet_refusing_an_add_for_want_of_an_invitation_is_need_invite(
+    transport: WechatyTransport, server: FakePuppetService
+) -> None:
+    server.failures["RoomAdd"] = GRPCError(Status.FAILED_PRECONDITION, "need invite: the owner requires approval")
+    with pytest.raises(NeedInvite):
+        await transport.add_to_room(ROOM, "c2")
 
 
 async def test_a_room_join_arrives_and_room_members_reads_the_fresh_list(
@@ -197,6 +216,13 @@ async def test_a_created_room_has_the_id_the_service_gave_it(
     assert room in server.rooms
 
 
+async def test_creating_a_room_is_none_where_the_puppet_cannot(
+    transport: WechatyTransport, server: FakePuppetService
+) -> None:
+    server.failures["RoomCreate"] = GRPCError(Status.UNIMPLEMENTED, "Method not implemented")
+    assert await transport.create_room("新群", ["c1", "c2"]) is None
+
+
 async def test_an_unknown_contact_is_an_unknown_target_and_nothing_is_sent(
     transport: WechatyTransport, server: FakePuppetService
 ) -> None:
@@ -228,12 +254,13 @@ async def test_one_conversation_stays_in_order_at_a_slow_sink_while_another_is_n
 
 
 async def test_an_error_event_is_logged_and_the_transport_carries_on(
-    transport: WechatyTransport, server: FakePuppetService, sink: Sink
+    transport: WechatyTransport, server: FakePuppetService, sink: Sink, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.push(EventType.EVENT_TYPE_ERROR, {"data": "puppet hiccup"})
     server.dm("c1", "还在吗")
     assert (await sink.first(Message)).text == "还在吗"
     assert transport.status().logged_in
+    assert any("puppet hiccup" in r.getMessage() for r in caplog.records if r.name == "bot.transports.wechaty_adapter")
 
 
 async def test_the_supervisor_reconnects_after_the_server_closes_the_event_stream(

@@ -1,0 +1,243 @@
+"""Brand groups (品牌专属推广群): newcomers welcomed, and the course manager's commands for
+stock (库存) and announcements (公告). The helpers here — which room is a brand group, which
+text is which command, posting to every group of a brand, refusing politely — are shared by
+handlers.relay, handlers.leaderboard and handlers.red_packets.
+
+Commands are parsed by core.group_ops. A manager command from anyone but that room's brand
+manager (or ops) gets a polite refusal, never silence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.context import Context
+from bot.outbox import PENDING, queue_row, queue_text
+from bot.router import Filter, MessageContext, Role, Router, event, role, text_message
+from bot.transport import RoomJoin
+from core.group_ops import (
+    COMMAND_NAMES,
+    WelcomePlan,
+    next_threshold,
+    parse_group_command,
+    parse_stock_args,
+    plan_welcome,
+)
+from handlers.membership import sync_members
+from models import queries as q
+from models.catalog import BrandGroup
+from models.messaging import OutboxMessage
+from models.rooms import RoomMember
+
+router = Router("groups")
+managers = role(Role.MANAGER, Role.OPS)
+WELCOME = "group_welcome"
+
+
+# --- Shared by the brand-group handlers. ---
+
+
+def brand_of(ctx: MessageContext) -> str:
+    brand = ctx.brand_of_room()
+    assert brand is not None  # guaranteed by the in_brand_group filter
+    return brand
+
+
+def in_brand_group(ctx: MessageContext) -> bool:
+    room = getattr(ctx.event, "room", None)
+    return room is not None and ctx.brand_of_room() is not None
+
+
+def group_command(*names: str) -> Filter:
+    """A text message in a brand group giving one of the commands ``names``."""
+    wanted = set(names)
+
+    def matches(ctx: MessageContext) -> bool:
+        if not (text_message(ctx) and in_brand_group(ctx)):
+            return False
+        command = parse_group_command(ctx.message.text)
+        return command is not None and command.name in wanted
+
+    return matches
+
+
+def command_rest(ctx: MessageContext) -> str:
+    command = parse_group_command(ctx.message.text)
+    assert command is not None
+    return command.rest
+
+
+def refuse(ctx: MessageContext) -> None:
+    """The polite answer to a manager command from someone else."""
+    command = parse_group_command(ctx.message.text)
+    word = COMMAND_NAMES[command.name] if command else ""
+    ctx.reply("manager_only", {"command": word, "brand": ctx.settings.brands[brand_of(ctx)].name})
+
+
+async def post_to_brand_groups(
+    ctx: Context, brand_id: str, template: str, data: dict[str, Any], *, coalesce: str | None = None
+) -> list[BrandGroup]:
+    """Queue the same message for every group of the brand; returns the groups."""
+    groups = await q.brand_groups(ctx.session, brand_id)
+    for group in groups:
+        queue_text(
+            ctx,
+            target=group.room_id,
+            room=True,
+            account=group.account,
+            template=template,
+            data=data,
+            coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
+        )
+    return groups
+
+
+def group_name(ctx: MessageContext, room: str) -> str:
+    return next((g.name for b in ctx.settings.raw.brands for g in b.groups if g.room_id == room), room)
+
+
+# --- Newcomers. ---
+
+
+@router.on(event(RoomJoin), in_brand_group)
+async def welcome(ctx: MessageContext) -> None:
+    """Re-read the member list (a join may name only one of several people), then greet every
+    member not yet welcomed in one message. A welcome still waiting in the outbox absorbs them
+    instead of a second message (the sender would join two welcomes' texts but keep only the
+    first one's mentions)."""
+    join = ctx.event
+    assert isinstance(join, RoomJoin)
+    session, room = ctx.session, join.room
+    first_look = await session.scalar(select(RoomMember.contact_id).where(RoomMember.room_id == room).limit(1)) is None
+    await sync_members(ctx, room)
+    unwelcomed = list(
+        await session.scalars(
+            select(RoomMember.contact_id)
+            .where(RoomMember.room_id == room, RoomMember.welcomed.is_(False))
+            .order_by(RoomMember.seen_at, RoomMember.contact_id)
+        )
+    )
+    if not unwelcomed:
+        return
+    group = await session.get(BrandGroup, room)
+    account = group.account if group is not None else None
+    helpers = {ctx.settings.raw.platform.helper_account, account, ctx.transport.account if ctx.transport else None}
+    waiting = _waiting_welcome_in_session(ctx, room)
+    stored = None if waiting is not None else await _waiting_welcome_in_outbox(ctx, room)
+    previous: dict[str, Any] = waiting["payload"] if waiting is not None else stored.payload if stored else {}
+
+    def plan(merge: bool) -> WelcomePlan:
+        return plan_welcome(
+            unwelcomed,
+            named=join.named,
+            first_look=first_look,
+            helpers={h for h in helpers if h},
+            already=list(previous.get("mentions", [])) if merge else (),
+            already_count=int(previous.get("count", 0)) if merge else 0,
+        )
+
+    merged = plan(merge=True)
+    await session.execute(
+        update(RoomMember)
+        .where(RoomMember.room_id == room, RoomMember.contact_id.in_(merged.mark))
+        .values(welcomed=True)
+    )
+    if merged.count == int(previous.get("count", 0)):
+        return  # nobody new to greet
+    text, payload = _welcome_text(ctx, room, merged)
+    if waiting is not None:
+        waiting.update(text=text, payload=payload)
+        return
+    if stored is not None:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == stored.id, OutboxMessage.status == "queued")
+            .values(text=text, payload=payload)
+        )
+        if result.rowcount:
+            return
+        # The sender took that one meanwhile: greet the new people in a message of their own.
+        text, payload = _welcome_text(ctx, room, plan(merge=False))
+    queue_row(
+        ctx,
+        account=account or ctx.settings.raw.platform.helper_account,
+        kind="text",
+        target=room,
+        target_is_room=True,
+        template=WELCOME,
+        text=text,
+        payload=payload,
+    )
+
+
+def _welcome_text(ctx: MessageContext, room: str, plan: WelcomePlan) -> tuple[str, dict[str, Any]]:
+    data = {
+        "group": group_name(ctx, room),
+        "brand": ctx.settings.brands[brand_of(ctx)].name,
+        "count": plan.count,
+        "mentioned": len(plan.mention),
+    }
+    return ctx.renderer.render(WELCOME, data), {"mentions": list(plan.mention), "count": plan.count}
+
+
+def _waiting_welcome_in_session(ctx: MessageContext, room: str) -> dict[str, Any] | None:
+    """A welcome for ``room`` queued earlier in this unit of work (several joins in one batch)."""
+    rows = ctx.session.sync_session.info.get(PENDING, [])
+    return next((r for r in rows if r["template"] == WELCOME and r["target"] == room), None)
+
+
+async def _waiting_welcome_in_outbox(ctx: MessageContext, room: str) -> OutboxMessage | None:
+    return await ctx.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.target == room, OutboxMessage.template == WELCOME, OutboxMessage.status == "queued")
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+
+
+# --- Stock (库存). ---
+
+
+@router.message(group_command("stock"), managers)
+async def set_stock(ctx: MessageContext) -> None:
+    """Set the stock, "库存 <sku> <数量>": a new stock epoch, so its thresholds can fire again."""
+    brand = ctx.settings.brands[brand_of(ctx)]
+    args = parse_stock_args(command_rest(ctx))
+    courses = {c.sku.upper(): c for c in brand.courses}
+    if args is None or args.sku not in courses:
+        rows = await q.brand_courses(ctx.session, brand.id)
+        listed = [{"sku": c.sku, "name": c.name, "stock": c.stock} for c in rows]
+        ctx.reply("stock_usage", {"brand": brand.name, "courses": listed, "unknown": args.sku if args else ""})
+        return
+    course = courses[args.sku]
+    _epoch, thresholds = await q.set_stock(ctx.session, course.sku, args.stock)
+    ctx.reply(
+        "stock_set",
+        {
+            "course": course.name,
+            "sku": course.sku,
+            "stock": args.stock,
+            "next_threshold": next_threshold(args.stock, thresholds),
+        },
+    )
+
+
+# --- Announcements (公告). ---
+
+
+@router.message(group_command("announce"), managers)
+async def announce(ctx: MessageContext) -> None:
+    """Announce, "公告 <text>": reposted in every group of the brand."""
+    brand = ctx.settings.brands[brand_of(ctx)]
+    text = command_rest(ctx)
+    if not text:
+        ctx.reply("announce_usage", {"brand": brand.name})
+        return
+    await post_to_brand_groups(ctx, brand.id, "announcement", {"brand": brand.name, "text": text})
+
+
+@router.message(group_command("stock", "announce"))
+async def not_a_manager(ctx: MessageContext) -> None:
+    refuse(ctx)

@@ -1,0 +1,72 @@
+"""Order relay pushes (出单接龙), run by the brand's course manager in a brand group.
+
+"开始接龙 [标题]" opens a push for the whole brand (refused while one is open); from then on
+the order pipeline (handlers.orders) adds a numbered line in every group of the brand for each
+attributed order, queued with the coalesce key ``relay:<room>`` so a burst goes out as one
+message per room per sending window. "结束接龙" closes it and posts, in every group, the final
+list — every order of the push, numbered in the order paid, seller masked, course and quantity —
+and the push's top three sellers (bot.reports.leaderboard_report, period "push").
+"""
+
+from __future__ import annotations
+
+from bot import reports
+from bot.router import MessageContext, Router
+from core.group_ops import pages
+from handlers.groups import brand_of, command_rest, group_command, managers, post_to_brand_groups, refuse
+from models import queries as q
+from models.catalog import RelayPush
+
+router = Router("relay")
+LINES_PER_MESSAGE = 40
+MAX_MESSAGES = 5  # a longer list is cut: "…另有 N 单"
+TOP = 3
+
+
+@router.message(group_command("start_relay"), managers)
+async def start_relay(ctx: MessageContext) -> None:
+    brand = ctx.settings.brands[brand_of(ctx)]
+    await q.lock_brand(ctx.session, brand.id)  # two managers at once: one push
+    open_push = await q.open_push(ctx.session, brand.id)
+    if open_push is not None:
+        ctx.reply("relay_already_open", {"title": open_push.title, "started_at": open_push.started_at})
+        return
+    title = command_rest(ctx)[:64]
+    ctx.session.add(RelayPush(brand_id=brand.id, title=title, started_at=ctx.now, started_by=ctx.message.sender))
+    await post_to_brand_groups(ctx, brand.id, "relay_started", {"brand": brand.name, "title": title})
+
+
+@router.message(group_command("end_relay"), managers)
+async def end_relay(ctx: MessageContext) -> None:
+    brand = ctx.settings.brands[brand_of(ctx)]
+    await q.lock_brand(ctx.session, brand.id)
+    push = await q.open_push(ctx.session, brand.id)
+    if push is None:
+        ctx.reply("relay_not_open", {"brand": brand.name})
+        return
+    push.ended_at = ctx.now
+    await ctx.session.flush()
+    lines = [
+        {"number": n, "seller": seller, "course": course, "quantity": quantity, "refunded": refunded}
+        for n, (_order, seller, course, quantity, refunded) in enumerate(await q.push_lines(ctx.session, push.id), 1)
+    ]
+    cut, omitted = pages(lines, LINES_PER_MESSAGE, MAX_MESSAGES)
+    for index, page in enumerate(cut or [[]], 1):
+        data = {
+            "brand": brand.name,
+            "title": push.title,
+            "total": len(lines),
+            "lines": page,
+            "page": index,
+            "pages": len(cut),
+            "omitted": omitted if index == len(cut) else 0,
+        }
+        await post_to_brand_groups(ctx, brand.id, "relay_final", data)
+    board = await reports.leaderboard_report(ctx.session, ctx.settings, brand.id, "push", "amount", TOP, ctx.now)
+    if board and board["rows"]:
+        await post_to_brand_groups(ctx, brand.id, "relay_top", {"title": push.title, "rows": board["rows"]})
+
+
+@router.message(group_command("start_relay", "end_relay"))
+async def not_a_manager(ctx: MessageContext) -> None:
+    refuse(ctx)
