@@ -28,6 +28,10 @@ from bot.web import make_app
 log = logging.getLogger(__name__)
 
 
+class StartupError(Exception):
+    """The bot cannot start as configured; the message says what to change."""
+
+
 def build_services(
     config: str | Path | None = None,
     *,
@@ -57,9 +61,15 @@ def make_transport(services: Services, page_url: str) -> Transport:
     settings = services.settings.raw.transport
     kind = os.environ.get("DISTBOT_TRANSPORT") or settings.kind
     if kind == "wechaty":
-        from bot.transports.wechaty_adapter import WechatyTransport
+        try:
+            from bot.transports.wechaty_adapter import WechatyTransport
 
-        return WechatyTransport()
+            return WechatyTransport()
+        except (ImportError, ValueError) as exc:
+            raise StartupError(
+                f"the wechaty transport cannot start: {exc}. Install it with pip install -e '.[wechaty]' and set"
+                " WECHATY_PUPPET_SERVICE_ENDPOINT (and …_TOKEN), or use transport.kind: sim"
+            ) from None
     from bot.transports.sim import SimTransport
 
     return SimTransport.from_settings(services.settings, settings.sim_journal, page_url=page_url)
@@ -74,13 +84,13 @@ async def serve(
 ) -> None:
     """Run until SIGINT/SIGTERM (or ``stop``). Stopping takes no new events, finishes the
     events already taken and the message being sent; queued messages stay in the outbox."""
+    transport = transport or make_transport(services, f"http://{host}:{port}/sim")
     await prepare(services)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    transport = transport or make_transport(services, f"http://{host}:{port}/sim")
     dispatcher = Dispatcher(services, handlers.ROUTERS, transport)
     outbox = services.settings.raw.outbox
     sender = OutboxSender(services, transport, outbox.sim_limits if transport.name == "sim" else outbox.limits)

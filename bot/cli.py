@@ -87,10 +87,17 @@ def check_config(args: argparse.Namespace) -> int:
 
 
 def run_bot(args: argparse.Namespace) -> int:
-    from bot.app import build_services, serve
+    from bot.app import StartupError, build_services, serve
 
     services = build_services(args.config)
-    asyncio.run(serve(services, args.host, args.port))
+    try:
+        asyncio.run(serve(services, args.host, args.port))
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. the port is taken
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 

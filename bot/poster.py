@@ -24,7 +24,7 @@ WIDTH = 750
 HEADER = 300
 ROW = 96
 GAP = 24  # between the header and the first row, and around the list
-FOOTER = 110
+FOOTER = 90
 FONT_ENV = "DISTBOT_POSTER_FONT"
 SYSTEM_FONTS: tuple[tuple[str, int], ...] = (
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),  # face 2: Simplified Chinese
@@ -137,7 +137,7 @@ def render_poster(poster: Poster) -> bytes:
     width, height = poster_size(len(poster.rows))
     image = Image.new("RGB", (width, height), PAPER)
     draw = ImageDraw.Draw(image)
-    _header(draw, poster)
+    _header(image, poster)
     top = HEADER + GAP
     if not poster.rows:
         draw.rounded_rectangle((GAP, top, width - GAP, top + ROW - 12), radius=18, fill=CARD)
@@ -153,19 +153,19 @@ def render_poster(poster: Poster) -> bytes:
         fill=GREY,
         anchor="mm",
     )
-    draw.text((width // 2, footer_top + 82), poster.platform, font=font(20), fill=(200, 160, 140), anchor="mm")
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
     return out.getvalue()
 
 
-def _header(draw: ImageDraw.ImageDraw, poster: Poster) -> None:
+def _header(image: Image.Image, poster: Poster) -> None:
+    band = Image.new("RGB", (WIDTH, HEADER))
+    draw = ImageDraw.Draw(band)
     for y in range(HEADER):  # a vertical red-to-orange gradient
         t = y / (HEADER - 1)
-        colour = tuple(round(a + (b - a) * t) for a, b in zip(RED, ORANGE, strict=True))
-        draw.line((0, y, WIDTH, y), fill=colour)
-    draw.ellipse((WIDTH - 170, -90, WIDTH + 90, 170), fill=(255, 150, 90))  # a soft disc for depth
-    draw.ellipse((-80, HEADER - 110, 120, HEADER + 90), fill=(232, 86, 60))
+        draw.line((0, y, WIDTH, y), fill=tuple(round(a + (b - a) * t) for a, b in zip(RED, ORANGE, strict=True)))
+    draw.ellipse((WIDTH - 170, -90, WIDTH + 90, 170), fill=(255, 150, 90))  # soft discs for depth
+    draw.ellipse((-90, HEADER - 120, 110, HEADER + 80), fill=(240, 100, 60))
     draw.text((WIDTH // 2, 58), poster.platform, font=font(28), fill=(255, 228, 214), anchor="mm")
     title = _fit(draw, poster.title, 56, WIDTH - 80)
     draw.text(
@@ -173,9 +173,11 @@ def _header(draw: ImageDraw.ImageDraw, poster: Poster) -> None:
     )
     pill = _fit(draw, poster.subtitle, 28, WIDTH - 160)
     length = draw.textlength(poster.subtitle, font=pill)
-    left, right = (WIDTH - length) / 2 - 28, (WIDTH + length) / 2 + 28
-    draw.rounded_rectangle((left, 204, right, 256), radius=26, fill=(255, 236, 224))
+    draw.rounded_rectangle(
+        ((WIDTH - length) / 2 - 28, 204, (WIDTH + length) / 2 + 28, 256), radius=26, fill=(255, 236, 224)
+    )
     draw.text((WIDTH // 2, 230), poster.subtitle, font=pill, fill=RED, anchor="mm")
+    image.paste(band, (0, 0))
 
 
 def _row(draw: ImageDraw.ImageDraw, row: PosterRow, top: int) -> None:
