@@ -64,7 +64,7 @@ def make_transport(services: Services, page_url: str) -> Transport:
         try:
             from bot.transports.wechaty_adapter import WechatyTransport
 
-            return WechatyTransport()
+            return WechatyTransport(account=services.settings.helper_account)
         except (ImportError, ValueError) as exc:
             raise StartupError(
                 f"the wechaty transport cannot start: {exc}. Install it with pip install -e '.[wechaty]' and set"
@@ -93,7 +93,8 @@ async def serve(
 
     dispatcher = Dispatcher(services, handlers.ROUTERS, transport)
     outbox = services.settings.raw.outbox
-    sender = OutboxSender(services, transport, outbox.sim_limits if transport.name == "sim" else outbox.limits)
+    limits = outbox.sim_limits if transport.name == "sim" else outbox.limits
+    sender = OutboxSender(services, transport, limits, account=services.settings.helper_account)
     services.committed = sender.wake.set
 
     runner = web.AppRunner(make_app(services, transport), access_log=None)

@@ -346,6 +346,12 @@ class Settings:
         return tuple(BrandWords(b.id, (*b.keywords, *b.aliases)) for b in self.raw.brands)
 
     @property
+    def helper_account(self) -> str:
+        """The helper account this process sends as: DISTBOT_HELPER_ACCOUNT, else the config's
+        platform.helper_account. Run one process per helper account on a shared database."""
+        return os.environ.get("DISTBOT_HELPER_ACCOUNT") or self.raw.platform.helper_account
+
+    @property
     def webhook_secret(self) -> str | None:
         return os.environ.get("DISTBOT_WEBHOOK_SECRET") or self.raw.webhook.secret
 

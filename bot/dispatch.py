@@ -130,7 +130,8 @@ class Dispatcher:
         if not isinstance(event, Message):
             return True
         now = time.monotonic()
-        if event.sender == getattr(self.transport, "account", None):
+        own = getattr(self.transport, "self_id", None) or getattr(self.transport, "account", None)
+        if event.sender == own:
             return False  # the helper's own messages echoed back
         if not self.people.allow(event.sender, now) or (event.room and not self.rooms.allow(event.room, now)):
             log.warning("flood: not answering %s in %s", event.sender, event.room or "a DM")

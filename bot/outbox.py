@@ -33,7 +33,7 @@ def queue_text(
 ) -> None:
     queue_row(
         ctx,
-        account=account or ctx.settings.raw.platform.helper_account,
+        account=account or ctx.settings.helper_account,
         kind="text",
         target=target,
         target_is_room=room,
@@ -46,7 +46,7 @@ def queue_text(
 
 def queue_row(ctx: Context, **values: Any) -> None:
     """Queue any outbox row (text, image, room add, room invitation, friend accept…)."""
-    values.setdefault("account", ctx.settings.raw.platform.helper_account)
+    values.setdefault("account", ctx.settings.helper_account)
     values.setdefault("template", "")
     values.setdefault("text", "")
     values.setdefault("payload", {})

@@ -42,7 +42,7 @@ async def greeting_reason(ctx: MessageContext, hello: str) -> str | None:
 async def friend_request(ctx: MessageContext) -> None:
     request = ctx.event
     assert isinstance(request, FriendRequest)
-    account = ctx.transport.account if ctx.transport else ctx.settings.raw.platform.helper_account
+    account = ctx.transport.account if ctx.transport else ctx.settings.helper_account
     if await ctx.session.get(FriendRequestRecord, request.id) is not None:
         return  # delivered twice
     reason = await greeting_reason(ctx, request.hello)
@@ -71,7 +71,7 @@ async def room_invitation(ctx: MessageContext) -> None:
         ctx.session.add(
             RoomInvitationRecord(
                 id=invitation.id,
-                account=ctx.transport.account if ctx.transport else ctx.settings.raw.platform.helper_account,
+                account=ctx.transport.account if ctx.transport else ctx.settings.helper_account,
                 room_id=invitation.room,
                 topic=invitation.topic,
                 inviter=invitation.inviter,

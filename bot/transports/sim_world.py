@@ -56,7 +56,7 @@ class SimWorld(WorldState):
         and the material group (the helper, demo distributors, ops); demo distributors,
         managers and ops are the helper's friends. What the journal holds already is kept."""
         raw = settings.raw
-        world = cls(raw.platform.helper_account, journal, helper_name=f"{raw.platform.name}小助手", clock=clock)
+        world = cls(settings.helper_account, journal, helper_name=f"{raw.platform.name}小助手", clock=clock)
         people: dict[str, str] = {}
         for person in raw.demo.distributors:
             if person.contact_id:

@@ -259,12 +259,16 @@ class WechatyTransport:
         drain_timeout: float = 5.0,
         max_loading: int = 32,
         rng: random.Random | None = None,
+        account: str | None = None,
     ) -> None:
         self.endpoint = endpoint or os.environ.get(ENV_ENDPOINT) or ""
         if not self.endpoint:
             raise ValueError(f"the wechaty transport needs a puppet service endpoint: set {ENV_ENDPOINT}")
         self.token = token or os.environ.get(ENV_TOKEN) or PLACEHOLDER_TOKEN
-        self.account = ""
+        # The logical helper account this process sends as (outbox rows name it); the WeChat
+        # id the puppet logs in as is self_id. Several helper accounts share one database.
+        self.account = account or os.environ.get("DISTBOT_HELPER_ACCOUNT") or "helper"
+        self.self_id = ""
         self._backoff = backoff
         self._idle_after = idle_after
         self._call_timeout = call_timeout
@@ -331,6 +335,7 @@ class WechatyTransport:
     def status(self) -> TransportStatus:
         detail: dict[str, Any] = {
             "endpoint": self.endpoint,
+            "wechat_id": self.self_id,
             "reconnects": self.reconnects,
             "last_error": self.last_error,
             "conversations": len(self._conversations),
@@ -397,10 +402,10 @@ class WechatyTransport:
     def _on_puppet_event(self, bot: Any, name: str, payload: Any) -> None:
         """Runs synchronously for each event, in stream order."""
         if name == "login":
-            self.account, self.scan = payload.contact_id, None
+            self.self_id, self.scan = payload.contact_id, None
             bot.contact_id = payload.contact_id  # the bridge's handler set it; Wechaty.__str__ reads it
             self._logged_in.set()
-            log.info("wechaty: logged in as %s", self.account)
+            log.info("wechaty: logged in as %s (helper account %s)", self.self_id, self.account)
             return
         if name == "logout":
             self._logged_in.clear()
@@ -435,7 +440,7 @@ class WechatyTransport:
         msg = bot.Message.load(message_id)
         await msg.ready()  # MessagePayload, then the talker's ContactPayload (cached per client)
         payload = msg.payload
-        if payload.from_id == self.account:
+        if payload.from_id == self.self_id:
             return None  # the helper's own messages come back as events
         kind = {types.MESSAGE_TYPE_TEXT: "text", types.MESSAGE_TYPE_IMAGE: "image"}.get(msg.type())
         if kind is None:
@@ -452,7 +457,7 @@ class WechatyTransport:
             room=room.room_id if room is not None else None,
             kind=kind,
             mentions=mentions,
-            mentions_self=bool(self.account) and self.account in mentions,  # what mention_self() reads
+            mentions_self=bool(self.self_id) and self.self_id in mentions,  # what mention_self() reads
         )
 
     async def _friend_request(self, bot: Any, friendship_id: str) -> FriendRequest | None:
