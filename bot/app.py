@@ -24,6 +24,7 @@ from bot.services import Services
 from bot.settlement import settle_pass
 from bot.transport import Transport
 from bot.web import make_app
+from handlers import material
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,21 @@ async def serve(
         coalesce=True,
         next_run_time=services.clock.now(),
     )
+    if (trigger := material.material_trigger(services.settings)) is not None:
+        # Posts once a day (recorded in the same transaction as the post), so the run at start
+        # is safe and catches up a post missed while the bot was down.
+        scheduler.add_job(
+            material.post_material,
+            "cron",
+            args=[services],
+            id=material.MATERIAL_JOB_ID,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+            next_run_time=services.clock.now(),
+            **trigger,
+        )
     scheduler.start()
     _announce(services, transport, host, port)
     try:

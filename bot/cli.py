@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from bot.colearning_cli import add_colearning_commands
 from bot.config import ConfigError, Settings, load_settings, where
 from bot.yamlfile import line_index
 from core.commission import Party, split_sale
@@ -65,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--count", type=int, required=True)
     issue.set_defaults(func=issue_codes)
 
+    add_colearning_commands(commands, config)
+
     for name, func, what in (
         ("earnings", earnings, "a distributor's earnings"),
         ("progress", progress, "a distributor's upgrade progress"),
@@ -73,6 +76,18 @@ def _parser() -> argparse.ArgumentParser:
         report.add_argument("code", help="the distributor's personal code")
         report.add_argument("--json", action="store_true", help="print JSON")
         report.set_defaults(func=func)
+
+    what = commands.add_parser("whatif", parents=[config], help="replay the orders under other commission plans")
+    what.add_argument("--plan", action="append", default=[], metavar="NAME", help="a plan to compare (repeat it)")
+    what.add_argument("--plans-file", type=Path, help="YAML file mapping plan names to plans")
+    what.add_argument("--from", dest="first", metavar="DATE", help="first day replayed (platform timezone)")
+    what.add_argument("--to", dest="last", metavar="DATE", help="last day replayed, included")
+    what.add_argument("--orders", type=Path, metavar="FILE.csv", help="replay this CSV (import format) instead")
+    what.add_argument("--json", action="store_true", help="print JSON")
+    what.add_argument("--chart", type=Path, metavar="PATH.png", help="also draw a PNG chart")
+    what.add_argument("--below", default="100.00", metavar="AMOUNT", help="count who earned less (default 100.00)")
+    what.add_argument("--no-progress", action="store_true", help="no progress bar")
+    what.set_defaults(func=whatif)
     return parser
 
 
@@ -165,6 +180,23 @@ def progress(args: argparse.Namespace) -> int:
     from bot.reports import cli_report
 
     return cli_report(args.config, "progress", args.code, as_json=args.json)
+
+
+def whatif(args: argparse.Namespace) -> int:
+    from bot.whatif_report import cli_whatif
+
+    return cli_whatif(
+        args.config,
+        args.plan,
+        plans_file=args.plans_file,
+        orders=args.orders,
+        first=args.first,
+        last=args.last,
+        as_json=args.json,
+        chart=args.chart,
+        below=args.below,
+        progress=not args.no_progress,
+    )
 
 
 def _lines_of(settings: Settings) -> dict[str, int]:

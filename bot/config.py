@@ -257,6 +257,14 @@ class DmSettings(_Model):
     code_failure_window_minutes: int = Field(10, ge=1)
 
 
+class ColearningSettings(_Model):
+    """Co-learning sessions (共学营): how late a scheduled message may go out, how often the
+    timer re-reads the sessions (edits made by the CLI or another process)."""
+
+    grace_minutes: int = Field(10, ge=0)  # a reminder or card missed by up to this long is still sent
+    sync_seconds: int = Field(30, ge=5)
+
+
 class BrandSettings(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
@@ -289,6 +297,7 @@ class RawSettings(_Model):
     brand_groups: BrandGroupFillSettings = BrandGroupFillSettings()
     material: MaterialSettings = MaterialSettings()
     dm: DmSettings = DmSettings()
+    colearning: ColearningSettings = ColearningSettings()
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ Wang's code still pays Li; on 10 March it pays Wang and the buyer is now Wang's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 
@@ -106,3 +107,26 @@ def attribute(
     if rule.mode is LockMode.SEMI_LIFETIME and now >= lock.since + timedelta(days=rule.protection_days):
         return Attribution(ref_distributor, Why.MOVED, Lock(ref_distributor, now))
     return Attribution(lock.distributor, Why.LOCKED)
+
+
+@dataclass(frozen=True)
+class TrialTaken:
+    """A trial the buyer bought that is bound to the full-price course they are now buying."""
+
+    seller: str | None
+    paid_at: datetime
+    amount: Decimal
+    refunded: Decimal = Decimal(0)
+
+
+def bound_seller(trials: Iterable[TrialTaken]) -> str | None:
+    """Who a bound full-price course goes to (``bound_distributor`` of :func:`attribute`): the
+    seller of the buyer's earliest bound trial that had a seller and still stands — less was
+    refunded than was paid (so a trial refunded in full, or a free one, binds nobody).
+
+    Example: a 9.90 trial sold by Li on 1 March and refunded, another sold by Wang on 3 March
+    → Wang; with the first not refunded → Li; with no seller on either → None."""
+    standing = [t for t in trials if t.seller is not None and t.refunded < t.amount]
+    if not standing:
+        return None
+    return min(standing, key=lambda t: t.paid_at).seller

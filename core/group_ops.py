@@ -239,6 +239,20 @@ def pages(items: Sequence[T], per_page: int, max_pages: int) -> tuple[list[list[
     return [shown[i : i + per_page] for i in range(0, len(shown), per_page)], len(items) - len(shown)
 
 
+_ORDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+def showcase_order_ref(rest: str) -> str | None:
+    """The order id written after "晒单", if any: the first word when it looks like a shop
+    order id (ASCII letters, digits, "-", "_", ".", ":"); other words are just talk.
+
+    >>> showcase_order_ref("o-20261125-7 求红包"), showcase_order_ref("啦～"), showcase_order_ref("")
+    ('o-20261125-7', None, None)
+    """
+    words = rest.strip(" :：\u2005").split()
+    return words[0] if words and _ORDER_ID.fullmatch(words[0]) else None
+
+
 def caption_pairs_with_image(image_at: datetime | None, text_at: datetime, window: timedelta = SHOWCASE_WINDOW) -> bool:
     """A "晒单" text counts for the sender's image in the same room when it comes at most
     ``window`` after it (WeChat sends a picture and its caption as two messages).

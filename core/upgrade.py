@@ -16,7 +16,7 @@ Metrics (computed by the caller):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -141,8 +141,77 @@ def level_after(level: str, metrics: Mapping[Metric, Decimal], steps: Sequence[U
     when the metrics already satisfy both)."""
     seen = {level}
     while True:
-        current = progress(level, metrics, steps)
-        if current.next_level is None or not current.eligible or current.next_level in seen:
+        step = next((s for s in steps if s.from_level == level), None)
+        if step is None or step.to_level in seen or not meets(step, metrics):
             return level
-        level = current.next_level
+        level = step.to_level
         seen.add(level)
+
+
+def meets(step: UpgradeStep, metrics: Mapping[Metric, Decimal]) -> bool:
+    """Whether some condition set of ``step`` has every threshold met — what
+    :func:`progress` reports as ``eligible``, without working out how far each one is."""
+    zero = Decimal(0)
+    return any(
+        all(target <= 0 or metrics.get(metric, zero) >= target for metric, target in condition_set.items())
+        for condition_set in step.any_of
+    )
+
+
+@dataclass(frozen=True)
+class Climber:
+    """One person on the way up from a seller: their level and upgrade metrics as they stood
+    *before* anyone in this cascade climbed (:func:`climb` adjusts the VIP counts itself)."""
+
+    id: str
+    level: str
+    metrics: Mapping[Metric, Decimal]
+
+
+@dataclass(frozen=True)
+class LevelUp:
+    person: str
+    from_level: str
+    to_level: str
+
+
+def climb(chain: Iterable[Climber], steps: Sequence[UpgradeStep], vip_levels: Collection[str]) -> list[LevelUp]:
+    """The upgrade cascade after a paid sale: who climbs, in order.
+
+    ``chain`` is the seller, then the seller's recruiter, then theirs, and so on; it is read
+    lazily — the next person is only taken when the one before climbed, so a generator may
+    compute metrics on demand. Each person climbs every step their metrics meet
+    (:func:`level_after`); the first who stays where they are ends the cascade. When someone
+    climbs into the VIP levels, the counts above them change with them: their recruiter's
+    ``direct_vips`` and ``team_vips`` and their recruiter's recruiter's ``team_vips`` each go
+    up by one (only where the caller gave that metric) — so the caller gives every metric as
+    it was before the cascade and never has to re-read what this decides.
+
+    Worked example (C→B needs promoted_sales ≥ 399 or direct_vips ≥ 1; B is a VIP level): Zhao
+    (C) sells 399.00 and climbs to B; Li, Zhao's recruiter (C, direct_vips 0 before), now has
+    one VIP recruit and climbs to B; Wang above Li is a B with no step met: the cascade stops.
+    → [Zhao C→B, Li C→B].
+    """
+    vips = frozenset(vip_levels)
+    ups: list[LevelUp] = []
+    extra: dict[int, dict[Metric, int]] = {}  # position in the chain → VIP counts gained below
+    seen: set[str] = set()
+    for position, person in enumerate(chain):
+        if person.id in seen:  # a recruiter loop in the data: nobody climbs twice
+            break
+        seen.add(person.id)
+        metrics = dict(person.metrics)
+        for metric, gained in extra.pop(position, {}).items():
+            if metric in metrics:
+                metrics[metric] += gained
+        reached = level_after(person.level, metrics, steps)
+        if reached == person.level:
+            break
+        ups.append(LevelUp(person.id, person.level, reached))
+        if person.level not in vips and reached in vips:
+            above = extra.setdefault(position + 1, {})
+            above[Metric.DIRECT_VIPS] = above.get(Metric.DIRECT_VIPS, 0) + 1
+            above[Metric.TEAM_VIPS] = above.get(Metric.TEAM_VIPS, 0) + 1
+            two_above = extra.setdefault(position + 2, {})
+            two_above[Metric.TEAM_VIPS] = two_above.get(Metric.TEAM_VIPS, 0) + 1
+    return ups

@@ -2,11 +2,31 @@
 the first handler whose filters pass wins; the fallback comes last."""
 
 from bot.router import Router
-from handlers import friends, membership, menu
+from handlers import (
+    codes,
+    earnings,
+    friends,
+    groups,
+    keywords,
+    leaderboard,
+    material,
+    membership,
+    menu,
+    red_packets,
+    relay,
+)
 
 ROUTERS: list[Router] = [
-    membership.router,
-    friends.router,
-    menu.router,
+    groups.router,  # brand groups: welcome newcomers (joins), 库存, 公告 — only brand-group rooms
+    relay.router,  # 开始接龙 / 结束接龙
+    leaderboard.router,  # 排行榜
+    red_packets.router,  # 晒单
+    membership.router,  # other joins and leaves: member lists
+    friends.router,  # friend requests (a code in the greeting registers), invitations into rooms
+    codes.router,  # "注册 …", "邀请码", "申请 500 3", how to join
+    earnings.router,  # "收益", "升级"
+    material.router,  # "推荐" from ops and managers
+    keywords.router,  # brand words anywhere in a DM: after every router with DM commands
+    menu.router,  # "帮助", "菜单", "品牌"
     menu.fallback,  # last: what nothing else understood
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.outbox import queue_row
 from bot.router import MessageContext, Router, event, normalise
 from bot.transport import FriendRequest, RoomInvitation
+from handlers import codes
 from models.people import Distributor, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord
 
@@ -61,6 +62,7 @@ async def friend_request(ctx: MessageContext) -> None:
     )
     if reason:
         queue_row(ctx, account=account, kind="friend_accept", target=request.id)
+        await codes.register_from_friend_request(ctx, request)  # a code in the greeting registers them
 
 
 @router.on(event(RoomInvitation))

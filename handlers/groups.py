@@ -112,6 +112,7 @@ async def welcome(ctx: MessageContext) -> None:
     session, room = ctx.session, join.room
     first_look = await session.scalar(select(RoomMember.contact_id).where(RoomMember.room_id == room).limit(1)) is None
     await sync_members(ctx, room)
+    await session.flush()  # the session does not autoflush
     unwelcomed = list(
         await session.scalars(
             select(RoomMember.contact_id)
@@ -123,7 +124,9 @@ async def welcome(ctx: MessageContext) -> None:
         return
     group = await session.get(BrandGroup, room)
     account = group.account if group is not None else None
-    helpers = {ctx.settings.raw.platform.helper_account, account, ctx.transport.account if ctx.transport else None}
+    # The helper is never welcomed: its logical account names and its WeChat id (self_id).
+    helpers = {ctx.settings.helper_account, account, getattr(ctx.transport, "account", None)}
+    helpers.add(getattr(ctx.transport, "self_id", None))
     waiting = _waiting_welcome_in_session(ctx, room)
     stored = None if waiting is not None else await _waiting_welcome_in_outbox(ctx, room)
     previous: dict[str, Any] = waiting["payload"] if waiting is not None else stored.payload if stored else {}
@@ -162,7 +165,7 @@ async def welcome(ctx: MessageContext) -> None:
         text, payload = _welcome_text(ctx, room, plan(merge=False))
     queue_row(
         ctx,
-        account=account or ctx.settings.raw.platform.helper_account,
+        account=account or ctx.settings.helper_account,
         kind="text",
         target=room,
         target_is_room=True,

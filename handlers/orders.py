@@ -21,13 +21,13 @@ from bot.config import CourseSettings
 from bot.context import Context
 from bot.order_events import OrderEventIn
 from bot.outbox import queue_text
-from core.attribution import Attribution, Why, attribute
+from core.attribution import Attribution, Why, attribute, bound_seller
 from core.commission import Party, Payout, split_sale
 from core.entry import Applicant, Outcome, decide_entry
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
 from core.products import CourseKind, EventType, payable
-from core.upgrade import level_after, metrics_needed
+from core.upgrade import Climber, climb, metrics_needed
 from models import ingest
 from models import queries as q
 from models.catalog import RedPacket
@@ -103,7 +103,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
     own, ref = await ingest.distributors_for_order(session, event.buyer.id, ref_code)
     own = own if own is not None and own.status == "active" else None
     bound = (
-        await q.bound_trial_seller(session, event.buyer.id, course.sku)
+        bound_seller(await q.bound_trials(session, event.buyer.id, course.sku))
         if course.sku in settings.bound_targets
         else None
     )
@@ -113,7 +113,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
         history=await q.lock_history(session, event.buyer.id) if own is None else (),
         ref_distributor=_id(ref) if ref is not None and ref.status == "active" else None,
         buyer_distributor=_id(own) if own is not None else None,
-        bound_distributor=str(bound) if bound is not None else None,
+        bound_distributor=bound,
     )
     if attribution.new_lock is not None:
         session.add(
@@ -366,19 +366,24 @@ async def _to_brand_groups(
 
 
 async def _check_upgrade(ctx: Context, person: Distributor) -> None:
-    """Climb every upgrade step the person now meets. When they level up, their recruiter's
-    VIP counts change with them, so the recruiter is looked at too."""
+    """Climb every upgrade step the person now meets; a level-up changes their recruiter's VIP
+    counts, so the recruiter is looked at next, and so on (:func:`core.upgrade.climb`). Each
+    one's metrics are read before any level changes; the chain grows only while its top climbs."""
     settings = ctx.settings
-    current: Distributor | None = person
-    while current is not None:
-        needed = metrics_needed(current.level, settings.upgrades)
-        if not needed:
-            return
-        metrics = await q.distributor_metrics(ctx.session, current.id, sorted(settings.vip_levels), only=needed)
-        reached = level_after(current.level, metrics, settings.upgrades)
-        if reached == current.level:
-            return
-        current.level = reached
+    people = [person]
+    chain = [await _climber(ctx, person)]
+    while True:
+        ups = climb(chain, settings.upgrades, settings.vip_levels)
+        top = people[-1]
+        if len(ups) < len(chain) or top.recruiter_id is None or top.recruiter_id in {p.id for p in people}:
+            break
+        above = await ctx.session.get(Distributor, top.recruiter_id)
+        if above is None:
+            break
+        people.append(above)
+        chain.append(await _climber(ctx, above))
+    for current, up in zip(people, ups, strict=False):
+        current.level = up.to_level
         current.level_since = ctx.now
         if current.contact_id:
             queue_text(
@@ -386,9 +391,18 @@ async def _check_upgrade(ctx: Context, person: Distributor) -> None:
                 target=current.contact_id,
                 account=current.helper_account,
                 template="level_up_dm",
-                data={"name": current.name, "level": reached, "level_name": settings.levels[reached].name},
+                data={"name": current.name, "level": up.to_level, "level_name": settings.levels[up.to_level].name},
             )
-        current = await ctx.session.get(Distributor, current.recruiter_id) if current.recruiter_id else None
+
+
+async def _climber(ctx: Context, person: Distributor) -> Climber:
+    needed = metrics_needed(person.level, ctx.settings.upgrades)
+    metrics = (
+        await q.distributor_metrics(ctx.session, person.id, sorted(ctx.settings.vip_levels), only=needed)
+        if needed
+        else {}
+    )
+    return Climber(_id(person), person.level, metrics)
 
 
 async def _maybe_enter_by_purchase(

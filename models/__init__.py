@@ -2,8 +2,9 @@
 
 from models.base import Base, Money, UTCDateTime, utcnow
 from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayPush
+from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
 from models.marks import Mark
-from models.messaging import ColearningSession, OutboxMessage
+from models.messaging import OutboxMessage
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord, RoomMember
@@ -13,6 +14,9 @@ __all__ = [
     "Brand",
     "BrandGroup",
     "Buyer",
+    "ColearningApplication",
+    "ColearningDelivery",
+    "ColearningGroupRecord",
     "ColearningSession",
     "Course",
     "Distributor",

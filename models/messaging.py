@@ -1,4 +1,4 @@
-"""The message outbox and co-learning sessions."""
+"""The message outbox. (Co-learning sessions are in models.colearning.)"""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from models.base import Base, UTCDateTime, utcnow
 class OutboxMessage(Base):
     """Something the bot owes: written in the same transaction as its cause, sent later.
 
-    ``kind``: text | image | room_add | room_invite. ``target`` is a contact or room id;
-    ``coalesce_key`` groups queued lines that may go out as one message (e.g. relay lines for
-    one room). ``account`` names the helper account that must send it.
+    ``kind``: text | image | room_add | room_invite | friend_accept | room_invitation_accept.
+    ``target`` is a contact or room id; ``coalesce_key`` groups queued lines that may go out as
+    one message (e.g. relay lines for one room). ``account`` names the helper account that must
+    send it.
     """
 
     __tablename__ = "outbox"
@@ -23,7 +24,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(128))
     target_is_room: Mapped[bool] = mapped_column(default=False)
     template: Mapped[str] = mapped_column(String(64))
@@ -36,20 +37,3 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class ColearningSession(Base):
-    """A livestream co-learning session (共学营) relayed into enrolled distributors' groups."""
-
-    __tablename__ = "colearning_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(128))
-    brand_id: Mapped[str | None] = mapped_column(String(64))
-    course_sku: Mapped[str | None] = mapped_column(String(64))
-    source_room: Mapped[str] = mapped_column(String(128))
-    lecturers: Mapped[list[str]] = mapped_column(JSON, default=list)
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled|cancelled
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

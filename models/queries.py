@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.attribution import Lock
+from core.attribution import Lock, TrialTaken
 from core.commission import Kind
 from core.ledger import Commission, Entry
 from core.money import ZERO
@@ -44,20 +44,19 @@ async def lock_history(session: AsyncSession, buyer_id: str) -> list[Lock]:
     return [Lock(str(distributor_id), since) for distributor_id, since in rows]
 
 
-async def bound_trial_seller(session: AsyncSession, buyer_id: str, sku: str) -> int | None:
-    """The seller of the buyer's first unrefunded trial bound to course ``sku``."""
-    return await session.scalar(
-        select(Order.seller_id)
+async def bound_trials(session: AsyncSession, buyer_id: str, sku: str) -> list[TrialTaken]:
+    """The buyer's trials bound to course ``sku``, oldest first (:func:`core.attribution.bound_seller`
+    decides which one, if any, the course goes to)."""
+    rows = await session.execute(
+        select(Order.seller_id, Order.paid_at, Order.amount, Order.refunded)
         .join(Course, Course.sku == Order.course_sku)
-        .where(
-            Order.buyer_id == buyer_id,
-            Course.bound_to == sku,
-            Order.seller_id.is_not(None),
-            Order.refunded < Order.amount,
-        )
+        .where(Order.buyer_id == buyer_id, Course.bound_to == sku)
         .order_by(Order.paid_at)
-        .limit(1)
     )
+    return [
+        TrialTaken(str(seller) if seller is not None else None, paid_at, amount, refunded)
+        for seller, paid_at, amount, refunded in rows
+    ]
 
 
 async def has_bought(session: AsyncSession, buyer_id: str, sku: str) -> bool:

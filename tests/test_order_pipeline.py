@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from bot.settlement import settle_pass
 from models import Course, Distributor, LedgerLine, OutboxMessage, RedPacket, RelayPush
-from tests.support import START, edited_settings, order_event, post_event, running_services, web_client
+from tests.support import ROOT, START, edited_settings, order_event, post_event, running_services, web_client
 
 
 def payouts(body) -> set[tuple[str, str, str]]:
@@ -185,3 +185,19 @@ async def test_a_customer_whose_purchases_reach_the_threshold_enters_as_the_lowe
             newcomer = await session.scalar(select(Distributor).where(Distributor.buyer_id == "b-new"))
             recruiter = await session.scalar(select(Distributor.code).where(Distributor.id == newcomer.recruiter_id))
     assert (newcomer.level, newcomer.entry_path, recruiter) == ("C", "purchase", "DEMOC001")
+
+
+async def test_a_c_whose_recruit_becomes_a_vip_through_a_sale_climbs_in_the_same_order(databases, dialect):
+    upgrades = (ROOT / "config.yaml").read_text(encoding="utf-8").split("\nupgrades:\n")[1].split("\nops:")[0]
+    easy = "{promoted_sales: 399}, {direct_vips: 1}"
+    recruit = "    - {code: DEMOC002, name: 张伟, level: C, recruiter: DEMOB001, contact_id: wx-zhangwei}"
+    settings = edited_settings(
+        (f"upgrades:\n{upgrades}\n", f"upgrades:\n  - {{from: C, to: B, any_of: [{easy}]}}\n"),
+        (recruit, f"{recruit}\n    - {{code: DEMOC003, name: 赵磊, level: C, recruiter: DEMOC001}}"),
+    )
+    async with running_services(databases, dialect, settings) as services, web_client(services) as client:
+        await post_event(client, order_event("o-1", ref="DEMOC003"))  # 赵磊 sells 399.00: C → B, a VIP
+
+        async with services.db.reading() as session:
+            levels = dict((await session.execute(select(Distributor.code, Distributor.level))).all())
+    assert (levels["DEMOC003"], levels["DEMOC001"], levels["DEMOB001"]) == ("B", "B", "B")

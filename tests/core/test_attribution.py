@@ -2,11 +2,22 @@
 and the order's ref code."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.attribution import Attribution, FanLockRule, Lock, LockMode, Why, attribute, current_lock
+from core.attribution import (
+    Attribution,
+    FanLockRule,
+    Lock,
+    LockMode,
+    TrialTaken,
+    Why,
+    attribute,
+    bound_seller,
+    current_lock,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=SH)
@@ -156,3 +167,22 @@ def test_a_distributor_buying_the_full_course_bound_to_a_trial_someone_else_sold
 def test_a_rule_with_a_period_below_one_day_or_negative_protection_is_refused(period, protection):
     with pytest.raises(ValueError, match="period_days"):
         FanLockRule(LockMode.PERIOD, period_days=period, protection_days=protection)
+
+
+# --- which trial a bound course goes to -------------------------------------------------------
+
+
+def test_the_bound_course_goes_to_the_seller_of_the_earliest_trial_that_still_stands():
+    li = TrialTaken("li", day(1), Decimal("9.90"))
+    wang = TrialTaken("wang", day(3), Decimal("9.90"))
+    assert bound_seller([wang, li]) == "li"
+    assert bound_seller([TrialTaken("li", day(1), Decimal("9.90"), Decimal("9.90")), wang]) == "wang"
+
+
+def test_a_trial_nobody_sold_or_a_free_one_binds_nobody():
+    assert bound_seller([TrialTaken(None, day(1), Decimal("9.90")), TrialTaken("li", day(2), Decimal("0.00"))]) is None
+    assert bound_seller([]) is None
+
+
+def test_a_trial_refunded_in_part_still_binds_its_seller():
+    assert bound_seller([TrialTaken("li", day(1), Decimal("9.90"), Decimal("5.00"))]) == "li"

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.upgrade import Metric, UpgradeStep, level_after, progress
+from core.upgrade import Climber, LevelUp, Metric, UpgradeStep, climb, level_after, progress
 
 M = Metric
 C_TO_B = UpgradeStep(
@@ -142,3 +142,56 @@ def test_a_top_level_distributor_stays_at_the_top():
 def test_steps_that_lead_back_to_an_earlier_level_do_not_loop_forever():
     looping = (UpgradeStep("C", "B", ({},)), UpgradeStep("B", "C", ({},)))
     assert level_after("C", {}, looping) == "B"
+
+
+# --- climb: the cascade after a sale ----------------------------------------------------------
+
+EASY = (
+    UpgradeStep("C", "B", ({M.PROMOTED_SALES: Decimal("399")}, {M.DIRECT_VIPS: Decimal("1")})),
+    UpgradeStep("B", "A", ({M.PROMOTED_SALES: Decimal("50000")},)),
+)
+VIPS = frozenset({"B", "A"})
+
+
+def test_the_worked_example_a_seller_becoming_a_vip_lifts_her_recruiter_and_stops_at_the_b_above():
+    chain = [
+        Climber("zhao", "C", metrics(promoted_sales="399.00", direct_vips="0")),
+        Climber("li", "C", metrics(promoted_sales="0.00", direct_vips="0")),
+        Climber("wang", "B", metrics(promoted_sales="100.00")),
+    ]
+    assert climb(chain, EASY, VIPS) == [LevelUp("zhao", "C", "B"), LevelUp("li", "C", "B")]
+
+
+def test_a_seller_who_climbs_nothing_ends_the_cascade_without_reading_the_rest_of_the_chain():
+    read = []
+
+    def chain():
+        for person in ("zhao", "li"):
+            read.append(person)
+            yield Climber(person, "C", metrics(promoted_sales="10.00", direct_vips="0"))
+
+    assert climb(chain(), EASY, VIPS) == []
+    assert read == ["zhao"]
+
+
+def test_a_recruit_climbing_to_a_level_that_is_not_vip_leaves_the_recruiters_counts_alone():
+    chain = [
+        Climber("zhao", "C", metrics(promoted_sales="399.00")),
+        Climber("li", "C", metrics(promoted_sales="0.00", direct_vips="0")),
+    ]
+    assert climb(chain, EASY, frozenset({"A"})) == [LevelUp("zhao", "C", "B")]
+
+
+def test_a_new_vip_counts_in_the_team_of_the_recruiters_recruiter_too():
+    team = (UpgradeStep("C", "B", ({M.PROMOTED_SALES: Decimal("399")}, {M.TEAM_VIPS: Decimal("2")})),)
+    chain = [
+        Climber("zhao", "C", metrics(promoted_sales="399.00", team_vips="0")),
+        Climber("li", "C", metrics(promoted_sales="0.00", team_vips="0")),  # 1 → stays C
+        Climber("wang", "C", metrics(promoted_sales="0.00", team_vips="1")),
+    ]
+    assert climb(chain, team, VIPS) == [LevelUp("zhao", "C", "B")]  # li stays, so wang is never looked at
+
+
+def test_a_recruiter_loop_in_the_data_does_not_climb_anyone_twice():
+    chain = [Climber("zhao", "C", metrics(promoted_sales="399.00")), Climber("zhao", "B", metrics())]
+    assert climb(chain, EASY, VIPS) == [LevelUp("zhao", "C", "B")]

@@ -1,0 +1,239 @@
+"""A sales burst during relay pushes: how many messages each brand group gets, and how long an
+order waits for its relay line to be sent, under the configured outbox limits.
+
+    .venv/bin/python bench/relay.py [--orders 5000] [--seconds 60] [--seed 7]
+
+The orders go through the real pipeline (handlers.orders, one unit of work each, SQLite in a
+temporary directory), spread evenly over ``--seconds`` across the three demo brands, each of
+which has a relay push open; sellers are the demo distributors. Then the real outbox sender
+(bot.sender.OutboxSender, limits from config.yaml ``outbox.limits``: account 3 s, room 8 s,
+jitter 0–2 s, 30 lines per coalesced message) drains the outbox into a recording transport.
+
+Time is SIMULATED for the sending: the sender's monotonic clock and sleep, and the services'
+clock, are one fake clock that jumps instead of waiting, so hours of pacing take a minute or
+two of real time. Rows become visible to the sender at their order's time (``not_before``).
+
+Two runs on the same orders:
+  A. everything the burst queued — relay lines, and the "you earned …" DMs (one per payee per
+     order) that the sender serves in the same queue, in id order;
+  B. the relay lines alone (every other row set aside): what the room limits alone allow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select, update  # noqa: E402
+
+from bot.app import build_services, prepare  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.context import FixedClock  # noqa: E402
+from bot.order_events import OrderEventIn  # noqa: E402
+from bot.sender import OutboxSender  # noqa: E402
+from bot.services import Services  # noqa: E402
+from handlers.orders import handle_order_event  # noqa: E402
+from models import Course, OutboxMessage, RelayPush  # noqa: E402
+
+START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+COURSES = [("XH-MATH-S1", "399.00"), ("HB-YEAR", "1280.00"), ("KX-BOX", "199.00")]
+SELLERS = ["DEMOC001", "DEMOC002", "DEMOB001", "DEMOA001"]
+
+
+class SimTime:
+    """One fake clock for the sender (monotonic, sleep) and the services (now)."""
+
+    def __init__(self, at: datetime):
+        self.start, self.elapsed = at, 0.0
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.elapsed)
+
+    def monotonic(self) -> float:
+        return 1000.0 + self.elapsed
+
+    async def sleep(self, seconds: float) -> None:
+        self.elapsed += max(0.0, seconds)
+
+
+class Recorder:
+    """A transport that records when (simulated) each message went out, and to whom."""
+
+    name, account = "bench", "helper"
+
+    def __init__(self, time: SimTime):
+        self.time = time
+        self.sent: list[tuple[float, str, bool, int]] = []  # (at, target, room, rows in it)
+
+    async def send_text(self, target, text, *, room, mentions=(), ref=None) -> str:
+        self.sent.append((self.time.elapsed, target, room, len((ref or "").split(","))))
+        return str(len(self.sent))
+
+    async def send_image(self, target, image, *, room, name, ref=None) -> str:
+        return await self.send_text(target, name, room=room, ref=ref)
+
+
+async def burst(services: Services, orders: int, seconds: float, seed: int) -> None:
+    async with services.context() as ctx:
+        await ctx.session.execute(update(Course).where(Course.stock.is_not(None)).values(stock=orders * 10))
+        for brand in services.settings.raw.brands:
+            ctx.session.add(RelayPush(brand_id=brand.id, title="bench", started_at=START, started_by="bench"))
+    rng = random.Random(seed)
+    clock = services.clock
+    assert isinstance(clock, FixedClock)
+    for i in range(orders):
+        at = START + timedelta(seconds=seconds * i / orders)
+        sku, price = COURSES[i % len(COURSES)]
+        clock.at = at
+        event = OrderEventIn.model_validate(
+            {
+                "event_id": f"e-{i}",
+                "type": "paid",
+                "order_id": f"o-{i}",
+                "course_sku": sku,
+                "quantity": 1,
+                "amount": price,
+                "buyer": {"id": f"b-{i}", "name": "家长"},
+                "ref": rng.choice(SELLERS),
+                "occurred_at": at.isoformat(),
+            }
+        )
+        async with services.context() as ctx:
+            await handle_order_event(ctx, event)
+
+
+async def drain(services: Services, time: SimTime, seed: int) -> Recorder:
+    transport = Recorder(time)
+    limits = services.settings.raw.outbox.limits
+    sender = OutboxSender(
+        services,
+        transport,
+        limits,
+        rng=random.Random(seed),
+        monotonic=time.monotonic,
+        sleep=time.sleep,  # type: ignore[arg-type]
+    )
+    while True:
+        wait = await sender.send_next()
+        if wait is None:
+            async with services.db.reading() as session:
+                due = await session.scalar(
+                    select(OutboxMessage.not_before)
+                    .where(OutboxMessage.status == "queued")
+                    .order_by(OutboxMessage.not_before)
+                    .limit(1)
+                )
+            if due is None:
+                return transport
+            wait = max((due - time.now()).total_seconds(), 0.01)
+        await time.sleep(wait)
+
+
+def minutes(seconds: float) -> str:
+    if seconds >= 7200:
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds / 60:,.1f} min" if seconds >= 120 else f"{seconds:,.1f} s"
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def report(services: Services, transport: Recorder, label: str) -> None:
+    async with services.db.reading() as session:
+        relay = (
+            await session.execute(
+                select(OutboxMessage.target, OutboxMessage.created_at, OutboxMessage.sent_at).where(
+                    OutboxMessage.coalesce_key.like("relay:%"), OutboxMessage.status == "sent"
+                )
+            )
+        ).all()
+    per_room: dict[str, list[float]] = defaultdict(list)
+    for target, created, sent in relay:
+        per_room[target].append((sent - created).total_seconds())
+    messages = Counter(target for _, target, room, _ in transport.sent if room)
+    lines = Counter()
+    for _, target, room, count in transport.sent:
+        if room:
+            lines[target] += count
+    dms = sum(1 for _, _, room, _ in transport.sent if not room)
+    span = transport.sent[-1][0] if transport.sent else 0.0
+    print(f"\n{label}")
+    print(f"  sent {len(transport.sent):,} messages in {minutes(span)} of simulated time ({dms:,} of them DMs)")
+    print(
+        f"  {'room':<18} {'messages':>9} {'relay lines':>12} {'lines/msg':>10} {'median wait':>12} {'worst wait':>11}"
+    )
+    for room in sorted(messages):
+        waits = per_room.get(room, [0.0])
+        print(
+            f"  {room:<18} {messages[room]:>9,} {lines[room]:>12,} {lines[room] / messages[room]:>10.1f}"
+            f" {minutes(statistics.median(waits)):>12} {minutes(max(waits)):>11}"
+        )
+    every = [w for waits in per_room.values() for w in waits]
+    if every:
+        print(
+            f"  order → its relay line sent: median {minutes(statistics.median(every))},"
+            f" p95 {minutes(quantile(every, 0.95))}, worst {minutes(max(every))}"
+        )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    settings = load_settings(ROOT / "config.yaml")
+    limits = settings.raw.outbox.limits
+    print(
+        f"distbot relay bench: {args.orders:,} paid orders in {args.seconds:g} s across 3 brands, a push open in each;"
+        f" limits account {limits.account_interval_seconds} s, room {limits.room_interval_seconds} s,"
+        f" jitter 0–{limits.jitter_seconds} s, {settings.raw.outbox.coalesce_max_lines} lines per message."
+        "\nSending time is SIMULATED (a fake clock for the sender's monotonic/sleep and the services' now)."
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        services = build_services(
+            settings=settings, database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'relay.db'}", clock=FixedClock(START)
+        )
+        await prepare(services)
+        started = time.perf_counter()
+        await burst(services, args.orders, args.seconds, args.seed)
+        print(f"ingest: {args.orders:,} orders through the pipeline in {time.perf_counter() - started:.1f} s (real)")
+        async with services.db.reading() as session:
+            kinds = Counter((await session.scalars(select(OutboxMessage.template))).all())
+        print("queued: " + ", ".join(f"{n:,} {name}" for name, n in kinds.most_common()))
+
+        for label, relay_only in (
+            ("A. everything queued (relay lines and DMs, one queue)", False),
+            ("B. relay lines alone", True),
+        ):
+            async with services.db.unit_of_work() as session:
+                await session.execute(update(OutboxMessage).values(status="queued", sent_at=None, attempts=0))
+                if relay_only:
+                    await session.execute(
+                        update(OutboxMessage).where(OutboxMessage.coalesce_key.is_(None)).values(status="set-aside")
+                    )
+            sim = SimTime(START)
+            services.clock = sim
+            started = time.perf_counter()
+            transport = await drain(services, sim, args.seed)
+            await report(services, transport, label)
+            print(f"  (simulated in {time.perf_counter() - started:.1f} s of real time)")
+        await services.db.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

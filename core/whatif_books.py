@@ -1,0 +1,180 @@
+"""The money side of a what-if replay (:mod:`core.whatif`): every plan's books side by side.
+
+A booking is one sale (or CPA qualification) with its seller and recruiter at their levels of
+the moment; each plan splits it with :func:`core.commission.split_sale`. The split depends on
+nothing but pool, margin and the two levels, so it is computed once per such combination and
+plan and reused. A refund claws every plan's commissions back pro rata through
+:func:`core.ledger.claw_back`, and the order's pool and margin shrink by the same share, so for
+every plan and at every moment: pool + margin (net) = paid to distributors + platform kept.
+
+Example (sales preset): pool 180.00, margin 60.00, a C sells and a B recruited her → C 144.00
+(seller), B 7.20 (management), pool kept 28.80, margin kept 60.00; 133.00 of 399.00 refunded
+→ C −48.00, B −2.40, pool −60.00 (so pool kept −9.60), margin −20.00.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from core.commission import Kind, Party, split_sale
+from core.ledger import DEFAULT_REFUND_WINDOW_DAYS, Commission, Entry, claw_back
+from core.money import ZERO, to_fen
+from core.plan import CommissionPlan
+
+SELLER, RECRUITER = 0, 1  # roles in a cached split
+Key = tuple[Decimal, Decimal, str, str | None]  # pool, margin, seller's level, recruiter's level
+Split = tuple[tuple[tuple[int, Kind, Decimal], ...], Decimal, Decimal]  # (role, kind, amount)…, kept pool, kept margin
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """What one plan would have paid: net of claw-backs, by payee, by the payee's level when
+    the commission was earned, and by kind; and what the platform kept of pool and margin."""
+
+    plan: CommissionPlan
+    earnings: dict[str, Decimal]  # members who had any commission
+    by_level: dict[str, Decimal]
+    by_kind: dict[Kind, Decimal]
+    pool_kept: Decimal
+    margin_kept: Decimal
+
+    @property
+    def paid(self) -> Decimal:
+        return sum(self.by_kind.values(), ZERO)
+
+    @property
+    def platform(self) -> Decimal:
+        return self.pool_kept + self.margin_kept
+
+
+class OrderMoney:
+    """What an order made payable and what was booked on it, for its refunds."""
+
+    __slots__ = ("bookings", "clawed", "margin", "margin_back", "pool", "pool_back")
+
+    def __init__(self) -> None:
+        self.pool = self.margin = self.pool_back = self.margin_back = ZERO
+        self.bookings: list[tuple[str, str | None, Key, datetime]] = []  # seller, recruiter, split key, when
+        self.clawed: dict[tuple[int, int, int], Decimal] = {}  # (plan, booking, payout) → clawed back so far
+
+
+@dataclass
+class _Books:
+    earnings: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    by_level: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    by_kind: defaultdict[Kind, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    pool_kept: Decimal = ZERO
+    margin_kept: Decimal = ZERO
+
+
+class Books:
+    """Every plan's running totals, and the pool and margin of the orders booked."""
+
+    def __init__(self, plans: Sequence[CommissionPlan], refund_window_days: int = DEFAULT_REFUND_WINDOW_DAYS):
+        if not plans:
+            raise ValueError("give at least one plan")
+        self.plans = tuple(plans)
+        self.window_days = refund_window_days
+        self.books = [_Books() for _ in self.plans]
+        self.splits: dict[Key, tuple[Split, ...]] = {}
+        self.pool = self.margin = ZERO
+
+    def book(
+        self,
+        order: OrderMoney,
+        seller: tuple[str, str] | None,
+        recruiter: tuple[str, str] | None,
+        pool: Decimal,
+        margin: Decimal,
+        at: datetime,
+    ) -> None:
+        """Book ``pool`` and ``margin`` on ``order``: split between ``seller`` and ``recruiter``
+        (each ``(id, level)``, or None), or all kept by the platform when nobody sold."""
+        self.pool += pool
+        self.margin += margin
+        order.pool += pool
+        order.margin += margin
+        if seller is None or (pool == 0 and margin == 0):
+            for books in self.books:
+                books.pool_kept += pool
+                books.margin_kept += margin
+            return
+        key = (pool, margin, seller[1], recruiter[1] if recruiter else None)
+        splits = self.splits.get(key) or self._split(key)
+        order.bookings.append((seller[0], recruiter[0] if recruiter else None, key, at))
+        payees = (seller[0], recruiter[0] if recruiter else "")
+        for books, (payouts, pool_kept, margin_kept) in zip(self.books, splits, strict=True):
+            for role, kind, amount in payouts:
+                books.earnings[payees[role]] += amount
+                books.by_level[key[2 + role]] += amount  # type: ignore[index]
+                books.by_kind[kind] += amount
+            books.pool_kept += pool_kept
+            books.margin_kept += margin_kept
+
+    def _split(self, key: Key) -> tuple[Split, ...]:
+        pool, margin, seller_level, recruiter_level = key
+        seller = Party("seller", seller_level)
+        recruiter = Party("recruiter", recruiter_level) if recruiter_level else None
+        result = []
+        for plan in self.plans:
+            split = split_sale(plan, pool, seller, recruiter, margin=margin)
+            payouts = tuple((SELLER if p.payee == "seller" else RECRUITER, p.kind, p.amount) for p in split.payouts)
+            result.append((payouts, split.platform, split.platform_margin))
+        self.splits[key] = tuple(result)
+        return self.splits[key]
+
+    def claw_back(self, order: OrderMoney, paid: Decimal, before: Decimal, now: Decimal, at: datetime) -> None:
+        """A refund of ``now`` after ``before`` of ``paid``: every plan's commissions on the
+        order come back pro rata; the order's pool and margin shrink by the same share."""
+        share = Fraction(before + now) / Fraction(paid)
+        pool_back = to_fen(Fraction(order.pool) * share) - order.pool_back
+        margin_back = to_fen(Fraction(order.margin) * share) - order.margin_back
+        order.pool_back += pool_back
+        order.margin_back += margin_back
+        self.pool -= pool_back
+        self.margin -= margin_back
+        for index, books in enumerate(self.books):
+            commissions, levels = [], {}
+            for b, (seller, recruiter, key, earned_at) in enumerate(order.bookings):
+                for i, (role, kind, amount) in enumerate(self.splits[key][index][0]):
+                    ref = (index, b, i)
+                    levels[ref] = key[2 + role]
+                    payee = str(recruiter if role == RECRUITER else seller)
+                    commissions.append(
+                        Commission(ref, payee, kind, amount, earned_at, clawed_back=order.clawed.get(ref, ZERO))
+                    )
+            from_pool = from_margin = ZERO
+            lines = claw_back(
+                commissions, paid=paid, refunded_before=before, refunded_now=now, now=at, window_days=self.window_days
+            )
+            for line in lines:
+                if line.entry is Entry.SETTLED or line.kind is None:
+                    continue  # settling first changes no total
+                books.earnings[line.payee] += line.amount
+                books.by_level[levels[line.commission_id]] += line.amount
+                books.by_kind[line.kind] += line.amount
+                order.clawed[line.commission_id] = order.clawed.get(line.commission_id, ZERO) - line.amount
+                if line.kind is Kind.PARTNER:
+                    from_margin -= line.amount
+                else:
+                    from_pool -= line.amount
+            books.pool_kept += from_pool - pool_back
+            books.margin_kept += from_margin - margin_back
+
+    def outcomes(self) -> tuple[PlanOutcome, ...]:
+        return tuple(
+            PlanOutcome(
+                plan=plan,
+                earnings=dict(books.earnings),
+                by_level={level: books.by_level.get(level, ZERO) for level in plan.levels},
+                by_kind={kind: books.by_kind.get(kind, ZERO) for kind in Kind},
+                pool_kept=books.pool_kept,
+                margin_kept=books.margin_kept,
+            )
+            for plan, books in zip(self.plans, self.books, strict=True)
+        )

@@ -1,0 +1,191 @@
+"""Co-learning (共学营) in WeChat: distributors apply, the helper's invitation into their group
+becomes an application for ops, and during a session what the lecturers say in the source
+room is relayed to every enrolled group.
+
+This router must come before the group handlers and the fallback: it takes a lecturer's
+message in the source room during a session (the filter needs no query: ``SOURCES``), every
+room invitation (recorded by ``handlers.friends`` as before, then linked to an application
+when the inviter is a distributor), and the helper's own joins and leaves outside brand
+groups (members synced by ``handlers.membership`` as before).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+from sqlalchemy import select, update
+
+from bot.colearning import groups_of
+from bot.outbox import queue_row, queue_text
+from bot.router import MessageContext, Router, event, group, keyword, private
+from bot.scheduler import SOURCES, ensure_records
+from bot.transport import Message, RoomInvitation, RoomJoin, RoomLeave, TransportError
+from handlers import friends, membership
+from models.colearning import ColearningApplication, ColearningGroupRecord, ColearningSession
+from models.people import Distributor
+
+log = logging.getLogger(__name__)
+router = Router("colearning")
+
+
+def lecturer_in_session(ctx: MessageContext) -> bool:
+    message = ctx.event
+    return (
+        isinstance(message, Message)
+        and message.kind in ("text", "image")
+        and SOURCES.match(message.room, message.sender, message.at)
+    )
+
+
+def helper_joined_or_left(ctx: MessageContext) -> bool:
+    """The helper itself joined or left a room that is not a brand group."""
+    changed = ctx.event
+    return (
+        isinstance(changed, (RoomJoin, RoomLeave))
+        and ctx.transport is not None
+        and ctx.transport.account in changed.named
+        and ctx.brand_of_room() is None
+    )
+
+
+@router.message(group, lecturer_in_session)
+async def relay(ctx: MessageContext) -> None:
+    """One lecturer message to every enrolled group, prefixed with the session's name. Text
+    lines queued for one group may go out together (a coalesce key per run of text); an image
+    starts a new run, so each group sees everything in the order it was said."""
+    message = ctx.message
+    sessions = await ctx.session.scalars(
+        select(ColearningSession).where(
+            ColearningSession.source_room == message.room,
+            ColearningSession.status == "scheduled",
+            ColearningSession.starts_at <= message.at,
+            ColearningSession.ends_at > message.at,
+        )
+    )
+    image: str | None = None
+    for row in sessions:
+        groups = await groups_of(ctx.session, row) if message.sender in row.lecturers else []
+        if not groups:
+            continue
+        if message.kind == "image":
+            image = image if image is not None else await _image_b64(ctx, message)
+            row.relay_segment += 1
+            payload = {"image_b64": image, "name": message.text or "image.png"}
+            for g in groups:
+                queue_row(ctx, account=g.account, kind="image", target=g.room_id, target_is_room=True, payload=payload)
+        else:
+            data = {"session": row.title, "speaker": message.sender_name, "text": message.text}
+            key = f"colearning:{row.id}:{row.relay_segment}"
+            for g in groups:
+                queue_text(
+                    ctx,
+                    target=g.room_id,
+                    room=True,
+                    template="colearning_relay",
+                    data=data,
+                    account=g.account,
+                    coalesce_key=key,
+                )
+        ids = [g.id for g in groups]
+        await ensure_records(ctx.session, row.id, ids)
+        await ctx.session.execute(
+            update(ColearningGroupRecord)
+            .where(ColearningGroupRecord.session_id == row.id, ColearningGroupRecord.application_id.in_(ids))
+            .values(relayed=ColearningGroupRecord.relayed + 1)
+        )
+
+
+async def _image_b64(ctx: MessageContext, message: Message) -> str:
+    """The image's bytes where the transport can fetch them (an optional ``image_bytes``);
+    otherwise none, and the transport sends what it can (the simulator shows the name)."""
+    fetch = getattr(ctx.transport, "image_bytes", None)
+    if fetch is None:
+        return ""
+    try:
+        return base64.b64encode(await fetch(message.id) or b"").decode()
+    except TransportError as error:
+        log.warning("colearning: image %s could not be fetched: %s", message.id, error)
+        return ""
+
+
+@router.message(private, keyword("共学营"))
+async def how_to_apply(ctx: MessageContext) -> None:
+    if ctx.distributor is not None and ctx.distributor.status == "active":
+        ctx.reply("colearning_apply_steps", {"name": ctx.distributor.name})
+    else:
+        ctx.reply("colearning_not_distributor", {"platform": ctx.settings.raw.platform.name})
+
+
+@router.on(event(RoomInvitation))
+async def invitation(ctx: MessageContext) -> None:
+    """Recorded for ops as before; from an active distributor it is a co-learning application:
+    the distributor hears it arrived, ops hear there is one to decide."""
+    await friends.room_invitation(ctx)
+    invited = ctx.event
+    assert isinstance(invited, RoomInvitation)
+    who = await ctx.session.scalar(
+        select(Distributor).where(Distributor.contact_id == invited.inviter, Distributor.status == "active")
+    )
+    known = await ctx.session.scalar(
+        select(ColearningApplication.id).where(ColearningApplication.invitation_id == invited.id)
+    )
+    if who is None or known is not None:
+        return
+    account = ctx.transport.account if ctx.transport else ctx.settings.raw.platform.helper_account
+    application = ColearningApplication(
+        invitation_id=invited.id,
+        distributor_id=who.id,
+        account=account,
+        room_id=invited.room or "",
+        topic=invited.topic,
+        member_count=invited.member_count,
+        status="pending",
+        reason="",
+        created_at=ctx.now,
+    )
+    await ctx.session.flush()  # the invitation row first: the application refers to it
+    ctx.session.add(application)
+    await ctx.session.flush()
+    data = {"name": who.name, "code": who.code, "topic": invited.topic, "members": invited.member_count}
+    queue_text(
+        ctx, target=who.contact_id or invited.inviter, template="colearning_received", data=data, account=account
+    )
+    for ops in ctx.settings.raw.ops:
+        queue_text(ctx, target=ops, template="colearning_ops_new", data=data | {"id": application.id}, account=account)
+
+
+@router.on(event(RoomJoin, RoomLeave), helper_joined_or_left)
+async def helper_in_a_group(ctx: MessageContext) -> None:
+    """Members synced as ever. A join completes an approved application whose room id was not
+    known (wechaty names the room only now): the one whose distributor is in this room. A
+    leave (the helper was removed) takes the room's groups out of co-learning."""
+    changed = ctx.event
+    assert isinstance(changed, (RoomJoin, RoomLeave)) and ctx.transport is not None
+    await membership.sync_members(ctx, changed.room)
+    if isinstance(changed, RoomLeave):
+        await ctx.session.execute(
+            update(ColearningApplication)
+            .where(ColearningApplication.room_id == changed.room, ColearningApplication.status == "enrolled")
+            .values(status="left")
+        )
+        return
+    waiting = list(
+        await ctx.session.execute(
+            select(ColearningApplication, Distributor.contact_id)
+            .join(Distributor, Distributor.id == ColearningApplication.distributor_id)
+            .where(
+                ColearningApplication.status == "approved",
+                ColearningApplication.room_id == "",
+                ColearningApplication.account == ctx.transport.account,
+            )
+            .order_by(ColearningApplication.id)
+        )
+    )
+    if not waiting:
+        return
+    members = set(await ctx.transport.room_members(changed.room))
+    for application, contact in waiting:
+        if contact and (contact == changed.inviter or contact in members):
+            application.room_id, application.status = changed.room, "enrolled"
+            return
