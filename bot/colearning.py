@@ -28,7 +28,7 @@ from models.people import Distributor
 from models.rooms import RoomInvitationRecord
 
 FIELDS = ("title", "course", "brand", "source_room", "lecturers", "starts_at", "ends_at", "groups", "reminders")
-FIELDS += ("cards", "keyword")
+FIELDS += ("cards", "keyword")  # what ops may give, in the order a refusal names them
 APPLICATION_STATUSES = ("pending", "approved", "enrolled", "rejected", "left", "all")
 
 
@@ -54,7 +54,9 @@ async def groups_of(session: AsyncSession, row: ColearningSession) -> list[Colea
     return list(await session.scalars(query.order_by(ColearningApplication.id)))
 
 
-def queue_to_groups(ctx: Context, groups: Iterable[ColearningApplication], template: str, data: Mapping[str, Any]):
+def queue_to_groups(
+    ctx: Context, groups: Iterable[ColearningApplication], template: str, data: Mapping[str, Any]
+) -> None:
     for group in groups:
         queue_text(ctx, target=group.room_id, room=True, template=template, data=data, account=group.account)
 
@@ -308,7 +310,9 @@ async def session_report(session: AsyncSession, session_id: int) -> dict[str, An
         seller: (int(count), amount)
         for seller, count, amount in await session.execute(
             select(Order.seller_id, func.count(Order.id), money_sum(Order.amount))
-            .where(Order.seller_id.in_(people or [0]), Order.paid_at >= row.starts_at, Order.paid_at < row.ends_at)
+            .where(
+                Order.seller_id.in_(list(people) or [0]), Order.paid_at >= row.starts_at, Order.paid_at < row.ends_at
+            )
             .group_by(Order.seller_id)
         )
     }

@@ -4,9 +4,10 @@ One sender per helper account (one process each); it only takes rows naming its 
 A row is claimed (``sending``, committed) before the transport is called and marked ``sent``
 after, so a crash re-sends at most the one message in flight; rows left ``sending`` are taken
 up again at start. Sends keep a minimum gap per account and per room, each with random jitter
-(WeChat publishes no limit and restricts accounts at low volumes). Lines queued for the same
-room with the same coalesce key (relay lines) go out as one message. Transport errors are
-retried with doubling backoff; after ``max_attempts`` (or an error that cannot succeed) the
+(WeChat publishes no limit and restricts accounts at low volumes). Rows queued with the same
+coalesce key for the same target (relay lines of a room, "you earned" DMs to a person) go out
+as one message. Group posts go before DMs when both are due. Transport errors are retried
+with doubling backoff; after ``max_attempts`` (or an error that cannot succeed) the
 row is dead-lettered for ops to look at.
 """
 
@@ -17,7 +18,7 @@ import base64
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -116,7 +117,9 @@ class OutboxSender:
                         OutboxMessage.status == "queued",
                         OutboxMessage.not_before <= now,
                     )
-                    .order_by(OutboxMessage.id)
+                    # Group posts (relay lines, red packets, welcomes) before DMs when both are
+                    # due: a push's relay must not wait behind every payee's "you earned" DM.
+                    .order_by(OutboxMessage.target_is_room.desc(), OutboxMessage.id)
                     .limit(200)
                 )
             )
@@ -161,7 +164,7 @@ class OutboxSender:
         first = group[0]
         ref = ",".join(str(r.id) for r in group)
         try:
-            await self._send(first, "\n".join(r.text for r in group), ref)
+            await self._send(first, joined(r.text for r in group), ref)
         except TransportError as error:
             await self._failed(group, error)
         except Exception as error:  # a transport bug must not kill the sender
@@ -232,3 +235,10 @@ class OutboxSender:
         room = self._room_of(row)
         if room:
             self.room_ready[room] = mono + self.room_gap + self.rng.uniform(0, self.jitter)
+
+
+def joined(texts: Iterable[str]) -> str:
+    """Coalesced texts as one message: one-line texts (relay lines) one per line, longer
+    texts (several "you earned" DMs) separated by a blank line."""
+    parts = list(texts)
+    return ("\n\n" if any("\n" in t for t in parts) else "\n").join(parts)

@@ -53,7 +53,8 @@ def helper_joined_or_left(ctx: MessageContext) -> bool:
 async def relay(ctx: MessageContext) -> None:
     """One lecturer message to every enrolled group, prefixed with the session's name. Text
     lines queued for one group may go out together (a coalesce key per run of text); an image
-    starts a new run, so each group sees everything in the order it was said."""
+    starts a new run, so each group sees everything in the order it was said. An image whose
+    bytes the transport cannot fetch becomes a line saying so."""
     message = ctx.message
     sessions = await ctx.session.scalars(
         select(ColearningSession).where(
@@ -68,24 +69,20 @@ async def relay(ctx: MessageContext) -> None:
         groups = await groups_of(ctx.session, row) if message.sender in row.lecturers else []
         if not groups:
             continue
-        if message.kind == "image":
-            image = image if image is not None else await _image_b64(ctx, message)
+        if message.kind == "image" and image is None:
+            image = await _image_b64(ctx, message)
+        if message.kind == "image" and image:
             row.relay_segment += 1
             payload = {"image_b64": image, "name": message.text or "image.png"}
             for g in groups:
                 queue_row(ctx, account=g.account, kind="image", target=g.room_id, target_is_room=True, payload=payload)
         else:
             data = {"session": row.title, "speaker": message.sender_name, "text": message.text}
+            template = "colearning_relay_image" if message.kind == "image" else "colearning_relay"
             key = f"colearning:{row.id}:{row.relay_segment}"
             for g in groups:
                 queue_text(
-                    ctx,
-                    target=g.room_id,
-                    room=True,
-                    template="colearning_relay",
-                    data=data,
-                    account=g.account,
-                    coalesce_key=key,
+                    ctx, target=g.room_id, room=True, template=template, data=data, account=g.account, coalesce_key=key
                 )
         ids = [g.id for g in groups]
         await ensure_records(ctx.session, row.id, ids)
@@ -97,8 +94,9 @@ async def relay(ctx: MessageContext) -> None:
 
 
 async def _image_b64(ctx: MessageContext, message: Message) -> str:
-    """The image's bytes where the transport can fetch them (an optional ``image_bytes``);
-    otherwise none, and the transport sends what it can (the simulator shows the name)."""
+    """The image's bytes, base64, where the transport can fetch them (an optional
+    ``image_bytes(message_id)``); "" where it cannot, and the groups get a line saying the
+    lecturer showed an image instead of an empty picture."""
     fetch = getattr(ctx.transport, "image_bytes", None)
     if fetch is None:
         return ""

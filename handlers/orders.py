@@ -214,6 +214,7 @@ async def _book(
                 target=person.contact_id,
                 account=person.helper_account,
                 template="earned_dm",
+                coalesce_key=f"earned:{person.contact_id}",  # a burst of sales: one DM, not twenty
                 data={
                     "name": person.name,
                     "order_id": order.id,

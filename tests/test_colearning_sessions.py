@@ -14,7 +14,7 @@ import pytest
 
 from bot.app import build_services
 from bot.context import FixedClock
-from bot.scheduler import SOURCES, ColearningTimer, register_colearning_jobs
+from bot.scheduler import SOURCES, ColearningTimer, changed, register_colearning_jobs
 from bot.services import Services
 from tests.colearning_support import (
     LECTURER,
@@ -73,6 +73,13 @@ async def another_process(services: Services, transport=None) -> AsyncIterator[t
         await other.db.dispose()
 
 
+class ImageTransport(FakeTransport):
+    """A transport that can fetch an image's bytes (what the relay forwards)."""
+
+    async def image_bytes(self, message_id: str) -> bytes:
+        return f"png of {message_id}".encode()
+
+
 def texts(rows) -> list[tuple[str, str]]:
     return [(r.kind, r.text if r.kind == "text" else r.payload["name"]) for r in rows]
 
@@ -86,7 +93,7 @@ async def test_a_session_survives_a_restart_reminds_once_relays_lecturers_in_the
     first.shutdown(wait=False)  # the bot stops …
 
     members = {"room-g1": ["a", "b", "c", "helper"], "room-g2": ["d", "helper"], "room-g3": ["helper"]}
-    transport = FakeTransport(members=members)
+    transport = ImageTransport(members=members)
     async with another_process(services, transport) as (bot, timer):  # … and starts again
         assert timer.jobs() == expected_jobs(session_id)
         clock = bot.clock
@@ -136,6 +143,7 @@ async def test_a_session_survives_a_restart_reminds_once_relays_lecturers_in_the
                 ("text", "【数学思维公开课】王老师：先看第一题"),
             ]
             assert relayed[0].coalesce_key != relayed[2].coalesce_key  # the image stays between them
+            assert relayed[1].payload["image_b64"] == "cG5nIG9mIHd4LXRlYWNoZXItNA=="  # "png of wx-teacher-4"
 
         async with colearning_client(bot) as client:
             report = await (await client.get(f"/api/colearning/sessions/{session_id}", headers=AUTH)).json()
@@ -158,6 +166,21 @@ async def test_a_session_survives_a_restart_reminds_once_relays_lecturers_in_the
         await timer.run(session_id, "card:30")
         assert not [r for r in await outbox(services) if "还在吗" in r.text]
         assert await outbox(services, template="colearning_course_card") == []
+
+
+async def test_an_image_the_transport_cannot_fetch_reaches_the_groups_as_a_line_saying_so(services):
+    await enrol(services, ROOMS[:1])
+    await create_session(services)
+    await changed(services)
+
+    await dispatch(services, said(LECTURER, "板书.png", SESSION_START + MINUTE, 1, name="王老师", kind="image"))
+
+    [line] = await outbox(services, target="room-g1")
+    assert (line.kind, line.template, line.text) == (
+        "text",
+        "colearning_relay_image",
+        "【数学思维公开课】王老师：[图片]",
+    )
 
 
 async def test_the_course_card_goes_out_at_its_moment_with_course_price_and_keyword(services):

@@ -174,3 +174,26 @@ async def test_rows_of_another_helper_account_are_left_to_its_own_process(servic
     await drain(sender_for(services, transport))
 
     assert transport.sent == []
+
+
+async def test_group_posts_go_before_dms_queued_earlier(services):
+    await queue(
+        services,
+        *({"target": f"wx-{i}", "text": f"dm {i}"} for i in range(3)),
+        {"target": "room-1", "room": True, "text": "1. 李** 出单", "key": "relay:room-1"},
+    )
+    transport = FakeTransport()
+
+    await drain(sender_for(services, transport))
+
+    assert [s.text for s in transport.sent] == ["1. 李** 出单", "dm 0", "dm 1", "dm 2"]
+
+
+async def test_several_earned_dms_to_one_person_arrive_as_one_message_with_blank_lines_between(services):
+    dm = "🎉 你有一笔新收益\n销售佣金：144.00 元"
+    await queue(services, *({"target": "wx-lina", "text": dm, "key": "earned:wx-lina"} for _ in range(3)))
+    transport = FakeTransport()
+
+    await drain(sender_for(services, transport))
+
+    assert [s.text for s in transport.sent] == ["\n\n".join([dm] * 3)]
