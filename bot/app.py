@@ -19,6 +19,7 @@ from bot.context import Clock, SystemClock
 from bot.db import Database
 from bot.dispatch import Dispatcher
 from bot.render import TEMPLATES, Renderer
+from bot.scheduler import register_colearning_jobs
 from bot.sender import OutboxSender
 from bot.services import Services
 from bot.settlement import settle_pass
@@ -133,6 +134,7 @@ async def serve(
             **trigger,
         )
     scheduler.start()
+    await register_colearning_jobs(services, scheduler, transport)  # re-registered from our tables
     _announce(services, transport, host, port)
     try:
         await stop.wait()

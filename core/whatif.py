@@ -48,7 +48,7 @@ from core.upgrade import Climber, Metric, UpgradeStep, climb, metrics_needed
 from core.whatif_books import Books, OrderMoney, PlanOutcome
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """A distributor as the replay sees them."""
 
@@ -62,7 +62,7 @@ class Member:
     name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One order event (the webhook's fields that matter here)."""
 

@@ -60,7 +60,7 @@ class OrderMoney:
     def __init__(self) -> None:
         self.pool = self.margin = self.pool_back = self.margin_back = ZERO
         self.bookings: list[tuple[str, str | None, Key, datetime]] = []  # seller, recruiter, split key, when
-        self.clawed: dict[tuple[int, int, int], Decimal] = {}  # (plan, booking, payout) → clawed back so far
+        self.clawed: dict[tuple[int, int, int], Decimal] | None = None  # (plan, booking, payout) → clawed back
 
 
 @dataclass
@@ -136,6 +136,7 @@ class Books:
         margin_back = to_fen(Fraction(order.margin) * share) - order.margin_back
         order.pool_back += pool_back
         order.margin_back += margin_back
+        clawed = order.clawed = order.clawed if order.clawed is not None else {}
         self.pool -= pool_back
         self.margin -= margin_back
         for index, books in enumerate(self.books):
@@ -145,9 +146,8 @@ class Books:
                     ref = (index, b, i)
                     levels[ref] = key[2 + role]
                     payee = str(recruiter if role == RECRUITER else seller)
-                    commissions.append(
-                        Commission(ref, payee, kind, amount, earned_at, clawed_back=order.clawed.get(ref, ZERO))
-                    )
+                    back = clawed.get(ref, ZERO)
+                    commissions.append(Commission(ref, payee, kind, amount, earned_at, clawed_back=back))
             from_pool = from_margin = ZERO
             lines = claw_back(
                 commissions, paid=paid, refunded_before=before, refunded_now=now, now=at, window_days=self.window_days
@@ -158,7 +158,7 @@ class Books:
                 books.earnings[line.payee] += line.amount
                 books.by_level[levels[line.commission_id]] += line.amount
                 books.by_kind[line.kind] += line.amount
-                order.clawed[line.commission_id] = order.clawed.get(line.commission_id, ZERO) - line.amount
+                clawed[line.commission_id] = clawed.get(line.commission_id, ZERO) - line.amount
                 if line.kind is Kind.PARTNER:
                     from_margin -= line.amount
                 else:

@@ -4,6 +4,7 @@ the first handler whose filters pass wins; the fallback comes last."""
 from bot.router import Router
 from handlers import (
     codes,
+    colearning,
     earnings,
     friends,
     groups,
@@ -17,6 +18,7 @@ from handlers import (
 )
 
 ROUTERS: list[Router] = [
+    colearning.router,  # first: "申请共学营", lecturer messages in a source room, the helper joining a group
     groups.router,  # brand groups: welcome newcomers (joins), 库存, 公告 — only brand-group rooms
     relay.router,  # 开始接龙 / 结束接龙
     leaderboard.router,  # 排行榜

@@ -12,7 +12,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
 import handlers
-from bot import colearning_api
 from bot.dispatch import Dispatcher
 from bot.router import Router
 from bot.transport import Message
@@ -101,10 +100,8 @@ def paused_scheduler() -> AsyncIOScheduler:
 
 @asynccontextmanager
 async def colearning_client(services) -> AsyncIterator[TestClient]:
-    """A test client of the app with the co-learning routes (mounted here until bot.web does)."""
+    """A test client of the app (its co-learning routes included)."""
     app = make_app(services)
-    if not any(getattr(r.resource, "canonical", "") == "/api/colearning/sessions" for r in app.router.routes()):
-        app.add_routes(colearning_api.routes)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

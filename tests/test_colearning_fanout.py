@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 
 from bot import colearning
+from bot.dispatch import Dispatcher
 from bot.scheduler import SOURCES, changed
 from bot.sender import OutboxSender
-from tests.colearning_support import LECTURER, SESSION_START, dispatch, enrol, said, session_body
+from tests.colearning_support import LECTURER, ROUTERS, SESSION_START, dispatch, enrol, outbox, said, session_body
 from tests.fakes import FakeTransport
 from tests.test_sender import FakeTime
 
@@ -64,3 +65,17 @@ async def test_a_lecturer_message_fanned_out_to_50_groups_keeps_the_account_pace
     gaps = [b - a for a, b in zip(transport.at, transport.at[1:], strict=False)]
     assert min(gaps) >= 3.0
     assert transport.at[-1] - transport.at[0] <= 49 * 5.0
+
+
+async def test_a_lecturer_saying_twenty_lines_in_a_minute_has_every_line_relayed(services):
+    await enrol(services, ["room-f00"])
+    async with services.context() as ctx:
+        await colearning.create_session(ctx, session_body(cards=[]))
+    await changed(services)
+    dispatcher = Dispatcher(services, ROUTERS, FakeTransport())  # the dispatcher's own limits
+    dispatcher.start()
+    for n in range(20):
+        await dispatcher.submit(said(LECTURER, f"第 {n + 1} 句", SESSION_START + MINUTE, n, name="王老师"))
+    await dispatcher.stop()
+
+    assert len(await outbox(services, template="colearning_relay")) == 20
