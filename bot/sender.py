@@ -130,10 +130,23 @@ class OutboxSender:
         if ready is None:
             return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
         group = [ready]
-        if ready.coalesce_key:
-            group += [
-                r for r in rows if r is not ready and r.coalesce_key == ready.coalesce_key and r.target == ready.target
-            ][: self.max_lines - 1]
+        if ready.coalesce_key:  # looked up directly: the lines may lie beyond the rows read above
+            async with self.services.db.reading() as session:
+                group += list(
+                    await session.scalars(
+                        select(OutboxMessage)
+                        .where(
+                            OutboxMessage.account == self.account,
+                            OutboxMessage.status == "queued",
+                            OutboxMessage.coalesce_key == ready.coalesce_key,
+                            OutboxMessage.target == ready.target,
+                            OutboxMessage.not_before <= now,
+                            OutboxMessage.id != ready.id,
+                        )
+                        .order_by(OutboxMessage.id)
+                        .limit(self.max_lines - 1)
+                    )
+                )
         gap = self.account_ready - self.monotonic()
         if gap > 0:  # the account's own pace comes before any room's
             await self.sleep(gap)
