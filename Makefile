@@ -22,6 +22,7 @@ run: install
 	$(BIN)/distbot run
 
 test: install-test
+	./scripts/system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

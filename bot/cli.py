@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.colearning_cli import add_colearning_commands
 from bot.config import ConfigError, Settings, load_settings, where
+from bot.console_cli import add_users_commands
 from bot.yamlfile import line_index
 from core.commission import Party, split_sale
 from core.money import yuan
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     issue.set_defaults(func=issue_codes)
 
     add_colearning_commands(commands, config)
+    add_users_commands(commands, config)
 
     for name, func, what in (
         ("earnings", earnings, "a distributor's earnings"),

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot import colearning_api, ops_api, ops_queue_api, ops_red_packets_api, webhooks
+from bot.console import console_routes
 from bot.jsonutil import reply
 from bot.services import SERVICES, Services
 from bot.transport import Transport
@@ -53,6 +54,7 @@ def make_app(services: Services, transport: Transport | None = None) -> web.Appl
     app.add_routes(ops_queue_api.routes)
     app.add_routes(ops_red_packets_api.routes)
     app.add_routes(colearning_api.routes)
+    app.add_routes(console_routes())
     if transport is not None and transport.name == "sim":
         from bot.transports.sim_web import sim_routes
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -80,8 +81,11 @@ def plans_from_file(path: Path, levels: Sequence[str]) -> dict[str, CommissionPl
     lines = line_index(text)
     try:
         data = load_yaml(text)
-    except Exception as exc:  # yaml.YAMLError and the Decimal constructor's errors
-        raise ConfigError(source, [Problem("(yaml)", f"not valid YAML: {exc}")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            source, [Problem("(yaml)", f"not valid YAML: {exc}")], {"(yaml)": mark.line + 1} if mark else {}
+        ) from None
     if not isinstance(data, dict) or not data:
         raise ConfigError(source, [Problem("(top)", "the file must map each plan's name to the plan")])
     plans: dict[str, CommissionPlan] = {}
@@ -178,6 +182,8 @@ async def load(
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", exc)).splitlines()[0]
         raise WhatIfError(f"cannot read the database ({first}); is it migrated (distbot db upgrade)?") from None
+    except OSError as exc:  # e.g. PostgreSQL not listening
+        raise WhatIfError(f"cannot reach the database: {exc.strerror or exc}") from None
     events.sort(key=lambda e: e.at)
     if until is not None:
         events = [e for e in events if e.at < until]

@@ -70,7 +70,7 @@ def render_chart(report: dict[str, Any], path: Path) -> None:
     span = (" → " if cjk else " to ").join(m.strftime("%Y-%m-%d") for m in (start, end) if m is not None)
     title = _label(cjk, "计划模拟", "Plan what-if") + (f" · {span}" if span else "")
     draw.text((_px(40), _px(22)), title, font=font(26), fill=INK)
-    orders, people = report["orders"], report["distributors"]
+    orders, people = f"{report['orders']:,}", f"{report['distributors']:,}"
     subtitle = (
         f"订单 {orders} orders · 分销员 {people} distributors · 金额 元 amounts in yuan"
         if cjk
@@ -79,7 +79,7 @@ def render_chart(report: dict[str, Any], path: Path) -> None:
     draw.text((_px(40), _px(60)), subtitle, font=font(15), fill=GREY)
     _bars(draw, font, cjk, plans, (80, 150, 700, 630))
     _lorenz(draw, font, cjk, plans, (820, 150, 1330, 630))
-    _legend(draw, font, cjk, plans, (80, 712))
+    _legend(draw, font, cjk, plans, (80, 700))
     image = image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
     image.save(path, format="PNG")
 
@@ -96,7 +96,7 @@ def _bars(draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict]
     while tick <= ceiling:
         y = bottom - Fraction(tick) / Fraction(ceiling) * height
         draw.line((_px(left), _px(y), _px(right), _px(y)), fill=GRID, width=SCALE)
-        text = f"{tick:,.0f}" if step >= 1 else f"{tick:,.2f}"
+        text = short(tick, tick=True)
         width = draw.textlength(text, font=font(13))
         draw.text((_px(left - 8) - width, _px(y - 9)), text, font=font(13), fill=GREY)
         tick += step
@@ -110,8 +110,10 @@ def _bars(draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict]
             x0, x1 = first + bar * j + 2, first + bar * (j + 1) - 2
             y = bottom - Fraction(amount) / Fraction(ceiling) * height
             draw.rectangle((_px(x0), _px(y), _px(x1), _px(bottom)), fill=COLOURS[j % len(COLOURS)])
-            label = yuan(amount)
-            size = 12 if len(plans) <= 3 else 10
+            label = short(amount)
+            size = 12
+            while size > 8 and draw.textlength(label, font=font(size)) > _px(x1 - x0 + 6):
+                size -= 1
             width = draw.textlength(label, font=font(size))
             draw.text((_px((x0 + x1) / 2) - width / 2, _px(y - 18)), label, font=font(size), fill=INK)
         name = _label(cjk, "级别", "level") + f" {level}"
@@ -165,12 +167,29 @@ def _dashed(draw: ImageDraw.ImageDraw, start: tuple[int, int], end: tuple[int, i
 
 
 def _legend(draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict], at: tuple[int, int]) -> None:
+    """One entry per plan, left to right, continuing on the next line when the row is full."""
     x, y = at
+    size = 15 if len(plans) <= 3 else 13
     for j, plan in enumerate(plans):
-        colour = COLOURS[j % len(COLOURS)]
-        draw.rectangle((_px(x), _px(y + 2), _px(x + 22), _px(y + 18)), fill=colour)
         gini = plan["concentration"]["gini"]
         text = f"{plan['name']}{' —' if cjk else ':'} " + _label(cjk, "分给分销员", "paid")
         text += f" {yuan(plan['paid'])} · Gini {gini}"
-        draw.text((_px(x + 30), _px(y - 2)), text, font=font(15), fill=INK)
-        x += 30 + round(draw.textlength(text, font=font(15)) / SCALE) + 40
+        width = 30 + round(draw.textlength(text, font=font(size)) / SCALE)
+        if x > at[0] and x + width > WIDTH - 20:
+            x, y = at[0], y + 24
+        draw.rectangle((_px(x), _px(y + 2), _px(x + 22), _px(y + 18)), fill=COLOURS[j % len(COLOURS)])
+        draw.text((_px(x + 30), _px(y - 2)), text, font=font(size), fill=INK)
+        x += width + 36
+
+
+def short(amount: Decimal, tick: bool = False) -> str:
+    """An amount short enough for a chart: 1,234.56 below ten thousand (a tick: 1,500), then
+    12.3k, then 4.5M."""
+    amount = Decimal(amount)
+    for unit, suffix in ((1_000_000, "M"), (10_000, "k")):
+        if abs(amount) >= unit:
+            value = amount / (1_000 if suffix == "k" else unit)
+            return f"{value:,.1f}".rstrip("0").rstrip(".") + suffix
+    if tick:
+        return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return yuan(amount)

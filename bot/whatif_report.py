@@ -25,6 +25,7 @@ from core.whatif import Replay
 from core.whatif_stats import as_decimal, biggest_changes, concentration
 
 TOP_CHANGES = 10
+UPGRADES_SHOWN = 30  # in the table; --json has them all
 EVENT_LABELS = {"paid": "支付 paid", "refunded": "退款 refunded", "qualified": "合格 qualified"}
 EVENT_LABELS["checkin_completed"] = "打卡完成 check-ins done"
 
@@ -148,16 +149,17 @@ def text(report: dict[str, Any]) -> list[str]:
     window = report["window"]
     start = window["from"] or window["first_event"]
     levels = report["starting_levels"]
+    span = f"{_when(start)} → {_when(window['to'] or window['last_event'])}" if start else "无事件 no events"
     out = [
-        f"计划模拟 plan what-if: {_when(start)} → {_when(window['to'] or window['last_event'])} ({report['timezone']})",
+        f"计划模拟 plan what-if: {span} ({report['timezone']})",
         f"来源 source: {report['source']}",
         "事件 events: "
-        + (", ".join(f"{n} {EVENT_LABELS.get(t, t)}" for t, n in report["events"]["replayed"].items()) or "0")
-        + f"; 预热 warm-up {report['events']['warm_up']}"
-        + f"; 跳过 skipped {sum(report['events']['skipped'].values())}"
-        + "".join(f" ({n} {why})" for why, n in report["events"]["skipped"].items()),
-        f"订单 orders {report['orders']} (有分销员 attributed {report['attributed']}) · 分销员 distributors"
-        f" {report['distributors']} · 佣金池 pool {yuan(report['pool'])} · 毛利 margin {yuan(report['margin'])}"
+        + (", ".join(f"{n:,} {EVENT_LABELS.get(t, t)}" for t, n in report["events"]["replayed"].items()) or "0")
+        + f"; 预热 warm-up {report['events']['warm_up']:,}"
+        + f"; 跳过 skipped {sum(report['events']['skipped'].values()):,}"
+        + "".join(f" ({n:,} {why})" for why, n in report["events"]["skipped"].items()),
+        f"订单 orders {report['orders']:,} (有分销员 attributed {report['attributed']:,}) · 分销员 distributors"
+        f" {report['distributors']:,} · 佣金池 pool {yuan(report['pool'])} · 毛利 margin {yuan(report['margin'])}"
         " (元 yuan)",
         f"起始级别 starting levels at {_when(levels['at'])}: {levels['rule']} ({levels['joined_after_start']} such)",
     ]
@@ -180,16 +182,22 @@ def text(report: dict[str, Any]) -> list[str]:
     rows.append(["前1% top 1% share", *[_percent(p["concentration"]["top_1_percent"]) for p in plans]])
     rows.append(["前10% top 10% share", *[_percent(p["concentration"]["top_10_percent"]) for p in plans]])
     rows.append(["基尼系数 Gini", *[p["concentration"]["gini"] for p in plans]])
-    rows.append(["零收益 earned nothing", *[str(p["earned_nothing"]) for p in plans]])
+    rows.append(["零收益 earned nothing", *[f"{p['earned_nothing']:,}" for p in plans]])
     below = yuan(plans[0]["below"]["amount"])
-    rows.append([f"低于 below {below} (含零 incl. nothing)", *[str(p["below"]["count"]) for p in plans]])
+    rows.append([f"低于 below {below} (含零 incl. nothing)", *[f"{p['below']['count']:,}" for p in plans]])
     out += table(rows, right=range(1, len(plans) + 1))
-    out.append("升级 upgrades (每个计划相同 the same under every plan: no upgrade condition counts commission)")
-    if not report["upgrades"]:
+    upgrades = report["upgrades"]
+    out.append(
+        f"升级 upgrades: {len(upgrades):,} (每个计划相同 the same under every plan:"
+        " no upgrade condition counts commission)"
+    )
+    if not upgrades:
         out.append("  (无 none)")
     out += table(
-        [[_when(u["at"]), f"{u['name']} ({u['code']})", f"{u['from']} → {u['to']}"] for u in report["upgrades"]]
+        [[_when(u["at"]), f"{u['name']} ({u['code']})", f"{u['from']} → {u['to']}"] for u in upgrades[:UPGRADES_SHOWN]]
     )
+    if len(upgrades) > UPGRADES_SHOWN:
+        out.append(f"  … 另有 and {len(upgrades) - UPGRADES_SHOWN:,} more (--json lists them all)")
     for change in report["changes"]:
         out.append(f"变化最大 biggest changes: {change['from_plan']} → {change['to_plan']}")
         if not change["top"]:

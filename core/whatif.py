@@ -144,23 +144,12 @@ _HEADS = frozenset({Metric.DIRECT_INVITES, Metric.DIRECT_VIPS}) | _TEAM
 
 
 class _Order:
-    __slots__ = (
-        "amount",
-        "buyer",
-        "counted",
-        "money",
-        "paid_at",
-        "quantity",
-        "refunded",
-        "self_purchase",
-        "seller",
-        "sku",
-    )
+    __slots__ = ("amount", "buyer", "counted", "money", "own", "paid_at", "quantity", "refunded", "seller", "sku")
 
-    def __init__(self, event: Event, seller: str | None, self_purchase: bool, counted: bool):
+    def __init__(self, event: Event, seller: str | None, own: bool, counted: bool):
         self.sku, self.buyer, self.paid_at = event.sku, event.buyer, event.at
         self.amount, self.quantity, self.refunded = event.amount, event.quantity, ZERO
-        self.seller, self.self_purchase, self.counted = seller, self_purchase, counted
+        self.seller, self.own, self.counted = seller, own, counted  # own: a self-purchase
         self.money = OrderMoney()
 
 
@@ -215,12 +204,13 @@ class _Replayer:
             if event.event_id in self.event_ids:
                 self.skipped["duplicate_event"] += 1
                 continue
-            self.event_ids.add(event.event_id)
             counted = start is None or event.at >= start
             reason = handlers[event.type](event, counted)
-            if reason:
+            if reason:  # refused, as the pipeline refuses it: nothing recorded, not even the id
                 self.skipped[reason] += 1
-            elif counted:
+                continue
+            self.event_ids.add(event.event_id)
+            if counted:
                 self.replayed[event.type.value] += 1
             else:
                 self.warm_up += 1
@@ -271,7 +261,7 @@ class _Replayer:
             owed = payable(course, EventType.PAID, event.quantity, new_customer=not bought_before)
             self._book(order, seller, owed.pool, owed.margin, event.at)
         if seller is not None:
-            if order.self_purchase:
+            if order.own:
                 self.own[seller.id] += event.amount
             else:
                 self.promoted[seller.id] += event.amount
@@ -295,7 +285,7 @@ class _Replayer:
         before = order.refunded
         order.refunded += event.amount
         if order.seller is not None:
-            (self.own if order.self_purchase else self.promoted)[order.seller] -= event.amount
+            (self.own if order.own else self.promoted)[order.seller] -= event.amount
         if order.counted:
             self.books.claw_back(order.money, order.amount, before, event.amount, event.at)
         return ""

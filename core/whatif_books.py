@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from core.commission import Kind, Party, split_sale
 from core.ledger import DEFAULT_REFUND_WINDOW_DAYS, Commission, Entry, claw_back
@@ -59,7 +60,7 @@ class OrderMoney:
 
     def __init__(self) -> None:
         self.pool = self.margin = self.pool_back = self.margin_back = ZERO
-        self.bookings: list[tuple[str, str | None, Key, datetime]] = []  # seller, recruiter, split key, when
+        self.bookings: list[tuple[str, str | None, Key, datetime]] | None = None  # seller, recruiter, key, when
         self.clawed: dict[tuple[int, int, int], Decimal] | None = None  # (plan, booking, payout) → clawed back
 
 
@@ -82,6 +83,7 @@ class Books:
         self.window_days = refund_window_days
         self.books = [_Books() for _ in self.plans]
         self.splits: dict[Key, tuple[Split, ...]] = {}
+        self.shared: dict[object, object] = {}  # one object per equal amount or key: a million orders share a few
         self.pool = self.margin = ZERO
 
     def book(
@@ -95,17 +97,20 @@ class Books:
     ) -> None:
         """Book ``pool`` and ``margin`` on ``order``: split between ``seller`` and ``recruiter``
         (each ``(id, level)``, or None), or all kept by the platform when nobody sold."""
+        pool, margin = self._shared(pool), self._shared(margin)
         self.pool += pool
         self.margin += margin
-        order.pool += pool
-        order.margin += margin
+        order.pool = order.pool + pool if order.pool else pool
+        order.margin = order.margin + margin if order.margin else margin
         if seller is None or (pool == 0 and margin == 0):
             for books in self.books:
                 books.pool_kept += pool
                 books.margin_kept += margin
             return
-        key = (pool, margin, seller[1], recruiter[1] if recruiter else None)
+        key: Key = self._shared((pool, margin, seller[1], recruiter[1] if recruiter else None))
         splits = self.splits.get(key) or self._split(key)
+        if order.bookings is None:
+            order.bookings = []
         order.bookings.append((seller[0], recruiter[0] if recruiter else None, key, at))
         payees = (seller[0], recruiter[0] if recruiter else "")
         for books, (payouts, pool_kept, margin_kept) in zip(self.books, splits, strict=True):
@@ -115,6 +120,9 @@ class Books:
                 books.by_kind[kind] += amount
             books.pool_kept += pool_kept
             books.margin_kept += margin_kept
+
+    def _shared(self, value: Any) -> Any:
+        return self.shared.setdefault(value, value)
 
     def _split(self, key: Key) -> tuple[Split, ...]:
         pool, margin, seller_level, recruiter_level = key
@@ -141,7 +149,7 @@ class Books:
         self.margin -= margin_back
         for index, books in enumerate(self.books):
             commissions, levels = [], {}
-            for b, (seller, recruiter, key, earned_at) in enumerate(order.bookings):
+            for b, (seller, recruiter, key, earned_at) in enumerate(order.bookings or ()):
                 for i, (role, kind, amount) in enumerate(self.splits[key][index][0]):
                     ref = (index, b, i)
                     levels[ref] = key[2 + role]

@@ -3,6 +3,7 @@
 from models.base import Base, Money, UTCDateTime, utcnow
 from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayPush
 from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
+from models.console import ConsoleSession, ConsoleUser
 from models.marks import Mark
 from models.messaging import OutboxMessage
 from models.orders import LedgerLine, Order, OrderEvent
@@ -18,6 +19,8 @@ __all__ = [
     "ColearningDelivery",
     "ColearningGroupRecord",
     "ColearningSession",
+    "ConsoleSession",
+    "ConsoleUser",
     "Course",
     "Distributor",
     "EntryApplication",

@@ -4,6 +4,7 @@ window, joining late), several plans at once equal each plan alone, and the spre
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -13,7 +14,7 @@ from core.commission import Kind
 from core.plan import build_plan
 from core.products import CourseKind, CourseTerms, EventType
 from core.upgrade import Metric, UpgradeStep
-from core.whatif import Event, Member, Terms, Upgrade, replay, starting_level
+from core.whatif import Event, Member, Upgrade, replay, starting_level
 from core.whatif_stats import concentration, gini, lorenz, top_share
 from tests.core.test_whatif import LEVELS, MEMBERS, SALES, TEAM, TERMS, XH, day, paid
 
@@ -22,7 +23,7 @@ PARTNER = build_plan(
 )
 TRIAL = CourseTerms("TRIAL", CourseKind.TRIAL, Decimal("9.90"), Decimal("2.00"), bound_to="XH")
 CPA = CourseTerms("CPA", CourseKind.CPA, Decimal("0.10"), bounty=Decimal("30.00"))
-ALL = Terms(**{**TERMS.__dict__, "courses": {"XH": XH, "TRIAL": TRIAL, "CPA": CPA}})
+ALL = replace(TERMS, courses={"XH": XH, "TRIAL": TRIAL, "CPA": CPA})
 
 
 def event(kind: str, order: str, sku: str, at, amount: str = "0", **more) -> Event:
@@ -108,7 +109,7 @@ def test_events_before_the_window_only_warm_up_and_events_after_it_are_left_out(
 
 def test_a_recruit_becoming_a_vip_lifts_the_recruiter_in_the_same_sale():
     steps = (UpgradeStep("C", "B", ({Metric.PROMOTED_SALES: Decimal("399")}, {Metric.DIRECT_VIPS: Decimal("1")})),)
-    terms = Terms(**{**TERMS.__dict__, "upgrades": steps})
+    terms = replace(TERMS, upgrades=steps)
     result = replay(MEMBERS, [paid("o-1", "XH", day(0), "b-1", ref="C3")], [SALES], terms)
     assert result.upgrades == (Upgrade(day(0), "c3", "C", "B"), Upgrade(day(0), "c1", "C", "B"))
 

@@ -1,0 +1,137 @@
+"""What every console page shares: the HTML environment (autoescaped: user data is escaped),
+the page decorator (login, role, CSRF on every POST) and the error pages.
+
+Managers see only their brands: a page about another brand's thing answers 404 (as if it did
+not exist), an ops-only page answers 403.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context as JinjaContext
+from multidict import MultiDict, MultiDictProxy
+
+from bot.console.auth import User, current_user
+from bot.services import SERVICES
+from core.money import to_decimal, yuan
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+Form = MultiDictProxy[Any]
+PageHandler = Callable[[web.Request, User, Form], Awaitable[web.StreamResponse]]
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+}
+NAV = [
+    ("overview", "/console", "概览", False),
+    ("brands", "/console/brands", "品牌", False),
+    ("red_packets", "/console/red-packets", "红包", False),
+    ("distributors", "/console/distributors", "分销员", True),
+    ("colearning", "/console/colearning", "共学营", True),
+    ("outbox", "/console/outbox", "消息队列", True),
+]
+NOTICES = {
+    "paid": "已标记为已发放。",
+    "created": "共学营已创建。",
+    "updated": "共学营已更新。",
+    "cancelled": "共学营已取消。",
+    "approved": "申请已通过。",
+    "rejected": "申请已拒绝。",
+    "retried": "消息已重新排队。",
+    "already": "操作未执行：状态已变化。",
+}
+
+
+def _yuan(value: Any) -> str:
+    return yuan(to_decimal(value)) if isinstance(value, (Decimal, int, str)) else "—"
+
+
+@pass_context
+def _local(context: JinjaContext, value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(context["zone"]).strftime(fmt)
+
+
+ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined)
+ENV.filters["yuan"] = _yuan
+ENV.filters["local"] = _local
+
+
+def zone_of(request: web.Request) -> ZoneInfo:
+    return ZoneInfo(request.app[SERVICES].settings.raw.platform.timezone)
+
+
+def render(
+    request: web.Request, name: str, user: User | None, http_status: int = 200, section: str = "", **data: Any
+) -> web.Response:
+    notice = NOTICES.get(request.query.get("ok", ""), "")
+    nav = [
+        (key, href, label) for key, href, label, ops_only in NAV if user is not None and (user.is_ops or not ops_only)
+    ]
+    html = ENV.get_template(name).render(
+        user=user, nav=nav, section=section, notice=notice, zone=zone_of(request), **data
+    )
+    return web.Response(text=html, status=http_status, content_type="text/html", headers=SECURITY_HEADERS)
+
+
+def error_page(request: web.Request, user: User | None, status: int, message: str) -> web.Response:
+    return render(request, "error.html", user, http_status=status, code=status, message=message)
+
+
+def not_found(request: web.Request, user: User | None) -> web.Response:
+    return error_page(request, user, 404, "页面不存在，或您没有权限查看。")
+
+
+def see_other(location: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(location, headers={"Cache-Control": "no-store"})
+
+
+def page(*, ops_only: bool = False) -> Callable[[PageHandler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+    """Login required; ``ops_only`` pages answer 403 to managers; every POST must carry the
+    session's CSRF token in the ``csrf`` field."""
+
+    def wrap(handler: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        @functools.wraps(handler)
+        async def run(request: web.Request) -> web.StreamResponse:
+            user = await current_user(request)
+            if user is None:
+                if request.method == "GET":
+                    raise see_other(f"/console/login?next={quote(request.path_qs, safe='')}")
+                return error_page(request, None, 403, "登录已失效，请重新登录。")
+            form: Form = MultiDictProxy(MultiDict())
+            if request.method == "POST":
+                form = await request.post()
+                given = str(form.get("csrf", ""))
+                if not given or not hmac.compare_digest(given.encode(), user.csrf.encode()):
+                    return error_page(request, user, 403, "表单已过期（CSRF 校验失败），请刷新页面后重试。")
+            if ops_only and not user.is_ops:
+                return error_page(request, user, 403, "此页面仅限运营账号访问。")
+            return await handler(request, user, form)
+
+        return run
+
+    return wrap
+
+
+def ident(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else None
+
+
+def fields(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    return {name: str(form.get(name, "")).strip() for name in names}

@@ -1,0 +1,272 @@
+"""Ops-only console pages: distributors (search, earnings, upgrade progress, entry
+applications), the outbox (with retry) and co-learning (sessions, applications).
+Co-learning changes go through ``bot.colearning``, the same functions as the API and CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from bot import colearning as ops
+from bot import reports
+from bot.console.auth import User
+from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
+from bot.scheduler import changed
+from bot.services import SERVICES
+from models.colearning import ColearningSession
+from models.messaging import OutboxMessage
+from models.people import Distributor, EntryApplication
+
+routes = web.RouteTableDef()
+OUTBOX_STATUSES = {"queued": "排队中", "sending": "发送中", "sent": "已发送", "dead": "失败"}
+SESSION_FIELDS = ("title", "source_room", "lecturers", "starts_at", "ends_at", "course", "groups", "reminders", "cards")
+
+
+@routes.get("/console/distributors")
+@page(ops_only=True)
+async def distributors(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    term = request.query.get("q", "").strip()[:64]
+    levels = request.app[SERVICES].settings.level_codes
+    level = request.query.get("level", "")
+    recruiter = aliased(Distributor)
+    query = (
+        select(Distributor, recruiter.name)
+        .outerjoin(recruiter, recruiter.id == Distributor.recruiter_id)
+        .order_by(Distributor.code)
+        .limit(100)
+    )
+    if term:
+        like = f"%{term.replace('%', '').replace('_', '')}%"
+        query = query.where(or_(Distributor.code.ilike(like), Distributor.name.ilike(like)))
+    if level in levels:
+        query = query.where(Distributor.level == level)
+    async with request.app[SERVICES].db.reading() as session:
+        people = list(await session.execute(query))
+        entries = list(
+            await session.scalars(
+                select(EntryApplication).where(EntryApplication.status == "pending").order_by(EntryApplication.id)
+            )
+        )
+    return render(
+        request,
+        "distributors.html",
+        user,
+        section="distributors",
+        term=term,
+        people=people,
+        entries=entries,
+        levels=levels,
+        level=level,
+    )
+
+
+@routes.get("/console/distributors/{code}")
+@page(ops_only=True)
+async def distributor(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    services, code = request.app[SERVICES], request.match_info["code"]
+    async with services.db.reading() as session:
+        earnings = await reports.earnings_report(session, services.settings, code, services.clock.now())
+        progress = await reports.progress_report(session, services.settings, code)
+    if earnings is None or progress is None:
+        return not_found(request, user)
+    labels = {"kinds": reports.KIND_LABELS, "metrics": reports.METRIC_LABELS, "entries": reports.ENTRY_LABELS}
+    return render(
+        request, "distributor.html", user, section="distributors", earnings=earnings, progress=progress, **labels
+    )
+
+
+@routes.get("/console/outbox")
+@page(ops_only=True)
+async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    status = request.query.get("status", "dead")
+    if status not in OUTBOX_STATUSES:
+        status = "dead"
+    async with request.app[SERVICES].db.reading() as session:
+        counts = dict(
+            (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
+        )
+        messages = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc()).limit(100)
+            )
+        )
+    return render(
+        request,
+        "outbox.html",
+        user,
+        section="outbox",
+        status=status,
+        statuses=OUTBOX_STATUSES,
+        counts=counts,
+        messages=messages,
+    )
+
+
+@routes.post("/console/outbox/{id}/retry")
+@page(ops_only=True)
+async def retry(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    message_id = ident(request.match_info["id"])
+    if message_id is None:
+        return not_found(request, user)
+    async with request.app[SERVICES].context() as ctx:
+        result = await ctx.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "dead")
+            .values(status="queued", attempts=0, not_before=ctx.now, last_error="")
+        )
+    raise see_other(f"/console/outbox?status=dead&ok={'retried' if result.rowcount else 'already'}")  # type: ignore[attr-defined]
+
+
+async def _colearning_page(
+    request: web.Request, user: User, problems: list[str] | None = None, values: dict[str, str] | None = None
+) -> web.Response:
+    services = request.app[SERVICES]
+    now = services.clock.now()
+    async with services.db.reading() as session:
+        sessions = [s for s in await ops.list_sessions(session, "scheduled") if s["ends_at"] > now]
+        applications = await ops.list_applications(session, "pending")
+        enrolled = await ops.list_applications(session, "enrolled")
+    sessions.sort(key=lambda s: s["starts_at"])
+    return render(
+        request,
+        "colearning.html",
+        user,
+        http_status=422 if problems else 200,
+        section="colearning",
+        sessions=sessions,
+        applications=applications,
+        enrolled=enrolled,
+        courses=services.settings.courses,
+        problems=problems or [],
+        values=values or {},
+    )
+
+
+@routes.get("/console/colearning")
+@page(ops_only=True)
+async def colearning(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    return await _colearning_page(request, user)
+
+
+def _session_data(form: Form, *, editing: bool) -> dict[str, Any]:
+    """The form's fields as ``bot.colearning`` takes them; blanks left out (a blank course
+    when editing means no course)."""
+    given = fields(form, SESSION_FIELDS)
+    data: dict[str, Any] = {key: value for key, value in given.items() if value}
+    if editing and "course" in form and not given["course"]:
+        data["course"] = None
+    return data
+
+
+@routes.post("/console/colearning/sessions")
+@page(ops_only=True)
+async def create_session(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    try:
+        async with services.context() as ctx:
+            await ops.create_session(ctx, _session_data(form, editing=False))
+    except ops.Refused as refusal:
+        return await _colearning_page(request, user, refusal.problems, fields(form, SESSION_FIELDS))
+    await changed(services)
+    raise see_other("/console/colearning?ok=created")
+
+
+def _form_values(row: ColearningSession, request: web.Request) -> dict[str, str]:
+    zone = zone_of(request)
+    return {
+        "title": row.title,
+        "source_room": row.source_room,
+        "lecturers": ", ".join(row.lecturers or []),
+        "starts_at": row.starts_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": row.ends_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        "course": row.course_sku or "",
+        "groups": "all" if row.group_ids is None else ", ".join(str(i) for i in row.group_ids),
+        "reminders": ", ".join(f"{m}m" for m in row.reminders or []),
+        "cards": ", ".join(f"{m}m" for m in row.cards or []),
+    }
+
+
+@routes.get("/console/colearning/sessions/{id}")
+@page(ops_only=True)
+async def edit_form(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    session_id = ident(request.match_info["id"])
+    async with request.app[SERVICES].db.reading() as session:
+        row = await session.get(ColearningSession, session_id) if session_id is not None else None
+    if row is None:
+        return not_found(request, user)
+    values = _form_values(row, request)
+    courses = request.app[SERVICES].settings.courses
+    return render(
+        request, "session.html", user, section="colearning", row=row, values=values, problems=[], courses=courses
+    )
+
+
+@routes.post("/console/colearning/sessions/{id}")
+@page(ops_only=True)
+async def edit_session(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    services, session_id = request.app[SERVICES], ident(request.match_info["id"])
+    if session_id is None:
+        return not_found(request, user)
+    try:
+        async with services.context() as ctx:
+            await ops.edit_session(ctx, session_id, _session_data(form, editing=True))
+    except ops.Refused as refusal:
+        if refusal.status == 404:
+            return not_found(request, user)
+        async with services.db.reading() as session:
+            row = await session.get(ColearningSession, session_id)
+        return render(
+            request,
+            "session.html",
+            user,
+            http_status=refusal.status,
+            section="colearning",
+            row=row,
+            values=fields(form, SESSION_FIELDS),
+            problems=refusal.problems,
+            courses=services.settings.courses,
+        )
+    await changed(services)
+    raise see_other("/console/colearning?ok=updated")
+
+
+async def _decide(request: web.Request, user: User, action: str, form: Form) -> web.StreamResponse:
+    services, target = request.app[SERVICES], ident(request.match_info["id"])
+    if target is None:
+        return not_found(request, user)
+    try:
+        async with services.context() as ctx:
+            if action == "cancel":
+                await ops.cancel_session(ctx, target, str(form.get("reason", "")))
+            elif action == "approve":
+                await ops.approve_application(ctx, target, user.name)
+            else:
+                await ops.reject_application(ctx, target, str(form.get("reason", "")), user.name)
+    except ops.Refused as refusal:
+        if refusal.status == 404:
+            return not_found(request, user)
+        return await _colearning_page(request, user, refusal.problems)
+    await changed(services)
+    done = {"cancel": "cancelled", "approve": "approved", "reject": "rejected"}[action]
+    raise see_other(f"/console/colearning?ok={done}")
+
+
+@routes.post("/console/colearning/sessions/{id}/cancel")
+@page(ops_only=True)
+async def cancel_session(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    return await _decide(request, user, "cancel", form)
+
+
+@routes.post("/console/colearning/applications/{id}/approve")
+@page(ops_only=True)
+async def approve(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    return await _decide(request, user, "approve", form)
+
+
+@routes.post("/console/colearning/applications/{id}/reject")
+@page(ops_only=True)
+async def reject(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    return await _decide(request, user, "reject", form)
