@@ -15,6 +15,8 @@ from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
 from bot.context import Context
+from models import queries as q
+from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 
 PENDING = "distbot.outbox"
@@ -61,3 +63,21 @@ def _write_queued(session: Session) -> None:
     rows = session.info.pop(PENDING, None)
     if rows:
         session.execute(insert(OutboxMessage), rows)
+
+
+async def post_to_brand_groups(
+    ctx: Context, brand_id: str, template: str, data: dict[str, Any], *, coalesce: str | None = None
+) -> list[BrandGroup]:
+    """Queue the same message for every group of the brand; returns the groups."""
+    groups = await q.brand_groups(ctx.session, brand_id)
+    for group in groups:
+        queue_text(
+            ctx,
+            target=group.room_id,
+            room=True,
+            account=group.account,
+            template=template,
+            data=data,
+            coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
+        )
+    return groups

@@ -13,8 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.context import Context
-from bot.outbox import PENDING, queue_row, queue_text
+from bot.outbox import PENDING, post_to_brand_groups, queue_row
 from bot.router import Filter, MessageContext, Role, Router, event, role, text_message
 from bot.transport import RoomJoin
 from core.group_ops import (
@@ -74,24 +73,6 @@ def refuse(ctx: MessageContext) -> None:
     command = parse_group_command(ctx.message.text)
     word = COMMAND_NAMES[command.name] if command else ""
     ctx.reply("manager_only", {"command": word, "brand": ctx.settings.brands[brand_of(ctx)].name})
-
-
-async def post_to_brand_groups(
-    ctx: Context, brand_id: str, template: str, data: dict[str, Any], *, coalesce: str | None = None
-) -> list[BrandGroup]:
-    """Queue the same message for every group of the brand; returns the groups."""
-    groups = await q.brand_groups(ctx.session, brand_id)
-    for group in groups:
-        queue_text(
-            ctx,
-            target=group.room_id,
-            room=True,
-            account=group.account,
-            template=template,
-            data=data,
-            coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
-        )
-    return groups
 
 
 def group_name(ctx: MessageContext, room: str) -> str:

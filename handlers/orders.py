@@ -20,7 +20,7 @@ from bot.codes import new_code
 from bot.config import CourseSettings
 from bot.context import Context
 from bot.order_events import OrderEventIn
-from bot.outbox import queue_text
+from bot.outbox import post_to_brand_groups, queue_text
 from core.attribution import Attribution, Why, attribute, bound_seller
 from core.commission import Party, Payout, split_sale
 from core.entry import Applicant, Outcome, decide_entry
@@ -165,7 +165,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
     if seller is not None and (relay := await ingest.next_relay_line(session, brand_id)) is not None:
         order.push_id = relay[0]
         data = {"number": relay[1], "seller": seller.name, "course": course.name, "quantity": event.quantity}
-        await _to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
+        await post_to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
     return Accepted(
         order.id,
         {
@@ -341,7 +341,7 @@ async def _thresholds_crossed(
             )
         )
         data = {"course": course.name, "threshold": threshold, "stock": after, "brand": brand.name}
-        await _to_brand_groups(ctx, brand_id, "red_packet_announcement", data)
+        await post_to_brand_groups(ctx, brand_id, "red_packet_announcement", data)
         for manager in brand.managers:
             queue_text(
                 ctx,
@@ -349,21 +349,6 @@ async def _thresholds_crossed(
                 template="red_packet_manager_dm",
                 data={**data, "groups": [g.name for g in groups]},
             )
-
-
-async def _to_brand_groups(
-    ctx: Context, brand_id: str, template: str, data: dict[str, Any], coalesce: str | None = None
-) -> None:
-    for group in await q.brand_groups(ctx.session, brand_id):
-        queue_text(
-            ctx,
-            target=group.room_id,
-            room=True,
-            account=group.account,
-            template=template,
-            data=data,
-            coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
-        )
 
 
 async def _check_upgrade(ctx: Context, person: Distributor) -> None:

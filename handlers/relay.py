@@ -11,9 +11,10 @@ and the push's top three sellers (bot.reports.leaderboard_report, period "push")
 from __future__ import annotations
 
 from bot import reports
+from bot.outbox import post_to_brand_groups
 from bot.router import MessageContext, Router
 from core.group_ops import pages
-from handlers.groups import brand_of, command_rest, group_command, managers, post_to_brand_groups, refuse
+from handlers.groups import brand_of, command_rest, group_command, managers, refuse
 from models import queries as q
 from models.catalog import RelayPush
 
