@@ -6,10 +6,13 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import func, select, update
 
-from bot.jsonutil import reply
+from bot.jsonutil import loads, reply
 from bot.outbox import queue_row
+from bot.router import MessageContext
 from bot.services import SERVICES
+from handlers.codes import ApplicationRefused, decide_application
 from models.messaging import OutboxMessage
+from models.people import EntryApplication
 from models.rooms import FriendRequestRecord
 
 routes = web.RouteTableDef()
@@ -102,3 +105,50 @@ async def retry(request: web.Request) -> web.Response:
     if not result.rowcount:
         return reply({"status": "rejected", "reason": "only a dead-lettered message can be retried"}, 409)
     return reply({"status": "queued", "id": message_id})
+
+
+@routes.get("/api/entry-applications")
+async def entry_applications(request: web.Request) -> web.Response:
+    status = request.query.get("status", "pending")
+    async with request.app[SERVICES].db.reading() as session:
+        rows = await session.scalars(
+            select(EntryApplication).where(EntryApplication.status == status).order_by(EntryApplication.id).limit(200)
+        )
+        items = [
+            {
+                "id": r.id,
+                "contact": r.contact_id,
+                "name": r.name,
+                "path": r.path,
+                "declared_friends": r.declared_friends,
+                "declared_groups": r.declared_groups,
+                "status": r.status,
+                "created_at": r.created_at,
+                "decided_by": r.decided_by,
+                "note": r.note,
+            }
+            for r in rows
+        ]
+    return reply({"status": status, "applications": items})
+
+
+@routes.post("/api/entry-applications/{id}/{decision:approve|reject}")
+async def decide_entry_application(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        application_id = int(request.match_info["id"])
+        body = loads(await request.read() or b"{}")
+    except ValueError:
+        return reply({"status": "rejected", "errors": ['body must be {"reason": "…", "by": "…"}']}, 422)
+    approve = request.match_info["decision"] == "approve"
+    try:
+        async with services.context() as plain:
+            ctx = MessageContext(plain.session, plain.settings, plain.renderer, plain.now)
+            application = await decide_application(
+                ctx, application_id, approve=approve, by=str(body.get("by", "ops")), reason=str(body.get("reason", ""))
+            )
+    except ApplicationRefused as refusal:
+        return reply(
+            {"status": "not_found" if refusal.status == 404 else "rejected", "reason": str(refusal)}, refusal.status
+        )
+    return reply({"status": application.status, "id": application.id})

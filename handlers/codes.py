@@ -324,3 +324,42 @@ async def _distributor_of(ctx: MessageContext, contact: str) -> Distributor | No
     if ctx.distributor is not None and ctx.distributor.contact_id == contact:
         return ctx.distributor
     return await ctx.session.scalar(select(Distributor).where(Distributor.contact_id == contact))
+
+
+class ApplicationRefused(Exception):
+    """An entry application cannot be decided: unknown (``status`` 404) or decided already (409)."""
+
+    def __init__(self, reason: str, status: int):
+        super().__init__(reason)
+        self.status = status
+
+
+async def decide_application(
+    ctx: MessageContext, application_id: int, *, approve: bool, by: str, reason: str = ""
+) -> EntryApplication:
+    """Ops approve or reject an entry application (declared reach). Approval admits the person
+    at the lowest level through the reach path and welcomes them; rejection tells them why."""
+    application = await ctx.session.get(EntryApplication, application_id, with_for_update=True)
+    if application is None:
+        raise ApplicationRefused(f"no entry application {application_id}", 404)
+    if application.status != "pending":
+        raise ApplicationRefused(f"the application is already {application.status}", 409)
+    contact = application.contact_id
+
+    def tell(template: str, data: dict[str, Any]) -> None:
+        queue_text(ctx, target=contact, template=template, data=data)
+
+    if approve:
+        person = await _distributor_of(ctx, contact)
+        if person is None:
+            await _admit(ctx, contact, application.name, EntryDecision(Outcome.ADMITTED, Path.REACH), None, tell)
+            person = await _distributor_of(ctx, contact)
+        application.status, application.distributor_id = "approved", person.id if person else None
+    else:
+        application.status, application.note = "rejected", reason.strip()[:500]
+        tell(
+            "entry_application_rejected",
+            {"name": application.name, "platform": ctx.settings.raw.platform.name, "reason": application.note},
+        )
+    application.decided_at, application.decided_by = ctx.now, by[:64]
+    return application

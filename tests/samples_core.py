@@ -40,6 +40,7 @@ SAMPLES: dict[str, dict] = {
     "level_up_dm": {"name": "张伟", "level": "B", "level_name": "主管"},
     "menu": {"platform": "童趣优课", "brands": BRANDS},
     "error_fallback": {},
+    "entry_application_rejected": {"name": "钱老师", "platform": "童趣优课", "reason": "群规模暂不符合"},
 }
 EXPECTED = {
     "earned_dm": "销售佣金：144.00 元",
@@ -50,4 +51,5 @@ EXPECTED = {
     "level_up_dm": "升级为 主管（B）",
     "menu": "发送“数学”",
     "error_fallback": "抱歉",
+    "entry_application_rejected": "没有通过，原因：群规模暂不符合",
 }

@@ -14,8 +14,10 @@ from bot import colearning as ops
 from bot import reports
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
+from bot.router import MessageContext
 from bot.scheduler import changed
 from bot.services import SERVICES
+from handlers.codes import ApplicationRefused, decide_application
 from models.colearning import ColearningSession
 from models.messaging import OutboxMessage
 from models.people import Distributor, EntryApplication
@@ -270,3 +272,30 @@ async def approve(request: web.Request, user: User, form: Form) -> web.StreamRes
 @page(ops_only=True)
 async def reject(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     return await _decide(request, user, "reject", form)
+
+
+async def _entry_decision(request: web.Request, user: User, form: Form, approve: bool) -> web.StreamResponse:
+    services, target = request.app[SERVICES], ident(request.match_info["id"])
+    if target is None:
+        return not_found(request, user)
+    try:
+        async with services.context() as plain:
+            ctx = MessageContext(plain.session, plain.settings, plain.renderer, plain.now)
+            await decide_application(ctx, target, approve=approve, by=user.name, reason=str(form.get("reason", "")))
+    except ApplicationRefused as refusal:
+        if refusal.status == 404:
+            return not_found(request, user)
+        raise see_other("/console/distributors?ok=already") from None
+    raise see_other(f"/console/distributors?ok={'approved' if approve else 'rejected'}")
+
+
+@routes.post("/console/entry-applications/{id}/approve")
+@page(ops_only=True)
+async def approve_entry(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    return await _entry_decision(request, user, form, approve=True)
+
+
+@routes.post("/console/entry-applications/{id}/reject")
+@page(ops_only=True)
+async def reject_entry(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    return await _entry_decision(request, user, form, approve=False)
