@@ -45,12 +45,16 @@ class Renderer:
         # Many messages are the same text for everyone (the menu): equal data, same template
         # object → the same text. A template edited on disk is a new object, so no stale text.
         self._cache: dict[Any, tuple[Any, str]] = {}
+        self._by_identity: dict[tuple[str, int], tuple[Any, Any, str]] = {}  # data kept alive: ids stay unique
 
     def _local(self, value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(self.timezone).strftime(fmt)
 
     def render(self, name: str, data: Mapping[str, Any] | None = None) -> str:
         template = self.env.get_template(name + SUFFIX)  # reloaded when ops edit the file
+        same = self._by_identity.get((name, id(data)))
+        if same is not None and same[0] is data and same[1] is template:
+            return same[2]  # the very same data object as last time (e.g. the menu's)
         key = _cache_key(name, data)
         if key is not None:
             cached = self._cache.get(key)
@@ -60,7 +64,9 @@ class Renderer:
         if key is not None:
             if len(self._cache) >= 512:
                 self._cache.clear()
+                self._by_identity.clear()
             self._cache[key] = (template, text)
+            self._by_identity[(name, id(data))] = (data, template, text)
         return text
 
     def names(self) -> list[str]:

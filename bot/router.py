@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from bot.context import Context
@@ -43,8 +44,9 @@ class MessageContext(Context):
         assert isinstance(self.event, Message)
         return self.event
 
-    @property
+    @cached_property
     def text(self) -> str:
+        """The message as filters compare it (normalised once, read by every filter)."""
         return normalise(self.event.text) if isinstance(self.event, Message) else ""
 
     def reply(self, template: str, data: dict[str, Any] | None = None) -> None:
@@ -141,9 +143,14 @@ class Router:
 
 
 def first_match(routers: Iterable[Router], ctx: MessageContext) -> Route | None:
+    # Plain loops: this runs for every message across every route, and a generator per route
+    # was most of its cost.
     for router in routers:
         for route in router.routes:
-            if all(f(ctx) for f in route.filters):
+            for condition in route.filters:
+                if not condition(ctx):
+                    break
+            else:
                 return route
     return None
 

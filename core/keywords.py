@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -39,6 +40,11 @@ class BrandWords:
 
     brand: str
     words: tuple[str, ...]
+
+    @cached_property
+    def normalised(self) -> frozenset[str]:
+        """The words as they are compared (once per brand, not once per message)."""
+        return frozenset(w for w in (normalise_keyword(word) for word in self.words) if w)
 
 
 def _is_ascii_word_char(ch: str) -> bool:
@@ -60,9 +66,7 @@ def match_brands(text: str, brands: Sequence[BrandWords]) -> tuple[str, ...]:
         return ()
     found: list[tuple[int, int, str]] = []  # (start, -length, brand)
     for entry in brands:
-        for word in {normalise_keyword(w) for w in entry.words}:
-            if not word:
-                continue
+        for word in entry.normalised:
             start = compact.find(word)
             while start != -1:
                 end = start + len(word)

@@ -25,10 +25,10 @@ ROUTERS: list[Router] = [
     red_packets.router,  # 晒单
     membership.router,  # other joins and leaves: member lists
     friends.router,  # friend requests (a code in the greeting registers), invitations into rooms
+    menu.router,  # exactly "帮助", "菜单", "品牌" in a DM: cheap and unambiguous, so early
     codes.router,  # "注册 …", "邀请码", "申请 500 3", how to join
     earnings.router,  # "收益", "升级"
     material.router,  # "推荐" from ops and managers
     keywords.router,  # brand words anywhere in a DM: after every router with DM commands
-    menu.router,  # "帮助", "菜单", "品牌"
     menu.fallback,  # last: what nothing else understood
 ]

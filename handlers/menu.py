@@ -95,10 +95,19 @@ def _forget(session: Session) -> None:
 
 
 def menu_data(ctx: MessageContext) -> dict[str, object]:
-    return {
-        "platform": ctx.settings.raw.platform.name,
-        "brands": [{"name": b.name, "keyword": b.keywords[0], "intro": b.intro} for b in ctx.settings.raw.brands],
-    }
+    """The menu's data: built once per configuration, so the renderer finds its text cached
+    by identity instead of comparing the data again on every DM."""
+    cached = _MENU_DATA.get(id(ctx.settings))
+    if cached is None or cached[0] is not ctx.settings:
+        data = {
+            "platform": ctx.settings.raw.platform.name,
+            "brands": [{"name": b.name, "keyword": b.keywords[0], "intro": b.intro} for b in ctx.settings.raw.brands],
+        }
+        cached = _MENU_DATA[id(ctx.settings)] = (ctx.settings, data)
+    return cached[1]
+
+
+_MENU_DATA: dict[int, tuple[object, dict[str, object]]] = {}
 
 
 def _menu_or_reminder(ctx: MessageContext, *, asked: bool) -> None:
