@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from bot.outbox import queue_text
 from bot.router import MessageContext, Router, first_match, role_of
-from bot.scheduler import SOURCES
 from bot.services import Services
 from bot.transport import Event, Message, Transport
 from models.people import Distributor
@@ -51,6 +50,9 @@ class Flood:
         if len(times) >= self.limit:
             return False
         times.append(now)
+        if len(self.seen) > 10_000:  # forget people and rooms quiet for a whole window
+            for quiet in [k for k, t in self.seen.items() if not t or now - t[-1] > self.window]:
+                del self.seen[quiet]
         return True
 
 
@@ -128,16 +130,16 @@ class Dispatcher:
                     await self._failed(single)
 
     def _admitted(self, event: Event) -> bool:
-        if not isinstance(event, Message):
-            return True
-        now = time.monotonic()
         own = getattr(self.transport, "self_id", None) or getattr(self.transport, "account", None)
-        if event.sender == own:
-            return False  # the helper's own messages echoed back
-        if SOURCES.match(event.room, event.sender, event.at):
-            return True  # a lecturer during a co-learning session: relayed, not answered
-        if not self.people.allow(event.sender, now) or (event.room and not self.rooms.allow(event.room, now)):
-            log.warning("flood: not answering %s in %s", event.sender, event.room or "a DM")
+        return not (isinstance(event, Message) and event.sender == own)  # the helper's own messages echoed back
+
+    def may_answer(self, message: Message) -> bool:
+        """Every message is handled (a stock command, a relay line, a showcase must not be
+        lost in a busy group); what is limited is how often the bot answers one person or
+        one room, so nobody gets a reply storm."""
+        now = time.monotonic()
+        if not self.people.allow(message.sender, now) or (message.room and not self.rooms.allow(message.room, now)):
+            log.warning("flood: not answering %s in %s", message.sender, message.room or "a DM")
             return False
         return True
 
@@ -166,6 +168,7 @@ class Dispatcher:
                     event=event,
                     role=role_of(sender, distributor, services.settings, getattr(event, "room", None)),
                     distributor=distributor,
+                    may_answer=self.may_answer,
                 )
                 route = first_match(self.routers, ctx)
                 if route is None:

@@ -38,6 +38,7 @@ class MessageContext(Context):
     role: Role = Role.GUEST
     distributor: Distributor | None = None  # the sender's distributor row, if they are one
     replies: int = 0
+    may_answer: Callable[[Message], bool] | None = None  # the dispatcher's per-person/per-room limits
 
     @property
     def message(self) -> Message:
@@ -52,6 +53,8 @@ class MessageContext(Context):
     def reply(self, template: str, data: dict[str, Any] | None = None) -> None:
         """Answer where the message came from: privately, or in the room mentioning the sender."""
         message = self.message
+        if self.may_answer is not None and not self.may_answer(message):
+            return
         self.replies += 1
         queue_text(
             self,

@@ -16,14 +16,16 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import update
+
 from bot.codes import new_code
 from bot.config import CourseSettings
 from bot.context import Context
 from bot.order_events import OrderEventIn
 from bot.outbox import post_to_brand_groups, queue_text
-from core.attribution import Attribution, Why, attribute, bound_seller
+from core.attribution import Why, attribute, bound_seller
 from core.commission import Party, Payout, split_sale
-from core.entry import Applicant, Outcome, decide_entry
+from core.entry import Applicant, Outcome, Path, decide_entry
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
 from core.products import CourseKind, EventType, payable
@@ -72,7 +74,8 @@ async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "w
         raise Duplicate(event.event_id)
     if event.type is EventType.PAID:
         return await _paid(ctx, event, course)
-    order = await session.get(Order, event.order_id)
+    # Locked: two refunds of one order at once must not both pass the checks below.
+    order = await session.get(Order, event.order_id, with_for_update=True)
     if order is None:
         raise Rejected("unknown_order", f"no paid order {event.order_id!r} to apply a {event.type} event to")
     if order.course_sku != course.sku:
@@ -151,7 +154,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
     if seller is not None:
         await _check_upgrade(ctx, seller)
     if own is None:
-        await _maybe_enter_by_purchase(ctx, event.buyer.id, event.buyer.name, purchases, attribution)
+        await _maybe_enter_by_purchase(ctx, event.buyer.id, event.buyer.name, purchases, seller)
 
     # Last, the two rows every concurrent order of this course (or brand, during a push)
     # contends for: taken here, their locks are held only until the commit that follows.
@@ -181,8 +184,8 @@ async def _book(
     ctx: Context, event: OrderEventIn, order: Order, seller: Distributor | None, pool: Decimal, margin: Decimal
 ) -> list[tuple[str, Payout]]:
     """Split ``pool`` for this order's seller, write earned lines, DM each payee."""
-    if seller is None or (pool == 0 and margin == 0):
-        return []
+    if seller is None or seller.status != "active" or (pool == 0 and margin == 0):
+        return []  # an inactive seller's share stays with the platform, whatever the event
     recruiter = await ctx.session.get(Distributor, seller.recruiter_id) if seller.recruiter_id else None
     if recruiter is not None and recruiter.status != "active":
         recruiter = None
@@ -237,8 +240,12 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, o
             f" ({order.amount - order.refunded} after earlier refunds)",
             http=409,
         )
-    if event.quantity > order.quantity:
-        raise Rejected("refund_quantity", f"order {order.id} has {order.quantity} units, not {event.quantity}")
+    if order.refunded_quantity + event.quantity > order.quantity:
+        raise Rejected(
+            "refund_quantity",
+            f"order {order.id} has {order.quantity} units, {order.refunded_quantity} already returned;"
+            f" {event.quantity} more cannot be",
+        )
     commissions = await q.commissions_of_order(session, order.id)
     lines = claw_back(
         commissions,
@@ -250,9 +257,12 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, o
     )
     await _write_lines(ctx, order, event, lines)
     order.refunded += event.amount
-    buyer = await session.get(Buyer, order.buyer_id)
-    if buyer is not None:
-        buyer.self_purchase_total -= event.amount
+    order.refunded_quantity += event.quantity
+    await session.execute(  # atomic: a concurrent purchase may be adding to the same total
+        update(Buyer)
+        .where(Buyer.id == order.buyer_id)
+        .values(self_purchase_total=Buyer.self_purchase_total - event.amount)
+    )
     if event.quantity:
         await q.return_stock(session, course.sku, event.quantity)
     await _dm_clawbacks(ctx, order, event.amount, lines)
@@ -392,17 +402,17 @@ async def _climber(ctx: Context, person: Distributor) -> Climber:
 
 
 async def _maybe_enter_by_purchase(
-    ctx: Context, buyer_id: str, name: str, purchases: Decimal, attribution: Attribution
+    ctx: Context, buyer_id: str, name: str, purchases: Decimal, seller: Distributor | None
 ) -> None:
     """Automatic entry at the lowest level once the buyer's purchases reach the threshold;
     the recruiter is the distributor the buyer is locked to."""
     rules = ctx.settings.entry
-    if rules.purchase_threshold is None or purchases < rules.purchase_threshold:
+    if Path.PURCHASE not in rules.paths:
         return
-    locked_to = attribution.seller if attribution.why is not Why.NONE else None
+    locked_to = _id(seller) if seller is not None else None  # the (active) distributor who sold to them
     decision = decide_entry(Applicant(person=buyer_id, self_purchase_total=purchases, locked_to=locked_to), rules)
-    if decision.outcome is not Outcome.ADMITTED:
-        return
+    if decision.outcome is not Outcome.ADMITTED or decision.path is not Path.PURCHASE:
+        return  # only the purchase path enrols a buyer here; codes, reach and open entry are asked for
     ctx.session.add(
         Distributor(
             code=new_code(),
@@ -410,7 +420,7 @@ async def _maybe_enter_by_purchase(
             buyer_id=buyer_id,
             level=ctx.settings.level_codes[0],
             recruiter_id=int(decision.recruiter) if decision.recruiter else None,
-            entry_path="purchase",
+            entry_path=Path.PURCHASE.value,
             joined_at=ctx.now,
             level_since=ctx.now,
         )

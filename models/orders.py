@@ -27,6 +27,7 @@ class Order(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Money)  # paid
     refunded: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # units back in stock
     ref: Mapped[str | None] = mapped_column(String(64))
     seller_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"))
     attribution: Mapped[str] = mapped_column(String(16))  # core.attribution.Why

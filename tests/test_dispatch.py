@@ -153,3 +153,21 @@ async def test_friend_requests_with_a_code_or_keyword_are_accepted_and_others_wa
         accepts = await session.scalar(select(func.count()).where(OutboxMessage.kind == "friend_accept"))
     assert decided == {"r1": "accepted", "r2": "accepted", "r3": "pending"}
     assert accepts == 2
+
+
+async def test_a_busy_group_still_takes_the_managers_command_though_the_bot_answers_less(services):
+    from models import Course
+
+    dispatcher = Dispatcher(services, handlers.ROUTERS, FakeTransport(), room_limit=5)
+    dispatcher.start()
+    for i in range(40):  # a burst of chatter in the group
+        await dispatcher.submit(dm(f"parent-{i}", "排行榜", n=i, room="room-xinghuo-1"))
+    await dispatcher.submit(dm("mgr-zhaolin", "库存 XH-MATH-S1 50", n=99, room="room-xinghuo-1"))
+    await dispatcher.stop()
+
+    async with services.db.reading() as session:
+        assert await session.scalar(select(Course.stock).where(Course.sku == "XH-MATH-S1")) == 50
+        answers = await session.scalar(
+            select(func.count()).where(OutboxMessage.target == "room-xinghuo-1", OutboxMessage.kind == "text")
+        )
+    assert answers <= 1 + 5  # the board posted once, then at most the room's 5 answers (of 41 messages)

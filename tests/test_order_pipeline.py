@@ -201,3 +201,35 @@ async def test_a_c_whose_recruit_becomes_a_vip_through_a_sale_climbs_in_the_same
         async with services.db.reading() as session:
             levels = dict((await session.execute(select(Distributor.code, Distributor.level))).all())
     assert (levels["DEMOC003"], levels["DEMOC001"], levels["DEMOB001"]) == ("B", "B", "B")
+
+
+async def test_refunds_cannot_put_back_more_units_than_the_order_took(client, services):
+    await post_event(client, order_event("o-1", quantity=2, amount="798.00", ref="DEMOC001"))
+
+    first = await post_event(client, order_event("o-1", type="refunded", amount="100.00", quantity=2, event_id="r-1"))
+    second = await post_event(client, order_event("o-1", type="refunded", amount="100.00", quantity=2, event_id="r-2"))
+
+    assert (first[0], second[0], second[1]["code"]) == (200, 422, "refund_quantity")
+    async with services.db.reading() as session:
+        assert await session.scalar(select(Course.stock).where(Course.sku == "XH-MATH-S1")) == 300
+
+
+async def test_a_suspended_seller_gets_no_cpa_bounty_and_the_platform_keeps_it(client, services):
+    await post_event(client, order_event("t-1", sku="XH-TRIAL", amount="0.10", ref="DEMOC001"))
+    async with services.db.unit_of_work() as session:
+        await session.execute(update(Distributor).where(Distributor.code == "DEMOC001").values(status="suspended"))
+
+    status, body = await post_event(client, order_event("t-1", type="qualified", sku="XH-TRIAL", amount="0"))
+
+    assert (status, body["payouts"]) == (200, [])
+    async with services.db.reading() as session:
+        assert await session.scalar(select(func.count(LedgerLine.id))) == 0
+
+
+async def test_a_purchase_threshold_without_the_purchase_path_enrols_nobody(databases, dialect):
+    settings = edited_settings(("  paths: [code, reach]", "  paths: [code, reach, open]\n  purchase_threshold: 99"))
+    async with running_services(databases, dialect, settings) as services, web_client(services) as client:
+        await post_event(client, order_event("o-1", sku="KX-BOX", amount="199.00", ref="DEMOC001", buyer="b-new"))
+
+        async with services.db.reading() as session:
+            assert await session.scalar(select(Distributor).where(Distributor.buyer_id == "b-new")) is None
