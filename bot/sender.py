@@ -152,6 +152,14 @@ class OutboxSender:
             await self.sleep(gap)
         if not await self._claim(group):
             return 0.0
+        # Read back what was claimed: a row may have been rewritten while this sender waited
+        # out the account's pace (a welcome gaining the names of people who just joined).
+        async with self.services.db.reading() as session:
+            group = list(
+                await session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).order_by(OutboxMessage.id)
+                )
+            )
         await self._deliver(group)
         return 0.0
 
@@ -220,7 +228,7 @@ class OutboxSender:
             raise TransportError(f"unknown outbox kind {row.kind!r}")
 
     async def _failed(self, group: list[OutboxMessage], error: TransportError) -> None:
-        attempts = group[0].attempts + 1
+        attempts = group[0].attempts  # read back after the claim, which counted this attempt
         dead = not error.retryable or attempts >= self.max_attempts
         delay = self.backoff * 2 ** (attempts - 1) * (1 + self.rng.random() / 4)
         log.warning(

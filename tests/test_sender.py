@@ -197,3 +197,20 @@ async def test_several_earned_dms_to_one_person_arrive_as_one_message_with_blank
     await drain(sender_for(services, transport))
 
     assert [s.text for s in transport.sent] == ["\n\n".join([dm] * 3)]
+
+
+async def test_a_row_rewritten_while_the_sender_waits_out_the_pace_is_sent_as_rewritten(services):
+    await queue(services, {"target": "room-1", "room": True, "text": "欢迎 @甲"})
+    transport, time = FakeTransport(), FakeTime()
+    sender = sender_for(services, transport, time)
+    sender.account_ready = time.now + 3  # the previous message went out a moment ago
+
+    async def sleep_while_someone_joins(seconds: float) -> None:
+        async with services.db.unit_of_work() as session:
+            await session.execute(update(OutboxMessage).values(text="欢迎 @甲 @乙"))
+        await time.sleep(seconds)
+
+    sender.sleep = sleep_while_someone_joins
+    await sender.send_next()
+
+    assert [s.text for s in transport.sent] == ["欢迎 @甲 @乙"]
