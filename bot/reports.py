@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.jsonutil import dumps
 from core.commission import Kind
 from core.ledger import Entry, LedgerLine, Reason, summarize
-from core.money import FEN, yuan
+from core.money import ZERO, to_fen, yuan
 from core.privacy import mask_name
 from core.upgrade import MONEY_METRICS, ConditionProgress, Metric, progress
 from models import queries as q
@@ -93,7 +93,7 @@ async def earnings_report(session: AsyncSession, settings: Settings, code: str, 
         }
         for line, (row, course) in reversed(list(zip(lines, rows, strict=True))[-LATEST_LINES:])
     ]
-    zero = Decimal("0.00")
+    zero = ZERO
     return {
         "distributor": _person(person),
         "totals": {
@@ -112,7 +112,7 @@ async def earnings_report(session: AsyncSession, settings: Settings, code: str, 
 
 def _measure(metric: Metric, value: Decimal) -> Decimal | int:
     """Money metrics as yuan to the fen; counts as whole numbers."""
-    return value.quantize(FEN) if metric in MONEY_METRICS else int(value)
+    return to_fen(value) if metric in MONEY_METRICS else int(value)
 
 
 def _condition(c: ConditionProgress) -> dict[str, Any]:

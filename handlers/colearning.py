@@ -130,7 +130,7 @@ async def invitation(ctx: MessageContext) -> None:
     )
     if who is None or known is not None:
         return
-    account = ctx.transport.account if ctx.transport else ctx.settings.raw.platform.helper_account
+    account = ctx.transport.account if ctx.transport else ctx.settings.helper_account
     application = ColearningApplication(
         invitation_id=invited.id,
         distributor_id=who.id,

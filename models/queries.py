@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.attribution import Lock, TrialTaken
 from core.commission import Kind
@@ -22,19 +23,8 @@ from models.orders import LedgerLine, Order
 from models.people import Distributor, FanLock
 
 
-async def insert_ignoring_duplicates(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(insert(table).values(**values).on_conflict_do_nothing())
-
-
 async def distributor_by_code(session: AsyncSession, code: str) -> Distributor | None:
     return await session.scalar(select(Distributor).where(Distributor.code == code))
-
-
-async def distributor_by_buyer(session: AsyncSession, buyer_id: str) -> Distributor | None:
-    return await session.scalar(select(Distributor).where(Distributor.buyer_id == buyer_id))
 
 
 async def lock_history(session: AsyncSession, buyer_id: str) -> list[Lock]:
@@ -59,18 +49,6 @@ async def bound_trials(session: AsyncSession, buyer_id: str, sku: str) -> list[T
     ]
 
 
-async def has_bought(session: AsyncSession, buyer_id: str, sku: str) -> bool:
-    return (
-        await session.scalar(select(Order.id).where(Order.buyer_id == buyer_id, Order.course_sku == sku).limit(1))
-    ) is not None
-
-
-async def has_bought_brand(session: AsyncSession, buyer_id: str, brand_id: str) -> bool:
-    return (
-        await session.scalar(select(Order.id).where(Order.buyer_id == buyer_id, Order.brand_id == brand_id).limit(1))
-    ) is not None
-
-
 async def has_qualified(session: AsyncSession, buyer_id: str, sku: str) -> bool:
     return (
         await session.scalar(
@@ -79,21 +57,6 @@ async def has_qualified(session: AsyncSession, buyer_id: str, sku: str) -> bool:
             .limit(1)
         )
     ) is not None
-
-
-async def take_stock(session: AsyncSession, sku: str, quantity: int) -> tuple[int, int, list[int]] | None:
-    """Take ``quantity`` from the course's stock in one atomic UPDATE that can never go below
-    zero, even under concurrent orders (PostgreSQL's row lock serialises them). Returns
-    (stock left, stock epoch, thresholds), or None when there is not enough."""
-    row = (
-        await session.execute(
-            update(Course)
-            .where(Course.sku == sku, Course.stock >= quantity)
-            .values(stock=Course.stock - quantity)
-            .returning(Course.stock, Course.stock_epoch, Course.red_packet_thresholds)
-        )
-    ).first()
-    return None if row is None else (row[0], row[1], list(row[2] or []))
 
 
 async def return_stock(session: AsyncSession, sku: str, quantity: int) -> None:
@@ -108,17 +71,6 @@ async def open_push(session: AsyncSession, brand_id: str) -> RelayPush | None:
         .where(RelayPush.brand_id == brand_id, RelayPush.ended_at.is_(None))
         .order_by(RelayPush.started_at.desc())
         .limit(1)
-    )
-
-
-async def next_relay_number(session: AsyncSession, push_id: int) -> int:
-    return int(
-        await session.scalar(
-            update(RelayPush)
-            .where(RelayPush.id == push_id)
-            .values(line_count=RelayPush.line_count + 1)
-            .returning(RelayPush.line_count)
-        )
     )
 
 
@@ -168,6 +120,12 @@ async def unsettled_commissions(
     settled = select(LedgerLine.commission_id).where(
         LedgerLine.entry == Entry.SETTLED, LedgerLine.commission_id.is_not(None)
     )
+    cancellation = aliased(LedgerLine)
+    cancelled_sum = (
+        select(func.sum(cancellation.amount))
+        .where(cancellation.commission_id == LedgerLine.id, cancellation.entry == Entry.CANCELLED)
+        .scalar_subquery()
+    )
     rows = (
         await session.execute(
             select(LedgerLine.id, LedgerLine.order_id)
@@ -176,6 +134,9 @@ async def unsettled_commissions(
                 LedgerLine.id > after_id,
                 LedgerLine.at <= earned_before,
                 LedgerLine.id.not_in(settled),
+                # A commission cancelled in full has nothing to settle: without this, every pass
+                # would read every fully refunded commission again, forever.
+                LedgerLine.amount + func.coalesce(cancelled_sum, 0) > 0,
             )
             .order_by(LedgerLine.id)
             .limit(limit)

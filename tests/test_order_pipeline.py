@@ -233,3 +233,19 @@ async def test_a_purchase_threshold_without_the_purchase_path_enrols_nobody(data
 
         async with services.db.reading() as session:
             assert await session.scalar(select(Distributor).where(Distributor.buyer_id == "b-new")) is None
+
+
+async def test_a_commission_refunded_in_full_is_never_read_again_by_the_settlement_pass(client, services):
+    from models import queries as q
+
+    await post_event(client, order_event("o-1", ref="DEMOC001"))
+    await post_event(client, order_event("o-1", type="refunded", amount="399.00", quantity=1))
+    await post_event(client, order_event("o-2", ref="DEMOC001", buyer="b-2"))
+    services.clock.advance(days=8)
+
+    async with services.db.reading() as session:
+        _, orders = await q.unsettled_commissions(session, services.clock.now(), 0, 100)
+    settled = await settle_pass(services)
+
+    assert set(orders.values()) == {"o-2"}
+    assert settled == 2
