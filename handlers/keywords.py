@@ -26,6 +26,7 @@ from core.keywords import GroupState, Join, choose_group, match_brands
 from handlers.codes import join_answer
 from models import marks
 from models.catalog import BrandGroup
+from models.messaging import OutboxMessage
 from models.rooms import RoomMember
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,21 @@ async def place(ctx: MessageContext, brand: BrandSettings) -> None:
     if inside:
         ctx.reply("group_already_in", {"brand": brand.name, "groups": [g.name for g in groups if g.room_id in inside]})
         return
+    earlier = (
+        await ctx.session.execute(
+            select(OutboxMessage.kind, OutboxMessage.payload).where(
+                OutboxMessage.target == person,
+                OutboxMessage.kind.in_(("room_add", "room_invite")),
+                OutboxMessage.created_at >= ctx.now - timedelta(days=1),
+            )
+        )
+    ).all()
+    for kind, payload in earlier:  # asked again before joining: the same answer, no second invitation
+        group = next((g for g in groups if g.room_id == (payload or {}).get("room")), None)
+        if group is not None:
+            join = Join.ADD if kind == "room_add" else Join.INVITE
+            ctx.reply("group_joined", {"brand": brand.name, "group": group.name, "join": join.value})
+            return
     fill = ctx.settings.raw.brand_groups
     placement = choose_group(
         [GroupState(g.room_id, g.member_count, g.capacity) for g in groups], fill.rollover_at, fill.direct_add_max

@@ -384,3 +384,14 @@ async def test_a_distributor_saying_recommend_gets_no_post(services):
     await run(services, dm("wx-lina", "推荐"), dm("wx-lina", "推荐", room="room-material"))
 
     assert [r.template for r in await outbox(services)] == ["menu"]
+
+
+async def test_asking_again_before_joining_repeats_the_answer_without_a_second_invitation(services):
+    await run(services, dm("wx-lina", "数学"))
+    await run(services, dm("wx-lina", "数学群怎么还没进"))
+
+    rows = await outbox(services)
+    assert [r.kind for r in rows if r.target == "wx-lina" and r.kind != "text"] == ["room_add"]
+    answers = [r.text for r in rows if r.target == "wx-lina" and r.kind == "text"]
+    assert len(answers) == 2 and all("星火思维推广1群" in a for a in answers)
+    assert (await groups(services))[0][2] == 1  # one seat taken, not two
