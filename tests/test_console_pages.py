@@ -191,3 +191,29 @@ async def test_distributors_are_found_by_code_or_name_and_filtered_by_level(clie
 
     assert "DEMOC001" in by_level and "DEMOC002" in by_level and "DEMOA001" not in by_level
     assert by_name.count('href="/console/distributors/DEMO') == 1
+
+
+async def test_emptying_reminders_and_course_cards_on_the_edit_form_clears_them(client, services):
+    await make_account(services, "xiaomei")
+    csrf = await log_in(client, "xiaomei")
+    form = {
+        "csrf": csrf,
+        "title": "公开课",
+        "source_room": "room-lecture",
+        "lecturers": "wx-teacher",
+        "starts_at": "2026-11-26T20:00",
+        "ends_at": "2026-11-26T21:00",
+        "course": "XH-MATH-S1",
+        "reminders": "1h",
+        "cards": "30m",
+    }
+    await client.post("/console/colearning/sessions", data=form)
+    async with services.db.reading() as session:
+        row = await session.scalar(select(ColearningSession))
+
+    edited = await client.post(f"/console/colearning/sessions/{row.id}", data={**form, "reminders": "", "cards": ""})
+
+    assert "共学营已更新" in await edited.text()
+    async with services.db.reading() as session:
+        row = await session.get(ColearningSession, row.id)
+    assert (list(row.reminders), list(row.cards)) == ([], [])

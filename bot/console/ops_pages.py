@@ -158,8 +158,12 @@ def _session_data(form: Form, *, editing: bool) -> dict[str, Any]:
     when editing means no course)."""
     given = fields(form, SESSION_FIELDS)
     data: dict[str, Any] = {key: value for key, value in given.items() if value}
-    if editing and "course" in form and not given["course"]:
-        data["course"] = None
+    if editing:  # emptied on the form means none, not "unchanged"
+        if "course" in form and not given["course"]:
+            data["course"] = None
+        for key in ("cards", "reminders"):
+            if key in form and not given[key]:
+                data[key] = []
     return data
 
 
@@ -214,7 +218,11 @@ async def edit_session(request: web.Request, user: User, form: Form) -> web.Stre
         return not_found(request, user)
     try:
         async with services.context() as ctx:
-            await ops.edit_session(ctx, session_id, _session_data(form, editing=True))
+            data = _session_data(form, editing=True)
+            row = await ctx.session.get(ColearningSession, session_id)
+            if row is not None and data.get("starts_at") == _form_values(row, request)["starts_at"]:
+                del data["starts_at"]  # the form shows minutes: unchanged is not a move
+            await ops.edit_session(ctx, session_id, data)
     except ops.Refused as refusal:
         if refusal.status == 404:
             return not_found(request, user)
