@@ -9,11 +9,7 @@ import asyncio
 import getpass
 import sys
 
-from sqlalchemy import select
-
-from bot.console.auth import ROLES, AccountError, add_user
-from models.catalog import Brand
-from models.console import ConsoleUser  # noqa: F401  (the table is in the metadata wherever the CLI is)
+ROLES = ("ops", "manager")  # as bot.console.auth has them; not imported here so every command starts fast
 
 
 def add_users_commands(subparsers: argparse._SubParsersAction, config_parent: argparse.ArgumentParser) -> None:
@@ -38,7 +34,11 @@ def _password(from_stdin: bool) -> str | None:
 
 
 def users_add(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
     from bot.app import build_services, prepare
+    from bot.console.auth import AccountError, add_user
+    from models.catalog import Brand
 
     if args.role == "ops" and args.brand:
         print("error: --brand is for managers; ops see every brand", file=sys.stderr)

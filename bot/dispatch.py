@@ -15,11 +15,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict, deque
 from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from bot.limits import Flood
 from bot.outbox import queue_text
 from bot.router import MessageContext, Router, first_match, role_of
 from bot.services import Services
@@ -33,27 +33,6 @@ class HandlerFailed(Exception):
     def __init__(self, route: str, event: Event):
         super().__init__(route)
         self.route, self.event = route, event
-
-
-class Flood:
-    """At most ``limit`` handled messages per ``window`` seconds per key (a person, a room):
-    someone pasting fifty lines gets answers to the first few, not a reply storm."""
-
-    def __init__(self, limit: int, window: float):
-        self.limit, self.window = limit, window
-        self.seen: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, key: str, now: float) -> bool:
-        times = self.seen[key]
-        while times and now - times[0] > self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            return False
-        times.append(now)
-        if len(self.seen) > 10_000:  # forget people and rooms quiet for a whole window
-            for quiet in [k for k, t in self.seen.items() if not t or now - t[-1] > self.window]:
-                del self.seen[quiet]
-        return True
 
 
 class Dispatcher:

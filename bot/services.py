@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.context import Clock, Context, SystemClock
 from bot.db import Database
+from bot.limits import Flood
 from bot.render import Renderer
 
 
@@ -23,6 +24,8 @@ class Services:
     # Called after a unit of work commits, so a sender in this process looks at the outbox at
     # once instead of at its next poll.
     committed: Callable[[], None] = lambda: None
+    # Console logins: each costs a scrypt hash, so at most 10 a minute per name and per address.
+    login_attempts: Flood = field(default_factory=lambda: Flood(limit=10, window=60.0))
 
     @asynccontextmanager
     async def context(self) -> AsyncIterator[Context]:

@@ -162,3 +162,25 @@ async def test_a_session_expires_after_twelve_hours(client, services):
     services.clock.advance(minutes=2)
 
     assert (await client.get("/console", allow_redirects=False)).status == 303
+
+
+def test_the_cli_offers_exactly_the_roles_the_console_knows():
+    from bot import console_cli
+    from bot.console import auth
+
+    assert console_cli.ROLES == auth.ROLES
+
+
+async def test_guessing_passwords_is_stopped_after_ten_tries_a_minute(client, services):
+    import re
+
+    await make_account(services, "xiaomei")
+    statuses = []
+    for _ in range(12):
+        page = await client.get("/console/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
+        response = await client.post("/console/login", data={"csrf": token, "name": "xiaomei", "password": "guess"})
+        statuses.append(response.status)
+
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+    assert "尝试次数太多" in await response.text()

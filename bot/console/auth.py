@@ -9,6 +9,7 @@ per-session CSRF token and the expiry.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import os
@@ -49,7 +50,11 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(given.hex(), digest)
 
 
-_DUMMY_HASH = hash_password(secrets.token_hex(8))  # an unknown name costs as much as a wrong password
+@functools.cache
+def _dummy_hash() -> str:
+    """Compared against for unknown names, so they cost as much as a wrong password (made on
+    first use, not at import: every CLI command would pay for it)."""
+    return hash_password(secrets.token_hex(8))
 
 
 def secure_cookie() -> bool:
@@ -106,7 +111,7 @@ async def log_in(request: web.Request, name: str, password: str) -> str | None:
     services = request.app[SERVICES]
     async with services.db.reading() as session:
         user = await session.scalar(select(ConsoleUser).where(ConsoleUser.name == name.strip()))
-    stored = user.password_hash if user is not None else _DUMMY_HASH
+    stored = user.password_hash if user is not None else _dummy_hash()
     ok = await asyncio.to_thread(verify_password, password, stored)
     if user is None or not ok:
         return None

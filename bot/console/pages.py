@@ -4,6 +4,7 @@ leaderboard), red packets owed. A manager sees only the brands on their account.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime
 from typing import Any
 
@@ -60,7 +61,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     given = str(form.get("csrf", ""))
     if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
         return _login_form(request, "表单已过期，请重试。", 403)
-    token = await auth.log_in(request, str(form.get("name", "")), str(form.get("password", "")))
+    name = str(form.get("name", "")).strip()
+    now = time.monotonic()
+    # Each attempt costs a scrypt hash: limited, or guessing passwords (and tying up the
+    # server) would be cheap.
+    attempts = request.app[SERVICES].login_attempts
+    if not (attempts.allow(f"name:{name}", now) and attempts.allow(f"from:{request.remote}", now)):
+        return _login_form(request, "尝试次数太多，请一分钟后再试。", 429)
+    token = await auth.log_in(request, name, str(form.get("password", "")))
     if token is None:
         return _login_form(request, "用户名或密码错误。", 401)
     response = see_other(_safe_next(str(form.get("next", ""))))
