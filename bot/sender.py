@@ -127,6 +127,20 @@ class OutboxSender:
             return None
         mono = self.monotonic()
         ready = next((r for r in rows if self.room_ready.get(self._room_of(r), 0.0) <= mono), None)
+        if ready is None:  # every room read is waiting its turn: a DM further back may go now
+            async with self.services.db.reading() as session:
+                ready = await session.scalar(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.account == self.account,
+                        OutboxMessage.status == "queued",
+                        OutboxMessage.not_before <= now,
+                        OutboxMessage.target_is_room.is_(False),
+                        OutboxMessage.kind.not_in(ROOM_KINDS),
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(1)
+                )
         if ready is None:
             return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
         group = [ready]

@@ -214,3 +214,16 @@ async def test_a_row_rewritten_while_the_sender_waits_out_the_pace_is_sent_as_re
     await sender.send_next()
 
     assert [s.text for s in transport.sent] == ["欢迎 @甲 @乙"]
+
+
+async def test_a_dm_behind_a_long_backlog_of_waiting_group_posts_still_goes_out(services):
+    await queue(services, *({"target": "room-1", "room": True, "text": f"{i}. 李** 出单"} for i in range(250)))
+    await queue(services, {"target": "wx-lina", "text": "收益"})
+    transport, time = FakeTransport(), FakeTime()
+    sender = sender_for(services, transport, time)
+
+    await sender.send_next()  # the first group post; the room now waits 8 s
+    time.now = sender.account_ready  # the account may send again, the room not yet
+    await sender.send_next()
+
+    assert [s.target for s in transport.sent] == ["room-1", "wx-lina"]
