@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bot.limits import Flood
 from bot.outbox import queue_text
-from bot.router import MessageContext, Router, first_match, role_of
+from bot.router import MessageContext, Role, Router, first_match, role_of
 from bot.services import Services
 from bot.transport import Event, Message, Transport
 from models.people import Distributor
@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 
 
 class HandlerFailed(Exception):
-    def __init__(self, route: str, event: Event):
+    def __init__(self, route: str, event: Event, role: Role = Role.GUEST):
         super().__init__(route)
-        self.route, self.event = route, event
+        self.route, self.event, self.role = route, event, role
 
 
 class Dispatcher:
@@ -155,7 +155,7 @@ class Dispatcher:
                 try:
                     await route.handler(ctx)
                 except Exception as exc:
-                    raise HandlerFailed(route.name, event) from exc
+                    raise HandlerFailed(route.name, event, ctx.role) from exc
                 self.handled += 1
         services.committed()
 
@@ -171,7 +171,9 @@ class Dispatcher:
             getattr(event, "text", "")[:80],
             exc_info=failure.__cause__,
         )
-        if not isinstance(event, Message) or (event.room is not None and not event.mentions_self):
+        # A reply is due privately, to a mention, and to a manager's or ops' command in a group.
+        commanded = failure.role in (Role.MANAGER, Role.OPS)
+        if not isinstance(event, Message) or (event.room is not None and not event.mentions_self and not commanded):
             return
         try:
             async with self.services.context() as ctx:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.jsonutil import loads, reply
 from bot.order_events import OrderEventIn, parse_event
 from bot.services import SERVICES, Services
+from core.products import EventType
 from handlers.orders import Duplicate, Rejected, handle_order_event
 from models.orders import Order, OrderEvent
 
@@ -102,7 +103,7 @@ async def process_event(services: Services, event: OrderEventIn, source: str = "
         # A concurrent delivery of the same event or order won the race: that is a replay.
         async with services.db.reading() as session:
             if await session.get(OrderEvent, event.event_id) or (
-                event.type == "paid" and await session.get(Order, event.order_id)
+                event.type is EventType.PAID and await session.get(Order, event.order_id)
             ):
                 return duplicate
         raise

@@ -171,3 +171,19 @@ async def test_a_busy_group_still_takes_the_managers_command_though_the_bot_answ
             select(func.count()).where(OutboxMessage.target == "room-xinghuo-1", OutboxMessage.kind == "text")
         )
     assert answers <= 1 + 5  # the board posted once, then at most the room's 5 answers (of 41 messages)
+
+
+async def test_a_managers_group_command_that_breaks_gets_a_polite_answer_in_the_group(services):
+    router = Router("t")
+
+    @router.message(lambda ctx: ctx.message.room is not None)
+    async def broken(ctx):
+        raise RuntimeError("boom")
+
+    dispatcher = await running(services, [router])
+    await dispatcher.submit(dm("mgr-zhaolin", "开始接龙", room="room-xinghuo-1"))
+    await dispatcher.submit(dm("wx-lina", "随便聊聊", n=1, room="room-xinghuo-1"))
+    await dispatcher.stop()
+
+    [reply] = await outbox(services)
+    assert (reply.target, reply.template) == ("room-xinghuo-1", "error_fallback")
