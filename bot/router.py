@@ -66,6 +66,14 @@ class MessageContext(Context):
             payload={"mentions": [message.sender]} if message.room is not None else None,
         )
 
+    @property
+    def helper_id(self) -> str:
+        """The helper's own contact id as WeChat shows it in joins, member lists and mentions
+        (``wxid_…`` on WeChat): not the logical account name outbox rows carry."""
+        if self.transport is not None and self.transport.self_id:
+            return self.transport.self_id
+        return self.transport.account if self.transport else self.settings.helper_account
+
     def brand_of_room(self) -> str | None:
         room = self.message.room if isinstance(self.event, Message) else getattr(self.event, "room", None)
         if room is None:
