@@ -1,11 +1,13 @@
 """Ops API for what waits on people: friend requests the helper did not accept on its own,
-and outbox messages (queued, sent, dead-lettered) with a retry for the dead ones."""
+and outbox messages (queued, sent, uncertain, dead-lettered) with retry and drop for the
+uncertain and dead ones."""
 
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
+from bot import outbox as box
 from bot.jsonutil import loads, reply
 from bot.outbox import queue_row
 from bot.router import MessageContext
@@ -16,7 +18,7 @@ from models.people import EntryApplication
 from models.rooms import FriendRequestRecord
 
 routes = web.RouteTableDef()
-STATUSES = ("queued", "sending", "sent", "dead")
+STATUSES = box.STATUSES
 
 
 @routes.get("/api/friend-requests")
@@ -78,6 +80,7 @@ async def outbox(request: web.Request) -> web.Response:
                 "account": r.account,
                 "kind": r.kind,
                 "target": r.target,
+                "status": r.status,
                 "text": r.text,
                 "attempts": r.attempts,
                 "last_error": r.last_error,
@@ -89,22 +92,23 @@ async def outbox(request: web.Request) -> web.Response:
     return reply({"counts": {s: counts.get(s, 0) for s in STATUSES}, "status": status, "messages": items})
 
 
-@routes.post("/api/outbox/{id}/retry")
-async def retry(request: web.Request) -> web.Response:
+@routes.post("/api/outbox/{id}/{action:retry|drop}")
+async def resolve(request: web.Request) -> web.Response:
+    """``retry`` queues a dead or uncertain message again; ``drop`` makes sure it is never sent."""
     services = request.app[SERVICES]
     try:
         message_id = int(request.match_info["id"])
     except ValueError:
         return reply({"status": "not_found", "reason": "no such message"}, 404)
+    retrying = request.match_info["action"] == "retry"
     async with services.context() as ctx:
-        result = await ctx.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "dead")
-            .values(status="queued", attempts=0, not_before=ctx.now, last_error="")
-        )
-    if not result.rowcount:
-        return reply({"status": "rejected", "reason": "only a dead-lettered message can be retried"}, 409)
-    return reply({"status": "queued", "id": message_id})
+        if await ctx.session.get(OutboxMessage, message_id) is None:
+            return reply({"status": "not_found", "reason": "no such message"}, 404)
+        done = await (box.retry(ctx.session, message_id, ctx.now) if retrying else box.drop(ctx.session, message_id))
+    if not done:
+        reason = "only a dead-lettered or uncertain message can be retried or dropped"
+        return reply({"status": "rejected", "reason": reason}, 409)
+    return reply({"status": "queued" if retrying else "dropped", "id": message_id})
 
 
 @routes.get("/api/entry-applications")

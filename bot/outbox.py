@@ -9,9 +9,11 @@ ORM object and a flush each); a rollback discards them with the session.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.context import Context
@@ -20,6 +22,10 @@ from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 
 PENDING = "distbot.outbox"
+# Every status a row can have. Ops resolve the two that wait on a person: ``dead`` (sending
+# failed for good) and ``uncertain`` (no answer came: it may or may not have gone out).
+STATUSES = ("queued", "sending", "sent", "uncertain", "dead", "dropped")
+FOR_OPS = ("uncertain", "dead")
 
 
 def queue_text(
@@ -81,3 +87,26 @@ async def post_to_brand_groups(
             coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
         )
     return groups
+
+
+async def retry(session: AsyncSession, message_id: int, now: datetime) -> bool:
+    """Queue a dead or uncertain row again, attempts from zero. False if it is neither (any
+    more): someone else acted first. Retrying an uncertain message may say it twice; ops
+    retry it when the person says it did not arrive."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
+        .values(status="queued", attempts=0, not_before=now, last_error="")
+    )
+    return bool(result.rowcount)
+
+
+async def drop(session: AsyncSession, message_id: int) -> bool:
+    """Never send a dead or uncertain row (it arrived after all, or no longer matters); it stays
+    listed as ``dropped``. False if it is neither (any more)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
+        .values(status="dropped")
+    )
+    return bool(result.rowcount)

@@ -1,5 +1,5 @@
 """Ops-only console pages: distributors (search, earnings, upgrade progress, entry
-applications), the outbox (with retry) and co-learning (sessions, applications).
+applications), the outbox (uncertain and dead messages retried or dropped) and co-learning (sessions, applications).
 Co-learning changes go through ``bot.colearning``, the same functions as the API and CLI."""
 
 from __future__ import annotations
@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from bot import colearning as ops
+from bot import outbox as box
 from bot import reports
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
@@ -23,7 +24,14 @@ from models.messaging import OutboxMessage
 from models.people import Distributor, EntryApplication
 
 routes = web.RouteTableDef()
-OUTBOX_STATUSES = {"queued": "排队中", "sending": "发送中", "sent": "已发送", "dead": "失败"}
+OUTBOX_STATUSES = {
+    "queued": "排队中",
+    "sending": "发送中",
+    "sent": "已发送",
+    "uncertain": "待确认",
+    "dead": "失败",
+    "dropped": "已放弃",
+}
 SESSION_FIELDS = ("title", "source_room", "lecturers", "starts_at", "ends_at", "course", "groups", "reminders", "cards")
 
 
@@ -107,19 +115,21 @@ async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResp
     )
 
 
-@routes.post("/console/outbox/{id}/retry")
+@routes.post("/console/outbox/{id}/{action:retry|drop}")
 @page(ops_only=True)
-async def retry(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+async def resolve(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     message_id = ident(request.match_info["id"])
     if message_id is None:
         return not_found(request, user)
+    retrying = request.match_info["action"] == "retry"
     async with request.app[SERVICES].context() as ctx:
-        result = await ctx.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "dead")
-            .values(status="queued", attempts=0, not_before=ctx.now, last_error="")
-        )
-    raise see_other(f"/console/outbox?status=dead&ok={'retried' if result.rowcount else 'already'}")  # type: ignore[attr-defined]
+        row = await ctx.session.get(OutboxMessage, message_id)
+        if row is None:
+            return not_found(request, user)
+        back = row.status if row.status in box.FOR_OPS else "dead"
+        done = await (box.retry(ctx.session, message_id, ctx.now) if retrying else box.drop(ctx.session, message_id))
+    outcome = ("retried" if retrying else "dropped") if done else "already"
+    raise see_other(f"/console/outbox?status={back}&ok={outcome}")  # type: ignore[attr-defined]
 
 
 async def _colearning_page(
