@@ -67,11 +67,8 @@ def make_transport(services: Services, page_url: str) -> Transport:
             from bot.transports.wechaty_adapter import WechatyTransport
 
             return WechatyTransport(account=services.settings.helper_account)
-        except (ImportError, ValueError) as exc:
-            raise StartupError(
-                f"the wechaty transport cannot start: {exc}. Install it with pip install -e '.[wechaty]' and set"
-                " WECHATY_PUPPET_SERVICE_ENDPOINT (and …_TOKEN), or use transport.kind: sim"
-            ) from None
+        except (ImportError, ValueError) as exc:  # says what to install or set, in one line
+            raise StartupError(f"the wechaty transport cannot start: {exc} (or use transport.kind: sim)") from None
     from bot.transports.sim import SimTransport
 
     return SimTransport.from_settings(services.settings, settings.sim_journal, page_url=page_url)
