@@ -90,6 +90,9 @@ class OutboxSettings(_Model):
     backoff_seconds: Decimal = Field(Decimal("5"), gt=0)  # doubles with each failed attempt
     coalesce_max_lines: int = Field(30, ge=1)
     poll_seconds: Decimal = Field(Decimal("1"), gt=0)  # how often to look for rows other processes queued
+    # Queued rows of the lowest priority (menus, how-to-join, "稍后再试") one helper account may
+    # hold; a new one beyond it is not queued, and counted (GET /api/outbox). None: no cap.
+    low_priority_cap: int | None = Field(200, ge=1)
 
 
 class TransportSettings(_Model):
