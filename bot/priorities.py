@@ -95,7 +95,7 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "colearning_not_distributor",
         "error_fallback",
     ),
-    Priority.MENU: ("menu", "menu_reminder", "how_to_join"),
+    Priority.MENU: ("menu", "menu_reminder", "how_to_join", "answer_later"),
 }
 BY_TEMPLATE: dict[str, Priority] = {name: tier for tier, names in _TIERS.items() for name in names}
 # Actions a person is waiting for, not texts: they travel with the welcomes.

@@ -56,9 +56,10 @@ async def drops(services) -> list[tuple[str, str, str, str, int]]:
         return [(d.day.isoformat(), d.account, d.reason, d.template, d.count) for d in found]
 
 
-def test_every_template_has_a_priority_and_the_lowest_tier_is_menus_and_how_to_join():
+def test_every_template_has_a_priority_and_the_lowest_tier_is_menus_how_to_join_and_try_later():
     assert sorted(BY_TEMPLATE) == sorted(Renderer().names())
     assert sorted(t for t, p in BY_TEMPLATE.items() if p == LOW) == [
+        "answer_later",
         "how_to_join",
         "menu",
         "menu_reminder",
