@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import reports
-from bot.jsonutil import loads, reply
+from bot.jsonutil import body_problem, loads, reply
 from bot.services import SERVICES
 from core.ledger import PayoutRefused
 from core.money import to_decimal
@@ -85,12 +85,18 @@ async def stock(request: web.Request) -> web.Response:
 async def payout(request: web.Request) -> web.Response:
     """Record money paid to a distributor: ``{"amount": "100.00", "note": "11月结算", "by": "ops"}``."""
     services, code = request.app[SERVICES], request.match_info["code"]
+    shape = 'body must be {"amount": "100.00", "note": "…", "by": "…"}'
     try:
         body = loads(await request.read())
+    except ValueError as error:
+        return _invalid([body_problem(error), shape], {})
+    if not isinstance(body, dict) or "amount" not in body:
+        return _invalid([shape], {})
+    try:
         amount = to_decimal(body["amount"])
-        note, by = str(body.get("note", "")), str(body.get("by", "ops"))
-    except (ValueError, TypeError, KeyError):
-        return _invalid(['body must be {"amount": "100.00", "note": "…", "by": "…"}'], {})
+    except (ValueError, TypeError):
+        return _invalid(['amount: must be yuan in ASCII digits, e.g. "100.00"'], {})
+    note, by = str(body.get("note", "")), str(body.get("by", "ops"))
     try:
         async with services.context() as ctx:
             balance = await record_payout(ctx, code, amount, note, by)
