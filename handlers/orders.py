@@ -38,11 +38,12 @@ from models.people import Buyer, Distributor, FanLock
 
 
 class Rejected(Exception):
-    """The event is refused; nothing is written. ``http`` is 409 or 422."""
+    """The event is refused; nothing is written. ``http`` is 409 or 422; ``field`` is the
+    field of the event the refusal is about."""
 
-    def __init__(self, code: str, reason: str, http: int = 422):
+    def __init__(self, code: str, reason: str, http: int = 422, field: str = "body"):
         super().__init__(reason)
-        self.code, self.reason, self.http = code, reason, http
+        self.code, self.reason, self.http, self.field = code, reason, http, field
 
 
 class Duplicate(Exception):
@@ -59,7 +60,7 @@ async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "w
     session = ctx.session
     course = ctx.settings.courses.get(event.course_sku)
     if course is None:
-        raise Rejected("unknown_sku", f"unknown course sku {event.course_sku!r}")
+        raise Rejected("unknown_sku", f"unknown course sku {event.course_sku!r}", field="course_sku")
     recorded = await ingest.record_event(
         session,
         event_id=event.event_id,
@@ -77,9 +78,13 @@ async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "w
     # Locked: two refunds of one order at once must not both pass the checks below.
     order = await session.get(Order, event.order_id, with_for_update=True)
     if order is None:
-        raise Rejected("unknown_order", f"no paid order {event.order_id!r} to apply a {event.type} event to")
+        raise Rejected(
+            "unknown_order", f"no paid order {event.order_id!r} to apply a {event.type} event to", field="order_id"
+        )
     if order.course_sku != course.sku:
-        raise Rejected("sku_mismatch", f"order {order.id} is for {order.course_sku}, not {course.sku}")
+        raise Rejected(
+            "sku_mismatch", f"order {order.id} is for {order.course_sku}, not {course.sku}", field="course_sku"
+        )
     if event.type is EventType.REFUNDED:
         return await _refunded(ctx, event, course, order)
     if event.type is EventType.QUALIFIED:
@@ -245,6 +250,7 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, o
             "refund_quantity",
             f"order {order.id} has {order.quantity} units, {order.refunded_quantity} already returned;"
             f" {event.quantity} more cannot be",
+            field="quantity",
         )
     commissions = await q.commissions_of_order(session, order.id)
     lines = claw_back(
@@ -271,7 +277,7 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, o
 
 async def _qualified(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
     if course.type is not CourseKind.CPA:
-        raise Rejected("not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify")
+        raise Rejected("not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify", field="type")
     if order.refunded >= order.amount > 0:
         raise Rejected("refunded", f"order {order.id} was refunded", http=409)
     new_customer = not await q.has_qualified(ctx.session, order.buyer_id, course.sku)
@@ -290,7 +296,7 @@ async def _qualified(ctx: Context, event: OrderEventIn, course: CourseSettings, 
 
 async def _checkin_completed(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
     if course.type is not CourseKind.CHECKIN_CASHBACK:
-        raise Rejected("not_checkin", f"{course.sku} is not a check-in cashback course")
+        raise Rejected("not_checkin", f"{course.sku} is not a check-in cashback course", field="type")
     order.checkins_completed_at = order.checkins_completed_at or event.occurred_at
     return Accepted(order.id, {"note": "cashback_claws_nothing_back"})
 

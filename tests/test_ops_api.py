@@ -200,7 +200,8 @@ async def test_this_month_follows_the_shanghai_calendar_not_utc(client, services
 
 async def test_earnings_list_only_the_latest_20_lines_newest_first(client, services):
     for n in range(11):
-        await sell(client, f"o-{n:02}", "DEMOC001", at=START + timedelta(minutes=n))
+        services.clock.at = START + timedelta(minutes=n)
+        await sell(client, f"o-{n:02}", "DEMOC001", at=services.clock.at)
     services.clock.advance(days=8)
     await settle_pass(services)
 
