@@ -32,7 +32,7 @@ from core.products import CourseKind, EventType, payable
 from core.upgrade import Climber, climb, metrics_needed
 from models import ingest
 from models import queries as q
-from models.catalog import RedPacket
+from models.catalog import RedPacket, RelayLine
 from models.orders import LedgerLine, Order
 from models.people import Buyer, Distributor, FanLock
 
@@ -168,12 +168,12 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
         left = await ingest.stock_of(session, course.sku)
         raise Rejected("out_of_stock", f"only {left} left of {course.sku}, {event.quantity} ordered", http=409)
     stock_left, epoch, thresholds = taken
+    # What the order causes in the brand's groups is queued in causal order: its relay line,
+    # then the red packet its stock reached (the sender keeps a room's messages in this order).
+    if seller is not None:
+        await _relay(ctx, brand_id, order, seller, course)
     if stock_left is not None:
         await _thresholds_crossed(ctx, course, brand_id, stock_left + event.quantity, stock_left, epoch, thresholds)
-    if seller is not None and (relay := await ingest.next_relay_line(session, brand_id)) is not None:
-        order.push_id = relay[0]
-        data = {"number": relay[1], "seller": seller.name, "course": course.name, "quantity": event.quantity}
-        await post_to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
     return Accepted(
         order.id,
         {
@@ -183,6 +183,29 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
             "stock": stock_left,
         },
     )
+
+
+async def _relay(ctx: Context, brand_id: str, order: Order, seller: Distributor, course: CourseSettings) -> None:
+    """During the brand's open push, the order's numbered line: recorded (the push's boards
+    and final list are built from these lines) and queued for every group of the brand."""
+    relay = await ingest.next_relay_line(ctx.session, brand_id)
+    if relay is None:
+        return
+    push_id, number = relay
+    order.push_id = push_id
+    ctx.session.add(
+        RelayLine(
+            push_id=push_id,
+            number=number,
+            order_id=order.id,
+            seller_id=seller.id,
+            amount=order.amount,
+            quantity=order.quantity,
+            relayed_at=ctx.now,
+        )
+    )
+    data = {"number": number, "seller": seller.name, "course": course.name, "quantity": order.quantity}
+    await post_to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
 
 
 async def _book(

@@ -219,7 +219,7 @@ async def test_ending_a_push_posts_the_final_list_and_the_top_three_sellers_in_e
             "4. 王** 星火思维秋季课 ×1\n5. 林** 星火思维秋季课 ×3"
         )
         assert top == (
-            "🏆 本次接龙出单王（双十二冲刺）\n"
+            "🏆 本次接龙出单王（双十二冲刺）：林**，销售额 1,197.00 元！\n"
             "🥇 林**  1,197.00 元\n🥈 李**  798.00 元\n🥈 张**  798.00 元\n恭喜！大家辛苦啦～"
         )
     await run(services, say(MANAGER, "结束接龙", n=2))
