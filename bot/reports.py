@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.jsonutil import dumps
 from core.commission import Kind
+from core.group_ops import next_threshold
 from core.ledger import Entry, LedgerLine, Reason, summarize
 from core.money import ZERO, to_fen, yuan
 from core.privacy import mask_name
@@ -249,14 +250,13 @@ async def stock_report(session: AsyncSession, settings: Settings, brand_id: str)
     courses = []
     for course in await q.brand_courses(session, brand.id):
         thresholds = list(course.red_packet_thresholds or [])
-        below = [t for t in thresholds if course.stock is not None and t < course.stock]
         courses.append(
             {
                 "sku": course.sku,
                 "name": course.name,
                 "stock": course.stock,
                 "thresholds": thresholds,
-                "next_threshold": max(below) if below else None,
+                "next_threshold": next_threshold(course.stock, thresholds),
                 "red_packets": packets.get(course.sku, []),
             }
         )

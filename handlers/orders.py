@@ -26,6 +26,7 @@ from bot.outbox import post_to_brand_groups, queue_text
 from core.attribution import Why, attribute, bound_seller
 from core.commission import Party, Payout, split_sale
 from core.entry import Applicant, Outcome, Path, decide_entry
+from core.group_ops import thresholds_reached
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
 from core.products import CourseKind, EventType, payable
@@ -361,9 +362,10 @@ async def _dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: li
 async def _thresholds_crossed(
     ctx: Context, course: CourseSettings, brand_id: str, before: int, after: int, epoch: int, thresholds: list[int]
 ) -> None:
-    """Stock went from ``before`` to ``after``: each threshold t with after ≤ t < before is
-    crossed by this order alone (the stock UPDATE serialises orders), so it is recorded once."""
-    crossed = sorted((t for t in thresholds if after <= t < before), reverse=True)
+    """Stock went from ``before`` to ``after``: each threshold this order reaches
+    (:func:`core.group_ops.thresholds_reached`) is reached by it alone (the stock UPDATE
+    serialises orders), so it is recorded and announced once."""
+    crossed = thresholds_reached(before, after, thresholds)
     if not crossed:
         return
     brand = ctx.settings.brands[brand_id]

@@ -82,7 +82,7 @@ SAMPLES: dict[str, dict] = {
 EXPECTED = {
     "group_welcome": "欢迎 3 位新朋友加入「星火思维推广1群」！",
     "manager_only": "“库存”是星火思维课程经理的指令",
-    "stock_set": "库存已设为 120 份。\n下一个红包档：库存跌破 100 份时",
+    "stock_set": "库存已设为 120 份。\n下一个红包档：库存降到 100 份及以下时",
     "stock_usage": "没有找到课程“XH-NOPE”。",
     "announcement": "📢 星火思维公告\n今晚 8 点直播讲新课，不见不散！",
     "announce_usage": "公告 <内容>",

@@ -123,7 +123,7 @@ async def test_crossing_a_stock_threshold_announces_a_red_packet_in_every_brand_
     for room in ("room-xinghuo-1", "room-xinghuo-2"):
         announcements = [t for t in await texts_to(services, room) if "🧧" in t]
         assert announcements == [
-            "🧧 星火思维秋季课 库存只剩 100 份，已跌破 100！\n红包来啦，课程经理马上在群里发，大家继续冲～"
+            "🧧 星火思维秋季课 库存降到 100 份及以下（现余 100 份）！\n红包来啦，课程经理马上在群里发，大家继续冲～"
         ]
     manager = await texts_to(services, "mgr-zhaolin")
     assert len(manager) == 1 and "星火思维推广1群、星火思维推广2群" in manager[0]
