@@ -6,6 +6,7 @@ functions the CLI prints); an unknown distributor or brand → 404, a bad query 
 - ``GET /api/distributors/{code}/progress``
 - ``GET /api/brands/{id}/leaderboard?period=today|week|month|push|all&metric=amount|orders|new_customers&limit=10``
 - ``GET /api/brands/{id}/stock``
+- ``GET /api/brands/{id}/groups`` (members counted from each room's member list)
 """
 
 from __future__ import annotations
@@ -78,6 +79,14 @@ async def stock(request: web.Request) -> web.Response:
     services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
     async with services.db.reading() as session:
         report = await reports.stock_report(session, services.settings, brand_id)
+    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+
+
+@routes.get("/api/brands/{brand_id}/groups")
+async def groups(request: web.Request) -> web.Response:
+    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
+    async with services.db.reading() as session:
+        report = await reports.groups_report(session, services.settings, brand_id)
     return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
 
 

@@ -267,6 +267,26 @@ async def stock_report(session: AsyncSession, settings: Settings, brand_id: str)
     }
 
 
+async def groups_report(session: AsyncSession, settings: Settings, brand_id: str) -> dict[str, Any] | None:
+    """The brand's groups in fill order: members as the room's member list last showed them,
+    capacity, and ``full_at`` (the count at which the next group takes newcomers)."""
+    brand = await session.get(Brand, brand_id)
+    if brand is None:
+        return None
+    rollover = settings.raw.brand_groups.rollover_at
+    groups = [
+        {
+            "room": group.room_id,
+            "name": group.name,
+            "members": members,
+            "capacity": group.capacity,
+            "full_at": min(group.capacity, rollover),
+        }
+        for group, members in await q.group_sizes(session, brand.id)
+    ]
+    return {"brand": {"id": brand.id, "name": brand.name}, "groups": groups}
+
+
 # --- The CLI twins: `distbot earnings CODE` and `distbot progress CODE`. ---
 
 KIND_LABELS = {

@@ -20,6 +20,7 @@ from models.base import money_sum
 from models.catalog import BrandGroup, Course, RedPacket, RelayPush
 from models.orders import LedgerLine, Order
 from models.people import Distributor, FanLock
+from models.rooms import RoomMember
 
 
 async def distributor_by_code(session: AsyncSession, code: str) -> Distributor | None:
@@ -77,6 +78,16 @@ async def brand_groups(session: AsyncSession, brand_id: str) -> list[BrandGroup]
     return list(
         await session.scalars(select(BrandGroup).where(BrandGroup.brand_id == brand_id).order_by(BrandGroup.position))
     )
+
+
+async def group_sizes(session: AsyncSession, brand_id: str) -> list[tuple[BrandGroup, int]]:
+    """The brand's groups in fill order, each with its member count as the transport's member
+    list last showed it (room_members: read at start and on every join or leave)."""
+    members = select(func.count()).where(RoomMember.room_id == BrandGroup.room_id).scalar_subquery()
+    rows = await session.execute(
+        select(BrandGroup, members).where(BrandGroup.brand_id == brand_id).order_by(BrandGroup.position)
+    )
+    return [(group, int(count)) for group, count in rows]
 
 
 async def commissions_of_order(session: AsyncSession, order_id: str) -> list[Commission]:
