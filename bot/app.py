@@ -26,6 +26,7 @@ from bot.settlement import settle_pass
 from bot.transport import Transport
 from bot.web import make_app
 from handlers import material
+from handlers.membership import sync_rooms_at_start
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +102,11 @@ async def serve(
 
     runner = web.AppRunner(make_app(services, transport), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
     dispatcher.start()
     await transport.start(dispatcher.submit)
+    # Rooms that had members before the bot looked, read before anyone can ask for a count.
+    await sync_rooms_at_start(services, transport)
+    await web.TCPSite(runner, host, port).start()
     sender.start()
 
     scheduler = AsyncIOScheduler(timezone="UTC")
