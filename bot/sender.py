@@ -10,8 +10,8 @@ as one message. Rows go by priority (bot.priorities), then group posts before DM
 are due. Transport errors are retried with doubling backoff; after ``max_attempts`` (or an
 error that cannot succeed) the row is dead-lettered for ops to look at.
 
-One target (a room, a person) gets its messages in the order they were queued, which is the
-order of their causes — an order's relay line before the red packet it triggered: a row
+One target (a room, a person) gets its messages of one priority in the order they were queued,
+which is the order of their causes — an order's relay line before the red packet it triggered: a row
 waiting out a retry holds back the later rows for its target, and coalescing gathers only the
 lines queued before the target's next other message.
 """
