@@ -3,6 +3,7 @@ would receive (for the ``/sim`` tests)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
 
 from bot.transport import Event
 from bot.transports.sim import SimTransport
@@ -17,6 +19,13 @@ from bot.transports.sim_web import sim_routes
 from tests.support import demo_settings
 
 BRAND_ROOM = "room-xinghuo-1"
+
+
+def png(colour: str = "red", size: tuple[int, int] = (8, 8)) -> bytes:
+    """A small real PNG."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
 
 
 class Sim:

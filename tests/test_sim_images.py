@@ -5,24 +5,16 @@ to the page so a person sees the poster the group sees, and handed to the bot
 from __future__ import annotations
 
 import base64
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from bot.transport import Message, UnknownTarget
 from bot.transports.sim import SimTransport, SimWorld
 from bot.transports.sim_images import ImageStore, folder_for
-from tests.sim_support import BRAND_ROOM, Sim, running_sim
+from tests.sim_support import BRAND_ROOM, Sim, png, running_sim
 from tests.support import demo_settings
-
-
-def png(colour: str = "red", size: tuple[int, int] = (8, 8)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "PNG")
-    return out.getvalue()
 
 
 @pytest.fixture
