@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
+from bot.config import RateLimits
 from bot.transport import Event
 from bot.transports.sim import SimTransport
 from bot.transports.sim_web import sim_routes
 from tests.support import demo_settings
 
 BRAND_ROOM = "room-xinghuo-1"
+INSTANT = RateLimits(account_interval_seconds=Decimal(0), room_interval_seconds=Decimal(0), jitter_seconds=Decimal(0))
 
 
 def png(colour: str = "red", size: tuple[int, int] = (8, 8)) -> bytes:

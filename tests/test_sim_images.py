@@ -6,15 +6,31 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.dispatch import Dispatcher
+from bot.scheduler import SOURCES
+from bot.sender import OutboxSender
 from bot.transport import Message, UnknownTarget
 from bot.transports.sim import SimTransport, SimWorld
 from bot.transports.sim_images import ImageStore, folder_for
-from tests.sim_support import BRAND_ROOM, Sim, png, running_sim
-from tests.support import demo_settings
+from tests.colearning_support import (
+    LECTURE_ROOM,
+    LECTURER,
+    ROUTERS,
+    SESSION_START,
+    colearning_client,
+    enrol,
+    session_body,
+)
+from tests.sim_support import BRAND_ROOM, INSTANT, Sim, png, running_sim
+from tests.support import TOKEN, demo_settings
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -107,3 +123,35 @@ async def test_image_bytes_stay_out_of_the_journal_and_survive_a_restart(tmp_pat
     fresh = SimTransport.from_settings(demo_settings(), journal)
     assert list(folder_for(journal).iterdir()) == []
     fresh.world.close()
+
+
+async def test_a_lecturers_slide_said_in_the_simulator_reaches_the_co_learning_groups_as_the_same_picture(
+    services, tmp_path: Path
+) -> None:
+    await enrol(services, ["room-g1"])
+    async with colearning_client(services) as client:
+        created = await client.post("/api/colearning/sessions", json=session_body(), headers=AUTH)
+        assert created.status == 201, await created.text()
+    world = SimWorld.from_settings(services.settings, tmp_path / "world.jsonl", clock=lambda: SESSION_START + MINUTE)
+    world.add_contact(LECTURER, "王老师")
+    world.ensure_room(LECTURE_ROOM, "直播间", [world.helper, LECTURER])
+    world.ensure_room("room-g1", "李娜的家长群", ["wx-lina", world.helper])
+    transport = SimTransport(world)
+    dispatcher = Dispatcher(services, ROUTERS, transport)
+    dispatcher.start()
+    await transport.start(dispatcher.submit)
+    slide = png("teal", (64, 48))
+    try:
+        said = world.say(LECTURER, "板书.png", room=LECTURE_ROOM, kind="image", image=slide)
+        transport.deliver(world.message_event(said))
+        await transport.idle()
+        sender = OutboxSender(services, transport, INSTANT)
+        while await sender.send_next() is not None:
+            pass
+    finally:
+        await transport.stop()
+        await dispatcher.stop()
+        SOURCES.clear()
+
+    [relayed] = [m for m in world.room("room-g1").messages if m["kind"] == "image"]
+    assert relayed["from"] == "helper" and world.images.get(relayed["id"]) == slide

@@ -96,12 +96,16 @@ async def test_a_hostile_name_pointed_at_loopback_cannot_read_or_drive_the_simul
     ).status == 200
 
 
-def test_distbot_run_refuses_to_expose_the_simulator_beyond_loopback_in_one_line(capsys) -> None:
-    code = main(["run", "--config", str(ROOT / "config.yaml"), "--host", "0.0.0.0", "--port", "1"])
+def test_distbot_run_refuses_to_expose_the_simulator_beyond_loopback_in_one_line(capsys, monkeypatch, tmp_path) -> None:
+    # Were the refusal missing, the run would still end: no port 70000 can be listened on.
+    monkeypatch.setenv("DISTBOT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'run.db'}")
+    monkeypatch.delenv("DISTBOT_TRANSPORT", raising=False)
+    code = main(["run", "--config", str(ROOT / "config.yaml"), "--host", "0.0.0.0", "--port", "70000"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.count("\n") == 1 and err.startswith("error: the WeChat simulator has no login")
     assert "--allow-remote-sim" in err
+    assert not (tmp_path / "run.db").exists()  # refused before anything was touched
 
 
 def test_only_the_simulator_beyond_loopback_without_the_flag_is_refused() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from bot.transport import FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave
 from tests.sim_support import BRAND_ROOM, Sim, running_sim
+from tests.support import ROOT
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ async def test_a_body_that_is_not_json_is_refused(sim: Sim) -> None:
     assert (await response.json())["reason"] == "the body is not valid JSON"
 
 
-async def test_someone_who_is_not_a_friend_cannot_message_the_helper(sim: Sim) -> None:
+async def test_someone_who_is_not_a_friend_cannot_message_the_helper_and_is_told_why_in_chinese(sim: Sim) -> None:
     await sim.post("/sim/rooms/room-material/join", {"contact": "wx-passer", "name": "路人"})
     status, answer = await sim.post("/sim/messages", {"from": "wx-passer", "text": "你好"})
     assert status == 422
@@ -278,13 +279,21 @@ async def test_the_sim_page_is_a_chinese_chat_page_with_no_outside_resources(sim
     assert response.status == 200
     assert response.content_type == "text/html"
     html = await response.text()
-    for label in ("模拟微信", "我是", "会话", "输入消息", "发送", "接受", "加小助手为好友", "还没有消息"):
+    labels = ("模拟微信", "我是", "会话", "输入消息", "发送", "接受", "加小助手为好友", "还没有消息", "验证消息")
+    for label in (*labels, "发起群聊", "创建群聊", "邀请进群", "图片已过期"):
         assert label in html
     assert 'name="viewport"' in html and "max-width: 600px" in html
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", html)  # the network is closed: no CDN
     assert "innerHTML" not in html  # text goes in through textContent only
+    assert response.headers["X-Frame-Options"] == "DENY"  # no other page frames it to borrow clicks
     called = set(re.findall(r'"(/sim/[a-z]+)', html))  # the endpoints the page polls and posts to
     assert called == {"/sim/contacts", "/sim/rooms", "/sim/messages", "/sim/friendships", "/sim/invitations"}
+
+
+def test_make_test_installs_a_colour_emoji_font_for_the_emoji_the_bot_sends() -> None:
+    script = (ROOT / "scripts" / "system-deps").read_text(encoding="utf-8")
+    packages = re.search(r"packages=\((.*)\)", script)
+    assert packages is not None and "fonts-noto-color-emoji" in packages[1].split()
 
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

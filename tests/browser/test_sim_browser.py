@@ -7,7 +7,6 @@ friend request on the console page. Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 import handlers
-from bot.config import RateLimits
 from bot.dispatch import Dispatcher
 from bot.sender import OutboxSender
 from bot.transports.sim import SimTransport
@@ -23,10 +21,9 @@ from bot.web import make_app
 from models import ColearningApplication, Distributor, FriendRequestRecord
 from tests.browser.test_console_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.console_support import PASSWORD, make_account
-from tests.sim_support import png
+from tests.sim_support import INSTANT, png
 from tests.support import order_event, post_event
 
-INSTANT = RateLimits(account_interval_seconds=Decimal(0), room_interval_seconds=Decimal(0), jitter_seconds=Decimal(0))
 PHOTO = png("orange", (120, 90))
 WAIT = 15_000  # ms: the page polls every second, the bot answers through the outbox
 
