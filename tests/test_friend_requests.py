@@ -11,7 +11,8 @@ from sqlalchemy import select
 from bot.dispatch import Dispatcher
 from bot.transport import FriendRequest
 from handlers import ROUTERS
-from models import FriendRequestRecord, OutboxMessage
+from models import FriendRequestRecord
+from tests.colearning_support import outbox
 from tests.console_support import log_in, make_account
 from tests.fakes import FakeTransport
 from tests.support import START, TOKEN
@@ -27,14 +28,6 @@ async def deliver(services, *requests: FriendRequest) -> None:
     await dispatcher.stop()
 
 
-async def rows(services, **where) -> list[OutboxMessage]:
-    query = select(OutboxMessage).order_by(OutboxMessage.id)
-    for column, value in where.items():
-        query = query.where(getattr(OutboxMessage, column) == value)
-    async with services.db.reading() as session:
-        return list(await session.scalars(query))
-
-
 async def statuses(services) -> dict[str, tuple[str, str, str]]:
     async with services.db.reading() as session:
         found = await session.scalars(select(FriendRequestRecord))
@@ -47,7 +40,7 @@ async def test_ops_get_one_dm_per_waiting_stranger_even_when_they_ask_again_and_
 
     await deliver(services, asking[0], asking[0], *asking[1:], other)  # the first one delivered twice
 
-    told = await rows(services, template="friend_request_ops")
+    told = await outbox(services, template="friend_request_ops")
     assert [(r.target, r.text) for r in told] == [
         ("ops-xiaomei", "👋 新的好友申请：陌生人（wx-stranger），验证消息“在吗”，等待处理（运营后台 → 好友申请）。"),
         ("ops-xiaomei", "👋 新的好友申请：路人甲（wx-other），没有写验证消息，等待处理（运营后台 → 好友申请）。"),
@@ -56,17 +49,17 @@ async def test_ops_get_one_dm_per_waiting_stranger_even_when_they_ask_again_and_
     decided = await statuses(services)
     assert [decided[f"fr-{n}"][:2] for n in range(5)] == [("ignored", "replaced")] * 4 + [("pending", "")]
     assert decided["fr-9"][0] == "pending"
-    assert await rows(services, kind="friend_accept") == []
+    assert await outbox(services, kind="friend_accept") == []
 
 
 async def test_a_request_waiting_a_day_later_tells_ops_again(services):
     await deliver(services, FriendRequest("fr-1", "wx-stranger", "陌生人", "在吗", START))
     await deliver(services, FriendRequest("fr-2", "wx-stranger", "陌生人", "还在吗", START + timedelta(days=1)))
 
-    assert len(await rows(services, template="friend_request_ops")) == 1  # the clock did not move: same day
+    assert len(await outbox(services, template="friend_request_ops")) == 1  # the clock did not move: same day
     services.clock.at = START + timedelta(days=1, minutes=1)
     await deliver(services, FriendRequest("fr-3", "wx-stranger", "陌生人", "你好", START + timedelta(days=1)))
-    assert len(await rows(services, template="friend_request_ops")) == 2
+    assert len(await outbox(services, template="friend_request_ops")) == 2
 
 
 async def test_ops_accept_and_reject_waiting_requests_on_the_console_page(client, services):
@@ -90,7 +83,7 @@ async def test_ops_accept_and_reject_waiting_requests_on_the_console_page(client
     assert "已拒绝好友申请。" in await rejected.text()
     assert "操作未执行：状态已变化。" in await again.text()
     assert await statuses(services) == {"fr-1": ("accepted", "ops", "xiaomei"), "fr-2": ("ignored", "ops", "xiaomei")}
-    assert [(r.kind, r.target) for r in await rows(services) if r.template != "friend_request_ops"] == [
+    assert [(r.kind, r.target) for r in await outbox(services) if r.template != "friend_request_ops"] == [
         ("friend_accept", "fr-1"),
         ("text", "wx-chen"),  # how to join, to the person accepted; the rejected one hears nothing
     ]

@@ -19,7 +19,7 @@ from bot.sender import OutboxSender
 from bot.transports.sim import SimTransport
 from bot.web import make_app
 from models import ColearningApplication, Distributor, FriendRequestRecord
-from tests.browser.test_console_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.browser.conftest import ARTIFACTS, CHROMIUM
 from tests.console_support import PASSWORD, make_account
 from tests.sim_support import INSTANT, png
 from tests.support import order_event, post_event
@@ -76,18 +76,6 @@ async def bot(services, tmp_path: Path) -> AsyncIterator[TestClient]:
         await sender.stop()
 
 
-@pytest.fixture
-async def chromium() -> AsyncIterator[object]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
 async def shot(page, name: str, dialect: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"sim-{name}-{dialect}.png"), full_page=True)
@@ -99,13 +87,13 @@ async def say(page, text: str) -> None:
 
 
 async def test_a_new_user_sees_the_poster_and_emoji_registers_with_a_code_and_brings_the_helper_into_a_group(
-    bot, services, chromium, dialect
+    bot, services, browser, dialect
 ):
     from playwright.async_api import expect
 
     for n, ref in enumerate(["DEMOC001", "DEMOC001", "DEMOC002"]):
         assert (await post_event(bot, order_event(f"o-{n}", ref=ref, buyer=f"buyer-{n}")))[0] == 200
-    context = await chromium.new_context(viewport={"width": 1200, "height": 860}, locale="zh-CN")
+    context = await browser.new_context(viewport={"width": 1200, "height": 860}, locale="zh-CN")
     try:
         page = await context.new_page()
         await page.goto(str(bot.make_url("/sim?me=wx-lina")))
@@ -171,12 +159,12 @@ async def test_a_new_user_sees_the_poster_and_emoji_registers_with_a_code_and_br
 
 
 async def test_ops_accept_a_strangers_waiting_friend_request_on_the_console_and_the_stranger_can_talk(
-    bot, services, chromium, dialect
+    bot, services, browser, dialect
 ):
     from playwright.async_api import expect
 
     await make_account(services, "xiaomei")
-    context = await chromium.new_context(viewport={"width": 1100, "height": 800}, locale="zh-CN")
+    context = await browser.new_context(viewport={"width": 1100, "height": 800}, locale="zh-CN")
     try:
         sim = await context.new_page()
         await sim.goto(str(bot.make_url("/sim")))
