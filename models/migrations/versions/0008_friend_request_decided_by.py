@@ -1,7 +1,7 @@
 """who decided a friend request
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0012
 Create Date: 2026-11-25 18:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
