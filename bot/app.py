@@ -59,10 +59,28 @@ async def prepare(services: Services) -> None:
         log.info("seeded %d demo distributors", seeded)
 
 
+def transport_kind(services: Services) -> str:
+    """``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT."""
+    return os.environ.get("DISTBOT_TRANSPORT") or services.settings.raw.transport.kind
+
+
+def exposure_refusal(kind: str, host: str, allow_remote_sim: bool) -> str | None:
+    """Why the bot must not listen on ``host``: the simulator has no login, so whoever reaches
+    it can act as any manager or ops; beyond loopback only when asked for."""
+    from bot.transports.sim_guard import is_loopback
+
+    if kind != "sim" or allow_remote_sim or is_loopback(host):
+        return None
+    return (
+        f"the WeChat simulator has no login: anyone who can reach {host} could act as any manager;"
+        " listen on 127.0.0.1, or pass --allow-remote-sim on a network you trust"
+    )
+
+
 def make_transport(services: Services, page_url: str) -> Transport:
     """The configured transport: ``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT."""
     settings = services.settings.raw.transport
-    kind = os.environ.get("DISTBOT_TRANSPORT") or settings.kind
+    kind = transport_kind(services)
     if kind == "wechaty":
         try:
             from bot.transports.wechaty_adapter import WechatyTransport
@@ -84,9 +102,14 @@ async def serve(
     port: int,
     stop: asyncio.Event | None = None,
     transport: Transport | None = None,
+    *,
+    allow_remote_sim: bool = False,
 ) -> None:
     """Run until SIGINT/SIGTERM (or ``stop``). Stopping takes no new events, finishes the
     events already taken and the message being sent; queued messages stay in the outbox."""
+    refused = exposure_refusal(transport.name if transport else transport_kind(services), host, allow_remote_sim)
+    if refused is not None:
+        raise StartupError(refused)
     transport = transport or make_transport(services, f"http://{host}:{port}/sim")
     await prepare(services)
     stop = stop or asyncio.Event()

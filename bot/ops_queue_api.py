@@ -1,6 +1,7 @@
-"""Ops API for what waits on people: friend requests the helper did not accept on its own,
-and outbox messages (queued, sent, dead-lettered) with a retry for the dead ones, what waits by
-priority, and what was not sent on purpose (dropped at the cap, withheld by answer limits)."""
+"""Ops API for what waits on people: friend requests the helper did not accept on its own
+(accept or reject), and outbox messages (queued, sent, dead-lettered) with a retry for the dead
+ones, what waits by priority, and what was not sent on purpose (dropped at the cap, withheld by
+answer limits)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from aiohttp import web
 from sqlalchemy import func, select, update
 
 from bot.jsonutil import body_problem, loads, reply, row_id
-from bot.outbox import DROP_REASONS, drops_on, local_day, queue_row
+from bot.outbox import DROP_REASONS, drops_on, local_day
 from bot.priorities import Priority
 from bot.router import MessageContext
 from bot.services import SERVICES
+from handlers import friends
 from handlers.codes import ApplicationRefused, decide_application
 from models.messaging import OutboxMessage
 from models.people import EntryApplication
@@ -21,11 +23,14 @@ from models.rooms import FriendRequestRecord
 
 routes = web.RouteTableDef()
 STATUSES = ("queued", "sending", "sent", "dead")
+FRIEND_STATUSES = ("pending", "accepted", "ignored")
 
 
 @routes.get("/api/friend-requests")
 async def friend_requests(request: web.Request) -> web.Response:
     status = request.query.get("status", "pending")
+    if status not in FRIEND_STATUSES:
+        return reply({"status": "rejected", "errors": [f"status must be one of {', '.join(FRIEND_STATUSES)}"]}, 422)
     services = request.app[SERVICES]
     async with services.db.reading() as session:
         rows = await session.scalars(
@@ -42,25 +47,35 @@ async def friend_requests(request: web.Request) -> web.Response:
                 "name": r.name,
                 "hello": r.hello,
                 "status": r.status,
+                "reason": r.reason,
                 "received_at": r.received_at,
+                "decided_at": r.decided_at,
+                "decided_by": r.decided_by,
             }
             for r in rows
         ]
     return reply({"status": status, "requests": items})
 
 
-@routes.post("/api/friend-requests/{id}/accept")
-async def accept_friend_request(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    async with services.context() as ctx:
-        record = await ctx.session.get(FriendRequestRecord, request.match_info["id"])
-        if record is None:
-            return reply({"status": "not_found", "reason": "no such friend request"}, 404)
-        if record.status != "pending":
-            return reply({"status": "rejected", "reason": f"the request is already {record.status}"}, 409)
-        record.status, record.reason, record.decided_at = "accepted", "ops", ctx.now
-        queue_row(ctx, account=record.account, kind="friend_accept", target=record.id)
-    return reply({"status": "accepted", "id": record.id})
+@routes.post("/api/friend-requests/{id}/{decision:accept|reject}")
+async def decide_friend_request(request: web.Request) -> web.Response:
+    """Body (optional): ``{"by": "who decided"}``."""
+    try:
+        body = loads(await request.read() or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return reply({"status": "rejected", "errors": ['body must be {"by": "…"} or empty']}, 422)
+    accept = request.match_info["decision"] == "accept"
+    try:
+        async with request.app[SERVICES].context() as ctx:
+            record = await friends.decide_friend_request(
+                ctx, request.match_info["id"], accept=accept, by=str(body.get("by", "ops"))
+            )
+    except friends.FriendRequestRefused as refusal:
+        status = "not_found" if refusal.status == 404 else "rejected"
+        return reply({"status": status, "reason": str(refusal)}, refusal.status)
+    return reply({"status": record.status, "id": record.id})
 
 
 @routes.get("/api/outbox")

@@ -56,6 +56,7 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "group_created_ops",
         "entry_application_ops",
         "colearning_ops_new",
+        "friend_request_ops",
     ),
     Priority.WELCOME: (
         "registered",

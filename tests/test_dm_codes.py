@@ -200,7 +200,7 @@ async def test_a_friend_request_accepted_for_a_keyword_gets_the_how_to_join_answ
 async def test_a_friend_request_from_a_stranger_without_code_or_keyword_registers_nobody(services):
     await run(services, FriendRequest("fr-3", "wx-chenjing", "陈静", "加个好友", START))
 
-    assert await outbox(services) == []
+    assert [(r.target, r.template) for r in await outbox(services)] == [("ops-xiaomei", "friend_request_ops")]
 
 
 # --- "申请 <friends> <groups>": entry by declared reach -----------------------------------------------
