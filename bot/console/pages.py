@@ -4,7 +4,6 @@ leaderboard), red packets owed. A manager sees only the brands on their account.
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot import reports
 from bot.console import auth
 from bot.console.base import Form, error_page, ident, not_found, page, render, see_other, zone_of
 from bot.console.charts import bar_chart
+from bot.console.throttle import client_address, networks
 from bot.services import SERVICES
 from models import queries as q
 from models.base import money_sum
@@ -32,7 +32,8 @@ def _safe_next(value: str) -> str:
     return value if value.startswith("/console") and not value.startswith("//") and "\\" not in value else "/console"
 
 
-def _login_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+def _login_form(request: web.Request, error: str = "", status: int = 200, name: str = "") -> web.Response:
+    """The form; after a refusal it keeps the name typed (only the password is typed again)."""
     token = secrets.token_urlsafe(32)
     response = render(
         request,
@@ -41,6 +42,7 @@ def _login_form(request: web.Request, error: str = "", status: int = 200) -> web
         http_status=status,
         error=error,
         login_csrf=token,
+        login_name=name,
         next=request.query.get("next", ""),
     )
     response.set_cookie(
@@ -56,25 +58,38 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/console/login")
 async def login(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
     form = await request.post()
     expected = request.cookies.get(LOGIN_COOKIE, "")
     given = str(form.get("csrf", ""))
+    name = str(form.get("name", "")).strip()[:64]
     if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
-        return _login_form(request, "表单已过期，请重试。", 403)
-    name = str(form.get("name", "")).strip()
-    now = time.monotonic()
-    # Each attempt costs a scrypt hash: limited, or guessing passwords (and tying up the
-    # server) would be cheap.
-    attempts = request.app[SERVICES].login_attempts
-    if not (attempts.allow(f"name:{name}", now) and attempts.allow(f"from:{request.remote}", now)):
-        return _login_form(request, "尝试次数太多，请一分钟后再试。", 429)
-    token = await auth.log_in(request, name, str(form.get("password", "")))
-    if token is None:
-        return _login_form(request, "用户名或密码错误。", 401)
+        return _login_form(request, "表单已过期，请重试。", 403, name)
+    user = await auth.find_user(request, name)
+    device = auth.known_device(request, user, services.clock.now())
+    trusted = networks(services.settings.raw.console.trusted_proxies)
+    address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []), trusted)
+    throttle = services.login_attempts
+    wait = throttle.wait(name, address, device)
+    if wait:
+        response = _login_form(request, f"尝试次数太多，请 {_duration(wait)}后再试。", 429, name)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    token = await auth.log_in(request, user, str(form.get("password", "")))
+    if token is None or user is None:
+        throttle.failed(name, address, device)
+        return _login_form(request, "用户名或密码错误。", 401, name)
+    throttle.succeeded(name, address, device)
     response = see_other(_safe_next(str(form.get("next", ""))))
-    auth.set_cookie(response, token, request.app[SERVICES].clock.now())
+    now = services.clock.now()
+    auth.set_cookie(response, token, now)
+    auth.set_device_cookie(response, user, now)
     response.del_cookie(LOGIN_COOKIE, path="/console")
     raise response
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds} 秒" if seconds < 60 else f"{-(-seconds // 60)} 分钟"
 
 
 @routes.post("/console/logout")
