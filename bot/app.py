@@ -106,7 +106,8 @@ def make_transport(services: Services, page_url: str) -> Transport:
             ) from None
     from bot.transports.sim import SimTransport
 
-    return SimTransport.from_settings(services.settings, settings.sim_journal, page_url=page_url)
+    journal = settings.sim_journal
+    return SimTransport.from_settings(services.settings, journal, page_url=page_url, clock=services.clock.now)
 
 
 async def serve(

@@ -18,7 +18,7 @@ from bot.db import Database
 from models import OutboxMessage
 from tests.process_support import free_port, start_bot, wait_for, write_config
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals"), pytest.mark.wall_clock]
 # The process clock: 03:00 in Shanghai, outside the daily material post's hours, so the only
 # messages are the 500 queued here, whatever the hour the test runs at.
 CLOCK = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)

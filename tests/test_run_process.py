@@ -24,7 +24,7 @@ from bot.webhooks import sign
 from tests.process_support import free_port, start_bot, write_config
 from tests.support import SECRET, order_event
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals"), pytest.mark.wall_clock]
 CLOCK = datetime(2026, 11, 25, 12, 35, tzinfo=UTC)  # 20:35 in Shanghai
 
 
@@ -32,7 +32,7 @@ CLOCK = datetime(2026, 11, 25, 12, 35, tzinfo=UTC)  # 20:35 in Shanghai
 class Run:
     output: str
     order: dict[str, object]
-    message_id: str
+    message: dict[str, object]
     database: Path
 
 
@@ -77,14 +77,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         _, order = _http(f"{base}/webhooks/orders", body, headers)
         said = json.dumps({"from": "wx-lina", "text": "帮助"}).encode()
         _, posted = _http(f"{base}/sim/messages", said, {"Content-Type": "application/json"})
-        message_id = str(posted["message"]["id"])
         database = tmp / "bot.db"
         _until(lambda: _rows(database, "select count(*) from outbox where template = 'menu'")[0][0] > 0, 20)
         _until(lambda: _rows(database, "select count(*) from outbox where template = 'material_post'")[0][0] > 0, 5)
     finally:
         bot.send_signal(signal.SIGTERM)
         bot.wait(30)
-    yield Run(log.read_text(encoding="utf-8"), order, message_id, database)
+    yield Run(log.read_text(encoding="utf-8"), order, posted["message"], database)
 
 
 def test_the_start_banner_lists_the_console_with_the_command_that_creates_its_first_account(run):
@@ -99,6 +98,7 @@ def test_the_start_banner_lists_the_console_with_the_command_that_creates_its_fi
 
 def test_the_process_runs_on_the_clock_distbot_clock_sets(run):
     assert run.order["status"] == "accepted"  # signed at 20:35 Shanghai on 2026-11-25, within ±300 s
+    assert str(run.message["at"]).startswith("2026-11-25T12:35")  # the simulator's time is the bot's
     [(created,)] = _rows(run.database, "select created_at from outbox where template = 'material_post'")
     assert created.startswith("2026-11-25 12:35")  # the catch-up post at start, inside its hours
 
@@ -107,5 +107,5 @@ def test_the_log_has_one_line_per_order_and_per_message_batch_and_no_timer_lines
     lines = run.output.splitlines()
 
     assert len([x for x in lines if "order o-run-1: paid event e-run-1 accepted (webhook)" in x]) == 1
-    assert len([x for x in lines if f"handled 1 event(s) in one transaction: message {run.message_id}" in x]) == 1
+    assert len([x for x in lines if f"handled 1 event(s) in one transaction: message {run.message['id']}" in x]) == 1
     assert not [x for x in lines if "apscheduler" in x or "Running job" in x or "executed successfully" in x]
