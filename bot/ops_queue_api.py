@@ -1,13 +1,17 @@
 """Ops API for what waits on people: friend requests the helper did not accept on its own,
-and outbox messages (queued, sent, dead-lettered) with a retry for the dead ones."""
+and outbox messages (queued, sent, dead-lettered) with a retry for the dead ones, what waits by
+priority, and what was not sent on purpose (dropped at the cap, withheld by answer limits)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from aiohttp import web
 from sqlalchemy import func, select, update
 
 from bot.jsonutil import loads, reply
-from bot.outbox import queue_row
+from bot.outbox import DROP_REASONS, drops_on, local_day, queue_row
+from bot.priorities import Priority
 from bot.router import MessageContext
 from bot.services import SERVICES
 from handlers.codes import ApplicationRefused, decide_application
@@ -62,13 +66,29 @@ async def accept_friend_request(request: web.Request) -> web.Response:
 @routes.get("/api/outbox")
 async def outbox(request: web.Request) -> web.Response:
     status = request.query.get("status", "dead")
-    if status not in STATUSES:
-        return reply({"status": "rejected", "errors": [f"status must be one of {', '.join(STATUSES)}"]}, 422)
+    errors = [f"status must be one of {', '.join(STATUSES)}"] if status not in STATUSES else []
     services = request.app[SERVICES]
+    try:
+        day = date.fromisoformat(request.query["day"]) if "day" in request.query else None
+    except ValueError:
+        errors.append("day must be a date, YYYY-MM-DD")
+    if errors:
+        return reply({"status": "rejected", "errors": errors}, 422)
+    day = day or local_day(services.settings, services.clock.now())
     async with services.db.reading() as session:
         counts = dict(
             (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
         )
+        waiting = dict(
+            (
+                await session.execute(
+                    select(OutboxMessage.priority, func.count())
+                    .where(OutboxMessage.status == "queued")
+                    .group_by(OutboxMessage.priority)
+                )
+            ).all()
+        )
+        drops = await drops_on(session, day)
         rows = await session.scalars(
             select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc()).limit(100)
         )
@@ -78,6 +98,8 @@ async def outbox(request: web.Request) -> web.Response:
                 "account": r.account,
                 "kind": r.kind,
                 "target": r.target,
+                "template": r.template,
+                "priority": r.priority,
                 "text": r.text,
                 "attempts": r.attempts,
                 "last_error": r.last_error,
@@ -86,7 +108,26 @@ async def outbox(request: web.Request) -> web.Response:
             }
             for r in rows
         ]
-    return reply({"counts": {s: counts.get(s, 0) for s in STATUSES}, "status": status, "messages": items})
+    return reply(
+        {
+            "counts": {s: counts.get(s, 0) for s in STATUSES},
+            # Queued rows by priority tier (bot.priorities), and the cap on the lowest tier.
+            "queued_by_priority": {p.name.lower(): waiting.get(p.value, 0) for p in Priority},
+            "low_priority_cap": services.settings.raw.outbox.low_priority_cap,
+            # What was not sent on purpose that day (platform time): not queued at the cap,
+            # answers withheld by the per-person limits, repeats of an answer just given.
+            "dropped": {
+                "day": day.isoformat(),
+                "total": sum(d.count for d in drops),
+                "by_reason": {r: sum(d.count for d in drops if d.reason == r) for r in DROP_REASONS},
+                "rows": [
+                    {"account": d.account, "reason": d.reason, "template": d.template, "count": d.count} for d in drops
+                ],
+            },
+            "status": status,
+            "messages": items,
+        }
+    )
 
 
 @routes.post("/api/outbox/{id}/retry")

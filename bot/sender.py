@@ -6,9 +6,9 @@ after, so a crash re-sends at most the one message in flight; rows left ``sendin
 up again at start. Sends keep a minimum gap per account and per room, each with random jitter
 (WeChat publishes no limit and restricts accounts at low volumes). Rows queued with the same
 coalesce key for the same target (relay lines of a room, "you earned" DMs to a person) go out
-as one message. Group posts go before DMs when both are due. Transport errors are retried
-with doubling backoff; after ``max_attempts`` (or an error that cannot succeed) the
-row is dead-lettered for ops to look at.
+as one message. Rows go by priority (bot.priorities), then group posts before DMs when both
+are due. Transport errors are retried with doubling backoff; after ``max_attempts`` (or an
+error that cannot succeed) the row is dead-lettered for ops to look at.
 """
 
 from __future__ import annotations
@@ -117,9 +117,10 @@ class OutboxSender:
                         OutboxMessage.status == "queued",
                         OutboxMessage.not_before <= now,
                     )
-                    # Group posts (relay lines, red packets, welcomes) before DMs when both are
-                    # due: a push's relay must not wait behind every payee's "you earned" DM.
-                    .order_by(OutboxMessage.target_is_room.desc(), OutboxMessage.id)
+                    # By priority (bot.priorities: relay lines before "you earned" before menus),
+                    # then group posts before DMs when both are due: a push's relay must not
+                    # wait behind every payee's "you earned" DM.
+                    .order_by(OutboxMessage.priority, OutboxMessage.target_is_room.desc(), OutboxMessage.id)
                     .limit(200)
                 )
             )
@@ -138,7 +139,7 @@ class OutboxSender:
                         OutboxMessage.target_is_room.is_(False),
                         OutboxMessage.kind.not_in(ROOM_KINDS),
                     )
-                    .order_by(OutboxMessage.id)
+                    .order_by(OutboxMessage.priority, OutboxMessage.id)
                     .limit(1)
                 )
         if ready is None:

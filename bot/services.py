@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.console.throttle import LoginThrottle
 from bot.context import Clock, Context, SystemClock
 from bot.db import Database
+from bot.limits import Answered
 from bot.render import Renderer
 
 
@@ -26,6 +27,8 @@ class Services:
     committed: Callable[[], None] = lambda: None
     # Console logins: failures limited without letting anyone lock the real user out.
     login_attempts: LoginThrottle = field(default_factory=LoginThrottle)
+    # What the helper answered whom, when: the dispatcher's answer limits and the menu read it.
+    answered: Answered = field(default_factory=Answered)
 
     @asynccontextmanager
     async def context(self) -> AsyncIterator[Context]:

@@ -5,7 +5,7 @@ from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayPush
 from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
 from models.console import ConsoleSession, ConsoleUser
 from models.marks import Mark
-from models.messaging import OutboxMessage
+from models.messaging import OutboxDrop, OutboxMessage
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord, RoomMember
@@ -31,6 +31,7 @@ __all__ = [
     "Money",
     "Order",
     "OrderEvent",
+    "OutboxDrop",
     "OutboxMessage",
     "PlatformCode",
     "RedPacket",

@@ -303,11 +303,12 @@ async def test_晒单_right_after_an_image_counts_but_too_late_or_without_an_ima
     await post_event(client, order_event("o-1", ref="DEMOC001"))
     image, late = START, START + timedelta(minutes=6)
 
+    await run(services, say("wx-lina", "晒单", n=1), say("wx-lina", "[图片]", kind="image", at=image, n=2))  # no image
+    services.clock.at = late
+    await run(services, say("wx-lina", "晒单", at=late, n=3))  # 6 minutes later: too late
+    services.clock.at = late + timedelta(minutes=2)
     await run(
         services,
-        say("wx-lina", "晒单", n=1),  # no image yet
-        say("wx-lina", "[图片]", kind="image", at=image, n=2),
-        say("wx-lina", "晒单", at=late, n=3),  # 6 minutes later: too late
         say("wx-lina", "[图片]", kind="image", at=late, n=4),
         say("wx-lina", "晒单 o-1", at=late + timedelta(minutes=2), n=5),
     )

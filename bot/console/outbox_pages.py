@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.console.auth import User
 from bot.console.base import Form, ident, not_found, page, render, see_other
 from bot.console.pages import LEADERBOARD_METRICS, PERIOD_LABELS
+from bot.outbox import drops_on, local_day
 from bot.services import SERVICES
 from models.catalog import BrandGroup
 from models.colearning import ColearningApplication
@@ -33,6 +34,9 @@ ORDER = {
     "dead": (OutboxMessage.id.desc(),),
 }
 ROOM_KINDS = ("room_add", "room_invite")
+# What was not sent today (models.messaging.OutboxDrop): why, and the commonest messages by name.
+DROP_REASONS = {"cap": "队列已满未排队", "limit": "超出回复频率", "repeat": "重复的回复"}
+DROPPED_NAMES = {"menu": "菜单", "menu_reminder": "菜单提醒", "how_to_join": "加入方法", "answer_later": "稍后再试"}
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResp
             )
         )
         names = await names_for(session, services.settings, rows)
+        dropped = await drops_on(session, local_day(services.settings, services.clock.now()))
     messages = [{"row": row, **describe(row, names)} for row in rows]
     return render(
         request,
@@ -169,6 +174,9 @@ async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResp
         pages=_links(number, count),
         page_count=count,
         timezone=services.settings.raw.platform.timezone,
+        dropped=dropped,
+        drop_reasons=DROP_REASONS,
+        dropped_names=DROPPED_NAMES,
     )
 
 
