@@ -66,7 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=check_config)
 
     run = commands.add_parser("run", parents=[config], help="run the bot (web, scheduler) until Ctrl-C")
-    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other needs your own webhook secret and admin token)",
+    )
     run.add_argument("--port", type=int, default=8080)
     run.set_defaults(func=run_bot)
 
