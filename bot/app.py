@@ -37,6 +37,7 @@ from bot.startup import (
 from bot.transport import Transport
 from bot.web import make_app
 from handlers import material
+from handlers.membership import sync_rooms_at_start
 from models.console import ConsoleUser
 
 __all__ = ["StartupError", "build_services", "prepare", "serve"]
@@ -135,15 +136,20 @@ async def serve(
 
     runner = web.AppRunner(make_app(services, transport), access_log=None)
     await runner.setup()
+    dispatcher.start()
+    await transport.start(dispatcher.submit)
+    # Rooms that had members before the bot looked, read before anyone can ask for a count.
+    await sync_rooms_at_start(services, transport)
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
-        await runner.cleanup()
         await transport.stop()
+        await dispatcher.stop()
+        await runner.cleanup()
         await services.db.dispose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         raise listen_problem(host, port, exc) from None
-    dispatcher.start()
-    await transport.start(dispatcher.submit)
     sender.start()
 
     scheduler = AsyncIOScheduler(timezone="UTC")

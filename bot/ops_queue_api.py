@@ -9,7 +9,7 @@ from datetime import date
 from aiohttp import web
 from sqlalchemy import func, select, update
 
-from bot.jsonutil import loads, reply
+from bot.jsonutil import body_problem, loads, reply, row_id
 from bot.outbox import DROP_REASONS, drops_on, local_day, queue_row
 from bot.priorities import Priority
 from bot.router import MessageContext
@@ -133,11 +133,10 @@ async def outbox(request: web.Request) -> web.Response:
 @routes.post("/api/outbox/{id}/retry")
 async def retry(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    try:
-        message_id = int(request.match_info["id"])
-    except ValueError:
-        return reply({"status": "not_found", "reason": "no such message"}, 404)
+    message_id = row_id(request.match_info["id"])
     async with services.context() as ctx:
+        if message_id is None or await ctx.session.get(OutboxMessage, message_id) is None:
+            return reply({"status": "not_found", "reason": "no such message"}, 404)
         result = await ctx.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == "dead")
@@ -176,10 +175,14 @@ async def entry_applications(request: web.Request) -> web.Response:
 @routes.post("/api/entry-applications/{id}/{decision:approve|reject}")
 async def decide_entry_application(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    application_id = row_id(request.match_info["id"])
+    if application_id is None:
+        return reply({"status": "not_found", "reason": "no such application"}, 404)
     try:
-        application_id = int(request.match_info["id"])
         body = loads(await request.read() or b"{}")
-    except ValueError:
+    except ValueError as error:
+        return reply({"status": "rejected", "errors": [body_problem(error)]}, 422)
+    if not isinstance(body, dict):
         return reply({"status": "rejected", "errors": ['body must be {"reason": "…", "by": "…"}']}, 422)
     approve = request.match_info["decision"] == "approve"
     try:

@@ -9,6 +9,11 @@ coalesce key for the same target (relay lines of a room, "you earned" DMs to a p
 as one message. Rows go by priority (bot.priorities), then group posts before DMs when both
 are due. Transport errors are retried with doubling backoff; after ``max_attempts`` (or an
 error that cannot succeed) the row is dead-lettered for ops to look at.
+
+One target (a room, a person) gets its messages of one priority in the order they were queued,
+which is the order of their causes — an order's relay line before the red packet it triggered: a row
+waiting out a retry holds back the later rows for its target, and coalescing gathers only the
+lines queued before the target's next other message.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from bot.config import RateLimits
 from bot.services import Services
@@ -104,6 +110,28 @@ class OutboxSender:
             log.info("outbox: %d message(s) in flight at the last stop will be sent again", result.rowcount)
         return int(result.rowcount or 0)
 
+    def _due(self, now: datetime) -> list[ColumnElement[bool]]:
+        """Rows of this account that may go now: queued, due, and not behind an earlier row
+        for the same target that waits out a retry (a target's messages keep their order)."""
+        earlier = aliased(OutboxMessage)
+        waiting = (
+            select(earlier.id)
+            .where(
+                earlier.account == OutboxMessage.account,
+                earlier.target == OutboxMessage.target,
+                earlier.status == "queued",
+                earlier.id < OutboxMessage.id,
+                earlier.not_before > now,
+            )
+            .exists()
+        )
+        return [
+            OutboxMessage.account == self.account,
+            OutboxMessage.status == "queued",
+            OutboxMessage.not_before <= now,
+            ~waiting,
+        ]
+
     async def send_next(self) -> float | None:
         """Send one message if one is due. Returns 0 after a send (or a lost claim), the
         seconds until a room may take its next message, or None when nothing is due."""
@@ -112,11 +140,7 @@ class OutboxSender:
             rows = list(
                 await session.scalars(
                     select(OutboxMessage)
-                    .where(
-                        OutboxMessage.account == self.account,
-                        OutboxMessage.status == "queued",
-                        OutboxMessage.not_before <= now,
-                    )
+                    .where(*self._due(now))
                     # By priority (bot.priorities: relay lines before "you earned" before menus),
                     # then group posts before DMs when both are due: a push's relay must not
                     # wait behind every payee's "you earned" DM.
@@ -133,9 +157,7 @@ class OutboxSender:
                 ready = await session.scalar(
                     select(OutboxMessage)
                     .where(
-                        OutboxMessage.account == self.account,
-                        OutboxMessage.status == "queued",
-                        OutboxMessage.not_before <= now,
+                        *self._due(now),
                         OutboxMessage.target_is_room.is_(False),
                         OutboxMessage.kind.not_in(ROOM_KINDS),
                     )
@@ -146,17 +168,30 @@ class OutboxSender:
             return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
         group = [ready]
         if ready.coalesce_key:  # looked up directly: the lines may lie beyond the rows read above
+            # Only lines queued before the target's next other message (a red packet after
+            # line 3 stays after line 3: line 4 must not jump over it into this message).
+            other = aliased(OutboxMessage)
+            barrier = (
+                select(func.min(other.id))
+                .where(
+                    other.account == self.account,
+                    other.target == ready.target,
+                    other.status == "queued",
+                    other.id > ready.id,
+                    or_(other.coalesce_key.is_(None), other.coalesce_key != ready.coalesce_key),
+                )
+                .scalar_subquery()
+            )
             async with self.services.db.reading() as session:
                 group += list(
                     await session.scalars(
                         select(OutboxMessage)
                         .where(
-                            OutboxMessage.account == self.account,
-                            OutboxMessage.status == "queued",
+                            *self._due(now),
                             OutboxMessage.coalesce_key == ready.coalesce_key,
                             OutboxMessage.target == ready.target,
-                            OutboxMessage.not_before <= now,
-                            OutboxMessage.id != ready.id,
+                            OutboxMessage.id > ready.id,
+                            or_(barrier.is_(None), OutboxMessage.id < barrier),
                         )
                         .order_by(OutboxMessage.id)
                         .limit(self.max_lines - 1)

@@ -1,7 +1,7 @@
 """SQLAlchemy 2 models (one metadata, see models.base) and Alembic migrations."""
 
 from models.base import Base, Money, UTCDateTime, utcnow
-from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayPush
+from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayLine, RelayPush
 from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
 from models.console import ConsoleSession, ConsoleUser
 from models.marks import Mark
@@ -35,6 +35,7 @@ __all__ = [
     "OutboxMessage",
     "PlatformCode",
     "RedPacket",
+    "RelayLine",
     "RelayPush",
     "RoomInvitationRecord",
     "RoomMember",

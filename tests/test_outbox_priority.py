@@ -183,7 +183,7 @@ async def test_the_console_outbox_page_shows_what_was_not_sent_today(databases, 
 async def test_rows_already_queued_at_the_upgrade_get_the_priority_of_their_template(databases, dialect, tmp_path):
     url = await empty_database(databases, dialect, tmp_path)
     db = Database(url)
-    before = ScriptDirectory.from_config(alembic_config()).get_revision("0012").down_revision
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0008").down_revision
     outbox = sa.table(
         "outbox",
         *(sa.column(c) for c in ("account", "kind", "target", "target_is_room", "template", "text", "payload")),

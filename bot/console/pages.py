@@ -17,7 +17,7 @@ from bot.console.charts import bar_chart, column_chart
 from bot.console.throttle import client_address, networks
 from bot.services import SERVICES
 from models import queries as q
-from models.catalog import Brand, BrandGroup, RedPacket
+from models.catalog import Brand, RedPacket
 
 routes = web.RouteTableDef()
 LOGIN_COOKIE = "distbot_console_login"
@@ -151,18 +151,17 @@ async def overview(request: web.Request, user: auth.User, form: Form) -> web.Str
 
 
 async def _groups(session: AsyncSession, brand_id: str) -> list[dict[str, Any]]:
-    rows = await session.scalars(
-        select(BrandGroup).where(BrandGroup.brand_id == brand_id).order_by(BrandGroup.position)
-    )
+    """Members as the rooms' member lists show them: the same figures as the ops API's."""
+    groups = await q.group_sizes(session, brand_id)
     return [
         {
             "name": g.name,
             "room": g.room_id,
-            "members": g.member_count,
+            "members": members,
             "capacity": g.capacity,
-            "percent": min(100, g.member_count * 100 // g.capacity) if g.capacity else 0,
+            "percent": min(100, members * 100 // g.capacity) if g.capacity else 0,
         }
-        for g in rows
+        for g, members in groups
     ]
 
 

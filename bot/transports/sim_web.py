@@ -24,14 +24,13 @@ Mount with ``app.add_routes(sim_routes(transport))``. Answers are JSON; a refuse
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from bot.jsonutil import reply
+from bot.jsonutil import body_problem, loads, reply
 from bot.transport import TransportError
 from bot.transports.sim import SimTransport
 from bot.transports.sim_world import Invitation, Room, SimWorld
@@ -61,10 +60,10 @@ def _guard(handler: Handler) -> Handler:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.read() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise Bad("the body is not valid JSON") from None
+    try:  # the loader refuses what would stall the loop or break the journal (a lone surrogate)
+        data = loads(await request.read() or b"null")
+    except ValueError as error:
+        raise Bad(body_problem(error)) from None
     if not isinstance(data, dict):
         raise Bad("the body must be a JSON object")
     return data
