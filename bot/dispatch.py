@@ -22,10 +22,11 @@ from bot.limits import AnswerBatch, AnswerLimits
 from bot.outbox import queue_text
 from bot.router import MessageContext, Role, Router, first_match, role_of
 from bot.services import Services
-from bot.transport import Event, Message, Transport
+from bot.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, Transport
 from models.people import Distributor
 
 log = logging.getLogger(__name__)
+LOGGED_PER_BATCH = 20  # a burst's batch is one log line, not hundreds of ids
 
 
 class HandlerFailed(Exception):
@@ -128,6 +129,7 @@ class Dispatcher:
                 if senders
                 else {}
             )
+            handled: list[str] = []
             for event in events:
                 sender = getattr(event, "sender", None) or getattr(event, "contact", None) or ""
                 distributor = people.get(sender)
@@ -150,8 +152,13 @@ class Dispatcher:
                 except Exception as exc:
                     raise HandlerFailed(route.name, event, ctx.role) from exc
                 self.handled += 1
+                handled.append(f"{describe_event(event)} → {route.name}")
         answers.commit()
         services.committed()
+        if handled:
+            shown = "; ".join(handled[:LOGGED_PER_BATCH])
+            more = f"; and {len(handled) - LOGGED_PER_BATCH} more" if len(handled) > LOGGED_PER_BATCH else ""
+            log.info("handled %d event(s) in one transaction: %s%s", len(handled), shown, more)
 
     async def _failed(self, failure: HandlerFailed) -> None:
         self.failed += 1
@@ -181,3 +188,15 @@ class Dispatcher:
                 )
         except Exception:
             log.exception("could not queue the fallback answer either")
+
+
+def describe_event(event: Event) -> str:
+    """An event as the log names it: what it is, its id, who and where."""
+    if isinstance(event, Message):
+        return f"message {event.id} from {event.sender}" + (f" in {event.room}" if event.room else "")
+    if isinstance(event, FriendRequest):
+        return f"friend request {event.id} from {event.contact}"
+    if isinstance(event, RoomInvitation):
+        return f"room invitation {event.id} from {event.inviter} to {event.room or event.topic}"
+    verb = "join" if isinstance(event, RoomJoin) else "leave"
+    return f"{verb} of {','.join(event.named) or '?'} in {event.room}"
