@@ -98,7 +98,9 @@ def test_the_demo_secrets_are_refused_on_an_address_other_machines_reach(tmp_pat
     for variable in ("DISTBOT_DATABASE_URL", "DISTBOT_ADMIN_TOKEN", "DISTBOT_WEBHOOK_SECRET"):
         monkeypatch.delenv(variable, raising=False)
 
-    code, lines = run(capsys, "--config", str(write_config(tmp_path)), "--host", host, "--port", str(free_port()))
+    # --allow-remote-sim: past the simulator's own loopback rule, the secrets are still refused
+    args = ("--config", str(write_config(tmp_path)), "--host", host, "--port", str(free_port()), "--allow-remote-sim")
+    code, lines = run(capsys, *args)
 
     assert code == 1
     [line] = lines
