@@ -7,6 +7,7 @@ Every error comes back at once with its line, as :class:`ConfigError`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import unicodedata
 from collections.abc import Mapping
@@ -48,6 +49,13 @@ def _money(value: Any) -> Decimal:
 Money = Annotated[Decimal, BeforeValidator(_money)]
 
 
+def _network(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_network(str(value).strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or network (e.g. 10.0.0.1 or 10.0.0.0/8)") from None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,6 +80,11 @@ class AdminSettings(_Model):
     token: str | None = None  # DISTBOT_ADMIN_TOKEN wins
 
 
+class ConsoleSettings(_Model):
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); none by default.
+    trusted_proxies: list[Annotated[str, BeforeValidator(_network)]] = Field(default_factory=list)
+
+
 class RateLimits(_Model):
     """Outgoing pace. WeChat publishes no limit and restricts accounts at low volumes: the
     defaults are slow on purpose."""
@@ -90,6 +103,9 @@ class OutboxSettings(_Model):
     backoff_seconds: Decimal = Field(Decimal("5"), gt=0)  # doubles with each failed attempt
     coalesce_max_lines: int = Field(30, ge=1)
     poll_seconds: Decimal = Field(Decimal("1"), gt=0)  # how often to look for rows other processes queued
+    # Queued rows of the lowest priority (menus, how-to-join, "稍后再试") one helper account may
+    # hold; a new one beyond it is not queued, and counted (GET /api/outbox). None: no cap.
+    low_priority_cap: int | None = Field(200, ge=1)
 
 
 class TransportSettings(_Model):
@@ -257,6 +273,22 @@ class DmSettings(_Model):
     code_failure_window_minutes: int = Field(10, ge=1)
 
 
+class AnswerSettings(_Model):
+    """How often the helper answers one person. Every message is handled (a stock command, a
+    registration, a relay line is never lost); what is limited is the answers. Per window, a
+    person gets at most their role's budget of answers, the same answer (template and data) at
+    most once per ``repeat_minutes``, and past the budget one short "稍后再试" per window in a
+    private chat. Welcomes and other messages above command answers in priority are not
+    budgeted: a registration is news the person must get."""
+
+    window_seconds: int = Field(60, ge=1)
+    guest: int = Field(1, ge=1)  # answers per window to someone who is not a distributor
+    distributor: int = Field(6, ge=1)
+    staff: int = Field(20, ge=1)  # ops and brand course managers
+    room: int = Field(30, ge=1)  # answers per window in one group, whoever asked
+    repeat_minutes: int = Field(5, ge=0)  # 0: the same answer may be repeated
+
+
 class ColearningSettings(_Model):
     """Co-learning sessions (共学营): how late a scheduled message may go out, how often the
     timer re-reads the sessions (edits made by the CLI or another process)."""
@@ -291,12 +323,14 @@ class RawSettings(_Model):
     database: DatabaseSettings = DatabaseSettings()
     webhook: WebhookSettings = WebhookSettings()
     admin: AdminSettings = AdminSettings()
+    console: ConsoleSettings = ConsoleSettings()
     demo: DemoSettings = DemoSettings()
     transport: TransportSettings = TransportSettings()
     outbox: OutboxSettings = OutboxSettings()
     brand_groups: BrandGroupFillSettings = BrandGroupFillSettings()
     material: MaterialSettings = MaterialSettings()
     dm: DmSettings = DmSettings()
+    answers: AnswerSettings = AnswerSettings()
     colearning: ColearningSettings = ColearningSettings()
 
 

@@ -14,19 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from bot.limits import Flood
+from bot.limits import AnswerBatch, AnswerLimits
 from bot.outbox import queue_text
 from bot.router import MessageContext, Role, Router, first_match, role_of
 from bot.services import Services
-from bot.transport import Event, Message, Transport
+from bot.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, Transport
 from models.people import Distributor
 
 log = logging.getLogger(__name__)
+LOGGED_PER_BATCH = 20  # a burst's batch is one log line, not hundreds of ids
 
 
 class HandlerFailed(Exception):
@@ -43,16 +43,16 @@ class Dispatcher:
         transport: Transport | None = None,
         *,
         max_batch: int = 256,
-        person_limit: int = 12,
-        room_limit: int = 30,
-        window_seconds: float = 60.0,
+        person_limit: int | None = None,
+        room_limit: int | None = None,
     ):
         self.services = services
         self.routers = list(routers)
         self.transport = transport
         self.max_batch = max_batch
-        self.people = Flood(person_limit, window_seconds)
-        self.rooms = Flood(room_limit, window_seconds)
+        # Answer limits from the configuration (``answers``); person_limit/room_limit replace
+        # every role's budget and the group's.
+        self.limits = AnswerLimits.from_settings(services.settings, person=person_limit, room=room_limit)
         self.queue: asyncio.Queue[tuple[Event, asyncio.Future[None]]] = asyncio.Queue()
         self.handled = 0
         self.failed = 0
@@ -115,18 +115,12 @@ class Dispatcher:
             return True
         return event.sender != (self.transport.self_id or self.transport.account)
 
-    def may_answer(self, message: Message) -> bool:
-        """Every message is handled (a stock command, a relay line, a showcase must not be
-        lost in a busy group); what is limited is how often the bot answers one person or
-        one room, so nobody gets a reply storm."""
-        now = time.monotonic()
-        if not self.people.allow(message.sender, now) or (message.room and not self.rooms.allow(message.room, now)):
-            log.warning("flood: not answering %s in %s", message.sender, message.room or "a DM")
-            return False
-        return True
-
     async def _handle_all(self, events: list[Event]) -> None:
         services = self.services
+        # Every message is handled; what is limited is how often the bot answers one person or
+        # one room (MessageContext.reply), decided against this process's memory of answers
+        # and counted from the commit on.
+        answers = AnswerBatch(services.answered, self.limits)
         async with services.db.unit_of_work() as session:
             now = services.clock.now()
             senders = {e.sender for e in events if isinstance(e, Message)}
@@ -138,6 +132,7 @@ class Dispatcher:
                 if senders
                 else {}
             )
+            handled: list[str] = []
             for event in events:
                 sender = getattr(event, "sender", None) or getattr(event, "contact", None) or ""
                 distributor = people.get(sender)
@@ -150,7 +145,7 @@ class Dispatcher:
                     event=event,
                     role=role_of(sender, distributor, services.settings, getattr(event, "room", None)),
                     distributor=distributor,
-                    may_answer=self.may_answer,
+                    answers=answers,
                 )
                 route = first_match(self.routers, ctx)
                 if route is None:
@@ -160,7 +155,13 @@ class Dispatcher:
                 except Exception as exc:
                     raise HandlerFailed(route.name, event, ctx.role) from exc
                 self.handled += 1
+                handled.append(f"{describe_event(event)} → {route.name}")
+        answers.commit()
         services.committed()
+        if handled:
+            shown = "; ".join(handled[:LOGGED_PER_BATCH])
+            more = f"; and {len(handled) - LOGGED_PER_BATCH} more" if len(handled) > LOGGED_PER_BATCH else ""
+            log.info("handled %d event(s) in one transaction: %s%s", len(handled), shown, more)
 
     async def _failed(self, failure: HandlerFailed) -> None:
         self.failed += 1
@@ -190,3 +191,15 @@ class Dispatcher:
                 )
         except Exception:
             log.exception("could not queue the fallback answer either")
+
+
+def describe_event(event: Event) -> str:
+    """An event as the log names it: what it is, its id, who and where."""
+    if isinstance(event, Message):
+        return f"message {event.id} from {event.sender}" + (f" in {event.room}" if event.room else "")
+    if isinstance(event, FriendRequest):
+        return f"friend request {event.id} from {event.contact}"
+    if isinstance(event, RoomInvitation):
+        return f"room invitation {event.id} from {event.inviter} to {event.room or event.topic}"
+    verb = "join" if isinstance(event, RoomJoin) else "leave"
+    return f"{verb} of {','.join(event.named) or '?'} in {event.room}"

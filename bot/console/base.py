@@ -23,8 +23,8 @@ from jinja2.runtime import Context as JinjaContext
 from multidict import MultiDict, MultiDictProxy
 
 from bot.console.auth import User, current_user
+from bot.render import yuan_filter
 from bot.services import SERVICES
-from core.money import to_decimal, yuan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Form = MultiDictProxy[Any]
@@ -43,6 +43,7 @@ NAV = [
     ("red_packets", "/console/red-packets", "红包", False),
     ("distributors", "/console/distributors", "分销员", True),
     ("colearning", "/console/colearning", "共学营", True),
+    ("friend_requests", "/console/friend-requests", "好友申请", True),
     ("outbox", "/console/outbox", "消息队列", True),
 ]
 NOTICES = {
@@ -55,15 +56,28 @@ NOTICES = {
     "retried": "消息已重新排队。",
     "dropped": "消息已放弃，不会再发送。",
     "already": "操作未执行：状态已变化。",
+    "friend_accepted": "已通过好友申请，小助手会在微信里接受。",
+    "friend_rejected": "已拒绝好友申请。",
+    "gone": "操作未执行：没有这条记录。",
 }
 
 
 def _yuan(value: Any) -> str:
-    return yuan(to_decimal(value)) if isinstance(value, (Decimal, int, str)) else "—"
+    """Money as the messages write it ("7,581.00"); a dash for no amount."""
+    return "—" if value is None else yuan_filter(value)
+
+
+def _measure(value: Any) -> str:
+    """A figure that is money when it is a Decimal (progress toward 10,000.00 of sales) and a
+    count otherwise (12 customers): each in its one format."""
+    if isinstance(value, Decimal):
+        return yuan_filter(value)
+    return f"{value:,}" if isinstance(value, int) else "—"
 
 
 @pass_context
 def _local(context: JinjaContext, value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    """A time in the platform's zone (never the server's or the browser's)."""
     if value is None:
         return "—"
     return value.astimezone(context["zone"]).strftime(fmt)
@@ -71,6 +85,7 @@ def _local(context: JinjaContext, value: datetime | None, fmt: str = "%m-%d %H:%
 
 ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined)
 ENV.filters["yuan"] = _yuan
+ENV.filters["measure"] = _measure
 ENV.filters["local"] = _local
 
 

@@ -1,5 +1,5 @@
 """Ops-only console pages: distributors (search, earnings, upgrade progress, entry
-applications), the outbox (uncertain and dead messages retried or dropped) and co-learning (sessions, applications).
+applications) and co-learning (sessions, applications); the outbox is in ``outbox_pages``.
 Co-learning changes go through ``bot.colearning``, the same functions as the API and CLI."""
 
 from __future__ import annotations
@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from bot import colearning as ops
-from bot import outbox as box
 from bot import reports
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
@@ -20,18 +19,9 @@ from bot.scheduler import changed
 from bot.services import SERVICES
 from handlers.codes import ApplicationRefused, decide_application
 from models.colearning import ColearningSession
-from models.messaging import OutboxMessage
 from models.people import Distributor, EntryApplication
 
 routes = web.RouteTableDef()
-OUTBOX_STATUSES = {
-    "queued": "排队中",
-    "sending": "发送中",
-    "sent": "已发送",
-    "uncertain": "待确认",
-    "dead": "失败",
-    "dropped": "已放弃",
-}
 SESSION_FIELDS = ("title", "source_room", "lecturers", "starts_at", "ends_at", "course", "groups", "reminders", "cards")
 
 
@@ -82,54 +72,10 @@ async def distributor(request: web.Request, user: User, form: Form) -> web.Strea
         progress = await reports.progress_report(session, services.settings, code)
     if earnings is None or progress is None:
         return not_found(request, user)
-    labels = {"kinds": reports.KIND_LABELS, "metrics": reports.METRIC_LABELS, "entries": reports.ENTRY_LABELS}
+    labels = {"kinds": reports.KIND_NAMES, "metrics": reports.METRIC_NAMES, "entries": reports.ENTRY_NAMES}
     return render(
         request, "distributor.html", user, section="distributors", earnings=earnings, progress=progress, **labels
     )
-
-
-@routes.get("/console/outbox")
-@page(ops_only=True)
-async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    status = request.query.get("status", "dead")
-    if status not in OUTBOX_STATUSES:
-        status = "dead"
-    async with request.app[SERVICES].db.reading() as session:
-        counts = dict(
-            (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
-        )
-        messages = list(
-            await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc()).limit(100)
-            )
-        )
-    return render(
-        request,
-        "outbox.html",
-        user,
-        section="outbox",
-        status=status,
-        statuses=OUTBOX_STATUSES,
-        counts=counts,
-        messages=messages,
-    )
-
-
-@routes.post("/console/outbox/{id}/{action:retry|drop}")
-@page(ops_only=True)
-async def resolve(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    message_id = ident(request.match_info["id"])
-    if message_id is None:
-        return not_found(request, user)
-    retrying = request.match_info["action"] == "retry"
-    async with request.app[SERVICES].context() as ctx:
-        row = await ctx.session.get(OutboxMessage, message_id)
-        if row is None:
-            return not_found(request, user)
-        back = row.status if row.status in box.FOR_OPS else "dead"
-        done = await (box.retry(ctx.session, message_id, ctx.now) if retrying else box.drop(ctx.session, message_id))
-    outcome = ("retried" if retrying else "dropped") if done else "already"
-    raise see_other(f"/console/outbox?status={back}&ok={outcome}")  # type: ignore[attr-defined]
 
 
 async def _colearning_page(

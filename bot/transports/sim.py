@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from bot.config import Settings
 from bot.transport import Event, EventSink, TransportStatus, UnknownTarget, conversation_of
 from bot.transports.sim_journal import DEFAULT_JOURNAL
+from bot.transports.sim_state import utc_now
 from bot.transports.sim_world import DIRECT_ADD_LIMIT, Refused, SimWorld
 
 __all__ = ["DEFAULT_JOURNAL", "DIRECT_ADD_LIMIT", "Refused", "SimTransport", "SimWorld"]
@@ -40,9 +42,16 @@ class SimTransport:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, journal: str | Path = DEFAULT_JOURNAL, *, page_url: str | None = None
+        cls,
+        settings: Settings,
+        journal: str | Path = DEFAULT_JOURNAL,
+        *,
+        page_url: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> SimTransport:
-        return cls(SimWorld.from_settings(settings, journal), page_url=page_url)
+        """``clock``: when things happen in the simulated world (the bot's clock, so a process
+        on DISTBOT_CLOCK sees messages at its own time)."""
+        return cls(SimWorld.from_settings(settings, journal, clock=clock), page_url=page_url)
 
     # ----------------------------------------------------------------------------- events in
 
@@ -106,8 +115,16 @@ class SimTransport:
 
     async def send_image(self, target: str, image: bytes, *, room: bool, name: str, ref: str | None = None) -> str:
         where = {"room": target} if room else {"to": target}
-        stored = self.world.say(self.account, name or "图片", kind="image", ref=ref, **where)
+        stored = self.world.say(self.account, name or "图片", kind="image", ref=ref, image=image, **where)
         return str(stored["id"])
+
+    async def image_bytes(self, message_id: str) -> bytes:
+        """The bytes of an image someone sent (the co-learning relay passes a lecturer's slide
+        on); :class:`UnknownTarget` when the world no longer keeps them."""
+        data = self.world.images.get(message_id)
+        if data is None:
+            raise UnknownTarget(f"the image of message {message_id!r} is not kept (or was never an image)")
+        return data
 
     async def add_to_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
         event = self.world.add(room, contact, ref=ref)

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from grpclib.const import Status
@@ -248,11 +249,16 @@ def test_an_endpoint_that_is_not_host_and_port_is_refused_at_start(endpoint: str
     ],
 )
 def test_distbot_run_with_wechaty_misconfigured_exits_with_one_clear_line(
-    env: dict[str, str], said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    env: dict[str, str],
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     for name in (ENV_ENDPOINT, ENV_TOKEN):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DISTBOT_TRANSPORT", "wechaty")
+    monkeypatch.setenv("DISTBOT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'distbot.db'}")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
