@@ -118,11 +118,8 @@ def make_transport(services: Services, page_url: str) -> Transport:
             from bot.transports.wechaty_adapter import WechatyTransport
 
             return WechatyTransport(account=services.settings.helper_account)
-        except (ImportError, ValueError) as exc:
-            raise StartupError(
-                f"the wechaty transport cannot start: {exc}. Install it with pip install -e '.[wechaty]' and set"
-                " WECHATY_PUPPET_SERVICE_ENDPOINT (and …_TOKEN), or use transport.kind: sim"
-            ) from None
+        except (ImportError, ValueError) as exc:  # says what to install or set, in one line
+            raise StartupError(f"the wechaty transport cannot start: {exc} (or use transport.kind: sim)") from None
     from bot.transports.sim import SimTransport
 
     journal = settings.sim_journal
@@ -145,7 +142,11 @@ async def serve(
         raise StartupError(refused)
     refuse_demo_secrets(services.settings, host)
     await prepare(services)  # the database first: nothing else is opened if it cannot be
-    transport = transport or make_transport(services, f"http://{host}:{port}/sim")
+    try:
+        transport = transport or make_transport(services, f"http://{host}:{port}/sim")
+    except StartupError:
+        await services.db.dispose()  # the process ends here: close what prepare() opened
+        raise
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

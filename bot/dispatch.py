@@ -109,8 +109,11 @@ class Dispatcher:
                     await self._failed(single)
 
     def _admitted(self, event: Event) -> bool:
-        own = getattr(self.transport, "self_id", None) or getattr(self.transport, "account", None)
-        return not (isinstance(event, Message) and event.sender == own)  # the helper's own messages echoed back
+        """Not the helper's own messages echoed back: WeChat names their sender by the helper's
+        WeChat id (``self_id``), which is not the logical account name."""
+        if self.transport is None or not isinstance(event, Message):
+            return True
+        return event.sender != (self.transport.self_id or self.transport.account)
 
     async def _handle_all(self, events: list[Event]) -> None:
         services = self.services

@@ -1,15 +1,16 @@
 """Ops API for what waits on people: friend requests the helper did not accept on its own
-(accept or reject), and outbox messages (queued, sent, dead-lettered) with a retry for the dead
-ones, what waits by priority, and what was not sent on purpose (dropped at the cap, withheld by
-answer limits)."""
+(accept or reject), and outbox messages (queued, sent, uncertain, dead-lettered) with retry and
+drop for the uncertain and dead ones, what waits by priority, and what was not sent on purpose
+(dropped at the cap, withheld by answer limits)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from aiohttp import web
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
+from bot import outbox as box
 from bot.jsonutil import body_problem, loads, reply, row_id
 from bot.outbox import DROP_REASONS, drops_on, local_day
 from bot.priorities import Priority
@@ -22,7 +23,7 @@ from models.people import EntryApplication
 from models.rooms import FriendRequestRecord
 
 routes = web.RouteTableDef()
-STATUSES = ("queued", "sending", "sent", "dead")
+STATUSES = box.STATUSES
 FRIEND_STATUSES = ("pending", "accepted", "ignored")
 
 
@@ -113,6 +114,7 @@ async def outbox(request: web.Request) -> web.Response:
                 "account": r.account,
                 "kind": r.kind,
                 "target": r.target,
+                "status": r.status,
                 "template": r.template,
                 "priority": r.priority,
                 "text": r.text,
@@ -145,21 +147,20 @@ async def outbox(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/outbox/{id}/retry")
-async def retry(request: web.Request) -> web.Response:
+@routes.post("/api/outbox/{id}/{action:retry|drop}")
+async def resolve(request: web.Request) -> web.Response:
+    """``retry`` queues a dead or uncertain message again; ``drop`` makes sure it is never sent."""
     services = request.app[SERVICES]
     message_id = row_id(request.match_info["id"])
+    retrying = request.match_info["action"] == "retry"
     async with services.context() as ctx:
         if message_id is None or await ctx.session.get(OutboxMessage, message_id) is None:
             return reply({"status": "not_found", "reason": "no such message"}, 404)
-        result = await ctx.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "dead")
-            .values(status="queued", attempts=0, not_before=ctx.now, last_error="")
-        )
-    if not result.rowcount:
-        return reply({"status": "rejected", "reason": "only a dead-lettered message can be retried"}, 409)
-    return reply({"status": "queued", "id": message_id})
+        done = await (box.retry(ctx.session, message_id, ctx.now) if retrying else box.drop(ctx.session, message_id))
+    if not done:
+        reason = "only a dead-lettered or uncertain message can be retried or dropped"
+        return reply({"status": "rejected", "reason": reason}, 409)
+    return reply({"status": "queued" if retrying else "dropped", "id": message_id})
 
 
 @routes.get("/api/entry-applications")

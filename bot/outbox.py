@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -38,6 +38,12 @@ PENDING = "distbot.outbox"
 WITHHELD = "distbot.outbox.withheld"  # Counter of (account, reason, template)
 STAGED = "distbot.outbox.staged"  # (the day the drops count on, the cap) for this unit of work
 DROP_REASONS = ("cap", "limit", "repeat")  # see models.messaging.OutboxDrop
+# Every status a row can have. Ops resolve the two that wait on a person: ``dead`` (sending
+# failed for good) and ``uncertain`` (no answer came: it may or may not have gone out); a row
+# they drop is never sent (``dropped``, not to be confused with the drops above, which were
+# never queued).
+STATUSES = ("queued", "sending", "sent", "uncertain", "dead", "dropped")
+FOR_OPS = ("uncertain", "dead")
 
 
 def queue_text(
@@ -184,3 +190,26 @@ async def post_to_brand_groups(
             coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
         )
     return groups
+
+
+async def retry(session: AsyncSession, message_id: int, now: datetime) -> bool:
+    """Queue a dead or uncertain row again, attempts from zero. False if it is neither (any
+    more): someone else acted first. Retrying an uncertain message may say it twice; ops
+    retry it when the person says it did not arrive."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
+        .values(status="queued", attempts=0, not_before=now, last_error="")
+    )
+    return bool(result.rowcount)
+
+
+async def drop(session: AsyncSession, message_id: int) -> bool:
+    """Never send a dead or uncertain row (it arrived after all, or no longer matters); it stays
+    listed as ``dropped``. False if it is neither (any more)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
+        .values(status="dropped")
+    )
+    return bool(result.rowcount)

@@ -86,6 +86,14 @@ class MessageContext(Context):
             payload={"mentions": [message.sender]} if message.room is not None else {},
         )
 
+    @property
+    def helper_id(self) -> str:
+        """The helper's own contact id as WeChat shows it in joins, member lists and mentions
+        (``wxid_…`` on WeChat): not the logical account name outbox rows carry."""
+        if self.transport is not None and self.transport.self_id:
+            return self.transport.self_id
+        return self.transport.account if self.transport else self.settings.helper_account
+
     def answered_within(self, template: str, every: timedelta) -> bool:
         """Whether the sender was answered with ``template`` less than ``every`` ago (as far as
         this process remembers: see bot.limits)."""

@@ -14,6 +14,11 @@ One target (a room, a person) gets its messages of one priority in the order the
 which is the order of their causes — an order's relay line before the red packet it triggered: a row
 waiting out a retry holds back the later rows for its target, and coalescing gathers only the
 lines queued before the target's next other message.
+
+A transport that cannot send (disconnected, not logged in) pauses the sender: nothing is tried,
+so nothing is counted or dead-lettered however long the outage, and a send refused as "not
+connected" goes back to the queue as it was. A send whose outcome is unknown (no answer in
+time) is not sent again blindly: it becomes ``uncertain`` for ops to retry or drop.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from sqlalchemy.orm import aliased
 
 from bot.config import RateLimits
 from bot.services import Services
-from bot.transport import NeedInvite, Transport, TransportError
+from bot.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
 from models.messaging import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -68,6 +73,7 @@ class OutboxSender:
         self.wake = asyncio.Event()
         self.sent = 0
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -76,6 +82,7 @@ class OutboxSender:
     async def stop(self) -> None:
         """Stop after the send in progress, if any; queued rows stay queued for next time."""
         self._stopping = True
+        self._stopped.set()
         self.wake.set()
         if self._task is not None:
             await self._task
@@ -84,6 +91,9 @@ class OutboxSender:
     async def run(self) -> None:
         await self.recover()
         while not self._stopping:
+            if not self.transport.can_send():
+                await self._wait_for_transport()
+                continue
             try:
                 wait = await self.send_next()
             except Exception:
@@ -97,6 +107,20 @@ class OutboxSender:
                     await asyncio.wait_for(self.wake.wait(), timeout=min(wait, self.poll))
                 except TimeoutError:
                     pass
+
+    async def _wait_for_transport(self) -> None:
+        """Paused until the transport can send again (or the sender stops)."""
+        log.warning("outbox: %s cannot send (%s not connected); sending paused", self.account, self.transport.name)
+        ready = asyncio.ensure_future(self.transport.ready())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait((ready, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (ready, stopped):
+                waiter.cancel()
+            await asyncio.gather(ready, stopped, return_exceptions=True)
+        if not self._stopping:
+            log.info("outbox: %s connected again; sending resumed", self.account)
 
     async def recover(self) -> int:
         """Rows this account left ``sending`` (a crash mid-send) are sent again."""
@@ -134,7 +158,8 @@ class OutboxSender:
 
     async def send_next(self) -> float | None:
         """Send one message if one is due. Returns 0 after a send (or a lost claim), the
-        seconds until a room may take its next message, or None when nothing is due."""
+        seconds until a room may take its next message, the poll interval when the transport
+        was not connected after all, or None when nothing is due."""
         now = self.services.clock.now()
         async with self.services.db.reading() as session:
             rows = list(
@@ -210,8 +235,7 @@ class OutboxSender:
                     select(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).order_by(OutboxMessage.id)
                 )
             )
-        await self._deliver(group)
-        return 0.0
+        return 0.0 if await self._deliver(group) else self.poll
 
     def _room_of(self, row: OutboxMessage) -> str:
         if row.kind in ROOM_KINDS:
@@ -231,11 +255,17 @@ class OutboxSender:
                 return False  # another sender of this account took some of them
         return True
 
-    async def _deliver(self, group: list[OutboxMessage]) -> None:
+    async def _deliver(self, group: list[OutboxMessage]) -> bool:
+        """Send a claimed group; False when the transport was not connected (put back as it was)."""
         first = group[0]
         ref = ",".join(str(r.id) for r in group)
         try:
             await self._send(first, joined(r.text for r in group), ref)
+        except NotConnected as error:
+            await self._put_back(group, error)
+            return False
+        except Uncertain as error:
+            await self._uncertain(group, error)
         except TransportError as error:
             await self._failed(group, error)
         except Exception as error:  # a transport bug must not kill the sender
@@ -251,6 +281,7 @@ class OutboxSender:
             self.sent += len(group)
         finally:
             self._spaced(first)
+        return True
 
     async def _send(self, row: OutboxMessage, text: str, ref: str) -> None:
         transport, payload = self.transport, row.payload or {}
@@ -277,6 +308,26 @@ class OutboxSender:
         else:
             raise TransportError(f"unknown outbox kind {row.kind!r}")
 
+    async def _put_back(self, group: list[OutboxMessage], error: NotConnected) -> None:
+        """Nothing went out: queued again as it was, the claim's attempt not counted."""
+        log.info("outbox: %s not sent, %s; back in the queue", ",".join(str(r.id) for r in group), error)
+        await self._settle(group, status="queued", attempts=OutboxMessage.attempts - 1)
+
+    async def _uncertain(self, group: list[OutboxMessage], error: Uncertain) -> None:
+        log.warning(
+            "outbox: %s to %s: outcome unknown (%s); kept as uncertain, not sent again until ops retry or drop it",
+            ",".join(str(r.id) for r in group),
+            group[0].target,
+            error,
+        )
+        await self._settle(group, status="uncertain", last_error=str(error)[:500] or type(error).__name__)
+
+    async def _settle(self, group: list[OutboxMessage], **values: object) -> None:
+        async with self.services.db.unit_of_work() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).values(**values)
+            )
+
     async def _failed(self, group: list[OutboxMessage], error: TransportError) -> None:
         attempts = group[0].attempts  # read back after the claim, which counted this attempt
         dead = not error.retryable or attempts >= self.max_attempts
@@ -289,16 +340,12 @@ class OutboxSender:
             error,
             "; dead-lettered" if dead else f"; next try in {delay:.0f} s",
         )
-        async with self.services.db.unit_of_work() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([r.id for r in group]))
-                .values(
-                    status="dead" if dead else "queued",
-                    last_error=str(error)[:500] or type(error).__name__,
-                    not_before=self.services.clock.now() + timedelta(seconds=delay),
-                )
-            )
+        await self._settle(
+            group,
+            status="dead" if dead else "queued",
+            last_error=str(error)[:500] or type(error).__name__,
+            not_before=self.services.clock.now() + timedelta(seconds=delay),
+        )
 
     def _spaced(self, row: OutboxMessage) -> None:
         mono = self.monotonic()

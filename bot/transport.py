@@ -74,6 +74,18 @@ Event = Message | FriendRequest | RoomJoin | RoomLeave | RoomInvitation
 EventSink = Callable[[Event], Awaitable[None]]
 
 
+def conversation_of(event: Event) -> str:
+    """The conversation an event belongs to (a room, or one person's private chat): transports
+    deliver the events of one conversation one after the other, in order."""
+    if isinstance(event, Message):
+        return f"room:{event.room}" if event.room else f"dm:{event.sender}"
+    if isinstance(event, FriendRequest):
+        return f"dm:{event.contact}"
+    if isinstance(event, RoomInvitation) and not event.room:  # a puppet service's names no room
+        return f"dm:{event.inviter}"
+    return f"room:{event.room}"
+
+
 class TransportError(Exception):
     """Sending failed. ``retryable`` errors are tried again with backoff."""
 
@@ -105,22 +117,52 @@ class UnknownTarget(TransportError):
     retryable = False
 
 
+class NotConnected(TransportError):
+    """Nothing was sent: the transport is not connected to WeChat (or not logged in) right now.
+    Not a failed attempt — the outbox puts the message back untouched and waits for ``ready()``."""
+
+
+class Uncertain(TransportError):
+    """The send was handed over but no answer came back in time: it may or may not have gone
+    out. Sending again could say the same thing twice (the same earnings DM), so the outbox
+    keeps it as ``uncertain`` for ops to retry or drop by hand."""
+
+    retryable = False
+
+
 @dataclass
 class TransportStatus:
+    """``connected``: the link to WeChat (or its puppet service) is up; ``logged_in``: the helper
+    account is logged in on it; ``since``: when the current state of the two began."""
+
     name: str
     account: str
     logged_in: bool
     detail: dict[str, Any] = field(default_factory=dict)
+    connected: bool = False
+    since: datetime | None = None
 
 
 class Transport(Protocol):
     """What the bot needs from WeChat (or the simulator).
 
     ``ref`` on sends is the outbox row id: transports may use it to recognise a resend (the
-    simulator records it)."""
+    simulator records it).
+
+    ``account`` is the logical helper account this process sends as (outbox rows name it);
+    ``self_id`` is the helper's own contact id as WeChat shows it — in member lists, joins,
+    mentions and echoed messages. They differ on WeChat (``helper`` vs ``wxid_…``): compare
+    contact ids with ``self_id``, never with ``account``."""
 
     name: str
-    account: str  # the helper account's contact id once logged in
+    account: str
+    self_id: str  # "" until logged in
+
+    def can_send(self) -> bool:
+        """Whether a send may be tried now (connected and logged in)."""
+
+    async def ready(self) -> None:
+        """Return once ``can_send()`` holds (at once for a transport that is always ready)."""
 
     async def start(self, sink: EventSink) -> None:
         """Connect and deliver every incoming event to ``sink``; return once running."""

@@ -45,7 +45,7 @@ def helper_joined_or_left(ctx: MessageContext) -> bool:
     return (
         isinstance(changed, (RoomJoin, RoomLeave))
         and ctx.transport is not None
-        and ctx.transport.account in changed.named
+        and ctx.helper_id in changed.named
         and ctx.brand_of_room() is None
     )
 

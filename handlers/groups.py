@@ -106,8 +106,9 @@ async def welcome(ctx: MessageContext) -> None:
     group = await session.get(BrandGroup, room)
     account = group.account if group is not None else None
     # The helper is never welcomed: its logical account names and its WeChat id (self_id).
-    helpers = {ctx.settings.helper_account, account, getattr(ctx.transport, "account", None)}
-    helpers.add(getattr(ctx.transport, "self_id", None))
+    helpers = {ctx.settings.helper_account, account, ctx.helper_id}
+    if ctx.transport is not None:
+        helpers.add(ctx.transport.account)
     waiting = _waiting_welcome_in_session(ctx, room)
     stored = None if waiting is not None else await _waiting_welcome_in_outbox(ctx, room)
     previous: dict[str, Any] = waiting["payload"] if waiting is not None else stored.payload if stored else {}

@@ -147,7 +147,7 @@ async def _create_group(ctx: MessageContext, brand: BrandSettings, groups: list[
         if room is None:
             return None
         _created_rooms[(account, brand.id)] = room
-        present = [_helper_id(ctx), *members]
+        present = [ctx.helper_id, *members]
     else:
         room, present = reused
         if person not in present:
@@ -186,11 +186,6 @@ async def _room_from_a_rolled_back_attempt(
         return None
     _created_rooms[key] = room
     return room, members
-
-
-def _helper_id(ctx: MessageContext) -> str:
-    """The helper's own contact id as room member lists show it (the WeChat login id)."""
-    return getattr(ctx.transport, "self_id", None) or _account(ctx)
 
 
 def _account(ctx: MessageContext) -> str:

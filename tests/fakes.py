@@ -1,11 +1,13 @@
-"""An in-memory transport for tests: records what the bot sends, fails on demand."""
+"""An in-memory transport for tests: records what the bot sends, fails on demand, and can be
+disconnected (``connected.clear()``) to see what waits for it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.transport import EventSink, NeedInvite, TransportError, TransportStatus
+from bot.transport import EventSink, NeedInvite, NotConnected, TransportError, TransportStatus
 
 
 @dataclass
@@ -22,10 +24,16 @@ class Sent:
 class FakeTransport:
     name: str = "fake"
     account: str = "helper"
+    self_id: str = "helper"
     sent: list[Sent] = field(default_factory=list)
     members: dict[str, list[str]] = field(default_factory=dict)
     fail_next: list[TransportError] = field(default_factory=list)
     sink: EventSink | None = None
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    tried: int = 0  # sends tried, connected or not
+
+    def __post_init__(self) -> None:
+        self.connected.set()
 
     async def start(self, sink: EventSink) -> None:
         self.sink = sink
@@ -33,7 +41,16 @@ class FakeTransport:
     async def stop(self) -> None:
         self.sink = None
 
+    def can_send(self) -> bool:
+        return self.connected.is_set()
+
+    async def ready(self) -> None:
+        await self.connected.wait()
+
     def _maybe_fail(self) -> None:
+        self.tried += 1
+        if not self.connected.is_set():
+            raise NotConnected("not connected")
         if self.fail_next:
             raise self.fail_next.pop(0)
 
@@ -68,10 +85,12 @@ class FakeTransport:
         self.sent.append(Sent("friend_accept", request_id))
 
     async def accept_room_invitation(self, invitation_id: str) -> None:
+        self._maybe_fail()
         self.sent.append(Sent("room_invitation_accept", invitation_id))
 
     async def create_room(self, topic: str, members: Sequence[str]) -> str | None:
         return None
 
     def status(self) -> TransportStatus:
-        return TransportStatus(self.name, self.account, True)
+        up = self.connected.is_set()
+        return TransportStatus(self.name, self.account, up, connected=up)

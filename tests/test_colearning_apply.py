@@ -115,12 +115,14 @@ async def test_rejecting_needs_a_reason_and_the_distributor_is_told_it(services,
 
 
 async def test_with_wechaty_the_room_of_an_approved_group_is_learnt_when_the_helper_joins(services, client):
-    transport = FakeTransport(members={"room-zw": ["wx-zhangwei", "p1", "p2", "helper"]})
+    # The join names the helper by its WeChat id, not by the account name outbox rows carry.
+    helper = "wxid_5m3k8q2p7z"
+    transport = FakeTransport(self_id=helper, members={"room-zw": ["wx-zhangwei", "p1", "p2", helper]})
     await dispatch(services, invited("inv-2", "", "wx-zhangwei", topic="张伟的家长群", members=3), transport=transport)
     [application] = await applications(services)
 
     approved = await client.post(f"/api/colearning/applications/{application.id}/approve", headers=AUTH)
-    await dispatch(services, RoomJoin("room-zw", ("helper",), START, inviter=None), transport=transport)
+    await dispatch(services, RoomJoin("room-zw", (helper,), START, inviter=None), transport=transport)
 
     assert (await approved.json())["status"] == "approved"
     [application] = await applications(services)

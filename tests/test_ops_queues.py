@@ -61,3 +61,29 @@ async def test_a_dead_lettered_message_is_listed_and_can_be_queued_again(client,
     assert (after["counts"]["dead"], after["counts"]["queued"], after["messages"][0]["attempts"]) == (0, 1, 0)
     assert (await client.get("/api/outbox?status=nonsense", headers=AUTH)).status == 422
     assert (await client.get("/api/outbox")).status == 401
+
+
+async def test_an_uncertain_message_is_listed_with_why_and_ops_either_send_it_again_or_drop_it(client, services):
+    why = "send_text wx-lina: no answer from the puppet service within 15 s; it may or may not have gone out"
+    async with services.db.unit_of_work() as session:
+        for target in ("wx-lina", "wx-zhangwei"):
+            row = OutboxMessage(account="helper", kind="text", target=target, template="t", text="本月收益 144.00 元")
+            row.status, row.attempts, row.last_error, row.created_at, row.not_before = "uncertain", 1, why, START, START
+            session.add(row)
+
+    listed = await (await client.get("/api/outbox?status=uncertain", headers=AUTH)).json()
+    first, second = sorted(m["id"] for m in listed["messages"])
+    retried = await client.post(f"/api/outbox/{first}/retry", headers=AUTH)
+    dropped = await client.post(f"/api/outbox/{second}/drop", headers=AUTH)
+    dropped_again = await client.post(f"/api/outbox/{second}/drop", headers=AUTH)
+    queued_drop = await client.post(f"/api/outbox/{first}/drop", headers=AUTH)  # queued again: not for ops now
+    missing = await client.post("/api/outbox/999/drop", headers=AUTH)
+    after = await (await client.get("/api/outbox?status=dropped", headers=AUTH)).json()
+
+    assert listed["counts"]["uncertain"] == 2
+    assert {(m["status"], m["last_error"]) for m in listed["messages"]} == {("uncertain", why)}
+    assert await retried.json() == {"status": "queued", "id": first}
+    assert await dropped.json() == {"status": "dropped", "id": second}
+    assert (dropped_again.status, queued_drop.status, missing.status) == (409, 409, 404)
+    assert (after["counts"]["queued"], after["counts"]["uncertain"], after["counts"]["dropped"]) == (1, 0, 1)
+    assert [m["target"] for m in after["messages"]] == ["wx-zhangwei"]

@@ -54,6 +54,7 @@ NOTICES = {
     "approved": "申请已通过。",
     "rejected": "申请已拒绝。",
     "retried": "消息已重新排队。",
+    "dropped": "消息已放弃，不会再发送。",
     "already": "操作未执行：状态已变化。",
     "friend_accepted": "已通过好友申请，小助手会在微信里接受。",
     "friend_rejected": "已拒绝好友申请。",

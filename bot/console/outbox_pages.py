@@ -1,6 +1,7 @@
-"""The outbox pages (ops only): each tab (queued, sending, sent, dead letters) in pages of 50,
-every row said as ops say it — who it goes to by name, what it is in words, when in the
-platform's time zone — and dead letters retried from here."""
+"""The outbox pages (ops only): each tab (queued, sending, sent, uncertain, dead letters,
+dropped) in pages of 50, every row said as ops say it — who it goes to by name, what it is in
+words, when in the platform's time zone — and uncertain messages and dead letters sent again or
+dropped from here."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import outbox as box
 from bot.config import Settings
 from bot.console.auth import User
 from bot.console.base import Form, ident, not_found, page, render, see_other
@@ -26,12 +28,21 @@ from models.rooms import FriendRequestRecord, RoomInvitationRecord
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
-STATUSES = {"queued": "排队中", "sending": "发送中", "sent": "已发送", "dead": "失败"}
+STATUSES = {
+    "queued": "排队中",
+    "sending": "发送中",
+    "sent": "已发送",
+    "uncertain": "待确认",
+    "dead": "失败",
+    "dropped": "已放弃",
+}
 ORDER = {
     "queued": (OutboxMessage.not_before, OutboxMessage.id),  # the next to go first
     "sending": (OutboxMessage.id,),
     "sent": (OutboxMessage.sent_at.desc(), OutboxMessage.id.desc()),  # the latest first
+    "uncertain": (OutboxMessage.id.desc(),),
     "dead": (OutboxMessage.id.desc(),),
+    "dropped": (OutboxMessage.id.desc(),),
 }
 ROOM_KINDS = ("room_add", "room_invite")
 # What was not sent today (models.messaging.OutboxDrop): why, and the commonest messages by name.
@@ -191,16 +202,19 @@ def _links(current: int, count: int) -> Iterable[int | None]:
     return links
 
 
-@routes.post("/console/outbox/{id}/retry")
+@routes.post("/console/outbox/{id}/{action:retry|drop}")
 @page(ops_only=True)
-async def retry(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+async def resolve(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    """Send an uncertain or dead message again, or drop it (never sent)."""
     message_id = ident(request.match_info["id"])
     if message_id is None:
         return not_found(request, user)
+    retrying = request.match_info["action"] == "retry"
     async with request.app[SERVICES].context() as ctx:
-        result = await ctx.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "dead")
-            .values(status="queued", attempts=0, not_before=ctx.now, last_error="")
-        )
-    raise see_other(f"/console/outbox?status=dead&ok={'retried' if result.rowcount else 'already'}")  # type: ignore[attr-defined]
+        row = await ctx.session.get(OutboxMessage, message_id)
+        if row is None:
+            return not_found(request, user)
+        back = row.status if row.status in box.FOR_OPS else "dead"
+        done = await (box.retry(ctx.session, message_id, ctx.now) if retrying else box.drop(ctx.session, message_id))
+    outcome = ("retried" if retrying else "dropped") if done else "already"
+    raise see_other(f"/console/outbox?status={back}&ok={outcome}")  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import Settings
-from bot.transport import Event, EventSink, FriendRequest, Message, TransportStatus, UnknownTarget
+from bot.transport import Event, EventSink, TransportStatus, UnknownTarget, conversation_of
 from bot.transports.sim_journal import DEFAULT_JOURNAL
 from bot.transports.sim_state import utc_now
 from bot.transports.sim_world import DIRECT_ADD_LIMIT, Refused, SimWorld
@@ -27,21 +27,13 @@ __all__ = ["DEFAULT_JOURNAL", "DIRECT_ADD_LIMIT", "Refused", "SimTransport", "Si
 log = logging.getLogger(__name__)
 
 
-def conversation_of(event: Event) -> str:
-    """Events of one conversation are delivered one after the other, in order."""
-    if isinstance(event, Message):
-        return f"room:{event.room}" if event.room else f"dm:{event.sender}"
-    if isinstance(event, FriendRequest):
-        return f"dm:{event.contact}"
-    return f"room:{event.room}"
-
-
 class SimTransport:
     name = "sim"
 
     def __init__(self, world: SimWorld, *, page_url: str | None = None):
         self.world = world
         self.account = world.helper
+        self.self_id = world.helper  # the simulated helper's contact id is its account name
         self.page_url = page_url  # set by whoever serves the /sim page, shown in status()
         self._sink: EventSink | None = None
         self._early: list[Event] = []
@@ -152,7 +144,7 @@ class SimTransport:
         card = self.world.invitations.get(invitation_id)
         if card is None:
             raise UnknownTarget(f"no invitation {invitation_id!r}")
-        if card.contact != self.account:
+        if card.contact != self.self_id:
             raise Refused(f"invitation {invitation_id} is for {card.contact}, not the helper")
         event = self.world.accept_invitation(invitation_id)
         if event is not None:
@@ -161,6 +153,12 @@ class SimTransport:
     async def create_room(self, topic: str, members: Sequence[str]) -> str | None:
         return self.world.create_room(topic, members)
 
+    def can_send(self) -> bool:
+        return True  # in process: never disconnected
+
+    async def ready(self) -> None:
+        return None
+
     def status(self) -> TransportStatus:
         detail = {
             "page": self.page_url,
@@ -168,4 +166,4 @@ class SimTransport:
             "contacts": len(self.world.contacts),
             "rooms": len(self.world.rooms),
         }
-        return TransportStatus(self.name, self.account, True, detail)
+        return TransportStatus(self.name, self.account, True, detail, connected=True)

@@ -6,6 +6,12 @@ and response classes of ``wechaty_grpc.wechaty.puppet``. Methods without an answ
 empty response. The server holds a small WeChat world, records every call (method + request) so
 tests can assert what the bot sent, and pushes events into the open Event streams with the
 payload shapes observed from real puppet services (WECHATY.md).
+
+It also misbehaves on demand, as services do: it goes away and comes back on the same port
+(``stop()`` / ``start(port)``, the world kept), answers slowly (``latency``) or not at all while
+keeping the connection (``hang()`` / ``resume()``, like a SIGSTOPped process), answers a Ding
+with a DONG event and can send heartbeats. The helper is logged in as a WeChat id
+(``wxid_…``) that is not the bot's logical account name ("helper"), as on WeChat.
 """
 
 from __future__ import annotations
@@ -62,10 +68,13 @@ class _Routes:
         return self._mapping
 
 
+HELPER_WXID = "wxid_9k2m7q4x1h8p22"
+
+
 class FakePuppetService:
     """The puppet service with one logged-in helper account."""
 
-    def __init__(self, self_id: str = "helper", self_name: str = "小助手") -> None:
+    def __init__(self, self_id: str = HELPER_WXID, self_name: str = "小助手") -> None:
         self.self_id = self_id
         self.contacts: dict[str, pb.ContactPayloadResponse] = {}
         self.rooms: dict[str, pb.RoomPayloadResponse] = {}
@@ -77,6 +86,9 @@ class FakePuppetService:
         self.latency: Callable[[Call], float] | None = None  # seconds before answering a call
         self.failures: dict[str, GRPCError] = {}  # method → the error it answers with
         self.streams_opened = 0
+        self.invitation_rooms: dict[str, str] = {}  # invitation id → the room accepting it joins
+        self._answering = asyncio.Event()
+        self._answering.set()
         self._streams: list[asyncio.Queue[pb.EventResponse | None]] = []
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -105,7 +117,9 @@ class FakePuppetService:
         await self._server.start(sock=sock)
 
     async def stop(self) -> None:
-        """End the event streams, then close the server (cancelling whatever still runs)."""
+        """End the event streams, then close the server (cancelling whatever still runs). A hung
+        service stopped is killed: it answers again when started again."""
+        self.resume()
         self.end_event_streams()
         if self._server is not None:
             await asyncio.sleep(0)  # let the stream handlers see their end
@@ -117,6 +131,20 @@ class FakePuppetService:
         """Close every open Event stream cleanly, as a puppet service restarting would."""
         for queue in self._streams:
             queue.put_nowait(None)
+
+    def hang(self) -> None:
+        """Stop answering anything — calls, events, heartbeats — while keeping every connection
+        open (and taking new ones), as a process stopped with SIGSTOP does."""
+        self._answering.clear()
+
+    def resume(self) -> None:
+        self._answering.set()
+
+    def heartbeat(self) -> None:
+        self.push(EventType.EVENT_TYPE_HEARTBEAT, {"data": "heartbeat@distbot-test", "timeout": 60000})
+
+    def scan(self, qrcode: str, status: int = 2) -> None:
+        self.push(EventType.EVENT_TYPE_SCAN, {"status": status, "qrcode": qrcode, "data": ""})
 
     # -- what the bot did -----------------------------------------------------------------
 
@@ -180,8 +208,12 @@ class FakePuppetService:
         self.push(EventType.EVENT_TYPE_FRIENDSHIP, {"friendshipId": friendship_id})
         return friendship_id
 
-    def room_invitation(self, inviter: str, topic: str, members: Sequence[str]) -> str:
+    def room_invitation(self, inviter: str, topic: str, members: Sequence[str], *, room: str | None = None) -> str:
+        """The helper is invited into a room; with ``room`` (which must exist), accepting the
+        invitation makes the helper join it, and a ROOM_JOIN naming the helper follows."""
         invitation_id = self.next_id("inv")
+        if room is not None:
+            self.invitation_rooms[invitation_id] = room
         self.invitations[invitation_id] = pb.RoomInvitationPayloadResponse(
             id=invitation_id,
             inviter_id=inviter,
@@ -219,6 +251,7 @@ class FakePuppetService:
             async with self._changed:
                 self.calls.append(call)
                 self._changed.notify_all()
+            await self._answering.wait()
             if self.latency is not None:
                 await asyncio.sleep(self.latency(call))
             if method in self.failures:
@@ -244,6 +277,7 @@ class FakePuppetService:
             self._changed.notify_all()
         try:
             while (event := await queue.get()) is not None:
+                await self._answering.wait()
                 await stream.send_message(event)
         finally:
             self._streams.remove(queue)
@@ -314,6 +348,12 @@ class FakePuppetService:
         return pb.FriendshipAcceptResponse()
 
     async def _rpc_RoomInvitationAccept(self, request: pb.RoomInvitationAcceptRequest) -> Any:
-        self._get(self.invitations, request.id, "room invitation")
+        invitation = self._get(self.invitations, request.id, "room invitation")
         self.accepted_invitations.append(request.id)
+        if (room := self.invitation_rooms.pop(request.id, None)) is not None:
+            self.join(room, [self.self_id], invitation.inviter_id)
         return pb.RoomInvitationAcceptResponse()
+
+    async def _rpc_Ding(self, request: pb.DingRequest) -> Any:
+        self.push(EventType.EVENT_TYPE_DONG, {"data": request.data})
+        return pb.DingResponse()

@@ -6,15 +6,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
 
 import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from bot.transport import (
-    Event,
     FriendRequest,
     Message,
     NeedInvite,
@@ -24,70 +21,18 @@ from bot.transport import (
     UnknownTarget,
 )
 from bot.transports.wechaty_adapter import WechatyTransport
-from tests.wechaty.puppet_server import EventType, FakePuppetService
-
-E = TypeVar("E", bound=Event)
-ROOM = "room-xh"
+from tests.wechaty.puppet_server import HELPER_WXID, EventType, FakePuppetService
+from tests.wechaty.support import ROOM, Sink, eventually
 
 
-class Sink:
-    """Collects what the transport delivers; ``delay`` makes it slow for some events."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.delay: Callable[[Event], float] = lambda event: 0.0
-        self._changed = asyncio.Condition()
-
-    async def __call__(self, event: Event) -> None:
-        await asyncio.sleep(self.delay(event))
-        async with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    async def wait_for(self, count: int, timeout: float = 3.0) -> list[Event]:
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: len(self.events) >= count)
-        return self.events
-
-    async def first(self, kind: type[E], timeout: float = 3.0) -> E:
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: any(isinstance(e, kind) for e in self.events))
-        return next(e for e in self.events if isinstance(e, kind))
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakePuppetService]:
-    service = FakePuppetService()
-    service.add_contact("c1", "王妈妈")
-    service.add_contact("c2", "李爸爸")
-    service.add_contact("c3", "张老师")
-    service.add_room(ROOM, "小熊数学推广群", ["c1"])
-    await service.start()
-    yield service
-    await service.stop()
-
-
-@pytest.fixture
-def sink() -> Sink:
-    return Sink()
-
-
-@pytest.fixture
-async def transport(server: FakePuppetService, sink: Sink) -> AsyncIterator[WechatyTransport]:
-    wechaty = WechatyTransport(server.endpoint, backoff=(0.05, 0.2), idle_after=0.2, call_timeout=3, drain_timeout=1)
-    await wechaty.start(sink)
-    assert await wechaty.wait_logged_in(timeout=5)
-    yield wechaty
-    await wechaty.stop()
-
-
-async def test_it_logs_in_over_stop_start_event_and_reports_the_helper_account(
+async def test_it_logs_in_over_start_and_event_and_reports_the_helper_account_and_its_wechat_id(
     transport: WechatyTransport, server: FakePuppetService
 ) -> None:
     status = transport.status()
-    assert (status.name, status.account, status.logged_in) == ("wechaty", "helper", True)
-    assert status.detail["reconnects"] == 0
-    assert [call.method for call in server.calls[:3]] == ["Stop", "Start", "Event"]
+    assert (status.name, status.account, status.logged_in, status.connected) == ("wechaty", "helper", True, True)
+    assert (transport.self_id, status.detail["wechat_id"], status.detail["reconnects"]) == (HELPER_WXID, HELPER_WXID, 0)
+    assert status.since is not None and transport.can_send()
+    assert [call.method for call in server.calls[:2]] == ["Start", "Event"]
 
 
 async def test_a_private_message_reaches_the_sink_and_the_reply_goes_to_that_contact(
@@ -116,9 +61,9 @@ async def test_a_send_whose_read_back_fails_still_counts_as_sent_so_the_outbox_d
 async def test_a_room_mention_of_the_helper_is_flagged_and_the_reply_mentions_back(
     transport: WechatyTransport, server: FakePuppetService, sink: Sink
 ) -> None:
-    server.room_message(ROOM, "c1", "@小助手 接龙", mentions=["helper"])
+    server.room_message(ROOM, "c1", "@小助手 接龙", mentions=[HELPER_WXID])
     message = await sink.first(Message)
-    assert (message.room, message.sender, message.mentions, message.mentions_self) == (ROOM, "c1", ("helper",), True)
+    assert (message.room, message.sender, message.mentions, message.mentions_self) == (ROOM, "c1", (HELPER_WXID,), True)
     assert not message.private
 
     await transport.send_text(ROOM, "收到", room=True, mentions=["c1"])
@@ -166,13 +111,13 @@ async def test_a_puppet_refusing_an_add_for_want_of_an_invitation_is_need_invite
 async def test_a_room_join_arrives_and_room_members_reads_the_fresh_list(
     transport: WechatyTransport, server: FakePuppetService, sink: Sink
 ) -> None:
-    assert await transport.room_members(ROOM) == ["helper", "c1"]
+    assert await transport.room_members(ROOM) == [HELPER_WXID, "c1"]
     server.join(ROOM, ["c2", "c3"], inviter="c1", named=["c2"])  # the event names only one of two
     join = await sink.first(RoomJoin)
     assert (join.room, join.named, join.inviter) == (ROOM, ("c2",), "c1")
-    assert await transport.room_members(ROOM) == ["helper", "c1", "c2", "c3"]
+    assert await transport.room_members(ROOM) == [HELPER_WXID, "c1", "c2", "c3"]
 
-    server.leave(ROOM, ["c3"], remover="helper")
+    server.leave(ROOM, ["c3"], remover=HELPER_WXID)
     leave = await sink.first(RoomLeave)
     assert (leave.room, leave.named) == (ROOM, ("c3",))
 
@@ -284,19 +229,12 @@ async def test_the_supervisor_retries_while_the_service_is_down_and_logs_in_when
     transport: WechatyTransport, server: FakePuppetService, sink: Sink
 ) -> None:
     await server.stop()
-    async with asyncio.timeout(3):
-        while transport.status().detail["reconnects"] < 2:
-            await asyncio.sleep(0.02)
+    await eventually(lambda: transport.status().detail["reconnects"] >= 2)
     status = transport.status()
-    assert not status.logged_in and "ConnectionRefusedError" in status.detail["last_error"]
+    assert not status.logged_in and not status.connected and not transport.can_send()
+    assert "ConnectionRefusedError" in status.detail["last_error"]
 
-    back = FakePuppetService()
-    back.add_contact("c1", "王妈妈")
-    await back.start(port=server.port)
-    try:
-        assert await transport.wait_logged_in(timeout=3)
-        back.dm("c1", "回来了")
-        assert (await sink.first(Message)).text == "回来了"
-    finally:
-        await transport.stop()
-        await back.stop()
+    await server.start(port=server.port)  # the same service, back on its port
+    assert await transport.wait_logged_in(timeout=3)
+    server.dm("c1", "回来了")
+    assert (await sink.first(Message)).text == "回来了"
