@@ -16,6 +16,7 @@ from bot import reports
 from bot.console import auth
 from bot.console.base import Form, error_page, ident, not_found, page, render, see_other, zone_of
 from bot.console.charts import bar_chart
+from bot.health import HEALTH
 from bot.services import SERVICES
 from models import queries as q
 from models.base import money_sum
@@ -120,7 +121,8 @@ async def overview(request: web.Request, user: auth.User, form: Form) -> web.Str
             else None
         )
     figures = {"orders": int(orders), "revenue": revenue, "owed": int(owed or 0), "newcomers": newcomers}
-    return render(request, "overview.html", user, section="overview", figures=figures, day=since)
+    health = await request.app[HEALTH].report() if user.is_ops else None  # what /healthz says
+    return render(request, "overview.html", user, section="overview", figures=figures, day=since, health=health)
 
 
 async def _groups(session: AsyncSession, brand_id: str) -> list[dict[str, Any]]:
