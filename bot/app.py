@@ -27,7 +27,7 @@ from bot.scheduler import register_colearning_jobs
 from bot.sender import OutboxSender
 from bot.services import Services
 from bot.settlement import settle_pass
-from bot.spool import Spool
+from bot.spool import Spool, SpoolInUse
 from bot.transport import Transport
 from bot.web import make_app
 from handlers import material
@@ -96,13 +96,17 @@ async def serve(
     transport = transport or make_transport(services, f"http://{host}:{port}/sim")
     runtime = services.settings.raw.runtime
     await prepare(services)
+    spool = Spool(runtime.inbox_spool.format(account=services.settings.helper_account))
+    dispatcher = Dispatcher(services, handlers.ROUTERS, transport, spool=spool)
+    try:
+        dispatcher.start()  # first: what an earlier run left in the spool is handled before anything new
+    except SpoolInUse as exc:
+        raise StartupError(f"{exc} (runtime.inbox_spool)") from None
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    spool = Spool(runtime.inbox_spool.format(account=services.settings.helper_account))
-    dispatcher = Dispatcher(services, handlers.ROUTERS, transport, spool=spool)
     outbox = services.settings.raw.outbox
     limits = outbox.sim_limits if transport.name == "sim" else outbox.limits
     sender = OutboxSender(services, transport, limits, account=services.settings.helper_account)
@@ -113,7 +117,6 @@ async def serve(
     runner = web.AppRunner(make_app(services, transport, health), access_log=None, shutdown_timeout=grace / 4)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    dispatcher.start()
     await transport.start(dispatcher.submit)
     sender.start()
 

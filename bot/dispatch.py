@@ -8,13 +8,14 @@ back and its events are replayed one by one, so only the failing one is lost: it
 its context and the person gets a polite answer. Handlers only write rows (replies go to the
 outbox), so replaying them is safe.
 
-When the database cannot be reached (``bot.faults``), nothing is lost and nobody gets the
-polite error: the batch, everything queued behind it and every event taken until the database
-is back go to the inbox spool (``bot.spool``, on local disk), ``submit`` returns as soon as an
-event is written there, and the batch at the head is tried again with doubling waits. Once it
-commits, the spool is worked off in order, then events go the fast way again. :meth:`stop`
-finishes within its grace period whatever the database does: what is not committed by then
-stays in the spool, and the next start handles it before anything new.
+When the database cannot be reached (``bot.faults``) — or sits on a batch for
+``runtime.batch_timeout_seconds`` — nothing is lost and nobody gets the polite error: the batch,
+everything queued behind it and every event taken until the database is back go to the inbox
+spool (``bot.spool``, on local disk), ``submit`` returns as soon as an event is written there,
+and the batch at the head is tried again with doubling waits. Once it commits, the spool is
+worked off in order, then events go the fast way again. :meth:`stop` finishes within its grace
+period whatever the database does: what is not committed by then stays in the spool, and the
+next start handles it before anything new.
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import build_services, serve
+from bot.app import StartupError, build_services, serve
 from bot.context import FixedClock
+from bot.spool import Spool
 from bot.transports.sim import SimTransport
 from tests.faults.support import DatabaseFault, eventually, fault_settings, outage_lines
 from tests.support import PG_URL, ROOT, START
@@ -217,3 +218,22 @@ async def _friends(http: aiohttp.ClientSession, port: int, guests: list[str]) ->
     async with http.get(f"http://127.0.0.1:{port}/sim/contacts") as response:
         people = {c["id"]: c["friend"] for c in (await response.json())["contacts"]}
     return all(people.get(guest) for guest in guests)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"])
+async def test_a_second_process_on_the_same_inbox_spool_is_refused_at_start_with_what_to_change(
+    databases, dialect, tmp_path
+):
+    settings = drill_settings(tmp_path)
+    url = await databases.new(dialect)
+    held = Spool(tmp_path / "inbox-helper.jsonl")
+    held.open()  # another process has it
+    services = build_services(settings=settings, database_url=url, clock=FixedClock(START))
+    transport = SimTransport.from_settings(settings, tmp_path / "world.jsonl")
+    try:
+        with pytest.raises(StartupError, match=r"in use by another process.*\(runtime\.inbox_spool\)"):
+            await serve(services, "127.0.0.1", free_port(), asyncio.Event(), transport)
+    finally:
+        held.close()
+        transport.world.close()
+        await services.db.dispose()
