@@ -31,6 +31,7 @@ from bot.spool import Spool, SpoolInUse
 from bot.transport import Transport
 from bot.web import make_app
 from handlers import material
+from handlers.membership import sync_rooms_at_start
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,28 @@ async def prepare(services: Services) -> None:
         log.info("seeded %d demo distributors", seeded)
 
 
+def transport_kind(services: Services) -> str:
+    """``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT."""
+    return os.environ.get("DISTBOT_TRANSPORT") or services.settings.raw.transport.kind
+
+
+def exposure_refusal(kind: str, host: str, allow_remote_sim: bool) -> str | None:
+    """Why the bot must not listen on ``host``: the simulator has no login, so whoever reaches
+    it can act as any manager or ops; beyond loopback only when asked for."""
+    from bot.transports.sim_guard import is_loopback
+
+    if kind != "sim" or allow_remote_sim or is_loopback(host):
+        return None
+    return (
+        f"the WeChat simulator has no login: anyone who can reach {host} could act as any manager;"
+        " listen on 127.0.0.1, or pass --allow-remote-sim on a network you trust"
+    )
+
+
 def make_transport(services: Services, page_url: str) -> Transport:
     """The configured transport: ``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT."""
     settings = services.settings.raw.transport
-    kind = os.environ.get("DISTBOT_TRANSPORT") or settings.kind
+    kind = transport_kind(services)
     if kind == "wechaty":
         try:
             from bot.transports.wechaty_adapter import WechatyTransport
@@ -88,11 +107,16 @@ async def serve(
     port: int,
     stop: asyncio.Event | None = None,
     transport: Transport | None = None,
+    *,
+    allow_remote_sim: bool = False,
 ) -> None:
     """Run until SIGINT/SIGTERM (or ``stop``). Stopping takes no new events, finishes the
     events already taken and the message being sent; queued messages stay in the outbox. It
     takes at most ``runtime.stop_grace_seconds`` whatever the database does: chat not committed
     by then stays in the inbox spool for the next start."""
+    refused = exposure_refusal(transport.name if transport else transport_kind(services), host, allow_remote_sim)
+    if refused is not None:
+        raise StartupError(refused)
     transport = transport or make_transport(services, f"http://{host}:{port}/sim")
     runtime = services.settings.raw.runtime
     await prepare(services)
@@ -116,8 +140,10 @@ async def serve(
     grace = float(runtime.stop_grace_seconds)
     runner = web.AppRunner(make_app(services, transport, health), access_log=None, shutdown_timeout=grace / 4)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
     await transport.start(dispatcher.submit)
+    # Rooms that had members before the bot looked, read before anyone can ask for a count.
+    await sync_rooms_at_start(services, transport)
+    await web.TCPSite(runner, host, port).start()
     sender.start()
 
     scheduler = AsyncIOScheduler(timezone="UTC")

@@ -35,8 +35,9 @@ import csv
 import io
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -64,7 +65,12 @@ OPTIONAL_COLUMNS = frozenset({"buyer_phone", "ref"})
 SOURCE = "import"
 log = logging.getLogger(__name__)
 # Where parse_event names a field of the JSON event, the CSV column it came from.
-_FIELD_NAMES = {"buyer.id": "buyer_id", "buyer.name": "buyer_name", "buyer.phone": "buyer_phone"}
+_FIELD_NAMES = {
+    "buyer": "buyer_id, buyer_name",
+    "buyer.id": "buyer_id",
+    "buyer.name": "buyer_name",
+    "buyer.phone": "buyer_phone",
+}
 
 
 class ImportFileError(ValueError):
@@ -185,7 +191,7 @@ async def import_file(services: Services, path: Path, *, progress: bool = True) 
 
 async def _import_row(services: Services, row: Row) -> tuple[str, str]:
     """(accepted | duplicate | rejected, the reason for a rejection)."""
-    event, problem = event_of(row)
+    event, problem = event_of(row, now=services.clock.now(), skus=services.settings.courses)
     if event is None:
         return "rejected", problem
     try:
@@ -200,13 +206,16 @@ async def _import_row(services: Services, row: Row) -> tuple[str, str]:
     return outcome.status, ""
 
 
-def event_of(row: Row) -> tuple[OrderEventIn | None, str]:
-    """The row's event, checked as the webhook checks it, or what is wrong with it (naming the
+def event_of(
+    row: Row, *, now: datetime | None = None, skus: Collection[str] | None = None
+) -> tuple[OrderEventIn | None, str]:
+    """The row's event, checked as the webhook checks it (with ``now`` and ``skus`` as
+    :func:`bot.order_events.parse_event` takes them), or what is wrong with it (naming the
     CSV's columns)."""
     if row.data is None:
         return None, str(row.problem)
     try:
-        event, errors = parse_event(row.data)
+        event, errors = parse_event(row.data, now=now, skus=skus)
     except (ArithmeticError, OSError, TypeError, ValueError) as exc:  # e.g. a Unix time beyond any clock
         return None, f"not a valid event: {_first_line(exc)}"
     if event is None:

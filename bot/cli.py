@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[config], help="run the bot (web, scheduler) until Ctrl-C")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8080)
+    run.add_argument(
+        "--allow-remote-sim",
+        action="store_true",
+        help="let the WeChat simulator (no login) listen beyond loopback, on a network you trust",
+    )
     run.set_defaults(func=run_bot)
 
     db = commands.add_parser("db", help="database commands")
@@ -108,7 +113,7 @@ def run_bot(args: argparse.Namespace) -> int:
 
     services = build_services(args.config)
     try:
-        asyncio.run(serve(services, args.host, args.port))
+        asyncio.run(serve(services, args.host, args.port, allow_remote_sim=args.allow_remote_sim))
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

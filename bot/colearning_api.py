@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import colearning as ops
-from bot.jsonutil import loads, reply
+from bot.jsonutil import BodyRefused, body_problem, loads, reply, row_id
 from bot.scheduler import changed
 from bot.services import SERVICES, Services
 
@@ -40,8 +40,7 @@ def _refused(refusal: ops.Refused) -> web.Response:
 
 
 def _id(request: web.Request) -> int | None:
-    raw = request.match_info["id"]
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else None
+    return row_id(request.match_info["id"])
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -50,7 +49,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
         return {}
     body = loads(raw)
     if not isinstance(body, dict):
-        raise ValueError("the body must be a JSON object")
+        raise BodyRefused("the body must be a JSON object")
     return body
 
 
@@ -62,7 +61,7 @@ async def _change(
     try:
         body = await _body(request)
     except ValueError as exc:
-        return reply({"status": "rejected", "errors": [f"body: {exc}"]}, 422)
+        return reply({"status": "rejected", "errors": [f"body: {body_problem(exc)}"]}, 422)
     try:
         async with services.context() as ctx:
             result = await action(ctx, body)

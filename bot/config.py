@@ -104,6 +104,9 @@ class OutboxSettings(_Model):
     backoff_seconds: Decimal = Field(Decimal("5"), gt=0)  # doubles with each failed attempt
     coalesce_max_lines: int = Field(30, ge=1)
     poll_seconds: Decimal = Field(Decimal("1"), gt=0)  # how often to look for rows other processes queued
+    # Queued rows of the lowest priority (menus, how-to-join, "稍后再试") one helper account may
+    # hold; a new one beyond it is not queued, and counted (GET /api/outbox). None: no cap.
+    low_priority_cap: int | None = Field(200, ge=1)
 
 
 class TransportSettings(_Model):
@@ -271,6 +274,22 @@ class DmSettings(_Model):
     code_failure_window_minutes: int = Field(10, ge=1)
 
 
+class AnswerSettings(_Model):
+    """How often the helper answers one person. Every message is handled (a stock command, a
+    registration, a relay line is never lost); what is limited is the answers. Per window, a
+    person gets at most their role's budget of answers, the same answer (template and data) at
+    most once per ``repeat_minutes``, and past the budget one short "稍后再试" per window in a
+    private chat. Welcomes and other messages above command answers in priority are not
+    budgeted: a registration is news the person must get."""
+
+    window_seconds: int = Field(60, ge=1)
+    guest: int = Field(1, ge=1)  # answers per window to someone who is not a distributor
+    distributor: int = Field(6, ge=1)
+    staff: int = Field(20, ge=1)  # ops and brand course managers
+    room: int = Field(30, ge=1)  # answers per window in one group, whoever asked
+    repeat_minutes: int = Field(5, ge=0)  # 0: the same answer may be repeated
+
+
 class ColearningSettings(_Model):
     """Co-learning sessions (共学营): how late a scheduled message may go out, how often the
     timer re-reads the sessions (edits made by the CLI or another process)."""
@@ -312,6 +331,7 @@ class RawSettings(_Model):
     brand_groups: BrandGroupFillSettings = BrandGroupFillSettings()
     material: MaterialSettings = MaterialSettings()
     dm: DmSettings = DmSettings()
+    answers: AnswerSettings = AnswerSettings()
     colearning: ColearningSettings = ColearningSettings()
 
 

@@ -23,14 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from bot.faults import Backoff, database_unavailable, doing
-from bot.limits import Flood
+from bot.limits import AnswerBatch, AnswerLimits
 from bot.outbox import queue_text
 from bot.router import MessageContext, Role, Router, first_match, role_of
 from bot.services import Services
@@ -55,17 +54,17 @@ class Dispatcher:
         transport: Transport | None = None,
         *,
         max_batch: int = 256,
-        person_limit: int = 12,
-        room_limit: int = 30,
-        window_seconds: float = 60.0,
+        person_limit: int | None = None,
+        room_limit: int | None = None,
         spool: Spool | None = None,
     ):
         self.services = services
         self.routers = list(routers)
         self.transport = transport
         self.max_batch = max_batch
-        self.people = Flood(person_limit, window_seconds)
-        self.rooms = Flood(room_limit, window_seconds)
+        # Answer limits from the configuration (``answers``); person_limit/room_limit replace
+        # every role's budget and the group's.
+        self.limits = AnswerLimits.from_settings(services.settings, person=person_limit, room=room_limit)
         self.queue: asyncio.Queue[tuple[Event, asyncio.Future[None]]] = asyncio.Queue()
         self.spool = spool if spool is not None else Spool()
         self.spooling = False  # the database is out, or what it missed is not worked off yet
@@ -77,7 +76,6 @@ class Dispatcher:
         self.waiting_since: datetime | None = None  # when the spool last started filling
         self._taken: list[tuple[Event, asyncio.Future[None]]] = []  # the batch being handled
         self._current: list[Event] = []  # its events not yet committed
-        self._answers: dict[Event, bool] = {}  # flood decisions, kept while a batch is retried
         self._caught_up = asyncio.Event()
         self._failing = False  # the last try met an outage
         self._worker: asyncio.Task[None] | None = None
@@ -234,7 +232,6 @@ class Dispatcher:
                         await self._failed(events[0], single)
                     del events[0]
         events.clear()
-        self._answers.clear()
 
     async def _bounded(self, events: list[Event]) -> None:
         """One unit of work, given up (rolled back) when the database sits on it: a database
@@ -250,18 +247,13 @@ class Dispatcher:
         own = getattr(self.transport, "self_id", None) or getattr(self.transport, "account", None)
         return not (isinstance(event, Message) and event.sender == own)  # the helper's own messages echoed back
 
-    def may_answer(self, message: Message) -> bool:
-        """Every message is handled (a stock command, a relay line, a showcase must not be
-        lost in a busy group); what is limited is how often the bot answers one person or
-        one room, so nobody gets a reply storm."""
-        now = time.monotonic()
-        if not self.people.allow(message.sender, now) or (message.room and not self.rooms.allow(message.room, now)):
-            log.warning("flood: not answering %s in %s", message.sender, message.room or "a DM")
-            return False
-        return True
-
     async def _handle_all(self, events: list[Event]) -> None:
         services, handled = self.services, 0
+        # Every message is handled; what is limited is how often the bot answers one person or
+        # one room (MessageContext.reply), decided against this process's memory of answers
+        # and counted from the commit on — so a batch rolled back by an outage and tried again
+        # spends nobody's allowance twice.
+        answers = AnswerBatch(services.answered, self.limits)
         async with services.db.unit_of_work() as session:
             now = services.clock.now()
             senders = {e.sender for e in events if isinstance(e, Message)}
@@ -285,7 +277,7 @@ class Dispatcher:
                     event=event,
                     role=role_of(sender, distributor, services.settings, getattr(event, "room", None)),
                     distributor=distributor,
-                    may_answer=self._answer_once,
+                    answers=answers,
                 )
                 route = first_match(self.routers, ctx)
                 if route is None:
@@ -298,14 +290,8 @@ class Dispatcher:
                     raise HandlerFailed(route.name, event, ctx.role) from exc
                 handled += 1
         self.handled += handled
+        answers.commit()
         services.committed()
-
-    def _answer_once(self, message: Message) -> bool:
-        """The flood limit asked once per message: a batch tried again after an outage must
-        not count its messages again."""
-        if message not in self._answers:
-            self._answers[message] = self.may_answer(message)
-        return self._answers[message]
 
     async def _failed(self, event: Event, error: Exception) -> None:
         failure = error if isinstance(error, HandlerFailed) else HandlerFailed("dispatcher", event)

@@ -6,6 +6,7 @@ functions the CLI prints); an unknown distributor or brand → 404, a bad query 
 - ``GET /api/distributors/{code}/progress``
 - ``GET /api/brands/{id}/leaderboard?period=today|week|month|push|all&metric=amount|orders|new_customers&limit=10``
 - ``GET /api/brands/{id}/stock``
+- ``GET /api/brands/{id}/groups`` (members counted from each room's member list)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import reports
-from bot.jsonutil import loads, reply
+from bot.jsonutil import body_problem, loads, reply
 from bot.services import SERVICES
 from core.ledger import PayoutRefused
 from core.money import to_decimal
@@ -81,16 +82,30 @@ async def stock(request: web.Request) -> web.Response:
     return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
 
 
+@routes.get("/api/brands/{brand_id}/groups")
+async def groups(request: web.Request) -> web.Response:
+    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
+    async with services.db.reading() as session:
+        report = await reports.groups_report(session, services.settings, brand_id)
+    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+
+
 @routes.post("/api/distributors/{code}/payouts")
 async def payout(request: web.Request) -> web.Response:
     """Record money paid to a distributor: ``{"amount": "100.00", "note": "11月结算", "by": "ops"}``."""
     services, code = request.app[SERVICES], request.match_info["code"]
+    shape = 'body must be {"amount": "100.00", "note": "…", "by": "…"}'
     try:
         body = loads(await request.read())
+    except ValueError as error:
+        return _invalid([body_problem(error), shape], {})
+    if not isinstance(body, dict) or "amount" not in body:
+        return _invalid([shape], {})
+    try:
         amount = to_decimal(body["amount"])
-        note, by = str(body.get("note", "")), str(body.get("by", "ops"))
-    except (ValueError, TypeError, KeyError):
-        return _invalid(['body must be {"amount": "100.00", "note": "…", "by": "…"}'], {})
+    except (ValueError, TypeError):
+        return _invalid(['amount: must be yuan in ASCII digits, e.g. "100.00"'], {})
+    note, by = str(body.get("note", "")), str(body.get("by", "ops"))
     try:
         async with services.context() as ctx:
             balance = await record_payout(ctx, code, amount, note, by)

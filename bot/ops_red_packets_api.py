@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.jsonutil import loads, reply
+from bot.jsonutil import loads, reply, row_id
 from bot.reports import local_zone
 from bot.services import SERVICES
 from models import queries as q
@@ -68,8 +68,8 @@ async def red_packets(request: web.Request) -> web.Response:
 @routes.post("/api/red-packets/{id}/paid")
 async def mark_paid(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    raw_id = request.match_info["id"]
-    if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18):
+    packet_id = row_id(request.match_info["id"])
+    if packet_id is None:
         return reply({"status": "not_found", "reason": "no such red packet"}, 404)
     try:
         body = loads(await request.read() or b"{}")
@@ -80,7 +80,7 @@ async def mark_paid(request: web.Request) -> web.Response:
         return reply({"status": "rejected", "errors": ['body must be {"by": "<who sent it>"} (1–64 characters)']}, 422)
     zone = local_zone(services.settings)
     async with services.context() as ctx:
-        packet = await ctx.session.get(RedPacket, int(raw_id))
+        packet = await ctx.session.get(RedPacket, packet_id)
         if packet is None:
             return reply({"status": "not_found", "reason": "no such red packet"}, 404)
         if not await q.mark_red_packet_paid(ctx.session, packet.id, by, ctx.now):

@@ -24,17 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.jsonutil import dumps
 from core.commission import Kind
+from core.group_ops import next_threshold
 from core.ledger import Entry, LedgerLine, Reason, summarize
 from core.money import ZERO, to_fen, yuan
 from core.privacy import mask_name
 from core.upgrade import MONEY_METRICS, ConditionProgress, Metric, progress
+from models import boards
 from models import queries as q
 from models.catalog import Brand
 from models.orders import LedgerLine as LedgerRow
 from models.people import Distributor
 
 PERIODS = ("today", "week", "month", "push", "all")
-METRICS = q.LEADERBOARD_METRICS
+METRICS = boards.LEADERBOARD_METRICS
 LATEST_LINES = 20
 
 
@@ -167,10 +169,21 @@ def period_start(period: str, local_now: datetime) -> datetime | None:
 
 
 async def leaderboard_report(
-    session: AsyncSession, settings: Settings, brand_id: str, period: str, metric: str, limit: int, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    brand_id: str,
+    period: str,
+    metric: str,
+    limit: int | None,
+    now: datetime,
 ) -> dict[str, Any] | None:
     """The brand's sellers ranked by ``metric`` over ``period`` (names masked, no codes);
-    equal values share a rank (1, 2, 2, 4). None when the brand is unknown."""
+    equal values share a rank (1, 2, 2, 4); ``limit`` None ranks everyone. None when the
+    brand is unknown.
+
+    ``push`` ranks the lines the brand's open (else latest) relay push posted — exactly the
+    orders the group saw relayed, whatever time the shop says they were paid — so the board
+    in the group, this report and the final list at the end agree line for line."""
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; one of {', '.join(PERIODS)}")
     if metric not in METRICS:
@@ -192,7 +205,7 @@ async def leaderboard_report(
     since: datetime | None
     until: datetime | None = None
     if period == "push":
-        push = await q.latest_push(session, brand.id)
+        push = await boards.latest_push(session, brand.id)
         if push is None:
             return report
         since, until = push.started_at, push.ended_at or now
@@ -202,12 +215,14 @@ async def leaderboard_report(
             "started_at": push.started_at.astimezone(zone),
             "ended_at": push.ended_at.astimezone(zone) if push.ended_at else None,
             "open": push.ended_at is None,
+            "lines": push.line_count,
         }
+        ranked = await boards.push_leaderboard(session, push.id, metric, limit)
     else:
         since = period_start(period, local_now)
+        ranked = await boards.brand_leaderboard(session, brand.id, metric, since, until, limit)
     report["from"] = since.astimezone(zone) if since else None
     report["to"] = until.astimezone(zone) if until else None
-    ranked = await q.brand_leaderboard(session, brand.id, metric, since, until, limit)
     rows: list[dict[str, Any]] = []
     for position, (name, value) in enumerate(ranked, start=1):
         rank = rows[-1]["rank"] if rows and rows[-1]["value"] == value else position
@@ -235,14 +250,13 @@ async def stock_report(session: AsyncSession, settings: Settings, brand_id: str)
     courses = []
     for course in await q.brand_courses(session, brand.id):
         thresholds = list(course.red_packet_thresholds or [])
-        below = [t for t in thresholds if course.stock is not None and t < course.stock]
         courses.append(
             {
                 "sku": course.sku,
                 "name": course.name,
                 "stock": course.stock,
                 "thresholds": thresholds,
-                "next_threshold": max(below) if below else None,
+                "next_threshold": next_threshold(course.stock, thresholds),
                 "red_packets": packets.get(course.sku, []),
             }
         )
@@ -251,6 +265,26 @@ async def stock_report(session: AsyncSession, settings: Settings, brand_id: str)
         "courses": courses,
         "unpaid_red_packets": await q.unpaid_red_packet_count(session, brand.id),
     }
+
+
+async def groups_report(session: AsyncSession, settings: Settings, brand_id: str) -> dict[str, Any] | None:
+    """The brand's groups in fill order: members as the room's member list last showed them,
+    capacity, and ``full_at`` (the count at which the next group takes newcomers)."""
+    brand = await session.get(Brand, brand_id)
+    if brand is None:
+        return None
+    rollover = settings.raw.brand_groups.rollover_at
+    groups = [
+        {
+            "room": group.room_id,
+            "name": group.name,
+            "members": members,
+            "capacity": group.capacity,
+            "full_at": min(group.capacity, rollover),
+        }
+        for group, members in await q.group_sizes(session, brand.id)
+    ]
+    return {"brand": {"id": brand.id, "name": brand.name}, "groups": groups}
 
 
 # --- The CLI twins: `distbot earnings CODE` and `distbot progress CODE`. ---

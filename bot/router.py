@@ -8,17 +8,24 @@ pass wins; one fallback comes last.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
 from bot.context import Context
-from bot.outbox import queue_text
+from bot.limits import AnswerBatch, Verdict
+from bot.outbox import count_withheld, queue_row
+from bot.priorities import Priority, priority_of
 from bot.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave, Transport
 from models.people import Distributor
+
+log = logging.getLogger(__name__)
+LATER = "answer_later"  # the short "稍后再试" someone past their answer budget gets once per window
 
 
 class Role(StrEnum):
@@ -37,8 +44,7 @@ class MessageContext(Context):
     event: Event | None = None
     role: Role = Role.GUEST
     distributor: Distributor | None = None  # the sender's distributor row, if they are one
-    replies: int = 0
-    may_answer: Callable[[Message], bool] | None = None  # the dispatcher's per-person/per-room limits
+    answers: AnswerBatch | None = None  # the dispatcher's per-person/per-room answer limits
 
     @property
     def message(self) -> Message:
@@ -51,20 +57,40 @@ class MessageContext(Context):
         return normalise(self.event.text) if isinstance(self.event, Message) else ""
 
     def reply(self, template: str, data: dict[str, Any] | None = None) -> None:
-        """Answer where the message came from: privately, or in the room mentioning the sender."""
-        message = self.message
-        if self.may_answer is not None and not self.may_answer(message):
-            return
-        self.replies += 1
-        queue_text(
+        """Answer where the message came from: privately, or in the room mentioning the sender —
+        within the answer limits (bot.limits): the same answer is not repeated, someone past
+        their budget gets one short "稍后再试" in a private chat, then nothing for a while."""
+        message, account = self.message, self.transport.account if self.transport else None
+        text = self.renderer.render(template, data or {})
+        if self.answers is not None:
+            budgeted = priority_of("text", template) >= Priority.ANSWER  # welcomes always go
+            verdict = self.answers.decide(
+                message.sender, self.role.value, message.room, template, text, self.now, budgeted=budgeted
+            )
+            if verdict is not Verdict.ANSWER:
+                reason = "repeat" if verdict is Verdict.REPEAT else "limit"
+                count_withheld(self, account=account, reason=reason, template=template)
+                if verdict is not Verdict.LATER:
+                    return
+                log.info("answers to %s limited for a while", message.sender)
+                template = LATER
+                text = self.renderer.render(LATER, {"seconds": self.answers.retry_after(message.sender, self.now)})
+        queue_row(
             self,
+            account=account or self.settings.helper_account,
+            kind="text",
             target=message.room or message.sender,
-            room=message.room is not None,
+            target_is_room=message.room is not None,
             template=template,
-            data=data or {},
-            account=self.transport.account if self.transport else None,
-            payload={"mentions": [message.sender]} if message.room is not None else None,
+            text=text,
+            payload={"mentions": [message.sender]} if message.room is not None else {},
         )
+
+    def answered_within(self, template: str, every: timedelta) -> bool:
+        """Whether the sender was answered with ``template`` less than ``every`` ago (as far as
+        this process remembers: see bot.limits)."""
+        last = self.answers.last(self.message.sender, template) if self.answers is not None else None
+        return last is not None and self.now - last < every
 
     def brand_of_room(self) -> str | None:
         room = self.message.room if isinstance(self.event, Message) else getattr(self.event, "room", None)

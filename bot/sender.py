@@ -6,9 +6,14 @@ after, so a crash re-sends at most the one message in flight; rows left ``sendin
 up again at start. Sends keep a minimum gap per account and per room, each with random jitter
 (WeChat publishes no limit and restricts accounts at low volumes). Rows queued with the same
 coalesce key for the same target (relay lines of a room, "you earned" DMs to a person) go out
-as one message. Group posts go before DMs when both are due. Transport errors are retried
-with doubling backoff; after ``max_attempts`` (or an error that cannot succeed) the
-row is dead-lettered for ops to look at.
+as one message. Rows go by priority (bot.priorities), then group posts before DMs when both
+are due. Transport errors are retried with doubling backoff; after ``max_attempts`` (or an
+error that cannot succeed) the row is dead-lettered for ops to look at.
+
+One target (a room, a person) gets its messages of one priority in the order they were queued,
+which is the order of their causes — an order's relay line before the red packet it triggered: a row
+waiting out a retry holds back the later rows for its target, and coalescing gathers only the
+lines queued before the target's next other message.
 
 The database going away never ends the sender: it waits (doubling, up to
 ``runtime.retry_max_seconds``) and carries on. A message sent while the database is out is
@@ -24,10 +29,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from bot.config import RateLimits
 from bot.faults import Backoff, database_unavailable, doing
@@ -150,6 +156,28 @@ class OutboxSender:
             log.info("outbox: %d message(s) in flight at the last stop will be sent again", result.rowcount)
         return int(result.rowcount or 0)
 
+    def _due(self, now: datetime) -> list[ColumnElement[bool]]:
+        """Rows of this account that may go now: queued, due, and not behind an earlier row
+        for the same target that waits out a retry (a target's messages keep their order)."""
+        earlier = aliased(OutboxMessage)
+        waiting = (
+            select(earlier.id)
+            .where(
+                earlier.account == OutboxMessage.account,
+                earlier.target == OutboxMessage.target,
+                earlier.status == "queued",
+                earlier.id < OutboxMessage.id,
+                earlier.not_before > now,
+            )
+            .exists()
+        )
+        return [
+            OutboxMessage.account == self.account,
+            OutboxMessage.status == "queued",
+            OutboxMessage.not_before <= now,
+            ~waiting,
+        ]
+
     async def send_next(self) -> float | None:
         """Send one message if one is due. Returns 0 after a send (or a lost claim), the
         seconds until a room may take its next message, or None when nothing is due."""
@@ -158,14 +186,11 @@ class OutboxSender:
             rows = list(
                 await session.scalars(
                     select(OutboxMessage)
-                    .where(
-                        OutboxMessage.account == self.account,
-                        OutboxMessage.status == "queued",
-                        OutboxMessage.not_before <= now,
-                    )
-                    # Group posts (relay lines, red packets, welcomes) before DMs when both are
-                    # due: a push's relay must not wait behind every payee's "you earned" DM.
-                    .order_by(OutboxMessage.target_is_room.desc(), OutboxMessage.id)
+                    .where(*self._due(now))
+                    # By priority (bot.priorities: relay lines before "you earned" before menus),
+                    # then group posts before DMs when both are due: a push's relay must not
+                    # wait behind every payee's "you earned" DM.
+                    .order_by(OutboxMessage.priority, OutboxMessage.target_is_room.desc(), OutboxMessage.id)
                     .limit(200)
                 )
             )
@@ -178,30 +203,41 @@ class OutboxSender:
                 ready = await session.scalar(
                     select(OutboxMessage)
                     .where(
-                        OutboxMessage.account == self.account,
-                        OutboxMessage.status == "queued",
-                        OutboxMessage.not_before <= now,
+                        *self._due(now),
                         OutboxMessage.target_is_room.is_(False),
                         OutboxMessage.kind.not_in(ROOM_KINDS),
                     )
-                    .order_by(OutboxMessage.id)
+                    .order_by(OutboxMessage.priority, OutboxMessage.id)
                     .limit(1)
                 )
         if ready is None:
             return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
         group = [ready]
         if ready.coalesce_key:  # looked up directly: the lines may lie beyond the rows read above
+            # Only lines queued before the target's next other message (a red packet after
+            # line 3 stays after line 3: line 4 must not jump over it into this message).
+            other = aliased(OutboxMessage)
+            barrier = (
+                select(func.min(other.id))
+                .where(
+                    other.account == self.account,
+                    other.target == ready.target,
+                    other.status == "queued",
+                    other.id > ready.id,
+                    or_(other.coalesce_key.is_(None), other.coalesce_key != ready.coalesce_key),
+                )
+                .scalar_subquery()
+            )
             async with self.services.db.reading() as session:
                 group += list(
                     await session.scalars(
                         select(OutboxMessage)
                         .where(
-                            OutboxMessage.account == self.account,
-                            OutboxMessage.status == "queued",
+                            *self._due(now),
                             OutboxMessage.coalesce_key == ready.coalesce_key,
                             OutboxMessage.target == ready.target,
-                            OutboxMessage.not_before <= now,
-                            OutboxMessage.id != ready.id,
+                            OutboxMessage.id > ready.id,
+                            or_(barrier.is_(None), OutboxMessage.id < barrier),
                         )
                         .order_by(OutboxMessage.id)
                         .limit(self.max_lines - 1)

@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.context import Clock, Context, SystemClock
 from bot.db import Database
-from bot.limits import Flood
+from bot.limits import Answered, Flood
 from bot.render import Renderer
 
 
@@ -26,6 +26,8 @@ class Services:
     committed: Callable[[], None] = lambda: None
     # Console logins: each costs a scrypt hash, so at most 10 a minute per name and per address.
     login_attempts: Flood = field(default_factory=lambda: Flood(limit=10, window=60.0))
+    # What the helper answered whom, when: the dispatcher's answer limits and the menu read it.
+    answered: Answered = field(default_factory=Answered)
 
     @asynccontextmanager
     async def context(self) -> AsyncIterator[Context]:

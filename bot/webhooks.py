@@ -3,9 +3,10 @@
 The signature is HMAC-SHA256 over ``timestamp + "." + raw body`` with the shared secret, in
 ``X-Distbot-Signature: sha256=<hex>``; ``X-Distbot-Timestamp`` is Unix seconds and must be
 within ±300 s (configurable). A bad signature or stale timestamp → 401, nothing written; a
-replayed event id → 200 duplicate; a malformed body → 422 with every problem; an event the
-data refuses (unknown sku or order, not enough stock, refund beyond what was paid) → 409/422
-with the reason; accepted → 200 with what happened.
+replayed event id → 200 duplicate; a malformed body (an unknown sku, a time more than
+five minutes ahead included) → 422 listing every problem as ``field: problem``; an event the
+data refuses (unknown order → 422 in the same form; not enough stock, refund beyond what was
+paid → 409) with the reason; accepted → 200 with what happened.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from bot.jsonutil import loads, reply
+from bot.jsonutil import body_problem, loads, reply
 from bot.order_events import OrderEventIn, parse_event
 from bot.services import SERVICES, Services
 from core.products import EventType
@@ -69,9 +70,9 @@ async def receive_order(request: web.Request) -> web.Response:
         return reply({"status": "unauthorized", "reason": problem}, 401)
     try:
         data = loads(body)
-    except ValueError:
-        return reply({"status": "rejected", "errors": ["the body is not valid JSON"]}, 422)
-    event, errors = parse_event(data)
+    except ValueError as error:
+        return reply({"status": "rejected", "errors": [body_problem(error)]}, 422)
+    event, errors = parse_event(data, now=services.clock.now(), skus=services.settings.courses)
     if event is None:
         return reply({"status": "rejected", "errors": errors}, 422)
     return await ingest(services, event)
@@ -98,7 +99,10 @@ async def process_event(services: Services, event: OrderEventIn, source: str = "
     except Duplicate:
         return duplicate
     except Rejected as refusal:
-        return Outcome("rejected", refusal.http, {"status": "rejected", "code": refusal.code, "reason": refusal.reason})
+        payload = {"status": "rejected", "code": refusal.code, "reason": refusal.reason}
+        if refusal.http == 422:  # listed as every malformed body lists its problems
+            payload["errors"] = [f"{refusal.field}: {refusal.reason}"]
+        return Outcome("rejected", refusal.http, payload)
     except IntegrityError:
         # A concurrent delivery of the same event or order won the race: that is a replay.
         async with services.db.reading() as session:

@@ -175,9 +175,23 @@ def parse_stock_args(rest: str) -> StockArgs | None:
     return StockArgs(sku.upper(), int(amount))
 
 
+def thresholds_reached(before: int, after: int, thresholds: Iterable[int]) -> list[int]:
+    """The red-packet thresholds one order reaches, highest first. A threshold N is reached
+    when the stock comes down to N or below ("库存降到 N 份及以下"): the order takes it from
+    above N to N or less. So an order leaving exactly N reaches N, and each threshold fires
+    once per stock setting (stock set at or below N does not fire N).
+
+    >>> thresholds_reached(101, 100, [100, 50, 10]), thresholds_reached(120, 45, [10, 100, 50])
+    ([100], [100, 50])
+    >>> thresholds_reached(100, 99, [100, 50, 10])  # 100 was reached before this order
+    []
+    """
+    return sorted((t for t in thresholds if after <= t < before), reverse=True)
+
+
 def next_threshold(stock: int | None, thresholds: Iterable[int]) -> int | None:
-    """The red-packet threshold the next orders will cross: the highest one below the stock
-    (an order crosses t when the stock goes from above t to t or below).
+    """The red-packet threshold the next orders will reach: the highest one below the stock
+    (see :func:`thresholds_reached`).
 
     >>> next_threshold(120, [100, 50, 10]), next_threshold(100, [100, 50, 10]), next_threshold(5, [10])
     (100, 50, None)

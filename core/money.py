@@ -18,12 +18,23 @@ from fractions import Fraction
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 
+# An amount as text: ASCII digits, an optional point and sign, at most a two-digit exponent.
+# Python's Decimal() would also take "３９９" (full-width digits) and "1_000": both are refused,
+# as is "1e400000" (an exponent whose conversion to an integer would take minutes).
+_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")
 _PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
 _FRACTION = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
 
 
 def to_decimal(value: object) -> Decimal:
-    """An amount as ``Decimal``: from Decimal, int or a numeric string; never from float."""
+    """An amount as ``Decimal``: from Decimal, int or a numeric string; never from float.
+
+    >>> to_decimal("399.00"), to_decimal(" 12 ")
+    (Decimal('399.00'), Decimal('12'))
+    >>> to_decimal("３９９")
+    Traceback (most recent call last):
+    ValueError: not an amount: '３９９' (write yuan in ASCII digits, e.g. 399.00)
+    """
     if isinstance(value, (bool, float)):
         raise TypeError(f"money must not be a float or bool: {value!r}")
     if isinstance(value, Decimal):
@@ -31,10 +42,12 @@ def to_decimal(value: object) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"not an amount: {value!r}") from None
+        text = value.strip()
+        if text.lstrip("+-").lower() in ("nan", "snan", "inf", "infinity"):
+            raise ValueError(f"not a finite amount: {value!r}")
+        if not _AMOUNT.fullmatch(text):
+            raise ValueError(f"not an amount: {value!r} (write yuan in ASCII digits, e.g. 399.00)")
+        result = Decimal(text)
     else:
         raise TypeError(f"not an amount: {value!r}")
     if not result.is_finite():

@@ -70,14 +70,15 @@ def wants_to_register(ctx: MessageContext) -> bool:
     return registration_code(ctx.message.text, ctx.distributor is None) is not None
 
 
-def join_answer(ctx: MessageContext | Any, asked: BrandSettings | None = None) -> dict[str, Any]:
-    """The data of ``how_to_join``: the configured ways in."""
+def join_answer(ctx: MessageContext | Any, *asked: BrandSettings) -> dict[str, Any]:
+    """The data of ``how_to_join``: the configured ways in, naming the brands the person asked
+    for (one answer for "数学 阅读", not one per brand)."""
     entry = ctx.settings.raw.entry
     reach = entry.reach if Path.REACH in entry.paths else None
     return {
         "platform": ctx.settings.raw.platform.name,
-        "asked": asked.name if asked else "",
-        "keyword": asked.keywords[0] if asked else "",
+        "asked": "、".join(b.name for b in asked),
+        "keyword": asked[0].keywords[0] if asked else "",
         "code": Path.CODE in entry.paths,
         "open": Path.OPEN in entry.paths,
         "reach": reach.model_dump() if reach else None,

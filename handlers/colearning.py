@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from bot.colearning import groups_of
 from bot.outbox import queue_row, queue_text
+from bot.priorities import Priority
 from bot.router import MessageContext, Router, event, group, keyword, private
 from bot.scheduler import SOURCES, ensure_records
 from bot.transport import Message, RoomInvitation, RoomJoin, RoomLeave, TransportError
@@ -75,7 +76,8 @@ async def relay(ctx: MessageContext) -> None:
             row.relay_segment += 1
             payload = {"image_b64": image, "name": message.text or "image.png"}
             for g in groups:
-                queue_row(ctx, account=g.account, kind="image", target=g.room_id, target_is_room=True, payload=payload)
+                queue_row(ctx, account=g.account, kind="image", target=g.room_id, target_is_room=True, payload=payload,
+                          priority=Priority.LIVE)  # fmt: skip
         else:
             data = {"session": row.title, "speaker": message.sender_name, "text": message.text}
             template = "colearning_relay_image" if message.kind == "image" else "colearning_relay"

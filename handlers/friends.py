@@ -1,24 +1,38 @@
 """Friend requests to the helper, and invitations into other people's rooms.
 
 A request whose greeting carries a valid code (a distributor's personal code or an unused
-platform code) or one of the configured keywords is accepted; the others are listed for ops.
-Invitations into rooms always wait for ops (a co-learning application decides them)."""
+platform code) or one of the configured keywords is accepted; the others wait for ops, who
+hear of each by DM (once per person a day, so a stranger asking again and again is no storm)
+and decide in the console or the API (:func:`decide_friend_request`). Invitations into rooms
+always wait for ops (a co-learning application decides them)."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from bot.outbox import queue_row
+from bot.context import Context
+from bot.outbox import queue_row, queue_text
 from bot.router import MessageContext, Router, event, normalise
 from bot.transport import FriendRequest, RoomInvitation
 from handlers import codes
+from models import marks
 from models.people import Distributor, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord
 
 router = Router("friends")
 _CODE_LIKE = re.compile(r"[0-9A-Za-z]{6,16}")
+OPS_TOLD_EVERY = timedelta(days=1)  # per person: asking again within a day tells ops nothing new
+
+
+class FriendRequestRefused(Exception):
+    """A friend request cannot be decided: unknown (``status`` 404) or decided already (409)."""
+
+    def __init__(self, reason: str, status: int):
+        super().__init__(reason)
+        self.status = status
 
 
 async def greeting_reason(ctx: MessageContext, hello: str) -> str | None:
@@ -63,6 +77,43 @@ async def friend_request(ctx: MessageContext) -> None:
     if reason:
         queue_row(ctx, account=account, kind="friend_accept", target=request.id)
         await codes.register_from_friend_request(ctx, request)  # a code in the greeting registers them
+        return
+    # WeChat keeps only a person's latest request: an older one still waiting is replaced.
+    await ctx.session.execute(
+        update(FriendRequestRecord)
+        .where(
+            FriendRequestRecord.account == account,
+            FriendRequestRecord.contact_id == request.contact,
+            FriendRequestRecord.status == "pending",
+            FriendRequestRecord.id != request.id,
+        )
+        .values(status="ignored", reason="replaced", decided_at=ctx.now)
+    )
+    if await marks.claim(ctx.session, f"friend-request-ops:{account}:{request.contact}", ctx.now, OPS_TOLD_EVERY):
+        data = {"name": request.name, "contact": request.contact, "hello": request.hello}
+        for ops in ctx.settings.raw.ops:
+            # Requests arriving together reach each ops contact as one message.
+            queue_text(ctx, target=ops, template="friend_request_ops", data=data, coalesce_key="friend-requests")
+
+
+async def decide_friend_request(ctx: Context, request_id: str, *, accept: bool, by: str) -> FriendRequestRecord:
+    """Ops accept (the helper accepts it in WeChat, and the person, not yet a distributor,
+    hears how to join) or reject (nothing is sent: WeChat tells nobody of an ignored request)
+    a waiting friend request."""
+    record = await ctx.session.get(FriendRequestRecord, request_id, with_for_update=True)
+    if record is None:
+        raise FriendRequestRefused("no such friend request", 404)
+    if record.status != "pending":
+        raise FriendRequestRefused(f"the request is already {record.status}", 409)
+    record.status = "accepted" if accept else "ignored"
+    record.reason, record.decided_at, record.decided_by = "ops", ctx.now, by[:64]
+    if accept:
+        queue_row(ctx, account=record.account, kind="friend_accept", target=record.id)
+        known = await ctx.session.scalar(select(Distributor.id).where(Distributor.contact_id == record.contact_id))
+        if known is None:
+            answer = codes.join_answer(ctx)
+            queue_text(ctx, target=record.contact_id, template="how_to_join", data=answer, account=record.account)
+    return record
 
 
 @router.on(event(RoomInvitation))

@@ -45,11 +45,11 @@ def asked_brands(ctx: MessageContext) -> tuple[str, ...]:
 
 @router.message(private, text_message, lambda ctx: bool(asked_brands(ctx)))
 async def brand_keyword(ctx: MessageContext) -> None:
-    for brand_id in asked_brands(ctx):
-        brand = ctx.settings.brands[brand_id]
-        if ctx.role is Role.GUEST:
-            ctx.reply("how_to_join", join_answer(ctx, asked=brand))
-            continue
+    brands = [ctx.settings.brands[brand_id] for brand_id in asked_brands(ctx)]
+    if ctx.role is Role.GUEST:
+        ctx.reply("how_to_join", join_answer(ctx, *brands))
+        return
+    for brand in brands:
         await place(ctx, brand)
 
 

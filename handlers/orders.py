@@ -26,23 +26,25 @@ from bot.outbox import post_to_brand_groups, queue_text
 from core.attribution import Why, attribute, bound_seller
 from core.commission import Party, Payout, split_sale
 from core.entry import Applicant, Outcome, Path, decide_entry
+from core.group_ops import thresholds_reached
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
 from core.products import CourseKind, EventType, payable
 from core.upgrade import Climber, climb, metrics_needed
 from models import ingest
 from models import queries as q
-from models.catalog import RedPacket
+from models.catalog import RedPacket, RelayLine
 from models.orders import LedgerLine, Order
 from models.people import Buyer, Distributor, FanLock
 
 
 class Rejected(Exception):
-    """The event is refused; nothing is written. ``http`` is 409 or 422."""
+    """The event is refused; nothing is written. ``http`` is 409 or 422; ``field`` is the
+    field of the event the refusal is about."""
 
-    def __init__(self, code: str, reason: str, http: int = 422):
+    def __init__(self, code: str, reason: str, http: int = 422, field: str = "body"):
         super().__init__(reason)
-        self.code, self.reason, self.http = code, reason, http
+        self.code, self.reason, self.http, self.field = code, reason, http, field
 
 
 class Duplicate(Exception):
@@ -59,7 +61,7 @@ async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "w
     session = ctx.session
     course = ctx.settings.courses.get(event.course_sku)
     if course is None:
-        raise Rejected("unknown_sku", f"unknown course sku {event.course_sku!r}")
+        raise Rejected("unknown_sku", f"unknown course sku {event.course_sku!r}", field="course_sku")
     recorded = await ingest.record_event(
         session,
         event_id=event.event_id,
@@ -77,9 +79,13 @@ async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "w
     # Locked: two refunds of one order at once must not both pass the checks below.
     order = await session.get(Order, event.order_id, with_for_update=True)
     if order is None:
-        raise Rejected("unknown_order", f"no paid order {event.order_id!r} to apply a {event.type} event to")
+        raise Rejected(
+            "unknown_order", f"no paid order {event.order_id!r} to apply a {event.type} event to", field="order_id"
+        )
     if order.course_sku != course.sku:
-        raise Rejected("sku_mismatch", f"order {order.id} is for {order.course_sku}, not {course.sku}")
+        raise Rejected(
+            "sku_mismatch", f"order {order.id} is for {order.course_sku}, not {course.sku}", field="course_sku"
+        )
     if event.type is EventType.REFUNDED:
         return await _refunded(ctx, event, course, order)
     if event.type is EventType.QUALIFIED:
@@ -163,12 +169,12 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
         left = await ingest.stock_of(session, course.sku)
         raise Rejected("out_of_stock", f"only {left} left of {course.sku}, {event.quantity} ordered", http=409)
     stock_left, epoch, thresholds = taken
+    # What the order causes in the brand's groups is queued in causal order: its relay line,
+    # then the red packet its stock reached (the sender keeps a room's messages in this order).
+    if seller is not None:
+        await _relay(ctx, brand_id, order, seller, course)
     if stock_left is not None:
         await _thresholds_crossed(ctx, course, brand_id, stock_left + event.quantity, stock_left, epoch, thresholds)
-    if seller is not None and (relay := await ingest.next_relay_line(session, brand_id)) is not None:
-        order.push_id = relay[0]
-        data = {"number": relay[1], "seller": seller.name, "course": course.name, "quantity": event.quantity}
-        await post_to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
     return Accepted(
         order.id,
         {
@@ -178,6 +184,29 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
             "stock": stock_left,
         },
     )
+
+
+async def _relay(ctx: Context, brand_id: str, order: Order, seller: Distributor, course: CourseSettings) -> None:
+    """During the brand's open push, the order's numbered line: recorded (the push's boards
+    and final list are built from these lines) and queued for every group of the brand."""
+    relay = await ingest.next_relay_line(ctx.session, brand_id)
+    if relay is None:
+        return
+    push_id, number = relay
+    order.push_id = push_id
+    ctx.session.add(
+        RelayLine(
+            push_id=push_id,
+            number=number,
+            order_id=order.id,
+            seller_id=seller.id,
+            amount=order.amount,
+            quantity=order.quantity,
+            relayed_at=ctx.now,
+        )
+    )
+    data = {"number": number, "seller": seller.name, "course": course.name, "quantity": order.quantity}
+    await post_to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
 
 
 async def _book(
@@ -245,6 +274,7 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, o
             "refund_quantity",
             f"order {order.id} has {order.quantity} units, {order.refunded_quantity} already returned;"
             f" {event.quantity} more cannot be",
+            field="quantity",
         )
     commissions = await q.commissions_of_order(session, order.id)
     lines = claw_back(
@@ -271,7 +301,7 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, o
 
 async def _qualified(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
     if course.type is not CourseKind.CPA:
-        raise Rejected("not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify")
+        raise Rejected("not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify", field="type")
     if order.refunded >= order.amount > 0:
         raise Rejected("refunded", f"order {order.id} was refunded", http=409)
     new_customer = not await q.has_qualified(ctx.session, order.buyer_id, course.sku)
@@ -290,7 +320,7 @@ async def _qualified(ctx: Context, event: OrderEventIn, course: CourseSettings, 
 
 async def _checkin_completed(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
     if course.type is not CourseKind.CHECKIN_CASHBACK:
-        raise Rejected("not_checkin", f"{course.sku} is not a check-in cashback course")
+        raise Rejected("not_checkin", f"{course.sku} is not a check-in cashback course", field="type")
     order.checkins_completed_at = order.checkins_completed_at or event.occurred_at
     return Accepted(order.id, {"note": "cashback_claws_nothing_back"})
 
@@ -332,9 +362,10 @@ async def _dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: li
 async def _thresholds_crossed(
     ctx: Context, course: CourseSettings, brand_id: str, before: int, after: int, epoch: int, thresholds: list[int]
 ) -> None:
-    """Stock went from ``before`` to ``after``: each threshold t with after ≤ t < before is
-    crossed by this order alone (the stock UPDATE serialises orders), so it is recorded once."""
-    crossed = sorted((t for t in thresholds if after <= t < before), reverse=True)
+    """Stock went from ``before`` to ``after``: each threshold this order reaches
+    (:func:`core.group_ops.thresholds_reached`) is reached by it alone (the stock UPDATE
+    serialises orders), so it is recorded and announced once."""
+    crossed = thresholds_reached(before, after, thresholds)
     if not crossed:
         return
     brand = ctx.settings.brands[brand_id]

@@ -2,10 +2,14 @@
 
 "开始接龙 [标题]" opens a push for the whole brand (refused while one is open); from then on
 the order pipeline (handlers.orders) adds a numbered line in every group of the brand for each
-attributed order, queued with the coalesce key ``relay:<room>`` so a burst goes out as one
-message per room per sending window. "结束接龙" closes it and posts, in every group, the final
-list — every order of the push, numbered in the order paid, seller masked, course and quantity —
-and the push's top three sellers (bot.reports.leaderboard_report, period "push").
+attributed order — recorded in ``relay_lines`` and queued with the coalesce key
+``relay:<room>`` so a burst goes out as one message per room per sending window. "结束接龙"
+closes it and posts, in every group, the final list — every line the push posted, numbered as
+posted, seller masked, course and quantity — then the 出单王 the start message promised: the
+seller(s) with the highest sales of the push (all of them on a tie) with the rest of the podium,
+or, when nothing was sold, a plain word that there is none this time. The group's "排行榜 接龙",
+the ops API's ``period=push`` and this end all read the same lines
+(bot.reports.leaderboard_report), so they agree line for line.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from bot.outbox import post_to_brand_groups
 from bot.router import MessageContext, Router
 from core.group_ops import pages
 from handlers.groups import brand_of, command_rest, group_command, managers, refuse
+from models import boards
 from models import queries as q
 from models.catalog import RelayPush
 
@@ -48,8 +53,8 @@ async def end_relay(ctx: MessageContext) -> None:
     push.ended_at = ctx.now
     await ctx.session.flush()
     lines = [
-        {"number": n, "seller": seller, "course": course, "quantity": quantity, "refunded": refunded}
-        for n, (_order, seller, course, quantity, refunded) in enumerate(await q.push_lines(ctx.session, push.id), 1)
+        {"number": number, "seller": seller, "course": course, "quantity": quantity, "refunded": refunded}
+        for number, seller, course, quantity, refunded in await boards.push_lines(ctx.session, push.id)
     ]
     cut, omitted = pages(lines, LINES_PER_MESSAGE, MAX_MESSAGES)
     for index, page in enumerate(cut or [[]], 1):
@@ -63,9 +68,17 @@ async def end_relay(ctx: MessageContext) -> None:
             "omitted": omitted if index == len(cut) else 0,
         }
         await post_to_brand_groups(ctx, brand.id, "relay_final", data)
-    board = await reports.leaderboard_report(ctx.session, ctx.settings, brand.id, "push", "amount", TOP, ctx.now)
-    if board and board["rows"]:
-        await post_to_brand_groups(ctx, brand.id, "relay_top", {"title": push.title, "rows": board["rows"]})
+    # Everyone ranked, then cut by rank, not by count: a tie for first (or third) names them all.
+    board = await reports.leaderboard_report(ctx.session, ctx.settings, brand.id, "push", "amount", None, ctx.now)
+    assert board is not None  # the room's brand is in the catalog
+    podium = [row for row in board["rows"] if row["rank"] <= TOP]
+    data = {
+        "title": push.title,
+        "orders": len(lines),
+        "kings": [row for row in podium if row["rank"] == 1],
+        "rows": podium,
+    }
+    await post_to_brand_groups(ctx, brand.id, "relay_top", data)
 
 
 @router.message(group_command("start_relay", "end_relay"))

@@ -1,11 +1,11 @@
 """SQLAlchemy 2 models (one metadata, see models.base) and Alembic migrations."""
 
 from models.base import Base, Money, UTCDateTime, utcnow
-from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayPush
+from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayLine, RelayPush
 from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
 from models.console import ConsoleSession, ConsoleUser
 from models.marks import Mark
-from models.messaging import OutboxMessage
+from models.messaging import OutboxDrop, OutboxMessage
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord, RoomMember
@@ -31,9 +31,11 @@ __all__ = [
     "Money",
     "Order",
     "OrderEvent",
+    "OutboxDrop",
     "OutboxMessage",
     "PlatformCode",
     "RedPacket",
+    "RelayLine",
     "RelayPush",
     "RoomInvitationRecord",
     "RoomMember",

@@ -82,3 +82,21 @@ class RelayPush(Base):
     started_by: Mapped[str] = mapped_column(String(128), default="")
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     line_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RelayLine(Base):
+    """One line a relay push posted: what the group read ("3. 李** 出单 … ×17"), kept as
+    relayed. The push's boards and final list are built from these lines — not from a window
+    of payment times, which misses an order paid (by the shop's clock) before the push began
+    and orders the list differently from the lines the group saw."""
+
+    __tablename__ = "relay_lines"
+    __table_args__ = (UniqueConstraint("order_id"),)  # an order is relayed once, by one push
+
+    push_id: Mapped[int] = mapped_column(ForeignKey("relay_pushes.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)  # as posted: 1, 2, 3 …
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)  # paid, as relayed (refunds are read from the order)
+    quantity: Mapped[int] = mapped_column(Integer)
+    relayed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

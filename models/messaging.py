@@ -1,13 +1,16 @@
-"""The message outbox. (Co-learning sessions are in models.colearning.)"""
+"""The message outbox, and counts of what the bot chose not to send. (Co-learning sessions are
+in models.colearning.)"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+
+QUEUED = text("status = 'queued'")
 
 
 class OutboxMessage(Base):
@@ -16,11 +19,17 @@ class OutboxMessage(Base):
     ``kind``: text | image | room_add | room_invite | friend_accept | room_invitation_accept.
     ``target`` is a contact or room id; ``coalesce_key`` groups queued lines that may go out as
     one message (e.g. relay lines for one room). ``account`` names the helper account that must
-    send it.
+    send it. ``priority`` (0 first … 4 last, see bot.priorities) is set from the kind of
+    message when it is queued.
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index(None, "status", "account", "not_before"),)
+    __table_args__ = (
+        Index(None, "status", "account", "not_before"),
+        # The sender's read: one account's queued rows by priority, then room posts, then age.
+        # Partial, so the sent history (most of the table) is not in it.
+        Index(None, "account", "priority", "target_is_room", "id", sqlite_where=QUEUED, postgresql_where=QUEUED),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account: Mapped[str] = mapped_column(String(64))
@@ -32,8 +41,26 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     coalesce_key: Mapped[str | None] = mapped_column(String(160))
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|sending|sent|dead
+    priority: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxDrop(Base):
+    """Messages not sent on purpose, counted per day (in the platform's time zone), helper
+    account, reason and template, so ops see e.g. "today: 1,234 menus not queued".
+
+    ``reason``: ``cap`` — a lowest-priority row the account's outbox had no room for
+    (``outbox.low_priority_cap``); ``limit`` — an answer beyond the person's or the group's
+    budget; ``repeat`` — the same answer the person got a moment ago."""
+
+    __tablename__ = "outbox_drops"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16), primary_key=True)
+    template: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

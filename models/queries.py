@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -21,6 +20,7 @@ from models.base import money_sum
 from models.catalog import BrandGroup, Course, RedPacket, RelayPush
 from models.orders import LedgerLine, Order
 from models.people import Distributor, FanLock
+from models.rooms import RoomMember
 
 
 async def distributor_by_code(session: AsyncSession, code: str) -> Distributor | None:
@@ -78,6 +78,16 @@ async def brand_groups(session: AsyncSession, brand_id: str) -> list[BrandGroup]
     return list(
         await session.scalars(select(BrandGroup).where(BrandGroup.brand_id == brand_id).order_by(BrandGroup.position))
     )
+
+
+async def group_sizes(session: AsyncSession, brand_id: str) -> list[tuple[BrandGroup, int]]:
+    """The brand's groups in fill order, each with its member count as the transport's member
+    list last showed it (room_members: read at start and on every join or leave)."""
+    members = select(func.count()).where(RoomMember.room_id == BrandGroup.room_id).scalar_subquery()
+    rows = await session.execute(
+        select(BrandGroup, members).where(BrandGroup.brand_id == brand_id).order_by(BrandGroup.position)
+    )
+    return [(group, int(count)) for group, count in rows]
 
 
 async def commissions_of_order(session: AsyncSession, order_id: str) -> list[Commission]:
@@ -215,47 +225,6 @@ async def ledger_with_courses(session: AsyncSession, distributor_id: int) -> lis
     return [(line, name) for line, name in rows]
 
 
-LEADERBOARD_METRICS = ("amount", "orders", "new_customers")
-
-
-async def brand_leaderboard(
-    session: AsyncSession, brand_id: str, metric: str, since: datetime | None, until: datetime | None, limit: int
-) -> list[tuple[str, Decimal | int]]:
-    """(seller name, value) of the brand's attributed orders paid in [since, until], best
-    first (ties by seller id), sellers whose value is zero left out. ``amount`` is what was
-    paid net of refunds (Decimal yuan); ``orders`` and ``new_customers`` are counts."""
-    if metric == "amount":
-        value: Any = money_sum(Order.amount - Order.refunded)
-    elif metric == "orders":
-        value = func.count(Order.id)
-    elif metric == "new_customers":
-        value = func.coalesce(func.sum(case((Order.new_customer.is_(True), 1), else_=0)), 0)
-    else:
-        raise ValueError(f"unknown leaderboard metric {metric!r}")
-    query = (
-        select(Distributor.name, value)
-        .join(Distributor, Distributor.id == Order.seller_id)
-        .where(Order.brand_id == brand_id, Order.seller_id.is_not(None))
-        .group_by(Distributor.id, Distributor.name)
-        .having(value > 0)
-        .order_by(value.desc(), Distributor.id)
-        .limit(limit)
-    )
-    if since is not None:
-        query = query.where(Order.paid_at >= since)
-    if until is not None:
-        query = query.where(Order.paid_at <= until)
-    rows = await session.execute(query)
-    return [(name, amount if metric == "amount" else int(amount)) for name, amount in rows]
-
-
-async def latest_push(session: AsyncSession, brand_id: str) -> RelayPush | None:
-    """The brand's open relay push, else its most recently started one."""
-    return await open_push(session, brand_id) or await session.scalar(
-        select(RelayPush).where(RelayPush.brand_id == brand_id).order_by(RelayPush.started_at.desc()).limit(1)
-    )
-
-
 async def brand_courses(session: AsyncSession, brand_id: str) -> list[Course]:
     return list(await session.scalars(select(Course).where(Course.brand_id == brand_id).order_by(Course.sku)))
 
@@ -309,19 +278,6 @@ async def lock_brand(session: AsyncSession, brand_id: str) -> None:
     from models.catalog import Brand
 
     await session.execute(select(Brand.id).where(Brand.id == brand_id).with_for_update())
-
-
-async def push_lines(session: AsyncSession, push_id: int) -> list[tuple[str, str, str, int, bool]]:
-    """(order id, seller name, course name, quantity, fully refunded) of every order a relay
-    push listed, in the order they were paid."""
-    rows = await session.execute(
-        select(Order.id, Distributor.name, Course.name, Order.quantity, Order.refunded >= Order.amount)
-        .join(Distributor, Distributor.id == Order.seller_id)
-        .join(Course, Course.sku == Order.course_sku)
-        .where(Order.push_id == push_id)
-        .order_by(Order.paid_at, Order.id)
-    )
-    return [(o, seller, course, quantity, bool(refunded)) for o, seller, course, quantity, refunded in rows]
 
 
 async def showcase_order(

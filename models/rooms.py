@@ -31,10 +31,12 @@ class FriendRequestRecord(Base):
     contact_id: Mapped[str] = mapped_column(String(128), index=True)
     name: Mapped[str] = mapped_column(String(64))
     hello: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|accepted|ignored
-    reason: Mapped[str] = mapped_column(String(32), default="")
+    # pending | accepted | ignored (ops rejected it, or a newer request of the same person replaced it)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(String(32), default="")  # code | keyword | ops | replaced
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str] = mapped_column(String(64), default="", server_default="")  # the ops console user
 
 
 class RoomInvitationRecord(Base):

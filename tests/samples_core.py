@@ -46,8 +46,10 @@ EXPECTED = {
     "earned_dm": "销售佣金：144.00 元",
     "clawback_dm": "-48.00 元（结算前取消）",
     "relay_line": "3. 李** 出单 星火思维秋季课 ×2",
-    "red_packet_announcement": "跌破 100",
-    "red_packet_manager_dm": "星火思维推广1群、星火思维推广2群",
+    "red_packet_announcement": "库存降到 100 份及以下（现余 99 份）！",
+    "red_packet_manager_dm": (
+        "库存降到 100 份及以下（现余 99 份），群里已宣布红包。\n请在 星火思维推广1群、星火思维推广2群"
+    ),
     "level_up_dm": "升级为 主管（B）",
     "menu": "发送“数学”",
     "error_fallback": "抱歉",

@@ -86,8 +86,10 @@ SAMPLES: dict[str, dict] = {
         "brands": [{"name": "星火思维", "intro": "3–10 岁数学思维", "keyword": "数学"}],
     },
     "material_command": {"outcome": "posted", "count": 3, "last": AT, "every": 10},
+    "answer_later": {"seconds": 42},
 }
 EXPECTED = {
+    "answer_later": "消息有点多，请 42 秒后再试～",
     "how_to_join": "发送“注册 邀请码”",
     "group_joined": "「星火思维推广1群」的入群邀请马上发给你",
     "group_already_in": "你已经在「星火思维推广1群」里啦",

@@ -55,6 +55,8 @@ SAMPLES: dict[str, dict] = {
     },
     "relay_top": {
         "title": "双十二冲刺",
+        "orders": 3,
+        "kings": [{"rank": 1, "seller": "李**", "value": Decimal("798.00")}],
         "rows": [
             {"rank": 1, "seller": "李**", "value": Decimal("798.00")},
             {"rank": 2, "seller": "张**", "value": Decimal("399.00")},
@@ -80,7 +82,7 @@ SAMPLES: dict[str, dict] = {
 EXPECTED = {
     "group_welcome": "欢迎 3 位新朋友加入「星火思维推广1群」！",
     "manager_only": "“库存”是星火思维课程经理的指令",
-    "stock_set": "库存已设为 120 份。\n下一个红包档：库存跌破 100 份时",
+    "stock_set": "库存已设为 120 份。\n下一个红包档：库存降到 100 份及以下时",
     "stock_usage": "没有找到课程“XH-NOPE”。",
     "announcement": "📢 星火思维公告\n今晚 8 点直播讲新课，不见不散！",
     "announce_usage": "公告 <内容>",
@@ -88,7 +90,7 @@ EXPECTED = {
     "relay_already_open": "（双十二冲刺），11月25日 10:00 开始",
     "relay_not_open": "没有进行中的接龙",
     "relay_final": "结束，共 3 单\n1. 李** 星火思维秋季课 ×1\n2. 张** 星火思维秋季课 ×2（已退款）\n3. 李**",
-    "relay_top": "🥇 李**  798.00 元\n🥈 张**  399.00 元",
+    "relay_top": "本次接龙出单王（双十二冲刺）：李**，销售额 798.00 元！\n🥇 李**  798.00 元\n🥈 张**  399.00 元",
     "leaderboard": "🏆 星火思维 本周销售额榜（11月23日起）\n🥇 李**  1,197.00 元\n🥈 张**  399.00 元\n🥈 王**",
     "leaderboard_poster": "童趣优课\n星火思维·销售额排行榜\n本周 · 11月23日起\n",
     "leaderboard_usage": "排行榜 本周 单数",

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from bot.app import build_services, prepare
 from bot.config import Settings, load_settings, parse_settings
 from bot.context import FixedClock
-from bot.services import Services
+from bot.services import SERVICES, Services
 from bot.web import make_app
 from bot.webhooks import sign
 
@@ -180,7 +180,13 @@ def signed_headers(body: bytes, at: datetime = START, secret: str = SECRET) -> d
     }
 
 
-async def post_event(client: TestClient, event: dict[str, Any], at: datetime = START) -> tuple[int, dict[str, Any]]:
+async def post_event(
+    client: TestClient, event: dict[str, Any], at: datetime | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Post ``event`` signed at ``at`` (by default the server's clock: the shop posts as it
+    happens). An event dated later than the clock is refused, as in production: move the
+    clock first (``services.clock.at = …``)."""
     body = json.dumps(event, ensure_ascii=False).encode()
+    at = at or client.server.app[SERVICES].clock.now()
     response = await client.post("/webhooks/orders", data=body, headers=signed_headers(body, at))
     return response.status, await response.json()

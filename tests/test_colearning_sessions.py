@@ -144,6 +144,7 @@ async def test_a_session_survives_a_restart_reminds_once_relays_lecturers_in_the
             ]
             assert relayed[0].coalesce_key != relayed[2].coalesce_key  # the image stays between them
             assert relayed[1].payload["image_b64"] == "cG5nIG9mIHd4LXRlYWNoZXItNA=="  # "png of wx-teacher-4"
+            assert {r.priority for r in relayed} == {0}  # the live tier, the image too
 
         async with colearning_client(bot) as client:
             report = await (await client.get(f"/api/colearning/sessions/{session_id}", headers=AUTH)).json()

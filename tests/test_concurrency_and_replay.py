@@ -63,6 +63,7 @@ async def test_1000_events_sent_twice_change_no_row_the_second_time(client, serv
     async with services.db.unit_of_work() as session:
         await session.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=10_000))
     refs = ["DEMOC001", "DEMOC002", "DEMOB001", None]
+    services.clock.at = START + timedelta(seconds=800)  # the events are posted after they happened
     events = []
     for i in range(800):
         at = START + timedelta(seconds=i)
@@ -70,7 +71,9 @@ async def test_1000_events_sent_twice_change_no_row_the_second_time(client, serv
             order_event(f"o-{i}", sku="KX-BOX", amount="199.00", buyer=f"b-{i % 300}", ref=refs[i % 4], at=at)
         )
     for i in range(0, 400, 2):
-        events.append(order_event(f"o-{i}", type="refunded", sku="KX-BOX", amount="50.00", quantity=0))
+        events.append(
+            order_event(f"o-{i}", type="refunded", sku="KX-BOX", amount="50.00", quantity=0, at=services.clock.at)
+        )
     assert len(events) == 1000
 
     first = [await post_event(client, e) for e in events]

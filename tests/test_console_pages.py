@@ -23,7 +23,7 @@ async def test_ops_see_every_page_in_chinese(client, services):
         "/console": "今日支付订单",
         "/console/brands": "星火思维推广1群",
         "/console/brands/huiben": "绘本岛年度精读课",
-        "/console/red-packets": "库存降至 100",
+        "/console/red-packets": "库存降到 100 份及以下",
         "/console/distributors?q=democ": "DEMOC002",
         "/console/distributors?level=A": "DEMOA001",
         "/console/distributors/DEMOC001": "升级进度",

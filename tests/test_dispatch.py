@@ -110,15 +110,17 @@ async def test_messages_waiting_together_are_committed_in_one_transaction(servic
     assert commits <= 2
 
 
-async def test_someone_flooding_the_helper_is_answered_only_up_to_the_limit(services):
+async def test_someone_flooding_the_helper_is_answered_up_to_the_limit_then_told_once_to_try_later(services):
     dispatcher = Dispatcher(services, handlers.ROUTERS, FakeTransport(), person_limit=3)
     dispatcher.start()
 
-    for i in range(10):
-        await dispatcher.submit(dm("wx-lina", "帮助", n=i))
+    for i, text in enumerate(["帮助", "收益", "升级", "邀请码", "好的", "你好", "谢谢", "收益", "帮助", "在吗"]):
+        await dispatcher.submit(dm("wx-lina", text, n=i))
     await dispatcher.stop()
 
-    assert len(await outbox(services)) == 3
+    texts = [r for r in await outbox(services) if r.kind == "text"]
+    assert [r.template for r in texts] == ["menu", "earnings_dm", "progress_dm", "answer_later"]
+    assert texts[-1].text == "消息有点多，请 60 秒后再试～"
 
 
 async def test_a_join_naming_one_person_records_everyone_from_the_member_list(services):

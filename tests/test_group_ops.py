@@ -131,8 +131,8 @@ async def test_a_manager_sets_the_stock_and_hears_it_with_the_next_red_packet_th
     await run(services, say(MANAGER, "@小助手 库存 xh-math-s1 １２０"))
 
     [answer] = await texts(services, XH1)
-    assert (
-        answer == "✅ 星火思维秋季课（XH-MATH-S1）库存已设为 120 份。\n下一个红包档：库存跌破 100 份时，群里宣布红包。"
+    assert answer == (
+        "✅ 星火思维秋季课（XH-MATH-S1）库存已设为 120 份。\n下一个红包档：库存降到 100 份及以下时，群里宣布红包。"
     )
     async with services.db.reading() as session:
         course = await session.get(Course, "XH-MATH-S1")
@@ -149,8 +149,8 @@ async def test_setting_the_stock_again_lets_a_threshold_already_announced_fire_a
     async with services.db.reading() as session:
         epochs = list(await session.scalars(select(RedPacket.stock_epoch).order_by(RedPacket.id)))
     assert epochs == [1, 2]
-    assert [t for t in await texts(services, MANAGER) if "库存跌破 100" in t] == [
-        "星火思维：星火思维秋季课 库存跌破 100（现余 100 份），群里已宣布红包。\n"
+    assert [t for t in await texts(services, MANAGER) if "库存降到 100 份及以下" in t] == [
+        "星火思维：星火思维秋季课 库存降到 100 份及以下（现余 100 份），群里已宣布红包。\n"
         "请在 星火思维推广1群、星火思维推广2群 发出红包，发完后在运营后台标记“已发”。"
     ] * 2
 
@@ -219,7 +219,7 @@ async def test_ending_a_push_posts_the_final_list_and_the_top_three_sellers_in_e
             "4. 王** 星火思维秋季课 ×1\n5. 林** 星火思维秋季课 ×3"
         )
         assert top == (
-            "🏆 本次接龙出单王（双十二冲刺）\n"
+            "🏆 本次接龙出单王（双十二冲刺）：林**，销售额 1,197.00 元！\n"
             "🥇 林**  1,197.00 元\n🥈 李**  798.00 元\n🥈 张**  798.00 元\n恭喜！大家辛苦啦～"
         )
     await run(services, say(MANAGER, "结束接龙", n=2))
@@ -303,11 +303,12 @@ async def test_晒单_right_after_an_image_counts_but_too_late_or_without_an_ima
     await post_event(client, order_event("o-1", ref="DEMOC001"))
     image, late = START, START + timedelta(minutes=6)
 
+    await run(services, say("wx-lina", "晒单", n=1), say("wx-lina", "[图片]", kind="image", at=image, n=2))  # no image
+    services.clock.at = late
+    await run(services, say("wx-lina", "晒单", at=late, n=3))  # 6 minutes later: too late
+    services.clock.at = late + timedelta(minutes=2)
     await run(
         services,
-        say("wx-lina", "晒单", n=1),  # no image yet
-        say("wx-lina", "[图片]", kind="image", at=image, n=2),
-        say("wx-lina", "晒单", at=late, n=3),  # 6 minutes later: too late
         say("wx-lina", "[图片]", kind="image", at=late, n=4),
         say("wx-lina", "晒单 o-1", at=late + timedelta(minutes=2), n=5),
     )

@@ -107,8 +107,8 @@ async def test_a_newcomer_goes_from_friend_request_to_earnings_with_every_text_a
         assert "陈静" not in posts
 
         # 4. The stock fell from 102 to 99: the red packet at 100 is announced once, owed, and the manager told.
-        assert posts.count("🧧") == 1 and "跌破 100" in posts
-        assert any("跌破 100" in t for t in sim.new_dms("mgr-zhaolin"))
+        assert posts.count("🧧") == 1 and "库存降到 100 份及以下" in posts
+        assert any("库存降到 100 份及以下" in t for t in sim.new_dms("mgr-zhaolin"))
         async with services.db.reading() as session:
             assert list(await session.scalars(select(RedPacket.threshold))) == [100]
 

@@ -4,8 +4,11 @@ database the suite runs on."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,8 +17,8 @@ from sqlalchemy.engine import Connection
 
 from bot.cli import main
 from bot.db import Database, alembic_config
-from models import Base, Brand, Course, Distributor
-from tests.support import ROOT
+from models import Base, Brand, Buyer, Course, Distributor, Order, RelayLine, RelayPush
+from tests.support import ROOT, START, running_services
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -96,3 +99,36 @@ def test_db_upgrade_on_a_fresh_database_creates_the_tables_and_seeds_the_four_de
     assert main(["db", "upgrade", "--config", str(config)]) == 0
     assert asyncio.run(demo_rows(url)) == first
     assert first == (4, 6, ["DEMOA001", "DEMOB001", "DEMOC001", "DEMOC002"])
+
+
+async def test_pushes_relayed_before_the_upgrade_keep_their_lines_numbered_in_the_order_paid(databases, dialect):
+    async with running_services(databases, dialect) as services:
+        async with services.db.engine.begin() as connection:
+            await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "0006"))
+        seller = {"DEMOC001": 0, "DEMOC002": 0}
+        async with services.db.unit_of_work() as session:
+            for code in seller:
+                seller[code] = await session.scalar(select(Distributor.id).where(Distributor.code == code))
+            session.add(RelayPush(id=7, brand_id="xinghuo", title="双十二", started_at=START, started_by="mgr"))
+            session.add(Buyer(id="b-1", name="陈静", first_seen_at=START))
+            await session.flush()
+            for order, code, minutes in (("o-late", "DEMOC001", 5), ("o-early", "DEMOC002", 1), ("o-none", None, 3)):
+                session.add(
+                    Order(
+                        id=order, course_sku="XH-MATH-S1", brand_id="xinghuo", buyer_id="b-1", quantity=1,
+                        amount=Decimal("399.00"), seller_id=seller.get(code), attribution="ref", push_id=7,
+                        paid_at=START + timedelta(minutes=minutes),
+                    )
+                )  # fmt: skip
+
+        await services.db.upgrade()
+
+        async with services.db.reading() as session:
+            lines = (
+                await session.execute(
+                    select(RelayLine.push_id, RelayLine.number, RelayLine.order_id, RelayLine.amount).order_by(
+                        RelayLine.number
+                    )
+                )
+            ).all()
+    assert lines == [(7, 1, "o-early", Decimal("399.00")), (7, 2, "o-late", Decimal("399.00"))]

@@ -200,7 +200,8 @@ async def test_this_month_follows_the_shanghai_calendar_not_utc(client, services
 
 async def test_earnings_list_only_the_latest_20_lines_newest_first(client, services):
     for n in range(11):
-        await sell(client, f"o-{n:02}", "DEMOC001", at=START + timedelta(minutes=n))
+        services.clock.at = START + timedelta(minutes=n)
+        await sell(client, f"o-{n:02}", "DEMOC001", at=services.clock.at)
     services.clock.advance(days=8)
     await settle_pass(services)
 
@@ -347,7 +348,12 @@ async def start_push(services, started_at: datetime, ended_at: datetime | None =
         session.add(RelayPush(brand_id="xinghuo", title=title, started_at=started_at, ended_at=ended_at))
 
 
-async def test_the_push_board_counts_only_orders_since_the_open_push_started(client, services):
+async def end_push(services, ended_at: datetime) -> None:
+    async with services.db.unit_of_work() as session:
+        await session.execute(update(RelayPush).where(RelayPush.ended_at.is_(None)).values(ended_at=ended_at))
+
+
+async def test_the_push_board_counts_only_the_orders_the_open_push_relayed(client, services):
     await sell(client, "before", "DEMOC002", at=START - timedelta(hours=2))
     await start_push(services, START - timedelta(hours=1))
     await sell(client, "during-1", "DEMOC001")
@@ -355,16 +361,19 @@ async def test_the_push_board_counts_only_orders_since_the_open_push_started(cli
 
     body = await get(client, "/api/brands/xinghuo/leaderboard?period=push")
 
-    assert board(body) == [(1, "王**", "399.00"), (1, "李**", "399.00")]
+    assert board(body) == [(1, "李**", "399.00"), (1, "王**", "399.00")]  # a tie: first relayed first
     assert body["push"]["open"] is True
     assert body["push"]["title"] == "双11"
     assert body["to"] == "2026-11-25T10:00:00+08:00"
 
 
-async def test_without_an_open_push_the_board_shows_the_most_recent_push_window(client, services):
-    await start_push(services, START - timedelta(days=3), START - timedelta(days=2), title="old")
-    await start_push(services, START - timedelta(hours=5), START - timedelta(hours=1), title="recent")
+async def test_without_an_open_push_the_board_shows_the_most_recent_push(client, services):
+    await start_push(services, START - timedelta(days=3), title="old")
+    await sell(client, "in-old", "DEMOB001", at=START - timedelta(minutes=3))
+    await end_push(services, START - timedelta(days=2))
+    await start_push(services, START - timedelta(hours=5), title="recent")
     await sell(client, "during", "DEMOC001", at=START - timedelta(hours=2))
+    await end_push(services, START - timedelta(hours=1))
     await sell(client, "after", "DEMOC002", at=START - timedelta(minutes=30))
 
     body = await get(client, "/api/brands/xinghuo/leaderboard?period=push")

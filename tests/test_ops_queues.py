@@ -27,8 +27,12 @@ async def test_a_friend_request_the_helper_did_not_accept_is_listed_and_ops_can_
     assert [(r["id"], r["name"], r["hello"]) for r in pending["requests"]] == [("r-9", "陌生人", "你好")]
     assert (accepted.status, again.status) == (200, 409)
     async with services.db.reading() as session:
-        kinds = list(await session.scalars(select(OutboxMessage.kind)))
-    assert kinds == ["friend_accept"]
+        rows = (await session.execute(select(OutboxMessage.kind, OutboxMessage.target, OutboxMessage.template))).all()
+    assert [tuple(r) for r in rows] == [
+        ("text", "ops-xiaomei", "friend_request_ops"),  # told while it waited
+        ("friend_accept", "r-9", ""),
+        ("text", "wx-stranger", "how_to_join"),
+    ]
 
 
 async def test_a_dead_lettered_message_is_listed_and_can_be_queued_again(client, services):

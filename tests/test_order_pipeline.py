@@ -36,11 +36,15 @@ async def test_a_distributor_buying_for_herself_is_the_seller_and_is_told_it_sav
 
 
 async def test_a_buyer_stays_with_the_first_distributor_during_protection_then_moves_semi_lifetime(client, services):
-    first = await post_event(client, order_event("o-1", ref="DEMOC001"))
-    again = await post_event(client, order_event("o-2", at=START + timedelta(days=1)))
-    protected = await post_event(client, order_event("o-3", ref="DEMOC002", at=START + timedelta(days=6)))
-    moved = await post_event(client, order_event("o-4", ref="DEMOC002", at=START + timedelta(days=8)))
-    after = await post_event(client, order_event("o-5", at=START + timedelta(days=9)))
+    async def on_day(day: int, order: str, ref: str | None = None) -> tuple[int, dict]:
+        services.clock.at = START + timedelta(days=day)
+        return await post_event(client, order_event(order, ref=ref, at=services.clock.at))
+
+    first = await on_day(0, "o-1", "DEMOC001")
+    again = await on_day(1, "o-2")
+    protected = await on_day(6, "o-3", "DEMOC002")
+    moved = await on_day(8, "o-4", "DEMOC002")
+    after = await on_day(9, "o-5")
 
     assert [r[1]["seller"] for r in (first, again, protected, moved, after)] == [
         "DEMOC001",
@@ -65,9 +69,8 @@ async def test_an_order_with_no_code_from_an_unlocked_buyer_pays_nobody_and_the_
 async def test_a_cpa_trial_pays_nothing_when_bought_and_its_bounty_once_when_the_customer_attends(client, services):
     bought = await post_event(client, order_event("t-1", sku="XH-TRIAL", amount="0.10", ref="DEMOC001"))
     attended = await post_event(client, order_event("t-1", type="qualified", sku="XH-TRIAL", amount="0"))
-    await post_event(
-        client, order_event("t-2", sku="XH-TRIAL", amount="0.10", ref="DEMOC001", at=START + timedelta(hours=1))
-    )
+    services.clock.advance(hours=1)
+    await post_event(client, order_event("t-2", sku="XH-TRIAL", amount="0.10", ref="DEMOC001", at=services.clock.at))
     again = await post_event(client, order_event("t-2", type="qualified", sku="XH-TRIAL", amount="0"))
 
     assert bought[1]["payouts"] == []
@@ -78,8 +81,9 @@ async def test_a_cpa_trial_pays_nothing_when_bought_and_its_bounty_once_when_the
 async def test_the_full_course_bound_to_a_trial_pays_the_trials_seller_even_with_another_code(client, services):
     await post_event(client, order_event("t-1", sku="HB-TRIAL", amount="9.90", ref="DEMOC002"))
 
+    services.clock.advance(days=20)
     status, body = await post_event(
-        client, order_event("f-1", sku="HB-YEAR", amount="1280.00", ref="DEMOC001", at=START + timedelta(days=20))
+        client, order_event("f-1", sku="HB-YEAR", amount="1280.00", ref="DEMOC001", at=services.clock.at)
     )
 
     assert (status, body["seller"], body["attribution"]) == (200, "DEMOC002", "bound_trial")
@@ -88,9 +92,8 @@ async def test_the_full_course_bound_to_a_trial_pays_the_trials_seller_even_with
 
 async def test_checkin_cashback_pays_once_per_new_customer_and_the_cashback_claws_nothing_back(client, services):
     first = await post_event(client, order_event("k-1", sku="KX-CHECKIN", amount="599.00", ref="DEMOC001"))
-    second = await post_event(
-        client, order_event("k-2", sku="KX-CHECKIN", amount="599.00", at=START + timedelta(days=1))
-    )
+    services.clock.advance(days=1)
+    second = await post_event(client, order_event("k-2", sku="KX-CHECKIN", amount="599.00", at=services.clock.at))
     cashback = await post_event(client, order_event("k-1", type="checkin_completed", sku="KX-CHECKIN", amount="0"))
 
     assert payouts(first[1]) == {("DEMOC001", "seller", "192.00"), ("DEMOB001", "management", "9.60")}
@@ -120,7 +123,7 @@ async def test_crossing_a_stock_threshold_announces_a_red_packet_in_every_brand_
     for room in ("room-xinghuo-1", "room-xinghuo-2"):
         announcements = [t for t in await texts_to(services, room) if "🧧" in t]
         assert announcements == [
-            "🧧 星火思维秋季课 库存只剩 100 份，已跌破 100！\n红包来啦，课程经理马上在群里发，大家继续冲～"
+            "🧧 星火思维秋季课 库存降到 100 份及以下（现余 100 份）！\n红包来啦，课程经理马上在群里发，大家继续冲～"
         ]
     manager = await texts_to(services, "mgr-zhaolin")
     assert len(manager) == 1 and "星火思维推广1群、星火思维推广2群" in manager[0]
@@ -143,7 +146,8 @@ async def test_during_a_push_each_attributed_order_adds_a_numbered_line_with_the
 
 async def test_a_c_who_sells_10000_yuan_to_20_customers_becomes_a_b_and_is_congratulated(client, services):
     for i in range(26):  # 26 × 399.00 = 10,374.00 to 26 customers
-        await post_event(client, order_event(f"o-{i}", buyer=f"b-{i}", ref="DEMOC002", at=START + timedelta(minutes=i)))
+        services.clock.at = START + timedelta(minutes=i)
+        await post_event(client, order_event(f"o-{i}", buyer=f"b-{i}", ref="DEMOC002", at=services.clock.at))
 
     async with services.db.reading() as session:
         level = await session.scalar(select(Distributor.level).where(Distributor.code == "DEMOC002"))

@@ -191,7 +191,7 @@ async def test_the_helper_messages_only_its_friends_and_rooms_it_is_in(sim) -> N
     transport, _ = sim
     world = transport.world
     world.add_contact("wx-stranger", "陌生人")
-    with pytest.raises(Refused, match="not a friend"):
+    with pytest.raises(Refused, match="不是小助手的好友"):
         await transport.send_text("wx-stranger", "你好", room=False)
     room = world.create_room("没有小助手的群", ["wx-zhangwei"], owner="wx-lina")
     with pytest.raises(UnknownTarget, match="not in room"):

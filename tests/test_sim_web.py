@@ -11,56 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave
-from bot.transports.sim import SimTransport
-from bot.transports.sim_web import sim_routes
-from tests.support import demo_settings
-
-BRAND_ROOM = "room-xinghuo-1"
-
-
-class Sim:
-    def __init__(self, client: TestClient, transport: SimTransport, events: list[Event]):
-        self.client = client
-        self.transport = transport
-        self.events = events
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        response = await self.client.request(method, path, json=body)
-        data = await response.json()
-        await self.transport.idle()
-        return response.status, data
-
-    async def post(self, path: str, body: Any = None) -> tuple[int, Any]:
-        return await self.call("POST", path, body)
-
-    async def get(self, path: str) -> Any:
-        status, data = await self.call("GET", path)
-        assert status == 200, data
-        return data
+from bot.transport import FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave
+from tests.sim_support import BRAND_ROOM, Sim, running_sim
+from tests.support import ROOT
 
 
 @pytest.fixture
 async def sim(tmp_path: Path) -> AsyncIterator[Sim]:
-    transport = SimTransport.from_settings(demo_settings(), tmp_path / "world.jsonl")
-    events: list[Event] = []
-
-    async def sink(event: Event) -> None:
-        events.append(event)
-
-    await transport.start(sink)
-    app = web.Application()
-    app.add_routes(sim_routes(transport))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        yield Sim(client, transport, events)
-    finally:
-        await client.close()
-        await transport.stop()
+    async with running_sim(tmp_path) as running:
+        yield running
 
 
 # ----------------------------------------------------------------------------- messages
@@ -132,11 +92,11 @@ async def test_a_body_that_is_not_json_is_refused(sim: Sim) -> None:
     assert (await response.json())["reason"] == "the body is not valid JSON"
 
 
-async def test_someone_who_is_not_a_friend_cannot_message_the_helper(sim: Sim) -> None:
+async def test_someone_who_is_not_a_friend_cannot_message_the_helper_and_is_told_why_in_chinese(sim: Sim) -> None:
     await sim.post("/sim/rooms/room-material/join", {"contact": "wx-passer", "name": "路人"})
     status, answer = await sim.post("/sim/messages", {"from": "wx-passer", "text": "你好"})
     assert status == 422
-    assert answer["reason"] == "wx-passer is not a friend of the helper"
+    assert answer["reason"] == "你还不是小助手的好友：小助手通过你的好友申请后才能发消息"
 
 
 async def test_room_messages_hold_everything_said_there_by_anyone_in_order(sim: Sim) -> None:
@@ -182,7 +142,7 @@ async def test_a_friend_request_creates_the_contact_and_reaches_the_bot(sim: Sim
     await sim.transport.accept_friend(event.id)
     assert (await sim.get("/sim/contacts/wx-new/messages"))["contact"]["friend"] is True
     status, answer = await sim.post("/sim/friendships", {"from": "wx-new", "hello": "再加一次"})
-    assert (status, answer["reason"]) == (422, "wx-new is already a friend of the helper")
+    assert (status, answer["reason"]) == (422, "新妈妈（wx-new）已经是小助手的好友了")
 
 
 async def test_an_unknown_contacts_messages_are_not_found(sim: Sim) -> None:
@@ -238,7 +198,7 @@ async def test_several_joining_at_once_are_named_as_one_while_the_member_list_ha
 
 async def test_joining_twice_or_as_the_helper_is_refused(sim: Sim) -> None:
     status, answer = await sim.post(f"/sim/rooms/{BRAND_ROOM}/join", {"contact": "mgr-zhaolin"})
-    assert (status, answer["reason"]) == (422, "mgr-zhaolin is already in room room-xinghuo-1")
+    assert (status, answer["reason"]) == (422, "星火思维课程经理（mgr-zhaolin）已经在群「星火思维推广1群」里了")
     status, answer = await sim.post(f"/sim/rooms/{BRAND_ROOM}/join", {"contact": "helper"})
     assert status == 422
     assert answer["reason"].startswith("the helper joins rooms")
@@ -277,7 +237,7 @@ async def test_an_invitation_shows_in_the_contacts_messages_and_accepting_it_joi
     assert (await sim.get("/sim/contacts/wx-lina/messages"))["invitations"][0]["state"] == "accepted"
 
     status, body = await sim.post(f"/sim/invitations/{card['id']}/accept")
-    assert (status, body["reason"]) == (422, f"invitation {card['id']} was accepted already")
+    assert (status, body["reason"]) == (422, f"邀请 {card['id']} 已经接受过了")
     status, body = await sim.post("/sim/invitations/inv-404/accept")
     assert status == 404
 
@@ -319,13 +279,21 @@ async def test_the_sim_page_is_a_chinese_chat_page_with_no_outside_resources(sim
     assert response.status == 200
     assert response.content_type == "text/html"
     html = await response.text()
-    for label in ("模拟微信", "我是", "会话", "输入消息", "发送", "接受", "加小助手为好友", "还没有消息"):
+    labels = ("模拟微信", "我是", "会话", "输入消息", "发送", "接受", "加小助手为好友", "还没有消息", "验证消息")
+    for label in (*labels, "发起群聊", "创建群聊", "邀请进群", "图片已过期"):
         assert label in html
     assert 'name="viewport"' in html and "max-width: 600px" in html
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", html)  # the network is closed: no CDN
     assert "innerHTML" not in html  # text goes in through textContent only
+    assert response.headers["X-Frame-Options"] == "DENY"  # no other page frames it to borrow clicks
     called = set(re.findall(r'"(/sim/[a-z]+)', html))  # the endpoints the page polls and posts to
     assert called == {"/sim/contacts", "/sim/rooms", "/sim/messages", "/sim/friendships", "/sim/invitations"}
+
+
+def test_make_test_installs_a_colour_emoji_font_for_the_emoji_the_bot_sends() -> None:
+    script = (ROOT / "scripts" / "system-deps").read_text(encoding="utf-8")
+    packages = re.search(r"packages=\((.*)\)", script)
+    assert packages is not None and "fonts-noto-color-emoji" in packages[1].split()
 
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

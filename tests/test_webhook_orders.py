@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from models import Course, LedgerLine, Order, OutboxMessage
+from models import Course, LedgerLine, Order, OrderEvent, OutboxMessage
 from tests.support import START, order_event, post_event, signed_headers
 
 
@@ -81,7 +81,7 @@ async def test_an_unknown_sku_is_refused_with_a_reason_and_nothing_written(clien
     status, body = await post_event(client, order_event("o-1", sku="NO-SUCH"))
 
     assert status == 422
-    assert body["code"] == "unknown_sku"
+    assert body["errors"] == ["course_sku: unknown course sku 'NO-SUCH'"]
     assert await rows(services, Order) == 0
 
 
@@ -134,3 +134,66 @@ async def test_amounts_that_are_not_numbers_or_are_absurdly_large_get_422_not_an
     status, body = await post_event(client, event)
     assert status == 422
     assert body["errors"] == ["occurred_at: not a Unix time in seconds"]
+
+
+async def test_an_order_paid_seven_or_nine_minutes_ahead_of_the_server_clock_is_refused_and_nothing_written(
+    client, services
+):
+    answers = [await post_event(client, order_event(f"o-{m}", at=START + timedelta(minutes=m))) for m in (7, 9)]
+    within = await post_event(client, order_event("o-5", at=START + timedelta(minutes=5)))  # the allowed skew
+
+    assert answers == [
+        (422, {"status": "rejected", "errors": [f"occurred_at: is {m} minutes ahead of the server clock;"
+                                                " at most 5 minutes are allowed"]})
+        for m in (7, 9)
+    ]  # fmt: skip
+    assert (within[0], within[1]["status"]) == (200, "accepted")
+    assert (await rows(services, Order), await rows(services, OrderEvent)) == (1, 1)
+
+
+async def test_a_quantity_of_true_amounts_in_full_width_digits_or_with_underscores_and_old_dates_are_refused(
+    client, services
+):
+    bad = {
+        "quantity": ({"quantity": True}, "quantity: must be a whole number from 0 to 10000, e.g. 1"),
+        "full-width": ({"amount": "３９９"}, 'amount: must be yuan in ASCII digits, e.g. "399.00"'),
+        "underscore": ({"amount": "1_000"}, 'amount: must be yuan in ASCII digits, e.g. "399.00"'),
+        "unix zero": ({"occurred_at": 0}, "occurred_at: is before 2015-01-01; no order of the platform is that old"),
+        "1999": (
+            {"occurred_at": "1999-12-31T23:59:59+08:00"},
+            "occurred_at: is before 2015-01-01; no order of the platform is that old",
+        ),
+    }
+    for what, (change, problem) in bad.items():
+        status, body = await post_event(client, {**order_event(f"o-{what}"), **change})
+        assert (status, body) == (422, {"status": "rejected", "errors": [problem]}), what
+    assert [await rows(services, model) for model in (Order, OrderEvent, OutboxMessage)] == [0, 0, 0]
+
+
+async def test_every_problem_of_an_event_is_listed_in_the_same_plain_form_the_unknown_sku_included(client, services):
+    event = {**order_event("o-1", sku="NO-SUCH", at=START + timedelta(minutes=8)), "type": "sold", "quantity": "2.5"}
+    del event["buyer"]
+
+    status, body = await post_event(client, event)
+
+    assert status == 422
+    assert body["errors"] == [
+        "type: must be one of paid, refunded, qualified, checkin_completed",
+        "course_sku: unknown course sku 'NO-SUCH'",
+        "quantity: must be a whole number from 0 to 10000, e.g. 1",
+        "occurred_at: is 8 minutes ahead of the server clock; at most 5 minutes are allowed",
+    ]
+    paid_without_buyer = {**order_event("o-2"), "buyer": None}
+    assert (await post_event(client, paid_without_buyer))[1]["errors"] == [
+        "buyer: required for a paid event: {id, name, phone?}"
+    ]
+    refund_of_nothing = await post_event(client, order_event("nope", type="refunded", amount="1.00", quantity=0))
+    assert refund_of_nothing == (
+        422,
+        {
+            "status": "rejected",
+            "code": "unknown_order",
+            "reason": "no paid order 'nope' to apply a refunded event to",
+            "errors": ["order_id: no paid order 'nope' to apply a refunded event to"],
+        },
+    )

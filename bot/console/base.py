@@ -43,6 +43,7 @@ NAV = [
     ("red_packets", "/console/red-packets", "红包", False),
     ("distributors", "/console/distributors", "分销员", True),
     ("colearning", "/console/colearning", "共学营", True),
+    ("friend_requests", "/console/friend-requests", "好友申请", True),
     ("outbox", "/console/outbox", "消息队列", True),
 ]
 NOTICES = {
@@ -54,6 +55,9 @@ NOTICES = {
     "rejected": "申请已拒绝。",
     "retried": "消息已重新排队。",
     "already": "操作未执行：状态已变化。",
+    "friend_accepted": "已通过好友申请，小助手会在微信里接受。",
+    "friend_rejected": "已拒绝好友申请。",
+    "gone": "操作未执行：没有这条记录。",
 }
 
 

@@ -14,6 +14,7 @@ from bot import colearning as ops
 from bot import reports
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
+from bot.outbox import drops_on, local_day
 from bot.router import MessageContext
 from bot.scheduler import changed
 from bot.services import SERVICES
@@ -24,6 +25,9 @@ from models.people import Distributor, EntryApplication
 
 routes = web.RouteTableDef()
 OUTBOX_STATUSES = {"queued": "排队中", "sending": "发送中", "sent": "已发送", "dead": "失败"}
+# What was not sent today (models.messaging.OutboxDrop): why, and the commonest messages by name.
+DROP_REASONS = {"cap": "队列已满未排队", "limit": "超出回复频率", "repeat": "重复的回复"}
+DROPPED_NAMES = {"menu": "菜单", "menu_reminder": "菜单提醒", "how_to_join": "加入方法", "answer_later": "稍后再试"}
 SESSION_FIELDS = ("title", "source_room", "lecturers", "starts_at", "ends_at", "course", "groups", "reminders", "cards")
 
 
@@ -86,10 +90,12 @@ async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResp
     status = request.query.get("status", "dead")
     if status not in OUTBOX_STATUSES:
         status = "dead"
-    async with request.app[SERVICES].db.reading() as session:
+    services = request.app[SERVICES]
+    async with services.db.reading() as session:
         counts = dict(
             (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
         )
+        dropped = await drops_on(session, local_day(services.settings, services.clock.now()))
         messages = list(
             await session.scalars(
                 select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc()).limit(100)
@@ -104,6 +110,9 @@ async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResp
         statuses=OUTBOX_STATUSES,
         counts=counts,
         messages=messages,
+        dropped=dropped,
+        drop_reasons=DROP_REASONS,
+        dropped_names=DROPPED_NAMES,
     )
 
 

@@ -20,7 +20,7 @@ from bot.health import HEALTH
 from bot.services import SERVICES
 from models import queries as q
 from models.base import money_sum
-from models.catalog import Brand, BrandGroup, RedPacket
+from models.catalog import Brand, RedPacket
 from models.orders import Order
 from models.people import Distributor
 
@@ -126,18 +126,17 @@ async def overview(request: web.Request, user: auth.User, form: Form) -> web.Str
 
 
 async def _groups(session: AsyncSession, brand_id: str) -> list[dict[str, Any]]:
-    rows = await session.scalars(
-        select(BrandGroup).where(BrandGroup.brand_id == brand_id).order_by(BrandGroup.position)
-    )
+    """Members as the rooms' member lists show them: the same figures as the ops API's."""
+    groups = await q.group_sizes(session, brand_id)
     return [
         {
             "name": g.name,
             "room": g.room_id,
-            "members": g.member_count,
+            "members": members,
             "capacity": g.capacity,
-            "percent": min(100, g.member_count * 100 // g.capacity) if g.capacity else 0,
+            "percent": min(100, members * 100 // g.capacity) if g.capacity else 0,
         }
-        for g in rows
+        for g, members in groups
     ]
 
 

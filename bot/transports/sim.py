@@ -116,8 +116,16 @@ class SimTransport:
 
     async def send_image(self, target: str, image: bytes, *, room: bool, name: str, ref: str | None = None) -> str:
         where = {"room": target} if room else {"to": target}
-        stored = self.world.say(self.account, name or "图片", kind="image", ref=ref, **where)
+        stored = self.world.say(self.account, name or "图片", kind="image", ref=ref, image=image, **where)
         return str(stored["id"])
+
+    async def image_bytes(self, message_id: str) -> bytes:
+        """The bytes of an image someone sent (the co-learning relay passes a lecturer's slide
+        on); :class:`UnknownTarget` when the world no longer keeps them."""
+        data = self.world.images.get(message_id)
+        if data is None:
+            raise UnknownTarget(f"the image of message {message_id!r} is not kept (or was never an image)")
+        return data
 
     async def add_to_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
         event = self.world.add(room, contact, ref=ref)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.transport import UnknownTarget
+from bot.transports.sim_images import ImageStore, folder_for
 from bot.transports.sim_journal import DEFAULT_JOURNAL, Journal, Record
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class WorldState:
         journal: str | Path = DEFAULT_JOURNAL,
         *,
         clock: Callable[[], datetime] = utc_now,
+        images: ImageStore | None = None,
     ):
         self.helper = helper
         self.contacts: dict[str, str] = {}  # id → name
@@ -81,6 +83,8 @@ class WorldState:
                 self._apply(record)
             except (KeyError, TypeError, ValueError):
                 log.warning("%s: skipping a record that does not fit the world: %r", self._journal.path, record)
+        self.images = images or ImageStore(folder_for(self._journal.path))
+        self.images.keep_only({m["id"] for m in self._all_messages() if m.get("kind") == "image"})
 
     def close(self) -> None:
         self._journal.close()
@@ -122,6 +126,10 @@ class WorldState:
 
     def rooms_of(self, contact: str) -> list[Room]:
         return [r for r in self.rooms.values() if contact in r.members]
+
+    def _all_messages(self) -> list[Record]:
+        rooms = [m for room in self.rooms.values() for m in room.messages]
+        return rooms + [m for conversation in self.dms.values() for m in conversation]
 
     def received_refs(self) -> list[str]:
         """The ``ref`` of every helper action that arrived, in delivery order (repeats kept)."""

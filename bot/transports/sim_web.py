@@ -2,12 +2,14 @@
 serves a WeChat-like chat page that does both.
 
 Mount with ``app.add_routes(sim_routes(transport))``. Answers are JSON; a refused action is
-422 ``{"status": "refused", "reason": …}``, an unknown id in a path is 404.
+422 ``{"status": "refused", "reason": …}``, an unknown id in a path is 404. Every POST carries a
+JSON body (``Content-Type: application/json``) and no foreign ``Origin``, or it is 403
+(:mod:`bot.transports.sim_guard`).
 
 | route | body / answer |
 | --- | --- |
 | ``GET /sim`` | the chat page |
-| ``POST /sim/messages`` | ``{from, text, room?, mentions?, kind?: text\\|image}`` → 202 ``{status, message}`` |
+| ``POST /sim/messages`` | ``{from, text, room?, mentions?, kind?: text\\|image, image_b64?}`` → 202 ``{message}`` |
 | ``POST /sim/friendships`` | ``{from, name?, hello?}`` → 202 ``{status, request, contact}`` |
 | ``GET /sim/contacts`` | ``{helper: {id, name}, contacts: [{id, name, friend}]}`` |
 | ``GET /sim/contacts/{id}/messages`` | ``{contact, messages, conversation, invitations}`` |
@@ -18,26 +20,42 @@ Mount with ``app.add_routes(sim_routes(transport))``. Answers are JSON; a refuse
 | ``POST /sim/rooms/{id}/join`` | ``{contact, name?}`` or ``{contacts: [id or {id, name}], inviter?}`` → 202 |
 | ``POST /sim/rooms/{id}/leave`` | ``{contact}`` or ``{contacts: [...]}`` → 202 |
 | ``POST /sim/rooms/{id}/invitations`` | ``{from, contact}`` → 202 (the helper invited: RoomInvitation) |
+| ``POST /sim/rooms/{id}/members`` | ``{from, contacts}`` → 202 ``{joined, invited}``: a member pulls people in |
+| ``GET /sim/images/{message id}`` | the image's bytes (404 once dropped: the images kept are bounded) |
 | ``POST /sim/invitations/{id}/accept`` | → 202 ``{status, invitation, room, contact, joined}`` |
 | ``GET /sim/journal/refs`` | ``{refs: [...], count}`` in delivery order |
 """
 
 from __future__ import annotations
 
-import json
+import base64
+import binascii
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from bot.jsonutil import reply
+from bot.jsonutil import body_problem, loads, reply
 from bot.transport import TransportError
+from bot.transports import sim_guard
 from bot.transports.sim import SimTransport
+from bot.transports.sim_images import image_type
+from bot.transports.sim_journal import Record
 from bot.transports.sim_world import Invitation, Room, SimWorld
 
 PAGE = Path(__file__).resolve().parent / "static" / "sim.html"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# An image travels as base64 in JSON (4/3 of its size): room for the largest image kept.
+MESSAGE_BODY_MAX = 3 * 1024 * 1024
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",  # no other page may frame the chat and borrow the operator's clicks
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' "
+    "'unsafe-inline'; img-src 'self' data: blob:; frame-ancestors 'none'; form-action 'self'",
+}
 
 
 class Bad(Exception):
@@ -49,6 +67,9 @@ class Bad(Exception):
 
 def _guard(handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
+        refused = sim_guard.refusal(request)
+        if refused is not None:
+            return reply({"status": "forbidden", "reason": refused}, 403)
         try:
             return await handler(request)
         except Bad as exc:
@@ -61,10 +82,10 @@ def _guard(handler: Handler) -> Handler:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.read() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise Bad("the body is not valid JSON") from None
+    try:  # the loader refuses what would stall the loop or break the journal (a lone surrogate)
+        data = loads(await request.read() or b"null")
+    except ValueError as error:
+        raise Bad(body_problem(error)) from None
     if not isinstance(data, dict):
         raise Bad("the body must be a JSON object")
     return data
@@ -97,6 +118,26 @@ def _people(data: dict[str, Any]) -> list[tuple[str, str | None]]:
         else:
             raise Bad("each contact is an id or {id, name}")
     return people
+
+
+def shown(world: SimWorld, messages: list[Record]) -> list[Record]:
+    """Messages as the page shows them: an image whose bytes are kept has its ``image`` URL."""
+    return [
+        {**m, "image": f"/sim/images/{m['id']}"} if m.get("kind") == "image" and m["id"] in world.images else m
+        for m in messages
+    ]
+
+
+def _image_data(data: dict[str, Any]) -> bytes | None:
+    encoded = data.get("image_b64")
+    if encoded is None:
+        return None
+    if not isinstance(encoded, str):
+        raise Bad("'image_b64' must be a base64 string")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise Bad("'image_b64' is not valid base64") from None
 
 
 def room_summary(world: SimWorld, room: Room) -> dict[str, Any]:
@@ -150,16 +191,19 @@ class SimHandlers:
 
     async def page_html(self, request: web.Request) -> web.Response:
         html = self.page.read_text(encoding="utf-8")
-        return web.Response(text=html, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
 
     async def post_message(self, request: web.Request) -> web.Response:
-        data = await _body(request)
+        data = await _body(request.clone(client_max_size=MESSAGE_BODY_MAX))
         sender = self._contact(_text(data, "from"), "sender")
         if sender == self.world.helper:
             raise Bad("the helper speaks only through the bot")
         kind = data.get("kind", "text")
         if kind not in ("text", "image"):
             raise Bad("'kind' must be 'text' or 'image'")
+        image = _image_data(data)
+        if image is not None and kind != "image":
+            raise Bad("'image_b64' goes with kind 'image'")
         text = _text(data, "text", required=kind == "text") or "[图片]"
         mentions = data.get("mentions", [])
         if not isinstance(mentions, list) or not all(isinstance(m, str) for m in mentions):
@@ -173,10 +217,10 @@ class SimHandlers:
                 raise Bad(f"{sender} is not in room {room_id}")
             # As in a WeChat client: typing "@Name" mentions that member.
             mentions += [m for m in room.members if f"@{self.world.name(m)}" in text and m not in mentions]
-        stored = self.world.say(sender, text, room=room_id, kind=kind, mentions=mentions)
+        stored = self.world.say(sender, text, room=room_id, kind=kind, mentions=mentions, image=image)
         if room_id is None or self._helper_in(room_id):  # the bot sees only rooms it is in
             self.transport.deliver(self.world.message_event(stored))
-        return reply({"status": "accepted", "message": stored}, 202)
+        return reply({"status": "accepted", "message": shown(self.world, [stored])[0]}, 202)
 
     async def post_friendship(self, request: web.Request) -> web.Response:
         data = await _body(request)
@@ -200,8 +244,8 @@ class SimHandlers:
         return reply(
             {
                 "contact": {"id": contact, "name": world.name(contact), "friend": contact in world.friends},
-                "messages": world.said_to(contact),
-                "conversation": world.conversation(contact),
+                "messages": shown(world, world.said_to(contact)),
+                "conversation": shown(world, world.conversation(contact)),
                 "invitations": [invitation_json(world, card) for card in world.invitations_for(contact)],
             }
         )
@@ -219,6 +263,7 @@ class SimHandlers:
             raise Bad("'members' must be a list of contact ids")
         for member in members:
             self._contact(member, "member")
+        self._not_helper(members, "joins a group by accepting an invitation (invite it once the group exists)")
         room = self.world.create_room(_text(data, "topic"), members, owner=owner)
         return reply({"status": "created", "room": room}, 201)
 
@@ -229,7 +274,7 @@ class SimHandlers:
 
     async def room_messages(self, request: web.Request) -> web.Response:
         room = self._room(request)
-        return reply({"room": room.id, "topic": room.topic, "messages": room.messages})
+        return reply({"room": room.id, "topic": room.topic, "messages": shown(self.world, room.messages)})
 
     async def join(self, request: web.Request) -> web.Response:
         room = self._room(request, 422)
@@ -271,6 +316,41 @@ class SimHandlers:
             self.transport.deliver(self.world.invitation_event(card))
         return reply({"status": "accepted", "invitation": card.id, "room": room.id, "contact": contact}, 202)
 
+    async def pull(self, request: web.Request) -> web.Response:
+        """A member pulls people in, as in WeChat: added directly while the room is small, an
+        invitation card above 40 members; the helper always gets an invitation (the bot
+        decides whether to accept it)."""
+        room = self._room(request, 422)
+        data = await _body(request)
+        inviter = self._contact(_text(data, "from"), "inviter")
+        if inviter == self.world.helper:
+            raise Bad("the helper pulls people in only through the bot")
+        people = data.get("contacts")
+        if not isinstance(people, list) or not people or not all(isinstance(c, str) for c in people):
+            raise Bad("'contacts' must be a non-empty list of contact ids")
+        for contact in people:
+            self._contact(contact)
+        before = set(room.members)
+        joined, cards = self.world.pull(room.id, inviter, people)
+        if joined is not None and self._helper_in(room.id):
+            self.transport.deliver(joined)
+        for card in cards:
+            if card.contact == self.world.helper:
+                self.transport.deliver(self.world.invitation_event(card))
+        body = {"status": "accepted", "room": room.id, "joined": [m for m in room.members if m not in before]}
+        return reply({**body, "invited": [card.contact for card in cards], "member_count": len(room.members)}, 202)
+
+    async def image(self, request: web.Request) -> web.Response:
+        data = self.world.images.get(request.match_info["id"])
+        if data is None:
+            raise Bad("this image is no longer kept (or never was)", 404)
+        headers = {
+            "Cache-Control": "private, max-age=86400",  # a message's image never changes
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        }
+        return web.Response(body=data, content_type=image_type(data) or "application/octet-stream", headers=headers)
+
     async def accept(self, request: web.Request) -> web.Response:
         card = self.world.invitations.get(request.match_info["id"])
         if card is None:
@@ -302,6 +382,8 @@ class SimHandlers:
             web.post("/sim/rooms/{id}/join", g(self.join)),
             web.post("/sim/rooms/{id}/leave", g(self.leave)),
             web.post("/sim/rooms/{id}/invitations", g(self.invite)),
+            web.post("/sim/rooms/{id}/members", g(self.pull)),
+            web.get("/sim/images/{id}", g(self.image)),
             web.post("/sim/invitations/{id}/accept", g(self.accept)),
             web.get("/sim/journal/refs", g(self.refs)),
         ]

@@ -6,6 +6,7 @@ of several people may name one). The state and its journal are in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,11 +23,13 @@ from bot.transport import (
     RoomLeave,
     UnknownTarget,
 )
+from bot.transports.sim_images import ImageRefused, ImageStore
 from bot.transports.sim_journal import DEFAULT_JOURNAL, Record
 from bot.transports.sim_state import Invitation, PendingFriend, Room, WorldState, parse_at, utc_now
 
 __all__ = ["DIRECT_ADD_LIMIT", "Invitation", "PendingFriend", "Refused", "Room", "SimWorld"]
 
+log = logging.getLogger(__name__)
 DIRECT_ADD_LIMIT = 40  # up to this many members the helper adds people directly
 KINDS = ("text", "image")
 
@@ -43,8 +46,9 @@ class SimWorld(WorldState):
         *,
         helper_name: str = "小助手",
         clock: Callable[[], datetime] = utc_now,
+        images: ImageStore | None = None,
     ):
-        super().__init__(helper, journal, clock=clock)
+        super().__init__(helper, journal, clock=clock, images=images)
         if helper not in self.contacts:
             self.add_contact(helper, helper_name)
 
@@ -98,7 +102,7 @@ class SimWorld(WorldState):
         if contact == self.helper:
             raise Refused("the helper cannot befriend itself")
         if contact in self.friends:
-            raise Refused(f"{contact} is already a friend of the helper")
+            raise Refused(f"{self._who(contact)}已经是小助手的好友了")
         self.add_contact(contact, name or contact)
         request = self._next_id("fr")
         self._commit({"op": "friend_request", "id": request, "contact": contact, "name": name, "hello": hello})
@@ -115,12 +119,12 @@ class SimWorld(WorldState):
     def create_room(self, topic: str, members: Sequence[str], *, owner: str | None = None) -> str:
         owner = owner or self.helper
         if not topic.strip():
-            raise Refused("a room needs a topic")
+            raise Refused("群聊需要一个群名称")
         everyone = list(dict.fromkeys([owner, *members]))
         for contact in everyone:
             self._need_contact(contact)
         if len(everyone) > MAX_ROOM_MEMBERS:
-            raise RoomFull(f"a room holds at most {MAX_ROOM_MEMBERS} members")
+            raise RoomFull(f"一个群最多 {MAX_ROOM_MEMBERS} 人")
         room = self._next_id("room")
         self._commit({"op": "room", "id": room, "topic": topic, "owner": owner, "members": everyone})
         return room
@@ -137,9 +141,10 @@ class SimWorld(WorldState):
         for contact in people:
             self._need_contact(contact)
             if contact in target.members:
-                raise Refused(f"{contact} is already in room {room}")
+                raise Refused(f"{self._who(contact)}已经在群「{target.topic}」里了")
         if len(target.members) + len(people) > MAX_ROOM_MEMBERS:
-            raise RoomFull(f"room {room} holds {len(target.members)} of {MAX_ROOM_MEMBERS}: no room for {len(people)}")
+            held = f"群「{target.topic}」已有 {len(target.members)} 人（上限 {MAX_ROOM_MEMBERS}）"
+            raise RoomFull(f"{held}，加不下 {len(people)} 人")
         record = self._commit({"op": "join", "room": room, "contacts": people, "inviter": inviter, "ref": ref})
         return RoomJoin(room, (people[0],), parse_at(record["at"]), inviter)
 
@@ -151,7 +156,7 @@ class SimWorld(WorldState):
             self._arrived("add_to_room", room, contact, ref)
             return None
         if len(target.members) >= MAX_ROOM_MEMBERS:
-            raise RoomFull(f"room {room} holds {MAX_ROOM_MEMBERS} members already")
+            raise RoomFull(f"群「{target.topic}」已满 {MAX_ROOM_MEMBERS} 人")
         if len(target.members) > DIRECT_ADD_LIMIT:
             raise NeedInvite(f"room {room} has {len(target.members)} members (over {DIRECT_ADD_LIMIT}): invite")
         return self.join(room, [contact], inviter=self.helper, ref=ref)
@@ -163,29 +168,47 @@ class SimWorld(WorldState):
         inviter = inviter or self.helper
         target = self.helper_room(room) if inviter == self.helper else self.room(room)
         if inviter not in target.members:
-            raise Refused(f"{inviter} is not in room {room}")
+            raise Refused(f"{self._who(inviter)}不在群「{target.topic}」里，不能邀请别人")
         self._need_contact(contact)
         if contact in target.members:
             self._arrived("invite_to_room", room, contact, ref)
             return None
         if len(target.members) >= MAX_ROOM_MEMBERS:
-            raise RoomFull(f"room {room} holds {MAX_ROOM_MEMBERS} members already")
+            raise RoomFull(f"群「{target.topic}」已满 {MAX_ROOM_MEMBERS} 人")
         invitation = self._next_id("inv")
         self._commit(
             {"op": "invite", "id": invitation, "room": room, "contact": contact, "inviter": inviter, "ref": ref}
         )
         return self.invitations[invitation]
 
+    def pull(self, room: str, inviter: str, contacts: Sequence[str]) -> tuple[RoomJoin | None, list[Invitation]]:
+        """``inviter``, a member, pulls people in as WeChat lets them: added directly while the
+        room has at most 40 members, an invitation card each above that. The helper is always
+        invited: it joins a person's group only when the bot accepts (a co-learning
+        application). Returns the join (if any) and the invitation cards."""
+        target = self.room(room)
+        if inviter not in target.members:
+            raise Refused(f"{self._who(inviter)}不在群「{target.topic}」里，不能拉人进群")
+        people = list(dict.fromkeys(contacts))
+        for contact in people:
+            self._need_contact(contact)
+            if contact in target.members:
+                raise Refused(f"{self._who(contact)}已经在群「{target.topic}」里了")
+        direct = [c for c in people if c != self.helper] if len(target.members) <= DIRECT_ADD_LIMIT else []
+        joined = self.join(room, direct, inviter=inviter) if direct else None
+        cards = [self.invite(room, c, inviter=inviter) for c in people if c not in direct]
+        return joined, [card for card in cards if card is not None]
+
     def accept_invitation(self, invitation: str) -> RoomJoin | None:
         card = self.invitations.get(invitation)
         if card is None:
             raise UnknownTarget(f"no invitation {invitation!r}")
         if card.state != "pending":
-            raise Refused(f"invitation {invitation} was accepted already")
+            raise Refused(f"邀请 {invitation} 已经接受过了")
         target = self.room(card.room)
         joins = card.contact not in target.members
         if joins and len(target.members) >= MAX_ROOM_MEMBERS:
-            raise RoomFull(f"room {card.room} holds {MAX_ROOM_MEMBERS} members already")
+            raise RoomFull(f"群「{target.topic}」已满 {MAX_ROOM_MEMBERS} 人")
         record = self._commit({"op": "accept", "id": invitation})
         return RoomJoin(card.room, (card.contact,), parse_at(record["at"]), card.inviter) if joins else None
 
@@ -194,7 +217,7 @@ class SimWorld(WorldState):
         people = list(dict.fromkeys(contacts))
         for contact in people:
             if contact not in target.members:
-                raise Refused(f"{contact} is not in room {room}")
+                raise Refused(f"{self._who(contact)}不在群「{target.topic}」里")
         record = self._commit({"op": "leave", "room": room, "contacts": people})
         return RoomLeave(room, tuple(people), parse_at(record["at"]))
 
@@ -208,21 +231,23 @@ class SimWorld(WorldState):
         kind: str = "text",
         mentions: Iterable[str] = (),
         ref: str | None = None,
+        image: bytes | None = None,
     ) -> Record:
         """Someone says something: in ``room``, or privately (a person to the helper, the
-        helper to ``to``). Returns the stored message."""
+        helper to ``to``). An image's bytes are kept apart from the journal (bounded, see
+        :mod:`bot.transports.sim_images`). Returns the stored message."""
         self._need_contact(sender)
         helper = sender == self.helper
         if kind not in KINDS:
             raise Refused(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         if not text.strip():
-            raise Refused("an empty message cannot be sent")
+            raise Refused("不能发送空白消息")
         mentioned = list(dict.fromkeys(mentions))
         record: Record = {"op": "msg", "from": sender}
         if room is not None:
             target = self.helper_room(room) if helper else self.room(room)
             if sender not in target.members:
-                raise Refused(f"{sender} is not in room {room}")
+                raise Refused(f"{self._who(sender)}不在群「{target.topic}」里")
             if not helper:
                 strangers = [c for c in mentioned if c not in target.members]
                 if strangers:
@@ -237,9 +262,20 @@ class SimWorld(WorldState):
             self._need_contact(other)
             friend = other if helper else sender
             if friend not in self.friends:
-                raise Refused(f"{friend} is not a friend of the helper")
+                if helper:
+                    raise Refused(f"{self._who(friend)}不是小助手的好友，不能私聊")
+                raise Refused("你还不是小助手的好友：小助手通过你的好友申请后才能发消息")
             record["to"] = other
         record.update(id=self._next_id("m"), text=text, kind=kind, mentions=mentioned, ref=ref)
+        if image is not None:
+            if kind != "image":
+                raise Refused("only an image message carries image bytes")
+            try:
+                self.images.put(record["id"], image)
+            except ImageRefused as refused:
+                if not helper:
+                    raise Refused(str(refused)) from None
+                log.warning("sim: the helper's image %s is not kept: %s", record["id"], refused)
         return self._commit(record)["stored"]
 
     # ----------------------------------------------------------------------------- events
@@ -267,6 +303,9 @@ class SimWorld(WorldState):
     def _need_contact(self, contact: str) -> None:
         if contact not in self.contacts:
             raise UnknownTarget(f"no contact {contact!r}")
+
+    def _who(self, contact: str) -> str:
+        return f"{self.name(contact)}（{contact}）"
 
     def _arrived(self, action: str, room: str, contact: str, ref: str | None) -> None:
         """An action that changed nothing still arrived: its ref is recorded."""

@@ -4,7 +4,6 @@ served on 127.0.0.1 (a free port) over the test database. Screenshots go to test
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -12,13 +11,9 @@ from sqlalchemy import select
 
 from bot.web import make_app
 from models import ColearningApplication, ColearningSession, RedPacket
+from tests.browser.conftest import ARTIFACTS, CHROMIUM
 from tests.console_support import PASSWORD, add_pending_application, add_red_packets, make_account
-from tests.support import ROOT, order_event, post_event
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "tests" / "artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-ARGS += ["--disable-sync", "--no-first-run"]
+from tests.support import order_event, post_event
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed")
 
@@ -32,18 +27,6 @@ async def served(services) -> AsyncIterator[TestClient]:
         yield client
     finally:
         await client.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[object]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def shot(page, name: str, dialect: str) -> None:

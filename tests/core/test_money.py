@@ -32,6 +32,12 @@ def test_a_string_that_is_not_a_number_is_refused_as_not_an_amount(text):
         to_decimal(text)
 
 
+@pytest.mark.parametrize("text", ["３９９", "1_000", "٣٩٩", "1e400000", "0x10"])
+def test_an_amount_in_full_width_or_other_digits_with_underscores_or_a_huge_exponent_is_refused(text):
+    with pytest.raises(ValueError, match="not an amount"):
+        to_decimal(text)
+
+
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "-inf"])
 def test_an_infinite_or_nan_amount_is_refused(text):
     with pytest.raises(ValueError, match="not a finite amount"):

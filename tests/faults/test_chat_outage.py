@@ -187,7 +187,7 @@ async def test_retrying_a_batch_does_not_spend_a_persons_flood_allowance_again(s
 
     @router.message(private)
     async def answer(ctx):
-        ctx.reply("menu", {"platform": "测试", "brands": []})
+        ctx.reply("menu", {"platform": ctx.message.text, "brands": []})  # three different answers
 
     def commit(_connection) -> None:  # the outage hits at the commit, after every handler ran
         if commits["failing"]:
