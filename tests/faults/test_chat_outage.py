@@ -31,6 +31,8 @@ from tests.faults.support import (
     outbox_count,
 )
 
+FAULT_DRILL = True  # `services` with short waits: tests/faults/conftest.py
+
 
 async def test_two_hundred_dms_sent_while_the_database_is_out_are_all_answered_once_it_is_back(services, caplog):
     fault = DatabaseFault(services)

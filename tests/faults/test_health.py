@@ -19,6 +19,8 @@ from tests.fakes import FakeTransport
 from tests.faults.support import Bot, DatabaseFault, dm, eventually, hanging, health_client, outage_lines
 from tests.support import order_event, post_event
 
+FAULT_DRILL = True  # `services` with short waits: tests/faults/conftest.py
+
 SQLITE_ONLY = pytest.mark.parametrize("dialect", ["sqlite"])  # nothing here depends on the database
 
 

@@ -22,6 +22,8 @@ from tests.fakes import FakeTransport
 from tests.faults.support import DatabaseFault, eventually, outage_lines, outage_over
 from tests.support import TOKEN, order_event, post_event, web_client
 
+FAULT_DRILL = True  # `services` with short waits: tests/faults/conftest.py
+
 
 @pytest.fixture(autouse=True)
 def forget_source_rooms():

@@ -17,6 +17,8 @@ from tests.fakes import FakeTransport
 from tests.faults.support import DatabaseFault, eventually, outage_lines, outage_over
 from tests.support import START
 
+FAULT_DRILL = True  # `services` with short waits: tests/faults/conftest.py
+
 FAST = RateLimits(account_interval_seconds=0, room_interval_seconds=0, jitter_seconds=0)
 
 
