@@ -7,17 +7,19 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import func, select
 
 import handlers
 from bot.catalog import seed_demo, sync_catalog
 from bot.config import Settings, load_settings
-from bot.context import Clock, SystemClock
+from bot.context import Clock, process_clock
 from bot.db import Database
 from bot.dispatch import Dispatcher
 from bot.faults import Retrying
@@ -28,16 +30,22 @@ from bot.sender import OutboxSender
 from bot.services import Services
 from bot.settlement import settle_pass
 from bot.spool import Spool, SpoolInUse
+from bot.startup import (
+    StartupError,
+    database_problem,
+    database_url_problem,
+    listen_problem,
+    missing_sqlite_folder,
+    refuse_demo_secrets,
+)
 from bot.transport import Transport
 from bot.web import make_app
 from handlers import material
 from handlers.membership import sync_rooms_at_start
+from models.console import ConsoleUser
 
+__all__ = ["StartupError", "build_services", "prepare", "serve"]
 log = logging.getLogger(__name__)
-
-
-class StartupError(Exception):
-    """The bot cannot start as configured; the message says what to change."""
 
 
 def build_services(
@@ -48,15 +56,38 @@ def build_services(
     clock: Clock | None = None,
     templates: Path = TEMPLATES,
 ) -> Services:
+    """Everything a command needs. Without ``clock``, the process clock: the system's, or the
+    one ``DISTBOT_CLOCK`` sets (see :func:`bot.context.process_clock`)."""
     settings = settings or load_settings(config)
-    db = Database(database_url or settings.raw.database.url or "")
+    url = database_url or settings.raw.database.url or ""
+    try:
+        clock = clock or process_clock()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        db = Database(url)
+    except Exception as exc:  # the URL itself: not a URL, a driver distbot does not have
+        raise database_url_problem(exc, os.environ.get("DISTBOT_DATABASE_URL") or url) from None
     renderer = Renderer(templates, settings.raw.platform.timezone)
-    return Services(settings=settings, db=db, renderer=renderer, clock=clock or SystemClock())
+    return Services(settings=settings, db=db, renderer=renderer, clock=clock)
 
 
 async def prepare(services: Services) -> None:
-    """Migrate, bring the catalog in from the configuration, seed the demo if empty."""
-    await services.db.upgrade()
+    """Migrate, bring the catalog in from the configuration, seed the demo if empty. A
+    database that cannot be opened (not running, missing, a folder that does not exist) is a
+    :class:`StartupError` saying which and what to change."""
+    missing = missing_sqlite_folder(services.db.url)
+    if missing is not None:
+        await services.db.dispose()
+        raise missing
+    try:
+        await services.db.upgrade()
+    except Exception as exc:
+        problem = database_problem(exc, services.db.url)
+        if problem is None:
+            raise
+        await services.db.dispose()
+        raise problem from None
     async with services.context() as ctx:
         await sync_catalog(ctx.session, services.settings)
         seeded = await seed_demo(ctx.session, services.settings, ctx.now)
@@ -98,7 +129,8 @@ def make_transport(services: Services, page_url: str) -> Transport:
             ) from None
     from bot.transports.sim import SimTransport
 
-    return SimTransport.from_settings(services.settings, settings.sim_journal, page_url=page_url)
+    journal = settings.sim_journal
+    return SimTransport.from_settings(services.settings, journal, page_url=page_url, clock=services.clock.now)
 
 
 async def serve(
@@ -117,9 +149,10 @@ async def serve(
     refused = exposure_refusal(transport.name if transport else transport_kind(services), host, allow_remote_sim)
     if refused is not None:
         raise StartupError(refused)
+    refuse_demo_secrets(services.settings, host)
+    await prepare(services)  # the database first: nothing else is opened if it cannot be
     transport = transport or make_transport(services, f"http://{host}:{port}/sim")
     runtime = services.settings.raw.runtime
-    await prepare(services)
     spool = Spool(runtime.inbox_spool.format(account=services.settings.helper_account))
     dispatcher = Dispatcher(services, handlers.ROUTERS, transport, spool=spool)
     try:
@@ -143,7 +176,16 @@ async def serve(
     await transport.start(dispatcher.submit)
     # Rooms that had members before the bot looked, read before anyone can ask for a count.
     await sync_rooms_at_start(services, transport)
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await transport.stop()
+        await dispatcher.stop(grace=grace)
+        await runner.cleanup()
+        await services.db.dispose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        raise listen_problem(host, port, exc) from None
     sender.start()
 
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -152,7 +194,9 @@ async def serve(
     scheduler.start()
     timer = await register_colearning_jobs(services, scheduler, transport)  # re-registered from our tables
     health.jobs += [timer.retrying_sync, timer.retrying_run]
-    _announce(services, transport, host, port)
+    async with services.db.reading() as session:
+        accounts = await session.scalar(select(func.count(ConsoleUser.id)))
+    _announce(services, transport, host, port, console_accounts=int(accounts or 0))
     try:
         await stop.wait()
     finally:
@@ -183,6 +227,9 @@ def schedule_jobs(services: Services, scheduler: AsyncIOScheduler, health: Healt
     def next_run(job_id: str) -> Callable[[], datetime | None]:
         return lambda: getattr(scheduler.get_job(job_id), "next_run_time", None)
 
+    # APScheduler times its runs by the wall clock; "run once at start" is the wall clock's now
+    # (a process on DISTBOT_CLOCK would otherwise see these runs as long missed and skip them).
+    at_start = datetime.now(UTC)
     settle = Retrying("settlement", settle_pass, cap=cap, next_run=next_run("settlement"))
     health.jobs.append(settle)
     scheduler.add_job(
@@ -194,7 +241,7 @@ def schedule_jobs(services: Services, scheduler: AsyncIOScheduler, health: Healt
         replace_existing=True,
         max_instances=1,
         coalesce=True,
-        next_run_time=services.clock.now(),
+        next_run_time=at_start,
     )
     if (trigger := material.material_trigger(services.settings)) is not None:
         post = Retrying("material post", material.post_material, cap=cap, next_run=next_run(material.MATERIAL_JOB_ID))
@@ -210,7 +257,7 @@ def schedule_jobs(services: Services, scheduler: AsyncIOScheduler, health: Healt
             max_instances=1,
             coalesce=True,
             misfire_grace_time=3600,
-            next_run_time=services.clock.now(),
+            next_run_time=at_start,
             **trigger,
         )
 
@@ -224,14 +271,33 @@ async def _within(step: Awaitable[None], seconds: float, what: str) -> None:
         log.warning("stopping: %s did not finish within the grace period; going on without it", what)
 
 
-def _announce(services: Services, transport: Transport, host: str, port: int) -> None:
-    base = f"http://{host}:{port}"
+def _announce(services: Services, transport: Transport, host: str, port: int, *, console_accounts: int) -> None:
+    base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     status = transport.status()
-    print(f"distbot: {services.settings.raw.platform.name} is running", flush=True)
+    lines = [f"distbot: {services.settings.raw.platform.name} is running"]
     if transport.name == "sim":
-        print(f"  WeChat simulator: open {base}/sim to chat with the helper as any contact", flush=True)
+        lines.append(f"  WeChat simulator: open {base}/sim to chat with the helper as any contact")
     else:
         state = "logged in" if status.logged_in else "waiting for login (see the log)"
-        print(f"  wechaty: {state} as {status.account or '?'} {status.detail}", flush=True)
-    print(f"  order webhook: POST {base}/webhooks/orders   ops API: {base}/api/…", flush=True)
-    print(f"  database: {services.db.engine.url.render_as_string(hide_password=True)}", flush=True)
+        lines.append(f"  wechaty: {state} as {status.account or '?'} {status.detail}")
+    lines.append(f"  ops console: {base}/console")
+    if not console_accounts:
+        command = f"{_own_command()} users add NAME --role ops"
+        if Path(services.settings.source) != Path("config.yaml"):
+            command += f" --config {services.settings.source}"
+        lines.append(f"    no console account yet; create the first: {command}")
+    lines.append(f"  order webhook: POST {base}/webhooks/orders   ops API: {base}/api/…")
+    lines.append(f"  database: {services.db.engine.url.render_as_string(hide_password=True)}")
+    print("\n".join(lines), flush=True)
+
+
+def _own_command() -> str:
+    """How this shell would run distbot again: ``.venv/bin/distbot`` when started from there."""
+    script = Path(sys.argv[0])
+    if script.name != "distbot":
+        return "distbot"
+    try:
+        relative = script.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(script)
+    return str(relative) if relative.parent != Path(".") else f"./{relative}"

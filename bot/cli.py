@@ -1,39 +1,58 @@
-"""The ``distbot`` command."""
+"""The ``distbot`` command.
+
+Start-up time matters here (``distbot --help``, ``check-config`` in ``make run``): this module
+imports only the standard library and light argument builders; each command imports what it
+needs (the configuration's pydantic and YAML, the database, the web stack) when it runs.
+``bench/cli_start.py`` measures it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.colearning_cli import add_colearning_commands
-from bot.config import ConfigError, Settings, load_settings, where
 from bot.console_cli import add_users_commands
-from bot.yamlfile import line_index
-from core.commission import Party, split_sale
-from core.money import yuan
+from bot.startup import StartupError
+
+if TYPE_CHECKING:
+    from bot.config import ConfigError, Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-run setup lines are noise here
+    from bot.logs import configure_logging  # after parsing: --help needs no logging
+
+    configure_logging()
     try:
         return int(args.func(args))
-    except ConfigError as exc:
-        for line in exc.describe():
-            print(f"error: {line}", file=sys.stderr)
-        print(f"{exc.source}: {len(exc.problems)} error(s); nothing was loaded", file=sys.stderr)
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        problem = _config_error(exc)
+        if problem is None:
+            raise
+        for line in problem.describe():
+            print(f"error: {line}", file=sys.stderr)
+        print(f"{problem.source}: {len(problem.problems)} error(s); nothing was loaded", file=sys.stderr)
+        return 1
+
+
+def _config_error(exc: Exception) -> ConfigError | None:
+    """``exc`` if it is a ``bot.config.ConfigError``, told without importing bot.config: only a
+    command that loaded it can raise one, and importing it up front (pydantic, YAML) would slow
+    every command."""
+    config = sys.modules.get("bot.config")
+    return exc if config is not None and isinstance(exc, config.ConfigError) else None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,7 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=check_config)
 
     run = commands.add_parser("run", parents=[config], help="run the bot (web, scheduler) until Ctrl-C")
-    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other needs your own webhook secret and admin token)",
+    )
     run.add_argument("--port", type=int, default=8080)
     run.add_argument(
         "--allow-remote-sim",
@@ -99,8 +122,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def check_config(args: argparse.Namespace) -> int:
+    from bot.config import load_settings, where
+    from bot.startup import secret_warnings
+
     settings = load_settings(args.path)
-    warnings = settings.warnings()
+    warnings = [*settings.warnings(), *secret_warnings(settings)]
     lines = _lines_of(settings)
     for problem in warnings:
         print(f"warning: {where(settings.source, lines, problem)}")
@@ -109,21 +135,19 @@ def check_config(args: argparse.Namespace) -> int:
 
 
 def run_bot(args: argparse.Namespace) -> int:
-    from bot.app import StartupError, build_services, serve
+    import asyncio
+
+    from bot.app import build_services, serve
 
     services = build_services(args.config)
-    try:
-        asyncio.run(serve(services, args.host, args.port, allow_remote_sim=args.allow_remote_sim))
-    except StartupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:  # e.g. the port is taken
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+    # What stops it from starting is a StartupError, said in one line by the caller.
+    asyncio.run(serve(services, args.host, args.port, allow_remote_sim=args.allow_remote_sim))
     return 0
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.app import build_services, prepare
 
     services = build_services(args.config)
@@ -140,6 +164,8 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 
 def import_orders(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.app import build_services
     from bot.backfill import ImportFileError, import_file, print_summary
 
@@ -157,6 +183,8 @@ def import_orders(args: argparse.Namespace) -> int:
 
 
 def issue_codes(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.app import build_services, prepare
     from bot.codes import issue_platform_codes
 
@@ -207,6 +235,8 @@ def whatif(args: argparse.Namespace) -> int:
 
 
 def _lines_of(settings: Settings) -> dict[str, int]:
+    from bot.yamlfile import line_index
+
     try:
         return line_index(Path(settings.source).read_text(encoding="utf-8"))
     except OSError:
@@ -214,6 +244,11 @@ def _lines_of(settings: Settings) -> dict[str, int]:
 
 
 def _print_summary(settings: Settings, warning_count: int) -> None:
+    from decimal import Decimal
+
+    from core.commission import Party, split_sale
+    from core.money import yuan
+
     raw = settings.raw
     courses = sum(len(b.courses) for b in raw.brands)
     print(

@@ -11,14 +11,11 @@ up at its next sync (``colearning.sync_seconds``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from bot.jsonutil import dumps
 
 OPTIONS = (
     ("--title", "title", "the session's name, shown before every relayed line"),
@@ -86,6 +83,8 @@ def add_colearning_commands(subparsers: Any, config_parent: argparse.ArgumentPar
 
 def _run(config: str | None, work: Callable[[Any], Awaitable[Any]]) -> tuple[Any, ZoneInfo]:
     """The work's result, and the platform's time zone for printing."""
+    import asyncio
+
     from bot.app import build_services, prepare
 
     services = build_services(config)
@@ -119,7 +118,7 @@ def _change(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -
             print(f"error: {problem}", file=sys.stderr)
         return 1
     if getattr(args, "json", False):
-        print(dumps(result, indent=2))
+        _print_json(result)
     else:
         print("\n".join(_lines(result, zone)))
     return 0
@@ -200,7 +199,7 @@ def _list(args: argparse.Namespace) -> int:
 
     sessions, zone = _run(args.config, work)
     if args.json:
-        print(dumps(sessions, indent=2))
+        _print_json(sessions)
         return 0
     if not sessions:
         print("no co-learning sessions")
@@ -221,7 +220,7 @@ def _show(args: argparse.Namespace) -> int:
         print(f"error: no co-learning session has the id {args.id}", file=sys.stderr)
         return 1
     if args.json:
-        print(dumps(report, indent=2))
+        _print_json(report)
         return 0
     print("\n".join(_lines(report, zone)))
     for g in report["groups"]:
@@ -242,7 +241,7 @@ def _applications(args: argparse.Namespace) -> int:
 
     apps, zone = _run(args.config, work)
     if args.json:
-        print(dumps(apps, indent=2))
+        _print_json(apps)
         return 0
     if not apps:
         print(f"no {args.status} applications")
@@ -253,3 +252,9 @@ def _applications(args: argparse.Namespace) -> int:
             f" {who['name']} ({who['code']}), received {_at(a['received_at'], zone)}"
         )
     return 0
+
+
+def _print_json(value: Any) -> None:
+    from bot.jsonutil import dumps  # with aiohttp: imported by the commands that print JSON only
+
+    print(dumps(value, indent=2))

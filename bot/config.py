@@ -7,6 +7,7 @@ Every error comes back at once with its line, as :class:`ConfigError`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import unicodedata
 from collections.abc import Mapping
@@ -48,6 +49,13 @@ def _money(value: Any) -> Decimal:
 Money = Annotated[Decimal, BeforeValidator(_money)]
 
 
+def _network(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_network(str(value).strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or network (e.g. 10.0.0.1 or 10.0.0.0/8)") from None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -84,6 +92,11 @@ class WebhookSettings(_Model):
 
 class AdminSettings(_Model):
     token: str | None = None  # DISTBOT_ADMIN_TOKEN wins
+
+
+class ConsoleSettings(_Model):
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); none by default.
+    trusted_proxies: list[Annotated[str, BeforeValidator(_network)]] = Field(default_factory=list)
 
 
 class RateLimits(_Model):
@@ -325,6 +338,7 @@ class RawSettings(_Model):
     runtime: RuntimeSettings = RuntimeSettings()
     webhook: WebhookSettings = WebhookSettings()
     admin: AdminSettings = AdminSettings()
+    console: ConsoleSettings = ConsoleSettings()
     demo: DemoSettings = DemoSettings()
     transport: TransportSettings = TransportSettings()
     outbox: OutboxSettings = OutboxSettings()

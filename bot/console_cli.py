@@ -5,7 +5,6 @@ of standard input."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 
@@ -34,6 +33,8 @@ def _password(from_stdin: bool) -> str | None:
 
 
 def users_add(args: argparse.Namespace) -> int:
+    import asyncio
+
     from sqlalchemy import select
 
     from bot.app import build_services, prepare

@@ -34,10 +34,11 @@ from bot.outbox import queue_text
 from bot.router import MessageContext, Role, Router, first_match, role_of
 from bot.services import Services
 from bot.spool import Spool
-from bot.transport import Event, Message, Transport
+from bot.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, Transport
 from models.people import Distributor
 
 log = logging.getLogger(__name__)
+LOGGED_PER_BATCH = 20  # a burst's batch is one log line, not hundreds of ids
 
 
 class HandlerFailed(Exception):
@@ -248,7 +249,7 @@ class Dispatcher:
         return not (isinstance(event, Message) and event.sender == own)  # the helper's own messages echoed back
 
     async def _handle_all(self, events: list[Event]) -> None:
-        services, handled = self.services, 0
+        services = self.services
         # Every message is handled; what is limited is how often the bot answers one person or
         # one room (MessageContext.reply), decided against this process's memory of answers
         # and counted from the commit on — so a batch rolled back by an outage and tried again
@@ -265,6 +266,7 @@ class Dispatcher:
                 if senders
                 else {}
             )
+            handled: list[str] = []
             for event in events:
                 sender = getattr(event, "sender", None) or getattr(event, "contact", None) or ""
                 distributor = people.get(sender)
@@ -288,10 +290,14 @@ class Dispatcher:
                     if database_unavailable(exc):
                         raise  # not the handler's fault: the batch waits for the database
                     raise HandlerFailed(route.name, event, ctx.role) from exc
-                handled += 1
-        self.handled += handled
+                handled.append(f"{describe_event(event)} → {route.name}")
+        self.handled += len(handled)  # counted once committed: a batch tried again counts once
         answers.commit()
         services.committed()
+        if handled:
+            shown = "; ".join(handled[:LOGGED_PER_BATCH])
+            more = f"; and {len(handled) - LOGGED_PER_BATCH} more" if len(handled) > LOGGED_PER_BATCH else ""
+            log.info("handled %d event(s) in one transaction: %s%s", len(handled), shown, more)
 
     async def _failed(self, event: Event, error: Exception) -> None:
         failure = error if isinstance(error, HandlerFailed) else HandlerFailed("dispatcher", event)
@@ -323,3 +329,15 @@ class Dispatcher:
             if database_unavailable(fallback):
                 raise  # the event is tried again once the database is back
             log.exception("could not queue the fallback answer either")
+
+
+def describe_event(event: Event) -> str:
+    """An event as the log names it: what it is, its id, who and where."""
+    if isinstance(event, Message):
+        return f"message {event.id} from {event.sender}" + (f" in {event.room}" if event.room else "")
+    if isinstance(event, FriendRequest):
+        return f"friend request {event.id} from {event.contact}"
+    if isinstance(event, RoomInvitation):
+        return f"room invitation {event.id} from {event.inviter} to {event.room or event.topic}"
+    verb = "join" if isinstance(event, RoomJoin) else "leave"
+    return f"{verb} of {','.join(event.named) or '?'} in {event.room}"

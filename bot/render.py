@@ -23,7 +23,9 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SUFFIX = ".txt.j2"
 
 
-def _yuan(value: Any) -> str:
+def yuan_filter(value: Any) -> str:
+    """The ``yuan`` filter, the same in messages and the console: an amount (Decimal, int or a
+    numeric string; never a float) as "7,581.00"."""
     return yuan(to_decimal(value))
 
 
@@ -38,7 +40,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters["yuan"] = _yuan
+        self.env.filters["yuan"] = yuan_filter
         self.env.filters["mask_name"] = mask_name
         self.env.filters["mask_phone"] = mask_phone
         self.env.filters["local"] = self._local

@@ -289,28 +289,38 @@ async def groups_report(session: AsyncSession, settings: Settings, brand_id: str
 
 # --- The CLI twins: `distbot earnings CODE` and `distbot progress CODE`. ---
 
-KIND_LABELS = {
-    "seller": "销售佣金 seller",
-    "management": "管理佣金 management",
-    "invite": "邀请佣金 invite",
-    "partner": "平台分成 partner",
+# What the console and messages call things (Chinese only); the CLI prints both languages.
+KIND_NAMES = {"seller": "销售佣金", "management": "管理佣金", "invite": "邀请佣金", "partner": "平台分成"}
+METRIC_NAMES = {
+    "promoted_sales": "推广销售额",
+    "customers": "客户数",
+    "self_purchase": "自购金额",
+    "direct_invites": "直接邀请",
+    "team_size": "团队人数",
+    "direct_vips": "直属VIP",
+    "team_vips": "团队VIP",
 }
-METRIC_LABELS = {
-    "promoted_sales": "推广销售额 promoted sales",
-    "customers": "客户数 customers",
-    "self_purchase": "自购金额 self-purchase",
-    "direct_invites": "直接邀请 direct invites",
-    "team_size": "团队人数 team size",
-    "direct_vips": "直属VIP direct VIPs",
-    "team_vips": "团队VIP team VIPs",
-}
-ENTRY_LABELS = {
-    "earned": "入账 earned",
-    "cancelled": "取消 cancelled",
-    "settled": "结算 settled",
-    "adjusted": "调整 adjusted",
-    "paid_out": "打款 paid out",
-}
+ENTRY_NAMES = {"earned": "入账", "cancelled": "取消", "settled": "结算", "adjusted": "调整", "paid_out": "打款"}
+
+
+def _bilingual(names: dict[str, str], english: dict[str, str]) -> dict[str, str]:
+    """Labels such as "推广销售额 promoted sales": the Chinese name, then the English (the key unless given)."""
+    return {key: f"{name} {english.get(key, key)}" for key, name in names.items()}
+
+
+KIND_LABELS = _bilingual(KIND_NAMES, {})
+METRIC_LABELS = _bilingual(
+    METRIC_NAMES,
+    {
+        "promoted_sales": "promoted sales",
+        "self_purchase": "self-purchase",
+        "direct_invites": "direct invites",
+        "team_size": "team size",
+        "direct_vips": "direct VIPs",
+        "team_vips": "team VIPs",
+    },
+)
+ENTRY_LABELS = _bilingual(ENTRY_NAMES, {"paid_out": "paid out"})
 
 
 def _width(text: str) -> int:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from bot.config import Settings
+from bot.console.throttle import LoginThrottle
 from bot.context import Clock, Context, SystemClock
 from bot.db import Database
-from bot.limits import Answered, Flood
+from bot.limits import Answered
 from bot.render import Renderer
 
 
@@ -24,8 +25,8 @@ class Services:
     # Called after a unit of work commits, so a sender in this process looks at the outbox at
     # once instead of at its next poll.
     committed: Callable[[], None] = lambda: None
-    # Console logins: each costs a scrypt hash, so at most 10 a minute per name and per address.
-    login_attempts: Flood = field(default_factory=lambda: Flood(limit=10, window=60.0))
+    # Console logins: failures limited without letting anyone lock the real user out.
+    login_attempts: LoginThrottle = field(default_factory=LoginThrottle)
     # What the helper answered whom, when: the dispatcher's answer limits and the menu read it.
     answered: Answered = field(default_factory=Answered)
 

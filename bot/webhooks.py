@@ -112,7 +112,26 @@ async def process_event(services: Services, event: OrderEventIn, source: str = "
                 return duplicate
         raise
     payload = {"status": "accepted", "event_id": event.event_id, "order_id": accepted.order_id, **accepted.detail}
+    _log_accepted(event, payload, source)
     return Outcome("accepted", 200, payload)
+
+
+def _log_accepted(event: OrderEventIn, payload: dict[str, Any], source: str) -> None:
+    """One line per accepted event (a back-fill's lines are debug: its summary says it all)."""
+    paid = ", ".join(f"{p['distributor']} {p['kind']} {p['amount']}" for p in payload.get("payouts", ())) or "nobody"
+    log.log(
+        logging.INFO if source == "webhook" else logging.DEBUG,
+        "order %s: %s event %s accepted (%s): %s ×%d, %s; seller %s; paid %s",
+        payload["order_id"],
+        event.type.value,
+        event.event_id,
+        source,
+        event.course_sku,
+        event.quantity,
+        event.amount,
+        payload.get("seller") or "—",
+        paid,
+    )
 
 
 async def ingest(services: Services, event: OrderEventIn, source: str = "webhook") -> web.Response:

@@ -59,13 +59,16 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 # --- the shipped configuration ----------------------------------------------------------------
 
 
-def test_the_shipped_config_passes_with_no_error_and_no_warning(capsys):
+def test_the_shipped_config_passes_with_no_error_and_warns_only_of_its_demo_secrets(capsys, monkeypatch):
+    for variable in ("DISTBOT_ADMIN_TOKEN", "DISTBOT_WEBHOOK_SECRET"):
+        monkeypatch.delenv(variable, raising=False)
     code, out, err = check(capsys, str(SHIPPED))
     assert code == 0
     assert err == ""
     assert "error" not in out.lower()
     assert "OK" in out
-    assert "0 warning(s)" in out
+    warnings = [line.split(": ")[2] for line in out.splitlines() if line.startswith("warning:")]
+    assert warnings == ["webhook.secret", "admin.token"] and "2 warning(s)" in out
     assert "example: pool 180.00, a C sells, recruited by a B → C 144.00, B 7.20, platform 28.80" in out
 
 

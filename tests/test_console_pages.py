@@ -4,12 +4,14 @@ the actions (mark paid, co-learning, outbox retry) going through the same functi
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from models import ColearningApplication, ColearningSession, Distributor, OutboxMessage, RedPacket
 from tests.console_support import add_pending_application, add_red_packets, log_in, make_account
-from tests.support import START
+from tests.support import START, order_event, post_event
 
 OPS_ONLY = ["/console/distributors", "/console/distributors/DEMOC001", "/console/colearning", "/console/outbox"]
 
@@ -217,3 +219,23 @@ async def test_emptying_reminders_and_course_cards_on_the_edit_form_clears_them(
     async with services.db.reading() as session:
         row = await session.get(ColearningSession, row.id)
     assert (list(row.reminders), list(row.cards)) == ([], [])
+
+
+async def test_every_page_speaks_one_language_and_writes_money_one_way(client, services):
+    for n, (sku, amount) in enumerate([("XH-MATH-S1", "399.00")] * 3 + [("HB-YEAR", "1280.00")]):
+        event = order_event(f"o-{n}", sku=sku, amount=amount, ref="DEMOC001", buyer=f"b{n}")
+        status, _ = await post_event(client, event)
+        assert status == 200
+    await make_account(services, "xiaomei")
+    await log_in(client, "xiaomei")
+
+    person = await (await client.get("/console/distributors/DEMOC001")).text()
+    paths = ("/console", "/console/brands", "/console/brands/huiben?period=all", "/console/outbox?status=queued")
+    pages = [person] + [await (await client.get(path)).text() for path in paths]
+
+    assert "推广销售额" in person and "直属VIP" in person and "入账" in person and "销售佣金" in person
+    for english in ("promoted sales", "direct VIPs", "earned", "seller", "customers"):
+        assert english not in person
+    assert "2,477.00 / 10,000.00" in person and "还差 7,523.00" in person  # promoted sales toward B
+    for html in pages:
+        assert not re.search(r"(?<![\d,.])\d{4,}\.\d\d(?!\d)", html)  # 1280.00 is always 1,280.00

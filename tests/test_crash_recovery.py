@@ -4,14 +4,9 @@ every outbox id it receives in its journal, which survives the kill."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import signal
-import socket
-import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,40 +16,12 @@ import pytest
 
 from bot.db import Database
 from models import OutboxMessage
-from tests.support import ROOT
+from tests.process_support import free_port, start_bot, wait_for, write_config
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def write_config(tmp: Path) -> Path:
-    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
-    text = text.replace("url: sqlite+aiosqlite:///distbot.db", f"url: sqlite+aiosqlite:///{tmp / 'bot.db'}")
-    text = text.replace("sim_journal: sim-world.jsonl", f"sim_journal: {tmp / 'world.jsonl'}")
-    text = text.replace(
-        "sim_limits: {account_interval_seconds: 0.05, room_interval_seconds: 0.2, jitter_seconds: 0.05}",
-        "sim_limits: {account_interval_seconds: 0.004, room_interval_seconds: 0, jitter_seconds: 0.002}",
-    )
-    path = tmp / "config.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def start_bot(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTBOT_")}
-    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run", "--config", str(config), "--port", str(port)],
-            cwd=config.parent,
-            env={**env, "PYTHONPATH": str(ROOT)},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals"), pytest.mark.wall_clock]
+# The process clock: 03:00 in Shanghai, outside the daily material post's hours, so the only
+# messages are the 500 queued here, whatever the hour the test runs at.
+CLOCK = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
 
 
 async def refs(port: int) -> list[str]:
@@ -63,23 +30,10 @@ async def refs(port: int) -> list[str]:
     return [ref for entry in body["refs"] for ref in str(entry).split(",")]
 
 
-async def wait_for(predicate, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if await predicate():
-                return
-        except (aiohttp.ClientError, OSError):
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached within {seconds} s")
-
-
 async def test_a_kill_9_with_500_queued_loses_nothing_and_repeats_at_most_the_one_in_flight(tmp_path):
     config, log = write_config(tmp_path), tmp_path / "bot.log"
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     await db.upgrade()
-    now = datetime.now(UTC)
     async with db.unit_of_work() as session:
         session.add_all(
             OutboxMessage(
@@ -88,15 +42,15 @@ async def test_a_kill_9_with_500_queued_loses_nothing_and_repeats_at_most_the_on
                 target=["wx-lina", "wx-zhangwei", "wx-wangfang", "wx-linxiao"][i % 4],
                 template="t",
                 text=f"message {i}",
-                created_at=now,
-                not_before=now,
+                created_at=CLOCK,
+                not_before=CLOCK,
             )
             for i in range(500)
         )
     await db.dispose()
 
     port = free_port()
-    bot = start_bot(config, port, log)
+    bot = start_bot(config, port, log, CLOCK)
     try:
         await wait_for(lambda: _at_least(port, 120), 60)
         bot.send_signal(signal.SIGKILL)
@@ -104,7 +58,7 @@ async def test_a_kill_9_with_500_queued_loses_nothing_and_repeats_at_most_the_on
         before_restart = len(await _journal_refs(tmp_path))
 
         port = free_port()
-        bot = start_bot(config, port, log)
+        bot = start_bot(config, port, log, CLOCK)
         await wait_for(lambda: _at_least(port, 500), 90)
         received = await refs(port)
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 import handlers
@@ -17,6 +18,7 @@ from bot.transports.sim import SimTransport
 from models import Distributor, RedPacket
 from tests.support import START, order_event, post_event
 
+pytestmark = pytest.mark.wall_clock  # the whole bot but the web server, through the simulator
 INSTANT = RateLimits(account_interval_seconds=Decimal(0), room_interval_seconds=Decimal(0), jitter_seconds=Decimal(0))
 
 
@@ -24,7 +26,7 @@ class World:
     """The simulator, the dispatcher and a sender with no pauses, settled after each step."""
 
     def __init__(self, services, journal):
-        self.transport = SimTransport.from_settings(services.settings, journal)
+        self.transport = SimTransport.from_settings(services.settings, journal, clock=services.clock.now)
         self.world = self.transport.world
         self.dispatcher = Dispatcher(services, handlers.ROUTERS, self.transport)
         self.sender = OutboxSender(services, self.transport, INSTANT)

@@ -4,6 +4,11 @@ Passwords: scrypt (standard library) with a per-user 16-byte salt, compared in c
 time. Sessions: a random 32-byte id in an HttpOnly, SameSite=Lax cookie (Secure when
 ``DISTBOT_CONSOLE_SECURE_COOKIE=1``); the database keeps only its SHA-256, the account, a
 per-session CSRF token and the expiry.
+
+Device cookies: a browser that logged in as an account keeps, for 90 days, a cookie signed
+with a key derived from that account's password hash (so a new password voids them all). The
+login limits (:mod:`bot.console.throttle`) give such a browser a budget of its own: someone
+failing on purpose with the name cannot lock its owner out of their usual browser.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from bot.services import SERVICES
 from models.console import ConsoleSession, ConsoleUser
 
 COOKIE = "distbot_console"
+DEVICE_COOKIE = "distbot_console_device_"  # + the account id: one per account a browser uses
 ROLES = ("ops", "manager")
 SESSION_LIFETIME = timedelta(hours=12)
+DEVICE_LIFETIME = timedelta(days=90)
 _N, _R, _P = 2**14, 8, 1
 
 
@@ -106,11 +113,15 @@ async def add_user(session: AsyncSession, name: str, password: str, role: str, b
     return user
 
 
-async def log_in(request: web.Request, name: str, password: str) -> str | None:
-    """A new session's cookie value when the name and password match; None otherwise."""
+async def find_user(request: web.Request, name: str) -> ConsoleUser | None:
+    async with request.app[SERVICES].db.reading() as session:
+        return await session.scalar(select(ConsoleUser).where(ConsoleUser.name == name.strip()))
+
+
+async def log_in(request: web.Request, user: ConsoleUser | None, password: str) -> str | None:
+    """A new session's cookie value when ``user`` exists and the password matches; None
+    otherwise (an unknown name costs the same hash as a wrong password)."""
     services = request.app[SERVICES]
-    async with services.db.reading() as session:
-        user = await session.scalar(select(ConsoleUser).where(ConsoleUser.name == name.strip()))
     stored = user.password_hash if user is not None else _dummy_hash()
     ok = await asyncio.to_thread(verify_password, password, stored)
     if user is None or not ok:
@@ -129,6 +140,38 @@ async def log_in(request: web.Request, name: str, password: str) -> str | None:
             )
         )
     return token
+
+
+def known_device(request: web.Request, user: ConsoleUser | None, now: datetime) -> str | None:
+    """The browser's device id when it carries a valid, unexpired device cookie of ``user``."""
+    if user is None:
+        return None
+    value = request.cookies.get(f"{DEVICE_COOKIE}{user.id}", "")
+    stamp, _, mac = value.partition(".")
+    if not stamp.isdigit() or len(stamp) > 12 or not mac:
+        return None
+    issued = int(stamp)
+    if not 0 <= now.timestamp() - issued <= DEVICE_LIFETIME.total_seconds():
+        return None
+    return mac if hmac.compare_digest(mac.encode(), _device_mac(user, issued).encode()) else None
+
+
+def set_device_cookie(response: web.StreamResponse, user: ConsoleUser, now: datetime) -> None:
+    issued = int(now.timestamp())
+    response.set_cookie(
+        f"{DEVICE_COOKIE}{user.id}",
+        f"{issued}.{_device_mac(user, issued)}",
+        path="/console/login",
+        httponly=True,
+        samesite="Strict",
+        secure=secure_cookie(),
+        max_age=int(DEVICE_LIFETIME.total_seconds()),
+    )
+
+
+def _device_mac(user: ConsoleUser, issued: int) -> str:
+    key = hashlib.sha256(b"distbot console device\0" + user.password_hash.encode()).digest()
+    return hmac.new(key, f"{user.id}.{issued}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 async def log_out(request: web.Request) -> None:

@@ -23,8 +23,8 @@ from jinja2.runtime import Context as JinjaContext
 from multidict import MultiDict, MultiDictProxy
 
 from bot.console.auth import User, current_user
+from bot.render import yuan_filter
 from bot.services import SERVICES
-from core.money import to_decimal, yuan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Form = MultiDictProxy[Any]
@@ -62,11 +62,21 @@ NOTICES = {
 
 
 def _yuan(value: Any) -> str:
-    return yuan(to_decimal(value)) if isinstance(value, (Decimal, int, str)) else "—"
+    """Money as the messages write it ("7,581.00"); a dash for no amount."""
+    return "—" if value is None else yuan_filter(value)
+
+
+def _measure(value: Any) -> str:
+    """A figure that is money when it is a Decimal (progress toward 10,000.00 of sales) and a
+    count otherwise (12 customers): each in its one format."""
+    if isinstance(value, Decimal):
+        return yuan_filter(value)
+    return f"{value:,}" if isinstance(value, int) else "—"
 
 
 @pass_context
 def _local(context: JinjaContext, value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    """A time in the platform's zone (never the server's or the browser's)."""
     if value is None:
         return "—"
     return value.astimezone(context["zone"]).strftime(fmt)
@@ -74,6 +84,7 @@ def _local(context: JinjaContext, value: datetime | None, fmt: str = "%m-%d %H:%
 
 ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined)
 ENV.filters["yuan"] = _yuan
+ENV.filters["measure"] = _measure
 ENV.filters["local"] = _local
 
 

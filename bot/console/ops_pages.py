@@ -1,5 +1,5 @@
 """Ops-only console pages: distributors (search, earnings, upgrade progress, entry
-applications), the outbox (with retry) and co-learning (sessions, applications).
+applications) and co-learning (sessions, applications); the outbox is in ``outbox_pages``.
 Co-learning changes go through ``bot.colearning``, the same functions as the API and CLI."""
 
 from __future__ import annotations
@@ -7,27 +7,21 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from bot import colearning as ops
 from bot import reports
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
-from bot.outbox import drops_on, local_day
 from bot.router import MessageContext
 from bot.scheduler import changed
 from bot.services import SERVICES
 from handlers.codes import ApplicationRefused, decide_application
 from models.colearning import ColearningSession
-from models.messaging import OutboxMessage
 from models.people import Distributor, EntryApplication
 
 routes = web.RouteTableDef()
-OUTBOX_STATUSES = {"queued": "排队中", "sending": "发送中", "sent": "已发送", "dead": "失败"}
-# What was not sent today (models.messaging.OutboxDrop): why, and the commonest messages by name.
-DROP_REASONS = {"cap": "队列已满未排队", "limit": "超出回复频率", "repeat": "重复的回复"}
-DROPPED_NAMES = {"menu": "菜单", "menu_reminder": "菜单提醒", "how_to_join": "加入方法", "answer_later": "稍后再试"}
 SESSION_FIELDS = ("title", "source_room", "lecturers", "starts_at", "ends_at", "course", "groups", "reminders", "cards")
 
 
@@ -78,57 +72,10 @@ async def distributor(request: web.Request, user: User, form: Form) -> web.Strea
         progress = await reports.progress_report(session, services.settings, code)
     if earnings is None or progress is None:
         return not_found(request, user)
-    labels = {"kinds": reports.KIND_LABELS, "metrics": reports.METRIC_LABELS, "entries": reports.ENTRY_LABELS}
+    labels = {"kinds": reports.KIND_NAMES, "metrics": reports.METRIC_NAMES, "entries": reports.ENTRY_NAMES}
     return render(
         request, "distributor.html", user, section="distributors", earnings=earnings, progress=progress, **labels
     )
-
-
-@routes.get("/console/outbox")
-@page(ops_only=True)
-async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    status = request.query.get("status", "dead")
-    if status not in OUTBOX_STATUSES:
-        status = "dead"
-    services = request.app[SERVICES]
-    async with services.db.reading() as session:
-        counts = dict(
-            (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
-        )
-        dropped = await drops_on(session, local_day(services.settings, services.clock.now()))
-        messages = list(
-            await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc()).limit(100)
-            )
-        )
-    return render(
-        request,
-        "outbox.html",
-        user,
-        section="outbox",
-        status=status,
-        statuses=OUTBOX_STATUSES,
-        counts=counts,
-        messages=messages,
-        dropped=dropped,
-        drop_reasons=DROP_REASONS,
-        dropped_names=DROPPED_NAMES,
-    )
-
-
-@routes.post("/console/outbox/{id}/retry")
-@page(ops_only=True)
-async def retry(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    message_id = ident(request.match_info["id"])
-    if message_id is None:
-        return not_found(request, user)
-    async with request.app[SERVICES].context() as ctx:
-        result = await ctx.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "dead")
-            .values(status="queued", attempts=0, not_before=ctx.now, last_error="")
-        )
-    raise see_other(f"/console/outbox?status=dead&ok={'retried' if result.rowcount else 'already'}")  # type: ignore[attr-defined]
 
 
 async def _colearning_page(

@@ -4,8 +4,6 @@ leaderboard), red packets owed. A manager sees only the brands on their account.
 from __future__ import annotations
 
 import secrets
-import time
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -13,27 +11,27 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import reports
-from bot.console import auth
+from bot.console import auth, dashboard
 from bot.console.base import Form, error_page, ident, not_found, page, render, see_other, zone_of
-from bot.console.charts import bar_chart
+from bot.console.charts import bar_chart, column_chart
+from bot.console.throttle import client_address, networks
 from bot.health import HEALTH
 from bot.services import SERVICES
 from models import queries as q
-from models.base import money_sum
 from models.catalog import Brand, RedPacket
-from models.orders import Order
-from models.people import Distributor
 
 routes = web.RouteTableDef()
 LOGIN_COOKIE = "distbot_console_login"
 PERIOD_LABELS = {"today": "今日", "week": "本周", "month": "本月", "push": "本轮接龙", "all": "全部"}
+LEADERBOARD_METRICS = {"amount": "销售额", "orders": "订单数", "new_customers": "新客数"}
 
 
 def _safe_next(value: str) -> str:
     return value if value.startswith("/console") and not value.startswith("//") and "\\" not in value else "/console"
 
 
-def _login_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+def _login_form(request: web.Request, error: str = "", status: int = 200, name: str = "") -> web.Response:
+    """The form; after a refusal it keeps the name typed (only the password is typed again)."""
     token = secrets.token_urlsafe(32)
     response = render(
         request,
@@ -42,6 +40,7 @@ def _login_form(request: web.Request, error: str = "", status: int = 200) -> web
         http_status=status,
         error=error,
         login_csrf=token,
+        login_name=name,
         next=request.query.get("next", ""),
     )
     response.set_cookie(
@@ -57,25 +56,38 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/console/login")
 async def login(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
     form = await request.post()
     expected = request.cookies.get(LOGIN_COOKIE, "")
     given = str(form.get("csrf", ""))
+    name = str(form.get("name", "")).strip()[:64]
     if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
-        return _login_form(request, "表单已过期，请重试。", 403)
-    name = str(form.get("name", "")).strip()
-    now = time.monotonic()
-    # Each attempt costs a scrypt hash: limited, or guessing passwords (and tying up the
-    # server) would be cheap.
-    attempts = request.app[SERVICES].login_attempts
-    if not (attempts.allow(f"name:{name}", now) and attempts.allow(f"from:{request.remote}", now)):
-        return _login_form(request, "尝试次数太多，请一分钟后再试。", 429)
-    token = await auth.log_in(request, name, str(form.get("password", "")))
-    if token is None:
-        return _login_form(request, "用户名或密码错误。", 401)
+        return _login_form(request, "表单已过期，请重试。", 403, name)
+    user = await auth.find_user(request, name)
+    device = auth.known_device(request, user, services.clock.now())
+    trusted = networks(services.settings.raw.console.trusted_proxies)
+    address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []), trusted)
+    throttle = services.login_attempts
+    wait = throttle.wait(name, address, device)
+    if wait:
+        response = _login_form(request, f"尝试次数太多，请 {_duration(wait)}后再试。", 429, name)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    token = await auth.log_in(request, user, str(form.get("password", "")))
+    if token is None or user is None:
+        throttle.failed(name, address, device)
+        return _login_form(request, "用户名或密码错误。", 401, name)
+    throttle.succeeded(name, address, device)
     response = see_other(_safe_next(str(form.get("next", ""))))
-    auth.set_cookie(response, token, request.app[SERVICES].clock.now())
+    now = services.clock.now()
+    auth.set_cookie(response, token, now)
+    auth.set_device_cookie(response, user, now)
     response.del_cookie(LOGIN_COOKIE, path="/console")
     raise response
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds} 秒" if seconds < 60 else f"{-(-seconds // 60)} 分钟"
 
 
 @routes.post("/console/logout")
@@ -94,35 +106,51 @@ async def visible_brands(session: AsyncSession, user: auth.User) -> list[Brand]:
     return list(await session.scalars(query))
 
 
-def _midnight(request: web.Request) -> datetime:
-    now = request.app[SERVICES].clock.now().astimezone(zone_of(request))
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 @routes.get("/console")
 @page()
 async def overview(request: web.Request, user: auth.User, form: Form) -> web.StreamResponse:
-    since = _midnight(request)
+    """Today in figures; the last 14 days as charts (revenue and orders per day stacked by
+    brand, new distributors per day), each brand's fortnight, the outbox's health and the
+    checks of /healthz. Managers see their brands only, without the ops-only parts."""
+    now = request.app[SERVICES].clock.now()
+    window = dashboard.Window.ending(now, zone_of(request))
     async with request.app[SERVICES].db.reading() as session:
-        brand_ids = [b.id for b in await visible_brands(session, user)] or [""]
-        orders, revenue = (
-            await session.execute(
-                select(func.count(Order.id), money_sum(Order.amount)).where(
-                    Order.paid_at >= since, Order.brand_id.in_(brand_ids)
-                )
-            )
-        ).one()
+        brands = await visible_brands(session, user)
+        days = await dashboard.orders_by_day(session, window, [(b.id, b.name) for b in brands])
         owed = await session.scalar(
-            select(func.count(RedPacket.id)).where(RedPacket.paid_at.is_(None), RedPacket.brand_id.in_(brand_ids))
+            select(func.count(RedPacket.id)).where(
+                RedPacket.paid_at.is_(None), RedPacket.brand_id.in_([b.id for b in brands] or [""])
+            )
         )
-        newcomers = (
-            await session.scalar(select(func.count(Distributor.id)).where(Distributor.joined_at >= since))
-            if user.is_ops
-            else None
-        )
-    figures = {"orders": int(orders), "revenue": revenue, "owed": int(owed or 0), "newcomers": newcomers}
-    health = await request.app[HEALTH].report() if user.is_ops else None  # what /healthz says
-    return render(request, "overview.html", user, section="overview", figures=figures, day=since, health=health)
+        newcomers = await dashboard.newcomers_by_day(session, window) if user.is_ops else None
+        health = await dashboard.outbox_health(session, now) if user.is_ops else None
+    runtime = await request.app[HEALTH].report() if user.is_ops else None  # what /healthz says
+    labels = [d.strftime("%m-%d") for d in window.days]
+    figures = {
+        "orders": sum(b.orders[-1] for b in days),
+        "revenue": sum((b.revenue[-1] for b in days), dashboard.ZERO),
+        "owed": int(owed or 0),
+        "newcomers": newcomers[-1] if newcomers is not None else None,
+    }
+    charts = {
+        "revenue": column_chart(labels, [(b.name, b.revenue) for b in days], money=True, unit="元"),
+        "orders": column_chart(labels, [(b.name, b.orders) for b in days], money=False, unit="单"),
+        "newcomers": column_chart(labels, [("新增分销员", newcomers)], money=False, unit="人") if newcomers else None,
+    }
+    ranked = sorted(days, key=lambda b: (-b.total_revenue, b.brand_id))
+    return render(
+        request,
+        "overview.html",
+        user,
+        section="overview",
+        figures=figures,
+        day=window.days[-1],
+        first_day=window.days[0],
+        charts=charts,
+        brands=ranked,
+        health=health,
+        runtime=runtime,
+    )
 
 
 async def _groups(session: AsyncSession, brand_id: str) -> list[dict[str, Any]]:
@@ -183,6 +211,7 @@ async def brand(request: web.Request, user: auth.User, form: Form) -> web.Stream
         board=board,
         chart=chart,
         periods=PERIOD_LABELS,
+        metrics=LEADERBOARD_METRICS,
         metric=metric,
     )
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
 from bot.transport import Event, EventSink, FriendRequest, Message, TransportStatus, UnknownTarget
 from bot.transports.sim_journal import DEFAULT_JOURNAL
+from bot.transports.sim_state import utc_now
 from bot.transports.sim_world import DIRECT_ADD_LIMIT, Refused, SimWorld
 
 __all__ = ["DEFAULT_JOURNAL", "DIRECT_ADD_LIMIT", "Refused", "SimTransport", "SimWorld"]
@@ -50,9 +51,16 @@ class SimTransport:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, journal: str | Path = DEFAULT_JOURNAL, *, page_url: str | None = None
+        cls,
+        settings: Settings,
+        journal: str | Path = DEFAULT_JOURNAL,
+        *,
+        page_url: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> SimTransport:
-        return cls(SimWorld.from_settings(settings, journal), page_url=page_url)
+        """``clock``: when things happen in the simulated world (the bot's clock, so a process
+        on DISTBOT_CLOCK sees messages at its own time)."""
+        return cls(SimWorld.from_settings(settings, journal, clock=clock), page_url=page_url)
 
     # ----------------------------------------------------------------------------- events in
 

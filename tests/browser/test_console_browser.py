@@ -4,16 +4,17 @@ served on 127.0.0.1 (a free port) over the test database. Screenshots go to test
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.web import make_app
-from models import ColearningApplication, ColearningSession, RedPacket
+from models import ColearningApplication, ColearningSession, OutboxMessage, RedPacket
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
 from tests.console_support import PASSWORD, add_pending_application, add_red_packets, make_account
-from tests.support import order_event, post_event
+from tests.support import START, order_event, post_event
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed")
 
@@ -29,6 +30,19 @@ async def served(services) -> AsyncIterator[TestClient]:
         await client.close()
 
 
+async def add_sent_messages(services, count: int) -> list[int]:
+    """``count`` DMs sent to 李娜, newest last; their ids, newest first (as the sent tab lists them)."""
+    async with services.db.unit_of_work() as session:
+        rows = [
+            OutboxMessage(account="helper", kind="text", target="wx-lina", template="t", text=f"第 {n} 条消息",
+                          status="sent", created_at=START, not_before=START, sent_at=START + timedelta(seconds=n))
+            for n in range(count)
+        ]  # fmt: skip
+        session.add_all(rows)
+        await session.flush()
+        return [row.id for row in reversed(rows)]
+
+
 async def shot(page, name: str, dialect: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"console-{name}-{dialect}.png"), full_page=True)
@@ -42,6 +56,7 @@ async def test_ops_log_in_schedule_a_session_approve_an_application_and_mark_a_r
     packets = await add_red_packets(services)
     application = await add_pending_application(services)
     await make_account(services, "xiaomei")
+    sent = await add_sent_messages(services, 60)
     for n, ref in enumerate(["DEMOC001", "DEMOC001", "DEMOB001", "DEMOC002"]):
         status, _ = await post_event(served, order_event(f"o-{n}", ref=ref, buyer=f"buyer-{n}"))
         assert status == 200
@@ -59,7 +74,22 @@ async def test_ops_log_in_schedule_a_session_approve_an_application_and_mark_a_r
 
         await page.goto(base)
         await expect(page.locator("[data-figure=orders]")).to_have_text("4")
+        revenue = page.locator("svg[data-chart=revenue] rect")
+        await expect(revenue).to_have_count(1)  # today's column, one brand
+        await expect(revenue.locator("title")).to_have_text("11-25 星火思维：1,596.00 元")
+        await expect(page.locator("svg[data-chart=revenue] text.tick").filter(has_text="11-12")).to_have_count(1)
+        await expect(page.locator("svg[data-chart=newcomers] rect")).to_have_count(1)
+        await expect(page.locator("[data-health=queued]")).to_have_text("8")  # the orders' messages, not sent here
         await shot(page, "overview", dialect)
+
+        await page.goto(f"{base}/outbox?status=sent")
+        await expect(page.locator("tr[id^=message-]")).to_have_count(50)
+        await expect(page.locator(f"#message-{sent[0]}")).to_contain_text("李娜")
+        await shot(page, "outbox-sent", dialect)
+        await page.get_by_role("link", name="下一页").click()
+        await expect(page.locator("tr[id^=message-]")).to_have_count(10)
+        await expect(page.get_by_role("link", name="2", exact=True)).to_have_attribute("aria-current", "page")
+        await shot(page, "outbox-sent-page-2", dialect)
 
         await page.goto(f"{base}/colearning")
         form = page.locator("#create-session")
@@ -97,9 +127,9 @@ async def test_ops_log_in_schedule_a_session_approve_an_application_and_mark_a_r
         await shot(page, "distributor", dialect)
 
         await page.set_viewport_size({"width": 400, "height": 800})
-        for name in ("colearning", "outbox", "red-packets"):
-            await page.goto(f"{base}/{name}")
-            await shot(page, f"{name}-phone", dialect)
+        for name in ("", "colearning", "outbox?status=sent", "red-packets"):
+            await page.goto(f"{base}/{name}".rstrip("/"))
+            await shot(page, f"{name.split('?')[0] or 'overview'}-phone", dialect)
             assert await page.evaluate("document.documentElement.scrollWidth") <= 400, name
     finally:
         await context.close()

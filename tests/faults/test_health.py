@@ -165,11 +165,11 @@ async def test_the_console_overview_shows_ops_what_healthz_says(services):
         page = await (await bot.client.get("/console")).text()
         await bot.sender.stop(grace=1)
         after = await (await bot.client.get("/console")).text()
-    assert 'data-health="status">正常' in page
+    assert 'data-runtime="status">正常' in page
     for part in ("database", "transport", "chat", "sender"):
         assert f'data-check="{part}"' in page
-    assert "待发 0 条" in page and "死信 0 条" in page
-    assert 'data-health="status">异常' in after and "已停止" in after
+    assert "待发 0 条" in page and "失败 0 条" in page
+    assert 'data-runtime="status">异常' in after and "已停止" in after
 
 
 @SQLITE_ONLY
@@ -178,7 +178,7 @@ async def test_a_manager_sees_no_health_block(services):
     async with Bot(services) as bot:
         await log_in(bot.client, "manager-xh")
         page = await (await bot.client.get("/console")).text()
-    assert "data-health" not in page and "今日支付订单" in page
+    assert "data-runtime" not in page and "今日支付订单" in page
 
 
 async def test_the_simulator_says_connected_and_logged_in_since_it_started(tmp_path):

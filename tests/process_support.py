@@ -1,0 +1,71 @@
+"""Running ``distbot run`` as a real process in a test: its own configuration and database in
+a temporary folder, a free port, and the process clock set through ``DISTBOT_CLOCK`` so what
+it does never depends on the hour the test runs at."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+
+from tests.support import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(tmp: Path, *replacements: tuple[str, str]) -> Path:
+    """config.yaml with the database and the simulator's journal in ``tmp``, the simulator's
+    pace made fast, and any further exact replacements."""
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    for old, new in (
+        ("url: sqlite+aiosqlite:///distbot.db", f"url: sqlite+aiosqlite:///{tmp / 'bot.db'}"),
+        ("sim_journal: sim-world.jsonl", f"sim_journal: {tmp / 'world.jsonl'}"),
+        (
+            "sim_limits: {account_interval_seconds: 0.05, room_interval_seconds: 0.2, jitter_seconds: 0.05}",
+            "sim_limits: {account_interval_seconds: 0.004, room_interval_seconds: 0, jitter_seconds: 0.002}",
+        ),
+        *replacements,
+    ):
+        assert text.count(old) == 1, f"{old!r} must occur once in config.yaml"
+        text = text.replace(old, new)
+    path = tmp / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def start_bot(config: Path, port: int, log: Path, clock: datetime, *options: str) -> subprocess.Popen[bytes]:
+    """``distbot run`` with its clock at ``clock`` (running on from there), output to ``log``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISTBOT_")}
+    env.update(PYTHONPATH=str(ROOT), DISTBOT_CLOCK=clock.isoformat())
+    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run", "--config", str(config), "--port", str(port), *options],
+            cwd=config.parent,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if await predicate():
+                return
+        except (aiohttp.ClientError, OSError):
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not reached within {seconds} s")
