@@ -23,6 +23,7 @@ from tests.faults.support import DatabaseFault, eventually, outage_lines, outage
 from tests.support import TOKEN, order_event, post_event, web_client
 
 FAULT_DRILL = True  # `services` with short waits: tests/faults/conftest.py
+pytestmark = pytest.mark.wall_clock  # APScheduler fires by the wall clock
 
 
 @pytest.fixture(autouse=True)

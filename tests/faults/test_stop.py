@@ -25,6 +25,7 @@ from bot.transports.sim import SimTransport
 from tests.faults.support import DatabaseFault, eventually, fault_settings, outage_lines
 from tests.support import PG_URL, ROOT, START
 
+pytestmark = pytest.mark.wall_clock  # a `distbot run` process, the simulator's world
 GUESTS = [f"guest-{i}" for i in range(30)]
 GRACE = 2.0  # in process
 # A real process also winds Python down after the stop (0.3–1 s on 2 busy cores), which the
