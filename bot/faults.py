@@ -62,15 +62,13 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 
 def _unavailable(error: BaseException) -> bool:
-    if isinstance(error, sa.IntegrityError | sa.DataError | sa.ProgrammingError):
-        return False
     if isinstance(error, sa.DBAPIError) and error.connection_invalidated:
         return True
-    if isinstance(error, sa.DisconnectionError | sa.TimeoutError | sa.InterfaceError):
-        return True  # pool exhausted, connection closed under us
-    if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
-        error, sqlite3.IntegrityError | sqlite3.ProgrammingError
-    ):
+    if isinstance(error, sa.DisconnectionError | sa.TimeoutError):
+        return True  # a connection lost under us, the pool exhausted
+    # SQLite: the file unreachable, locked too long, not a database (any more); its other
+    # errors (constraints, bad SQL, bad parameters) are the caller's.
+    if isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError:
         text = str(error).lower()
         return not any(marker in text for marker in _SQLITE_NOT_OUTAGE)
     sqlstate = str(getattr(error, "sqlstate", "") or "")
