@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,11 +22,14 @@ from bot.config import Settings, load_settings
 from bot.context import Clock, process_clock
 from bot.db import Database
 from bot.dispatch import Dispatcher
+from bot.faults import Retrying
+from bot.health import Health
 from bot.render import TEMPLATES, Renderer
 from bot.scheduler import register_colearning_jobs
 from bot.sender import OutboxSender
 from bot.services import Services
 from bot.settlement import settle_pass
+from bot.spool import Spool, SpoolInUse
 from bot.startup import (
     StartupError,
     database_problem,
@@ -136,7 +140,9 @@ async def serve(
     allow_remote_sim: bool = False,
 ) -> None:
     """Run until SIGINT/SIGTERM (or ``stop``). Stopping takes no new events, finishes the
-    events already taken and the message being sent; queued messages stay in the outbox."""
+    events already taken and the message being sent; queued messages stay in the outbox. It
+    takes at most ``runtime.stop_grace_seconds`` whatever the database does: chat not committed
+    by then stays in the inbox spool for the next start."""
     refused = exposure_refusal(transport.name if transport else transport_kind(services), host, allow_remote_sim)
     if refused is not None:
         raise StartupError(refused)
@@ -147,20 +153,28 @@ async def serve(
     except StartupError:
         await services.db.dispose()  # the process ends here: close what prepare() opened
         raise
+    runtime = services.settings.raw.runtime
+    spool = Spool(runtime.inbox_spool.format(account=services.settings.helper_account))
+    dispatcher = Dispatcher(services, handlers.ROUTERS, transport, spool=spool)
+    try:
+        dispatcher.start()  # first: what an earlier run left in the spool is handled before anything new
+    except SpoolInUse as exc:
+        await services.db.dispose()
+        raise StartupError(f"{exc} (runtime.inbox_spool)") from None
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    dispatcher = Dispatcher(services, handlers.ROUTERS, transport)
     outbox = services.settings.raw.outbox
     limits = outbox.sim_limits if transport.name == "sim" else outbox.limits
     sender = OutboxSender(services, transport, limits, account=services.settings.helper_account)
     services.committed = sender.wake.set
+    health = Health(services, transport)
 
-    runner = web.AppRunner(make_app(services, transport), access_log=None)
+    grace = float(runtime.stop_grace_seconds)
+    runner = web.AppRunner(make_app(services, transport, health), access_log=None, shutdown_timeout=grace / 4)
     await runner.setup()
-    dispatcher.start()
     await transport.start(dispatcher.submit)
     # Rooms that had members before the bot looked, read before anyone can ask for a count.
     await sync_rooms_at_start(services, transport)
@@ -168,7 +182,7 @@ async def serve(
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
         await transport.stop()
-        await dispatcher.stop()
+        await dispatcher.stop(grace=grace)
         await runner.cleanup()
         await services.db.dispose()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -177,11 +191,51 @@ async def serve(
     sender.start()
 
     scheduler = AsyncIOScheduler(timezone="UTC")
+    health.dispatcher, health.sender, health.scheduler = dispatcher, sender, scheduler
+    schedule_jobs(services, scheduler, health)
+    scheduler.start()
+    timer = await register_colearning_jobs(services, scheduler, transport)  # re-registered from our tables
+    health.jobs += [timer.retrying_sync, timer.retrying_run]
+    async with services.db.reading() as session:
+        accounts = await session.scalar(select(func.count(ConsoleUser.id)))
+    _announce(services, transport, host, port, console_accounts=int(accounts or 0))
+    try:
+        await stop.wait()
+    finally:
+        print("distbot: stopping (queued messages stay queued for the next start)", flush=True)
+        health.stopping = True
+        # What is left after the steps below is for the process to wind down (tasks, threads).
+        began = loop.time()
+        deadline = began + grace - min(2.0, grace / 4)
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
+
+        await _within(transport.stop(), left(), "the transport")
+        await dispatcher.stop(grace=left() * 0.8)  # the sender's send in flight gets the rest
+        await sender.stop(grace=left())
+        scheduler.shutdown(wait=False)  # cancels jobs still running (a settlement batch rolls back)
+        await _within(runner.cleanup(), left(), "the web server")
+        await _within(services.db.dispose(), max(left(), 0.5), "closing database connections")
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        log.info("stopped in %.1f s (grace %g s)", loop.time() - began, grace)
+
+
+def schedule_jobs(services: Services, scheduler: AsyncIOScheduler, health: Health) -> None:
+    """The settlement pass and the material post, each kept alive through database outages."""
+    cap = float(services.settings.raw.runtime.retry_max_seconds)
+
+    def next_run(job_id: str) -> Callable[[], datetime | None]:
+        return lambda: getattr(scheduler.get_job(job_id), "next_run_time", None)
+
     # APScheduler times its runs by the wall clock; "run once at start" is the wall clock's now
     # (a process on DISTBOT_CLOCK would otherwise see these runs as long missed and skip them).
     at_start = datetime.now(UTC)
+    settle = Retrying("settlement", settle_pass, cap=cap, next_run=next_run("settlement"))
+    health.jobs.append(settle)
     scheduler.add_job(
-        settle_pass,
+        settle.run,
         "interval",
         args=[services],
         minutes=services.settings.raw.settlement.run_every_minutes,
@@ -192,10 +246,12 @@ async def serve(
         next_run_time=at_start,
     )
     if (trigger := material.material_trigger(services.settings)) is not None:
+        post = Retrying("material post", material.post_material, cap=cap, next_run=next_run(material.MATERIAL_JOB_ID))
+        health.jobs.append(post)
         # Posts once a day (recorded in the same transaction as the post), so the run at start
         # is safe and catches up a post missed while the bot was down.
         scheduler.add_job(
-            material.post_material,
+            post.run,
             "cron",
             args=[services],
             id=material.MATERIAL_JOB_ID,
@@ -206,23 +262,15 @@ async def serve(
             next_run_time=at_start,
             **trigger,
         )
-    scheduler.start()
-    await register_colearning_jobs(services, scheduler, transport)  # re-registered from our tables
-    async with services.db.reading() as session:
-        accounts = await session.scalar(select(func.count(ConsoleUser.id)))
-    _announce(services, transport, host, port, console_accounts=int(accounts or 0))
+
+
+async def _within(step: Awaitable[None], seconds: float, what: str) -> None:
+    """One step of stopping, cut off when the grace period runs out."""
     try:
-        await stop.wait()
-    finally:
-        print("distbot: stopping (queued messages stay queued for the next start)", flush=True)
-        await transport.stop()
-        await dispatcher.stop()
-        await sender.stop()
-        scheduler.shutdown(wait=False)
-        await runner.cleanup()
-        await services.db.dispose()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        async with asyncio.timeout(seconds):
+            await step
+    except TimeoutError:
+        log.warning("stopping: %s did not finish within the grace period; going on without it", what)
 
 
 def _announce(services: Services, transport: Transport, host: str, port: int, *, console_accounts: int) -> None:

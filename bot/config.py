@@ -71,6 +71,20 @@ class DatabaseSettings(_Model):
     url: str | None = None  # default: DISTBOT_DATABASE_URL, else ./distbot.db
 
 
+class RuntimeSettings(_Model):
+    """The long-lived tasks under faults, stopping, and health (README: "Faults and health")."""
+
+    stop_grace_seconds: Decimal = Field(Decimal("10"), gt=0)  # SIGTERM → exit, whatever the database does
+    retry_max_seconds: Decimal = Field(Decimal("5"), gt=0)  # longest wait between tries while the database is out
+    # A chat batch not committed by then is taken for an outage (a database that hangs) and spooled.
+    batch_timeout_seconds: Decimal = Field(Decimal("30"), gt=0)
+    # Events taken while the database is out wait here, on local disk, until it is back (and
+    # across a stop); "{account}" is the helper account, so processes sharing a directory do not mix.
+    inbox_spool: str = "distbot-inbox-{account}.jsonl"
+    health_timeout_seconds: Decimal = Field(Decimal("0.5"), gt=0)  # the probe's bound on its database check
+    transport_grace_seconds: Decimal = Field(Decimal("60"), ge=0)  # disconnected longer than this: unhealthy
+
+
 class WebhookSettings(_Model):
     secret: str | None = None  # DISTBOT_WEBHOOK_SECRET wins
     tolerance_seconds: int = Field(300, ge=1)
@@ -321,6 +335,7 @@ class RawSettings(_Model):
     ops: list[str] = Field(default_factory=list)  # contact ids of ops staff
     brands: list[BrandSettings] = Field(min_length=1)
     database: DatabaseSettings = DatabaseSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
     webhook: WebhookSettings = WebhookSettings()
     admin: AdminSettings = AdminSettings()
     console: ConsoleSettings = ConsoleSettings()

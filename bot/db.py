@@ -17,9 +17,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bot.faults import Outage, doing
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///distbot.db"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "models" / "migrations"
@@ -38,7 +40,9 @@ def database_url(configured: str | None = None) -> str:
 
 
 class Database:
-    """The engine, its session factory, and the unit of work."""
+    """The engine, its session factory, and the unit of work. Every unit of work and read tells
+    :attr:`outage` how it went, so an outage is logged once when it starts and once when it ends
+    (``bot.faults``)."""
 
     def __init__(self, url: str, **engine_options: Any):
         self.url = database_url(url)
@@ -52,23 +56,40 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.outage = Outage()
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises.
         Handlers never commit; this does."""
-        if self._write_lock is not None:
-            async with self._write_lock, self.sessions() as session, session.begin():
-                yield session
-        else:
-            async with self.sessions() as session, session.begin():
-                yield session
+        try:
+            if self._write_lock is not None:
+                async with self._write_lock, self.sessions() as session, session.begin():
+                    yield session
+            else:
+                async with self.sessions() as session, session.begin():
+                    yield session
+        except Exception as error:
+            self.outage.failed(error, doing.get())
+            raise
+        self.outage.ok()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A read-only session (no lock taken on SQLite, thanks to WAL)."""
-        async with self.sessions() as session:
-            yield session
+        try:
+            async with self.sessions() as session:
+                yield session
+        except Exception as error:
+            self.outage.failed(error, doing.get())
+            raise
+        self.outage.ok()
+
+    async def ping(self) -> None:
+        """One round trip (``SELECT 1``); raises when the database cannot be reached. Callers
+        bound it with a timeout: a database that hangs must not hang them."""
+        async with self.reading() as session:
+            await session.execute(text("SELECT 1"))
 
     async def upgrade(self) -> None:
         """Apply every migration not yet applied (``distbot db upgrade``)."""

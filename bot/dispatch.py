@@ -7,6 +7,15 @@ a process near the database's single-insert rate. If a handler raises, the batch
 back and its events are replayed one by one, so only the failing one is lost: it is logged with
 its context and the person gets a polite answer. Handlers only write rows (replies go to the
 outbox), so replaying them is safe.
+
+When the database cannot be reached (``bot.faults``) — or sits on a batch for
+``runtime.batch_timeout_seconds`` — nothing is lost and nobody gets the polite error: the batch,
+everything queued behind it and every event taken until the database is back go to the inbox
+spool (``bot.spool``, on local disk), ``submit`` returns as soon as an event is written there,
+and the batch at the head is tried again with doubling waits. Once it commits, the spool is
+worked off in order, then events go the fast way again. :meth:`stop` finishes within its grace
+period whatever the database does: what is not committed by then stays in the spool, and the
+next start handles it before anything new.
 """
 
 from __future__ import annotations
@@ -15,13 +24,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.faults import Backoff, database_unavailable, doing
 from bot.limits import AnswerBatch, AnswerLimits
 from bot.outbox import queue_text
 from bot.router import MessageContext, Role, Router, first_match, role_of
 from bot.services import Services
+from bot.spool import Spool
 from bot.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, Transport
 from models.people import Distributor
 
@@ -45,6 +57,7 @@ class Dispatcher:
         max_batch: int = 256,
         person_limit: int | None = None,
         room_limit: int | None = None,
+        spool: Spool | None = None,
     ):
         self.services = services
         self.routers = list(routers)
@@ -54,59 +67,182 @@ class Dispatcher:
         # every role's budget and the group's.
         self.limits = AnswerLimits.from_settings(services.settings, person=person_limit, room=room_limit)
         self.queue: asyncio.Queue[tuple[Event, asyncio.Future[None]]] = asyncio.Queue()
+        self.spool = spool if spool is not None else Spool()
+        self.spooling = False  # the database is out, or what it missed is not worked off yet
+        runtime = services.settings.raw.runtime
+        self.backoff = Backoff(cap=float(runtime.retry_max_seconds))
+        self.batch_timeout = float(runtime.batch_timeout_seconds)
         self.handled = 0
         self.failed = 0
+        self.waiting_since: datetime | None = None  # when the spool last started filling
+        self._taken: list[tuple[Event, asyncio.Future[None]]] = []  # the batch being handled
+        self._current: list[Event] = []  # its events not yet committed
+        self._caught_up = asyncio.Event()
+        self._failing = False  # the last try met an outage
         self._worker: asyncio.Task[None] | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._worker is not None and not self._worker.done()
+
+    @property
+    def in_progress(self) -> int:
+        """Events taken and being handled the fast way (not in the spool)."""
+        return self.queue.qsize() + len(self._current)
+
     async def submit(self, event: Event) -> None:
-        """The transport's sink: returns when the event's effects are committed."""
+        """The transport's sink: returns when the event's effects are committed — or, while
+        the database is out, once the event is written to the inbox spool."""
         if self._worker is None:
             raise RuntimeError("the dispatcher is not running")
+        if self.spooling:
+            if self._admitted(event):
+                self.spool.append([event])
+            return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.queue.put_nowait((event, done))
         await done
 
     def start(self) -> None:
+        """Start the worker; events an earlier run left in the spool are handled first."""
+        if waiting := self.spool.open():
+            log.warning("chat: %d message(s) taken before the last stop are handled first", waiting)
+            self._spool_mode()
         self._worker = asyncio.create_task(self._run(), name="dispatcher")
 
-    async def stop(self) -> None:
-        """Finish what is queued, then stop."""
+    async def stop(self, grace: float | None = None) -> None:
+        """Finish what is taken, within ``grace`` seconds (None: however long it takes). What
+        is not committed by then is kept in the spool for the next start — at once when the
+        database is out and the spool is on disk already."""
         if self._worker is None:
             return
-        await self.queue.join()
+        # While the database is out and everything taken is on disk, waiting would gain nothing.
+        if not (self.spooling and self.spool.path is not None and self._failing):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await self._drained()
         self._worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._worker
         self._worker = None
+        left: list[Event] = [*self._current]
+        self._current = []
+        self._acknowledge(self._taken)
+        while not self.queue.empty():
+            taken = self.queue.get_nowait()
+            left.append(taken[0])
+            self._acknowledge([taken])
+        self.spool.append(left)  # outside an outage the spool is empty: nothing goes before them
+        if self.spool:
+            fate = f"kept in {self.spool.path}; the next start handles them" if self.spool.path else "lost (no spool)"
+            log.warning("chat: stopping with %d message(s) not committed: %s", len(self.spool), fate)
+        self.spool.close()
+
+    async def _drained(self) -> None:
+        while True:
+            await self.queue.join()
+            if not self.spooling:
+                return
+            await self._caught_up.wait()
+
+    def _spool_mode(self) -> None:
+        if not self.spooling:
+            self.spooling, self.waiting_since = True, datetime.now(UTC)
+            self._caught_up.clear()
 
     async def _run(self) -> None:
+        doing.set("chat")
         while True:
+            if self.spooling:
+                await self._work_off_spool()
+                continue
             batch = [await self.queue.get()]
             while len(batch) < self.max_batch and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
+            self._taken = batch
+            self._current = [event for event, _ in batch if self._admitted(event)]
             try:
-                await self._batch(batch)
-            finally:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-                    self.queue.task_done()
+                await self._process(self._current)
+            except Exception as error:
+                if database_unavailable(error):
+                    self._failing = True
+                    # What is not committed, then everything queued, then whatever comes next
+                    # goes to the spool, in that order; the transports may go on meanwhile.
+                    self._spool_mode()
+                    self.spool.append(self._current)
+                    while not self.queue.empty():
+                        queued = self.queue.get_nowait()
+                        batch.append(queued)
+                        self.spool.append([queued[0]])
+                else:  # _process handles every other error itself; a bug must not end chat
+                    log.exception("chat: unexpected error; %d message(s) dropped", len(self._current))
+            # Not in a ``finally``: when stop() cancels this task mid-batch, it keeps them.
+            self._current = []
+            self._acknowledge(batch)
 
-    async def _batch(self, batch: list[tuple[Event, asyncio.Future[None]]]) -> None:
-        events = [event for event, _ in batch if self._admitted(event)]
+    def _acknowledge(self, batch: list[tuple[Event, asyncio.Future[None]]]) -> None:
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
+            self.queue.task_done()
+        self._taken = []
+
+    async def _work_off_spool(self) -> None:
+        events = self.spool.head(self.max_batch)
+        if not events:
+            self.spooling, self.waiting_since = False, None
+            self._caught_up.set()
+            return
+        remaining = list(events)
+        try:
+            await self._process(remaining)
+        except Exception as error:
+            self.spool.done(len(events) - len(remaining))
+            self._failing = database_unavailable(error)
+            if not self._failing:
+                log.exception("chat: unexpected error; %d message(s) dropped", len(remaining))
+                self.spool.done(len(remaining))
+                return
+            await asyncio.sleep(self.backoff.next())
+            return
+        self.spool.done(len(events))
+        self.backoff.reset()
+        self._failing = False
+        if not self.spool:
+            log.info("chat: caught up with the messages taken while the database was out")
+
+    async def _process(self, events: list[Event]) -> None:
+        """Commit ``events``, emptying the list as they are committed (or given up as failed);
+        a database outage propagates with the rest still in the list."""
         if not events:
             return
         try:
-            await self._handle_all(events)
-        except HandlerFailed as failure:
+            await self._bounded(events)
+        except Exception as error:
+            if database_unavailable(error):
+                raise
             if len(events) == 1:
-                await self._failed(failure)
-                return
-            for event in events:  # replay one by one: only the failing event is lost
-                try:
-                    await self._handle_all([event])
-                except HandlerFailed as single:
-                    await self._failed(single)
+                await self._failed(events[0], error)
+            else:
+                while events:  # replay one by one: only the failing event is lost
+                    try:
+                        await self._bounded(events[:1])
+                    except Exception as single:
+                        if database_unavailable(single):
+                            raise
+                        await self._failed(events[0], single)
+                    del events[0]
+        events.clear()
+
+    async def _bounded(self, events: list[Event]) -> None:
+        """One unit of work, given up (rolled back) when the database sits on it: a database
+        that hangs is an outage too, and its events wait in the spool like any other."""
+        try:
+            async with asyncio.timeout(self.batch_timeout):
+                await self._handle_all(events)
+        except TimeoutError as hung:
+            self.services.db.outage.failed(hung, f"chat: no commit within {self.batch_timeout:g} s")
+            raise
 
     def _admitted(self, event: Event) -> bool:
         """Not the helper's own messages echoed back: WeChat names their sender by the helper's
@@ -119,7 +255,8 @@ class Dispatcher:
         services = self.services
         # Every message is handled; what is limited is how often the bot answers one person or
         # one room (MessageContext.reply), decided against this process's memory of answers
-        # and counted from the commit on.
+        # and counted from the commit on — so a batch rolled back by an outage and tried again
+        # spends nobody's allowance twice.
         answers = AnswerBatch(services.answered, self.limits)
         async with services.db.unit_of_work() as session:
             now = services.clock.now()
@@ -153,9 +290,11 @@ class Dispatcher:
                 try:
                     await route.handler(ctx)
                 except Exception as exc:
+                    if database_unavailable(exc):
+                        raise  # not the handler's fault: the batch waits for the database
                     raise HandlerFailed(route.name, event, ctx.role) from exc
-                self.handled += 1
                 handled.append(f"{describe_event(event)} → {route.name}")
+        self.handled += len(handled)  # counted once committed: a batch tried again counts once
         answers.commit()
         services.committed()
         if handled:
@@ -163,9 +302,9 @@ class Dispatcher:
             more = f"; and {len(handled) - LOGGED_PER_BATCH} more" if len(handled) > LOGGED_PER_BATCH else ""
             log.info("handled %d event(s) in one transaction: %s%s", len(handled), shown, more)
 
-    async def _failed(self, failure: HandlerFailed) -> None:
+    async def _failed(self, event: Event, error: Exception) -> None:
+        failure = error if isinstance(error, HandlerFailed) else HandlerFailed("dispatcher", event)
         self.failed += 1
-        event = failure.event
         log.error(
             "handler %s failed on %s from %s in %s: %r",
             failure.route,
@@ -173,7 +312,7 @@ class Dispatcher:
             getattr(event, "sender", getattr(event, "contact", "?")),
             getattr(event, "room", None) or "a DM",
             getattr(event, "text", "")[:80],
-            exc_info=failure.__cause__,
+            exc_info=failure.__cause__ or error,
         )
         # A reply is due privately, to a mention, and to a manager's or ops' command in a group.
         commanded = failure.role in (Role.MANAGER, Role.OPS)
@@ -189,7 +328,9 @@ class Dispatcher:
                     data={},
                     account=self.transport.account if self.transport else None,
                 )
-        except Exception:
+        except Exception as fallback:
+            if database_unavailable(fallback):
+                raise  # the event is tried again once the database is back
             log.exception("could not queue the fallback answer either")
 
 

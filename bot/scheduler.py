@@ -11,6 +11,10 @@ row per (session, moment, group) in ``colearning_deliveries`` — inserted with 
 NOTHING in the same transaction as the messages — makes each group get it once, across
 restarts and several processes. The row with group 0 marks the moment handled.
 
+The jobs the scheduler runs are :class:`bot.faults.Retrying` wrappers of :meth:`ColearningTimer.sync`
+and :meth:`ColearningTimer.run`: a database outage delays a moment (and the grace rule then
+decides), it never loses the job.
+
 Wiring (``bot.app.serve``): ``await register_colearning_jobs(services, scheduler, transport)``.
 """
 
@@ -27,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.colearning import groups_of, queue_to_groups, session_data
+from bot.faults import Retrying
 from bot.services import Services
 from bot.transport import Transport, TransportError
 from core.colearning import Decision, Moment, decide, describe_minutes, in_window, minutes_until, moments
@@ -102,6 +107,13 @@ class ColearningTimer:
 
     def __init__(self, services: Services, scheduler: BaseScheduler, transport: Transport | None = None):
         self.services, self.scheduler, self.transport = services, scheduler, transport
+        cap = float(services.settings.raw.runtime.retry_max_seconds)
+        self.retrying_sync = Retrying("co-learning sync", self.sync, cap=cap, next_run=self._next_sync)
+        self.retrying_run = Retrying("co-learning messages", self.run, cap=cap)
+
+    def _next_sync(self) -> datetime | None:
+        job = self.scheduler.get_job(SYNC_JOB)
+        return getattr(job, "next_run_time", None)
 
     @property
     def grace(self) -> timedelta:
@@ -138,7 +150,7 @@ class ColearningTimer:
             if job is not None and (due_now or getattr(job.trigger, "run_date", None) == moment.at):
                 continue  # already set (a due one runs as soon as the scheduler gets to it)
             self.scheduler.add_job(
-                self.run,
+                self.retrying_run.run,
                 "date",
                 run_date=None if due_now else moment.at,
                 args=[session_id, moment.key],
@@ -244,7 +256,7 @@ async def register_colearning_jobs(
     _TIMERS[id(services)] = timer
     await timer.sync()
     scheduler.add_job(
-        timer.sync,
+        timer.retrying_sync.run,
         "interval",
         seconds=services.settings.raw.colearning.sync_seconds,
         id=SYNC_JOB,

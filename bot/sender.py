@@ -19,6 +19,11 @@ A transport that cannot send (disconnected, not logged in) pauses the sender: no
 so nothing is counted or dead-lettered however long the outage, and a send refused as "not
 connected" goes back to the queue as it was. A send whose outcome is unknown (no answer in
 time) is not sent again blindly: it becomes ``uncertain`` for ops to retry or drop.
+
+The database going away never ends the sender: it waits (doubling, up to
+``runtime.retry_max_seconds``) and carries on. A message sent while the database is out is
+recorded as sent once it is back (a send cannot be taken back); rows it had claimed but not
+sent are queued again.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.config import RateLimits
+from bot.faults import Backoff, database_unavailable, doing
 from bot.services import Services
 from bot.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
 from models.messaging import OutboxMessage
@@ -72,39 +79,78 @@ class OutboxSender:
         self.room_ready: dict[str, float] = {}
         self.wake = asyncio.Event()
         self.sent = 0
+        self.retry = Backoff(cap=float(services.settings.raw.runtime.retry_max_seconds))
         self._stopping = False
         self._stopped = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"outbox-sender-{self.account}")
 
-    async def stop(self) -> None:
-        """Stop after the send in progress, if any; queued rows stay queued for next time."""
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop after the send in progress, if any, waiting at most ``grace`` seconds (None:
+        however long it takes); queued rows stay queued for next time. A row cut off mid-send
+        stays ``sending`` and goes again at the next start."""
         self._stopping = True
         self._stopped.set()
         self.wake.set()
         if self._task is not None:
-            await self._task
+            try:
+                async with asyncio.timeout(grace):
+                    await asyncio.shield(self._task)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
     async def run(self) -> None:
-        await self.recover()
+        doing.set("outbox sender")
+        recovered = False
         while not self._stopping:
             if not self.transport.can_send():
                 await self._wait_for_transport()
                 continue
+            outage = False
             try:
+                if not recovered:  # at start, and after an outage: rows claimed but not sent
+                    await self.recover()
+                    recovered = True
                 wait = await self.send_next()
-            except Exception:
-                log.exception("outbox sender: unexpected error; pausing")
-                wait = self.poll
+                self.retry.reset()
+            except Exception as error:
+                if database_unavailable(error):  # logged once by the database's outage record
+                    outage, recovered, wait = True, False, self.retry.next()
+                else:
+                    log.exception("outbox sender: unexpected error; pausing")
+                    wait = self.poll
             if wait is None:
                 wait = self.poll
             if wait and not self._stopping:
                 self.wake.clear()
                 try:
-                    await asyncio.wait_for(self.wake.wait(), timeout=min(wait, self.poll))
+                    await asyncio.wait_for(self.wake.wait(), timeout=wait if outage else min(wait, self.poll))
+                except TimeoutError:
+                    pass
+
+    async def _record(self, statement: Any) -> None:
+        """Write what a send did. The send cannot be taken back, so while the database is out
+        this waits for it (unless stopping: the row then goes again at the next start)."""
+        backoff = Backoff(cap=self.retry.cap)
+        while True:
+            try:
+                async with self.services.db.unit_of_work() as session:
+                    await session.execute(statement)
+                return
+            except Exception as error:
+                if self._stopping or not database_unavailable(error):
+                    raise
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=backoff.next())
                 except TimeoutError:
                     pass
 
@@ -272,12 +318,7 @@ class OutboxSender:
             log.exception("outbox: transport raised on message %s", ref)
             await self._failed(group, TransportError(repr(error)))
         else:
-            async with self.services.db.unit_of_work() as session:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_([r.id for r in group]))
-                    .values(status="sent", sent_at=self.services.clock.now(), last_error="")
-                )
+            await self._settle(group, status="sent", sent_at=self.services.clock.now(), last_error="")
             self.sent += len(group)
         finally:
             self._spaced(first)
@@ -323,10 +364,7 @@ class OutboxSender:
         await self._settle(group, status="uncertain", last_error=str(error)[:500] or type(error).__name__)
 
     async def _settle(self, group: list[OutboxMessage], **values: object) -> None:
-        async with self.services.db.unit_of_work() as session:
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).values(**values)
-            )
+        await self._record(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).values(**values))
 
     async def _failed(self, group: list[OutboxMessage], error: TransportError) -> None:
         attempts = group[0].attempts  # read back after the claim, which counted this attempt

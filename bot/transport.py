@@ -132,14 +132,16 @@ class Uncertain(TransportError):
 
 @dataclass
 class TransportStatus:
-    """``connected``: the link to WeChat (or its puppet service) is up; ``logged_in``: the helper
-    account is logged in on it; ``since``: when the current state of the two began."""
+    """What the transport says of itself (``/healthz``, the console, the start-up lines).
+    ``connected``: the link to WeChat (or the puppet service) is up; ``logged_in``: the helper
+    account is logged in on it; ``since``: when the current state of the two began (None:
+    not known)."""
 
     name: str
     account: str
     logged_in: bool
     detail: dict[str, Any] = field(default_factory=dict)
-    connected: bool = False
+    connected: bool = True
     since: datetime | None = None
 
 

@@ -1,5 +1,7 @@
-"""The aiohttp application: webhooks, the ops API, and an error boundary that answers with
-JSON and logs, never with a stack trace."""
+"""The aiohttp application: webhooks, the ops API, health, and an error boundary that answers
+with JSON and logs, never with a stack trace. A request that meets a database outage answers
+503 with ``Retry-After`` (nothing was written) and is not logged one by one: the outage is
+logged once when it starts and once when it ends (``bot.faults``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from aiohttp import web
 
 from bot import colearning_api, ops_api, ops_queue_api, ops_red_packets_api, webhooks
 from bot.console import console_routes
+from bot.faults import database_unavailable
+from bot.health import HEALTH, Health, healthz, readyz
 from bot.jsonutil import reply
 from bot.services import SERVICES, Services
 from bot.transport import Transport
@@ -25,7 +29,12 @@ async def error_boundary(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     except web.HTTPException:
         raise
-    except Exception:
+    except Exception as error:
+        if database_unavailable(error):
+            body = {"status": "unavailable", "reason": "the database cannot be reached; nothing was written, try again"}
+            response = reply(body, 503)
+            response.headers["Retry-After"] = "5"
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         return reply({"status": "error", "reason": "internal error; it has been logged"}, 500)
 
@@ -41,14 +50,14 @@ async def ops_auth(request: web.Request, handler: Handler) -> web.StreamResponse
     return await handler(request)
 
 
-async def health(request: web.Request) -> web.Response:
-    return reply({"status": "ok"})
-
-
-def make_app(services: Services, transport: Transport | None = None) -> web.Application:
+def make_app(
+    services: Services, transport: Transport | None = None, health: Health | None = None
+) -> web.Application:
     app = web.Application(middlewares=[error_boundary, ops_auth], client_max_size=1024 * 1024)
     app[SERVICES] = services
-    app.router.add_get("/healthz", health)
+    app[HEALTH] = health or Health(services, transport)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.add_routes(webhooks.routes)
     app.add_routes(ops_api.routes)
     app.add_routes(ops_queue_api.routes)

@@ -15,6 +15,7 @@ from bot.console import auth, dashboard
 from bot.console.base import Form, error_page, ident, not_found, page, render, see_other, zone_of
 from bot.console.charts import bar_chart, column_chart
 from bot.console.throttle import client_address, networks
+from bot.health import HEALTH
 from bot.services import SERVICES
 from models import queries as q
 from models.catalog import Brand, RedPacket
@@ -109,8 +110,8 @@ async def visible_brands(session: AsyncSession, user: auth.User) -> list[Brand]:
 @page()
 async def overview(request: web.Request, user: auth.User, form: Form) -> web.StreamResponse:
     """Today in figures; the last 14 days as charts (revenue and orders per day stacked by
-    brand, new distributors per day), each brand's fortnight, and the outbox's health. Managers
-    see their brands only, without the ops-only parts."""
+    brand, new distributors per day), each brand's fortnight, the outbox's health and the
+    checks of /healthz. Managers see their brands only, without the ops-only parts."""
     now = request.app[SERVICES].clock.now()
     window = dashboard.Window.ending(now, zone_of(request))
     async with request.app[SERVICES].db.reading() as session:
@@ -123,6 +124,7 @@ async def overview(request: web.Request, user: auth.User, form: Form) -> web.Str
         )
         newcomers = await dashboard.newcomers_by_day(session, window) if user.is_ops else None
         health = await dashboard.outbox_health(session, now) if user.is_ops else None
+    runtime = await request.app[HEALTH].report() if user.is_ops else None  # what /healthz says
     labels = [d.strftime("%m-%d") for d in window.days]
     figures = {
         "orders": sum(b.orders[-1] for b in days),
@@ -147,6 +149,7 @@ async def overview(request: web.Request, user: auth.User, form: Form) -> web.Str
         charts=charts,
         brands=ranked,
         health=health,
+        runtime=runtime,
     )
 
 

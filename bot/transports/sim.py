@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
@@ -39,6 +39,7 @@ class SimTransport:
         self._early: list[Event] = []
         self._queues: dict[str, deque[Event]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._since: datetime | None = None  # started (or stopped) at
 
     @classmethod
     def from_settings(
@@ -56,7 +57,7 @@ class SimTransport:
     # ----------------------------------------------------------------------------- events in
 
     async def start(self, sink: EventSink) -> None:
-        self._sink = sink
+        self._sink, self._since = sink, datetime.now(UTC)
         early, self._early = self._early, []
         for event in early:
             self.deliver(event)
@@ -64,7 +65,7 @@ class SimTransport:
     async def stop(self) -> None:
         """Stop delivering (events not yet delivered are dropped, as WeChat would while the
         bot is away) and close the journal."""
-        self._sink = None
+        self._sink, self._since = None, datetime.now(UTC)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -166,4 +167,6 @@ class SimTransport:
             "contacts": len(self.world.contacts),
             "rooms": len(self.world.rooms),
         }
-        return TransportStatus(self.name, self.account, True, detail, connected=True)
+        # The world is in this process: connected and logged in exactly while started.
+        up = self._sink is not None
+        return TransportStatus(self.name, self.account, up, detail, connected=up, since=self._since)
