@@ -296,7 +296,7 @@ class AnswerSettings(_Model):
     budgeted: a registration is news the person must get."""
 
     window_seconds: int = Field(60, ge=1)
-    guest: int = Field(1, ge=1)  # answers per window to someone who is not a distributor
+    guest: int = Field(3, ge=1)  # answers per window to someone who is not a distributor
     distributor: int = Field(6, ge=1)
     staff: int = Field(20, ge=1)  # ops and brand course managers
     room: int = Field(30, ge=1)  # answers per window in one group, whoever asked

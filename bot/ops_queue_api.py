@@ -133,7 +133,7 @@ async def outbox(request: web.Request) -> web.Response:
             "low_priority_cap": services.settings.raw.outbox.low_priority_cap,
             # What was not sent on purpose that day (platform time): not queued at the cap,
             # answers withheld by the per-person limits, repeats of an answer just given.
-            "dropped": {
+            "not_queued": {
                 "day": day.isoformat(),
                 "total": sum(d.count for d in drops),
                 "by_reason": {r: sum(d.count for d in drops if d.reason == r) for r in DROP_REASONS},

@@ -1,10 +1,11 @@
 """The brand menu: the answer to "品牌", "菜单", "帮助" — and, last of all routers, to any private
 message nothing else understood, or a group message that mentions the helper.
 
-The full menu goes to one person at most once per ``dm.menu_every_minutes``; within that time
-they get a one-line reminder of the keywords instead — and, like every answer
-(bot.limits), not the same reminder twice within ``answers.repeat_minutes``, nothing past
-their answer budget but one "稍后再试". So a stranger repeating "帮助" gets the menu once.
+The full menu goes to one person at most once per ``dm.menu_every_minutes`` for what nothing
+understood; within that time they get a one-line reminder of the keywords instead. Asked for
+("帮助"), the menu is answered again, and like every answer (bot.limits) the same text is not
+given twice within ``answers.repeat_minutes``, nothing past the answer budget but one "稍后再试".
+So a stranger repeating "帮助" ten times gets the menu once.
 
 When the menu was last sent is read from the answer limits' memory, which records what was
 actually queued (a menu withheld by the limits does not count as sent) in this process: a
@@ -42,10 +43,12 @@ _MENU_DATA: dict[int, tuple[object, dict[str, object]]] = {}
 def _menu_or_reminder(ctx: MessageContext, *, asked: bool) -> None:
     data = menu_data(ctx)
     every = timedelta(minutes=ctx.settings.raw.dm.menu_every_minutes)
-    if not every or not ctx.answered_within("menu", every):
+    # Asked for again: the same menu, which the repeat rule withholds while the one just sent
+    # still stands — "帮助" ten times is one answer, not a menu and a reminder.
+    if asked or not every or not ctx.answered_within("menu", every):
         ctx.reply("menu", data if asked else {**data, "not_understood": True})
     else:
-        ctx.reply("menu_reminder", {"brands": data["brands"], "not_understood": not asked})
+        ctx.reply("menu_reminder", {"brands": data["brands"]})
 
 
 @router.message(private, exactly("品牌", "菜单", "帮助", "help", "menu", "?", "？"))

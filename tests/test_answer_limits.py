@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 import handlers
@@ -16,7 +17,15 @@ from bot.router import Router, keyword, private
 from models import OutboxDrop
 from tests.dm_support import dm, outbox, run, sell
 from tests.fakes import FakeTransport
-from tests.support import START, order_event
+from tests.support import START, edited_settings, order_event, running_services
+
+
+@pytest.fixture
+async def services(databases, dialect):
+    """A stranger's budget cut to one answer a minute (config.yaml gives 3): the rules show with
+    fewer messages."""
+    async with running_services(databases, dialect, edited_settings(("guest: 3,", "guest: 1,"))) as running:
+        yield running
 
 
 def templates_to(rows, target: str) -> list[str]:

@@ -163,8 +163,8 @@ async def test_drops_count_on_the_platforms_day_and_ops_can_ask_for_any_day(data
             before = await (await client.get("/api/outbox?day=2026-11-25", headers=AUTH)).json()
             malformed = await client.get("/api/outbox?day=yesterday", headers=AUTH)
             refusal = await malformed.json()
-    assert (today["dropped"]["day"], today["dropped"]["total"]) == ("2026-11-26", 1)
-    assert before["dropped"]["rows"] == [{"account": "helper", "reason": "cap", "template": "menu", "count": 2}]
+    assert (today["not_queued"]["day"], today["not_queued"]["total"]) == ("2026-11-26", 1)
+    assert before["not_queued"]["rows"] == [{"account": "helper", "reason": "cap", "template": "menu", "count": 2}]
     assert (today["low_priority_cap"], today["queued_by_priority"]["menu"]) == (1, 1)
     assert malformed.status == 422 and refusal["errors"] == ["day must be a date, YYYY-MM-DD"]
 

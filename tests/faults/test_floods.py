@@ -1,6 +1,7 @@
 """Drill: a flood of strangers. 5,000 DMs from 500 strangers (ten mixed texts each, all at once,
 through the dispatcher and the real routers) must not become hours of backlog ahead of the
-messages that matter: each stranger gets at most one answer and one "稍后再试", the outbox holds
+messages that matter: each stranger gets at most their answer budget (``answers.guest``, 3 a
+minute, each answer once however often it is asked for) and one "稍后再试", the outbox holds
 no more low-priority rows than its cap, ops see what was dropped, and a relay line and an
 earned DM queued after the flood go out before the menus still waiting."""
 
@@ -54,26 +55,38 @@ async def queued(services) -> list[OutboxMessage]:
         )
 
 
-async def test_five_thousand_dms_from_five_hundred_strangers_get_one_answer_and_at_most_one_try_later_each(
+async def test_five_thousand_dms_from_five_hundred_strangers_get_their_budget_of_answers_and_at_most_one_try_later_each(
     databases, dialect
 ):
     uncapped = edited_settings(("low_priority_cap: 200", "low_priority_cap: null"))
     async with running_services(databases, dialect, uncapped) as services:
+        budget = services.settings.raw.answers.guest
         await dispatch(services, stranger_dms())
         rows = await queued(services)
 
     answers = Counter(r.target for r in rows if r.template != "answer_later")
     try_later = Counter(r.target for r in rows if r.template == "answer_later")
-    assert len(answers) == PEOPLE and set(answers.values()) == {1}  # everyone answered, once
+    assert len(answers) == PEOPLE and set(answers.values()) == {budget}  # everyone answered, within budget
+    texts = Counter((r.target, r.text) for r in rows if r.template != "answer_later")
+    assert set(texts.values()) == {1}  # no answer twice to one person
     assert set(try_later.values()) == {1}
     assert {r.text for r in rows if r.template == "answer_later"} == {"消息有点多，请 60 秒后再试～"}
-    assert len(rows) <= 2 * PEOPLE  # 4,500 replies before
+    assert len(rows) == (budget + 1) * PEOPLE  # 4,500 replies before
 
 
-async def test_one_strangers_ten_messages_arriving_together_get_one_answer_and_one_try_later(services):
+async def test_a_stranger_saying_the_same_thing_ten_times_gets_one_answer(services):
+    same = [Message(id=f"m{n}", sender="stranger-1", sender_name="家长", text="帮助", at=START) for n in range(EACH)]
+    await dispatch(services, same)
+
+    assert [r.template for r in await queued(services)] == ["menu"]
+
+
+async def test_one_strangers_ten_mixed_messages_arriving_together_get_their_budget_and_one_try_later(services):
+    budget = services.settings.raw.answers.guest
     await dispatch(services, [m for m in stranger_dms(1)])
 
-    assert [r.template for r in await queued(services)] == ["menu", "answer_later"]
+    templates = [r.template for r in await queued(services)]
+    assert len(templates) == budget + 1 and templates[-1] == "answer_later" and templates[0] == "menu"
 
 
 async def test_the_flood_queues_no_more_low_priority_rows_than_the_cap_and_ops_see_what_was_dropped(services):
@@ -86,17 +99,20 @@ async def test_the_flood_queues_no_more_low_priority_rows_than_the_cap_and_ops_s
         response = await client.get("/api/outbox?status=queued", headers={"Authorization": f"Bearer {TOKEN}"})
         body = await response.json()
     assert body["queued_by_priority"] == {"live": 0, "earned": 0, "welcome": 0, "answer": 0, "menu": cap}
-    dropped = body["dropped"]
+    dropped = body["not_queued"]
     assert dropped["day"] == "2026-11-25"
-    # 5,000 answers owed: 500 given (one each), 4,500 withheld by the limits; of the 1,000 rows
-    # the limits let through (500 answers, 500 "稍后再试"), all but the cap were not queued.
+    # 5,000 answers owed: the budget given to each, the rest withheld by the limits; of the rows
+    # the limits let through (the answers and 500 "稍后再试"), all but the cap were not queued.
+    budget = services.settings.raw.answers.guest
+    passed = (budget + 1) * PEOPLE
     reasons = dropped["by_reason"]
-    assert reasons["cap"] == 2 * PEOPLE - cap and reasons["limit"] > 0 and reasons["repeat"] > 0
-    assert reasons["limit"] + reasons["repeat"] == PEOPLE * (EACH - 1)
+    assert reasons["cap"] == passed - cap and reasons["limit"] > 0 and reasons["repeat"] > 0
+    assert reasons["limit"] + reasons["repeat"] == PEOPLE * (EACH - budget)
     assert dropped["total"] == sum(reasons.values())
     capped = {(r["template"], r["count"]) for r in dropped["rows"] if r["reason"] == "cap"}
-    assert sum(n for _, n in capped) == 2 * PEOPLE - cap and {t for t, _ in capped} <= {
+    assert sum(n for _, n in capped) == passed - cap and {t for t, _ in capped} <= {
         "menu",
+        "menu_reminder",
         "how_to_join",
         "answer_later",
     }
