@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 import handlers  # noqa: E402
 from bot.app import build_services, prepare  # noqa: E402
-from bot.config import parse_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.dispatch import Dispatcher  # noqa: E402
-from bot.router import Router  # noqa: E402
+from bot.base.config import parse_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.runtime.dispatch import Dispatcher  # noqa: E402
+from bot.runtime.router import Router  # noqa: E402
 from bot.transports.sim import SimTransport  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -34,12 +34,12 @@ sys.path.insert(0, str(ROOT))
 import handlers  # noqa: E402
 from bot import colearning  # noqa: E402
 from bot.app import build_services, prepare  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.dispatch import Dispatcher  # noqa: E402
-from bot.scheduler import changed  # noqa: E402
-from bot.sender import OutboxSender  # noqa: E402
-from bot.transport import Message, RoomInvitation, TransportStatus  # noqa: E402
+from bot.base.config import load_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.base.transport import Message, RoomInvitation, TransportStatus  # noqa: E402
+from bot.runtime.dispatch import Dispatcher  # noqa: E402
+from bot.runtime.scheduler import changed  # noqa: E402
+from bot.runtime.sender import OutboxSender  # noqa: E402
 from handlers import colearning as colearning_handlers  # noqa: E402
 from models import OutboxMessage  # noqa: E402
 

@@ -36,12 +36,12 @@ from sqlalchemy import func, select, update  # noqa: E402
 import handlers  # noqa: E402
 from bench.relay import START, SimTime, burst, drain, minutes  # noqa: E402
 from bot.app import build_services, prepare  # noqa: E402
-from bot.config import Settings, parse_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.dispatch import Dispatcher  # noqa: E402
-from bot.priorities import LOW, Priority  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.transport import Message  # noqa: E402
+from bot.base.config import Settings, parse_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.base.env import Services  # noqa: E402
+from bot.base.priorities import LOW, Priority  # noqa: E402
+from bot.base.transport import Message  # noqa: E402
+from bot.runtime.dispatch import Dispatcher  # noqa: E402
 from models import OutboxDrop, OutboxMessage  # noqa: E402
 
 TEXTS = ("你好", "帮助", "数学", "收益", "升级", "怎么加入", "阅读", "在吗", "菜单", "科学")

@@ -30,11 +30,11 @@ from aiohttp import web  # noqa: E402
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, update  # noqa: E402
 
 from bot.app import build_services, prepare  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.web import make_app  # noqa: E402
-from bot.webhooks import sign  # noqa: E402
+from bot.base.config import load_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.base.db import Database  # noqa: E402
+from bot.web.app import make_app  # noqa: E402
+from bot.web.webhooks import sign  # noqa: E402
 from models import Course  # noqa: E402
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

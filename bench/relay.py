@@ -3,10 +3,10 @@ order waits for its relay line to be sent, under the configured outbox limits.
 
     .venv/bin/python bench/relay.py [--orders 5000] [--seconds 60] [--seed 7]
 
-The orders go through the real pipeline (handlers.orders, one unit of work each, SQLite in a
+The orders go through the real pipeline (services.orders, one unit of work each, SQLite in a
 temporary directory), spread evenly over ``--seconds`` across the three demo brands, each of
 which has a relay push open; sellers are the demo distributors. Then the real outbox sender
-(bot.sender.OutboxSender, limits from config.yaml ``outbox.limits``: account 3 s, room 8 s,
+(bot.runtime.sender.OutboxSender, limits from config.yaml ``outbox.limits``: account 3 s, room 8 s,
 jitter 0–2 s, 30 lines per coalesced message) drains the outbox into a recording transport.
 
 Time is SIMULATED for the sending: the sender's monotonic clock and sleep, and the services'
@@ -39,13 +39,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select, update  # noqa: E402
 
 from bot.app import build_services, prepare  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.order_events import OrderEventIn  # noqa: E402
-from bot.sender import OutboxSender  # noqa: E402
-from bot.services import Services  # noqa: E402
-from handlers.orders import handle_order_event  # noqa: E402
+from bot.base.config import load_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.base.env import Services  # noqa: E402
+from bot.runtime.sender import OutboxSender  # noqa: E402
 from models import Course, OutboxMessage, RelayPush  # noqa: E402
+from services.order_events import OrderEventIn  # noqa: E402
+from services.orders import handle_order_event  # noqa: E402
 
 START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 COURSES = [("XH-MATH-S1", "399.00"), ("HB-YEAR", "1280.00"), ("KX-BOX", "199.00")]

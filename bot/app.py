@@ -17,20 +17,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 
 import handlers
-from bot.catalog import seed_demo, sync_catalog
-from bot.config import Settings, load_settings
-from bot.context import Clock, process_clock
-from bot.db import Database
-from bot.dispatch import Dispatcher
-from bot.faults import Retrying
-from bot.health import Health
-from bot.render import TEMPLATES, Renderer
-from bot.scheduler import register_colearning_jobs
-from bot.sender import OutboxSender
-from bot.services import Services
-from bot.settlement import settle_pass
-from bot.spool import Spool, SpoolInUse
-from bot.startup import (
+from bot.base.config import Settings, load_settings
+from bot.base.context import Clock, process_clock
+from bot.base.db import Database
+from bot.base.env import Services
+from bot.base.faults import Retrying
+from bot.base.render import TEMPLATES, Renderer
+from bot.base.startup import (
     StartupError,
     database_problem,
     database_url_problem,
@@ -38,11 +31,18 @@ from bot.startup import (
     missing_sqlite_folder,
     refuse_demo_secrets,
 )
-from bot.transport import Transport
-from bot.web import make_app
+from bot.base.transport import Transport
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.health import Health
+from bot.runtime.scheduler import register_colearning_jobs
+from bot.runtime.sender import OutboxSender
+from bot.runtime.spool import Spool, SpoolInUse
+from bot.web.app import make_app
 from handlers import material
 from handlers.membership import sync_rooms_at_start
 from models.console import ConsoleUser
+from services.catalog import seed_demo, sync_catalog
+from services.settlement import settle_pass
 
 __all__ = ["StartupError", "build_services", "prepare", "serve"]
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def build_services(
     templates: Path = TEMPLATES,
 ) -> Services:
     """Everything a command needs. Without ``clock``, the process clock: the system's, or the
-    one ``DISTBOT_CLOCK`` sets (see :func:`bot.context.process_clock`)."""
+    one ``DISTBOT_CLOCK`` sets (see :func:`bot.base.context.process_clock`)."""
     settings = settings or load_settings(config)
     url = database_url or settings.raw.database.url or ""
     try:

@@ -1,7 +1,7 @@
 """One module per capability, each with a router. The order here is the order of matching:
 the first handler whose filters pass wins; the fallback comes last."""
 
-from bot.router import Router
+from bot.runtime.router import Router
 from handlers import (
     codes,
     colearning,

@@ -20,11 +20,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.codes import new_code, normalise_code
-from bot.config import BrandSettings
-from bot.outbox import queue_row, queue_text
-from bot.router import MessageContext, Role, Router, exactly, keyword, private, role, text_message
-from bot.transport import FriendRequest
+from bot.base.config import BrandSettings
+from bot.base.outbox import queue_row, queue_text
+from bot.base.transport import FriendRequest
+from bot.runtime.router import MessageContext, Role, Router, exactly, keyword, private, role, text_message
 from core.entry import (
     Applicant,
     CodeFacts,
@@ -39,6 +38,7 @@ from core.entry import (
 from models import marks
 from models.people import Distributor, EntryApplication, PlatformCode
 from models.rooms import RoomMember
+from services.codes import new_code, normalise_code
 
 router = Router("codes")
 Say = Callable[[str, dict[str, Any]], None]

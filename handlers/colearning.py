@@ -16,15 +16,15 @@ import logging
 
 from sqlalchemy import select, update
 
-from bot.colearning import groups_of
-from bot.outbox import queue_row, queue_text
-from bot.priorities import Priority
-from bot.router import MessageContext, Router, event, group, keyword, private
-from bot.scheduler import SOURCES, ensure_records
-from bot.transport import Message, RoomInvitation, RoomJoin, RoomLeave, TransportError
+from bot.base.outbox import queue_row, queue_text
+from bot.base.priorities import Priority
+from bot.base.transport import Message, RoomInvitation, RoomJoin, RoomLeave, TransportError
+from bot.runtime.router import MessageContext, Router, event, group, keyword, private
+from bot.runtime.scheduler import SOURCES, ensure_records
 from handlers import friends, membership
 from models.colearning import ColearningApplication, ColearningGroupRecord, ColearningSession
 from models.people import Distributor
+from services.colearning import groups_of
 
 log = logging.getLogger(__name__)
 router = Router("colearning")

@@ -13,10 +13,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.context import Context
-from bot.outbox import queue_row, queue_text
-from bot.router import MessageContext, Router, event, normalise
-from bot.transport import FriendRequest, RoomInvitation
+from bot.base.context import Context
+from bot.base.outbox import queue_row, queue_text
+from bot.base.transport import FriendRequest, RoomInvitation
+from bot.runtime.router import MessageContext, Router, event, normalise
 from handlers import codes
 from models import marks
 from models.people import Distributor, PlatformCode

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.outbox import PENDING, post_to_brand_groups, queue_row
-from bot.router import Filter, MessageContext, Role, Router, event, role, text_message
-from bot.transport import RoomJoin
+from bot.base.outbox import PENDING, post_to_brand_groups, queue_row
+from bot.base.transport import RoomJoin
+from bot.runtime.router import Filter, MessageContext, Role, Router, event, role, text_message
 from core.group_ops import (
     COMMAND_NAMES,
     WelcomePlan,

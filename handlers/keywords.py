@@ -18,10 +18,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from bot.config import BrandSettings
-from bot.outbox import queue_row, queue_text
-from bot.router import MessageContext, Role, Router, private, text_message
-from bot.transport import TransportError
+from bot.base.config import BrandSettings
+from bot.base.outbox import queue_row, queue_text
+from bot.base.transport import TransportError
+from bot.runtime.router import MessageContext, Role, Router, private, text_message
 from core.keywords import GroupState, Join, choose_group, match_brands
 from handlers.codes import join_answer
 from models import marks

@@ -14,14 +14,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from bot.config import Settings
-from bot.context import Context
-from bot.outbox import queue_text
-from bot.reports import local_zone
-from bot.router import MessageContext, Router, exactly, text_message
-from bot.services import Services
+from bot.base.config import Settings
+from bot.base.context import Context
+from bot.base.env import Services
+from bot.base.outbox import queue_text
+from bot.runtime.router import MessageContext, Router, exactly, text_message
 from core.keywords import rotated
 from models import marks
+from services.reports import local_zone
 
 log = logging.getLogger(__name__)
 router = Router("material")

@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.router import MessageContext, Router, event
-from bot.services import Services
-from bot.transport import RoomJoin, RoomLeave, Transport, TransportError
+from bot.base.env import Services
+from bot.base.transport import RoomJoin, RoomLeave, Transport, TransportError
+from bot.runtime.router import MessageContext, Router, event
 from models.catalog import BrandGroup
 from models.rooms import RoomMember
 

@@ -12,10 +12,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.router import Router
-from bot.transport import Message
-from bot.web import make_app
+from bot.base.transport import Message
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.router import Router
+from bot.web.app import make_app
 from handlers import colearning
 from models import ColearningApplication, Distributor, OutboxMessage, RoomInvitationRecord
 from tests.fakes import FakeTransport

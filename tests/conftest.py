@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.services import Services
+from bot.base.env import Services
 from tests.support import DIALECTS, Databases, running_services, web_client
 
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.order_events import parse_event
-from bot.services import Services
-from bot.transport import Event, Message
-from bot.webhooks import ingest
+from bot.base.env import Services
+from bot.base.transport import Event, Message
+from bot.runtime.dispatch import Dispatcher
+from bot.web.webhooks import ingest
 from handlers import keywords, material
 from models import OutboxMessage
+from services.order_events import parse_event
 from tests.fakes import FakeTransport
 from tests.support import START
 

@@ -18,11 +18,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
 
 from bot.app import build_services, prepare
-from bot.config import Settings, load_settings, parse_settings
-from bot.context import FixedClock
-from bot.services import SERVICES, Services
-from bot.web import make_app
-from bot.webhooks import sign
+from bot.base.config import Settings, load_settings, parse_settings
+from bot.base.context import FixedClock
+from bot.base.env import SERVICES, Services
+from bot.web.app import make_app
+from bot.web.webhooks import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("DISTBOT_TEST_DATABASE_URL")
@@ -92,7 +92,7 @@ class Databases:
 
 
 async def _migrate(url: str) -> None:
-    from bot.db import Database
+    from bot.base.db import Database
 
     db = Database(url)
     try:

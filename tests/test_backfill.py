@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.backfill import ImportFileError, import_file, print_summary
+from bot.base.db import Database
+from bot.base.env import Services
 from bot.cli import main
-from bot.db import Database
-from bot.services import Services
+from bot.cli.backfill import ImportFileError, import_file, print_summary
 from models import Course, Distributor, LedgerLine, Order, OrderEvent, OutboxMessage
 from tests.support import ROOT, order_event, post_event, running_services, web_client
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_services, prepare
+from bot.base.context import FixedClock
+from bot.base.transport import RoomInvitation
 from bot.cli import main
-from bot.context import FixedClock
-from bot.transport import RoomInvitation
 from tests.colearning_support import dispatch
 from tests.support import ROOT
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot import colearning
-from bot.dispatch import Dispatcher
-from bot.scheduler import SOURCES, changed
-from bot.sender import OutboxSender
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.scheduler import SOURCES, changed
+from bot.runtime.sender import OutboxSender
+from services import colearning
 from tests.colearning_support import LECTURER, ROUTERS, SESSION_START, dispatch, enrol, outbox, said, session_body
 from tests.fakes import FakeTransport
 from tests.test_sender import FakeTime

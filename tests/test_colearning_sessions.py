@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 
 from bot.app import build_services
-from bot.context import FixedClock
-from bot.scheduler import SOURCES, ColearningTimer, changed, register_colearning_jobs
-from bot.services import Services
+from bot.base.context import FixedClock
+from bot.base.env import Services
+from bot.runtime.scheduler import SOURCES, ColearningTimer, changed, register_colearning_jobs
 from tests.colearning_support import (
     LECTURER,
     SESSION_END,
@@ -110,7 +110,7 @@ async def test_a_session_survives_a_restart_reminds_once_relays_lecturers_in_the
 
         # Down through the 1 h reminder, back 25 minutes late: skipped, and said once in the log.
         clock.at = SESSION_START - 35 * MINUTE
-        with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+        with caplog.at_level(logging.WARNING, logger="bot.runtime.scheduler"):
             await timer.run(session_id, "reminder:60")
             await timer.run(session_id, "reminder:60")
         assert len([r for r in caplog.records if "reminder:60" in r.getMessage() and "skipped" in r.getMessage()]) == 1

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import build_services
-from bot.config import ConfigError
-from bot.dispatch import Dispatcher
-from bot.router import Router, keyword
+from bot.base.config import ConfigError
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.router import Router, keyword
 from handlers.earnings import bar
 from handlers.material import material_trigger, post_material
 from models import BrandGroup, RoomMember

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 
 from bot.app import serve
-from bot.transport import RoomJoin, TransportError
+from bot.base.transport import RoomJoin, TransportError
 from bot.transports.sim import SimTransport
 from handlers.membership import sync_rooms_at_start
 from models import queries as q

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_services, prepare
+from bot.base.context import FixedClock
 from bot.cli import main
-from bot.context import FixedClock
-from bot.order_events import parse_event
-from bot.webhooks import ingest
+from bot.web.webhooks import ingest
+from services.order_events import parse_event
 from tests.support import ROOT, START, order_event
 
 DEMO_URL = "url: sqlite+aiosqlite:///distbot.db"

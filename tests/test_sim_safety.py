@@ -14,10 +14,10 @@ from sqlalchemy import select
 import handlers
 from bot.app import exposure_refusal
 from bot.cli import main
-from bot.dispatch import Dispatcher
+from bot.runtime.dispatch import Dispatcher
 from bot.transports.sim import SimTransport
 from bot.transports.sim_guard import is_loopback
-from bot.web import make_app
+from bot.web.app import make_app
 from models import Course
 from tests.support import ROOT
 

@@ -1,5 +1,5 @@
 """The ops console (运营后台): server-rendered pages under ``/console`` for ops and brand
-managers, behind a login. Mounted by ``bot.web`` with ``app.add_routes(console_routes())``."""
+managers, behind a login. Mounted by ``bot.web.app`` with ``app.add_routes(console_routes())``."""
 
 from __future__ import annotations
 

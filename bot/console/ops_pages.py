@@ -1,6 +1,6 @@
 """Ops-only console pages: distributors (search, earnings, upgrade progress, entry
 applications) and co-learning (sessions, applications); the outbox is in ``outbox_pages``.
-Co-learning changes go through ``bot.colearning``, the same functions as the API and CLI."""
+Co-learning changes go through ``services.colearning``, the same functions as the API and CLI."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from aiohttp import web
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
-from bot import colearning as ops
-from bot import reports
+from bot.base.env import SERVICES
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
-from bot.router import MessageContext
-from bot.scheduler import changed
-from bot.services import SERVICES
+from bot.runtime.router import MessageContext
+from bot.runtime.scheduler import changed
 from handlers.codes import ApplicationRefused, decide_application
 from models.colearning import ColearningSession
 from models.people import Distributor, EntryApplication
+from services import colearning as ops
+from services import reports
 
 routes = web.RouteTableDef()
 SESSION_FIELDS = ("title", "source_room", "lecturers", "starts_at", "ends_at", "course", "groups", "reminders", "cards")
@@ -110,7 +110,7 @@ async def colearning(request: web.Request, user: User, form: Form) -> web.Stream
 
 
 def _session_data(form: Form, *, editing: bool) -> dict[str, Any]:
-    """The form's fields as ``bot.colearning`` takes them; blanks left out (a blank course
+    """The form's fields as ``services.colearning`` takes them; blanks left out (a blank course
     when editing means no course)."""
     given = fields(form, SESSION_FIELDS)
     data: dict[str, Any] = {key: value for key, value in given.items() if value}

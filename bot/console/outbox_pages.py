@@ -13,13 +13,13 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox as box
-from bot.config import Settings
+from bot.base import outbox as box
+from bot.base.config import Settings
+from bot.base.env import SERVICES
+from bot.base.outbox import drops_on, local_day
 from bot.console.auth import User
 from bot.console.base import Form, ident, not_found, page, render, see_other
 from bot.console.pages import LEADERBOARD_METRICS, PERIOD_LABELS
-from bot.outbox import drops_on, local_day
-from bot.services import SERVICES
 from models.catalog import BrandGroup
 from models.colearning import ColearningApplication
 from models.messaging import OutboxMessage

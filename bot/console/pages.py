@@ -10,15 +10,15 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import reports
+from bot.base.env import SERVICES
 from bot.console import auth, dashboard
 from bot.console.base import Form, error_page, ident, not_found, page, render, see_other, zone_of
 from bot.console.charts import bar_chart, column_chart
 from bot.console.throttle import client_address, networks
-from bot.health import HEALTH
-from bot.services import SERVICES
+from bot.runtime.health import HEALTH
 from models import queries as q
 from models.catalog import Brand, RedPacket
+from services import reports
 
 routes = web.RouteTableDef()
 LOGIN_COOKIE = "distbot_console_login"

@@ -4,6 +4,6 @@
   driven over HTTP (``/sim/…``, see :mod:`bot.transports.sim_web`) and a web chat page.
 - ``wechaty``: python-wechaty over a puppet service (:mod:`bot.transports.wechaty_adapter`).
 
-Both implement :class:`bot.transport.Transport`; nothing outside this package knows which one
+Both implement :class:`bot.base.transport.Transport`; nothing outside this package knows which one
 is running.
 """

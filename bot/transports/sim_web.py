@@ -36,8 +36,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.jsonutil import body_problem, loads, reply
-from bot.transport import TransportError
+from bot.base.jsonutil import body_problem, loads, reply
+from bot.base.transport import TransportError
 from bot.transports import sim_guard
 from bot.transports.sim import SimTransport
 from bot.transports.sim_images import image_type

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.web import make_app
+from bot.web.app import make_app
 from models import ColearningApplication, ColearningSession, OutboxMessage, RedPacket
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
 from tests.console_support import PASSWORD, add_pending_application, add_red_packets, make_account

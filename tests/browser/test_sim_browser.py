@@ -14,10 +14,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.sender import OutboxSender
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.sender import OutboxSender
 from bot.transports.sim import SimTransport
-from bot.web import make_app
+from bot.web.app import make_app
 from models import ColearningApplication, Distributor, FriendRequestRecord
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
 from tests.console_support import PASSWORD, make_account

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.services import Services
+from bot.base.env import Services
 from tests.faults.support import fault_settings
 from tests.support import Databases, running_services
 

@@ -29,15 +29,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_only
 
 import handlers
-from bot.config import RateLimits, Settings
-from bot.dispatch import Dispatcher
-from bot.health import Health
-from bot.router import Router
-from bot.sender import OutboxSender
-from bot.services import Services
-from bot.spool import Spool
-from bot.transport import Message
-from bot.web import make_app
+from bot.base.config import RateLimits, Settings
+from bot.base.env import Services
+from bot.base.transport import Message
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.health import Health
+from bot.runtime.router import Router
+from bot.runtime.sender import OutboxSender
+from bot.runtime.spool import Spool
+from bot.web.app import make_app
 from models import OutboxMessage
 from tests.fakes import FakeTransport
 from tests.support import PG_URL, START, _asyncpg_dsn, _pg, edited_settings
@@ -128,7 +128,7 @@ async def hanging(services: Services) -> AsyncIterator[None]:
 
 async def outage_over(services: Services, seconds: float = 10) -> None:
     """Wait for the end of the outage to be logged: once work has got through for a second
-    (``bot.faults.Outage.settle``), which the sender's polling and the probes provide."""
+    (``bot.base.faults.Outage.settle``), which the sender's polling and the probes provide."""
 
     async def over() -> bool:
         if services.db.outage.down:
@@ -140,7 +140,7 @@ async def outage_over(services: Services, seconds: float = 10) -> None:
 
 def outage_lines(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
     """How many times the outage was logged as beginning and as ending."""
-    messages = [r.getMessage() for r in caplog.records if r.name == "bot.faults"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.base.faults"]
     return sum(m.startswith(OUTAGE_BEGINS) for m in messages), sum(m.startswith(OUTAGE_ENDS) for m in messages)
 
 

@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.transports.sim import SimTransport
-from bot.web import make_app
+from bot.web.app import make_app
 from models import Base
 from tests.support import TOKEN, order_event, signed_headers
 

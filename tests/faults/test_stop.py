@@ -19,8 +19,8 @@ import aiohttp
 import pytest
 
 from bot.app import StartupError, build_services, serve
-from bot.context import FixedClock
-from bot.spool import Spool
+from bot.base.context import FixedClock
+from bot.runtime.spool import Spool
 from bot.transports.sim import SimTransport
 from tests.faults.support import DatabaseFault, eventually, fault_settings, outage_lines
 from tests.support import PG_URL, ROOT, START

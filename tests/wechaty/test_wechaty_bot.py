@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 
 import handlers
-from bot.colearning import approve_application
-from bot.config import RateLimits
-from bot.dispatch import Dispatcher
-from bot.sender import OutboxSender
-from bot.services import Services
+from bot.base.config import RateLimits
+from bot.base.env import Services
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.sender import OutboxSender
 from bot.transports.wechaty_adapter import WechatyTransport
 from models import ColearningApplication, OutboxMessage
+from services.colearning import approve_application
 from tests.support import START, TOKEN, web_client
 from tests.wechaty.puppet_server import HELPER_WXID, FakePuppetService
 from tests.wechaty.support import ROOM, Sink, eventually, transport_for

@@ -1,0 +1,116 @@
+"""The ops API (``Authorization: Bearer <token>``, checked by ``bot.web.app.ops_auth``): earnings,
+progress, leaderboards, stock. Each route reads one report from ``services.reports`` (the same
+functions the CLI prints); an unknown distributor or brand → 404, a bad query → 422.
+
+- ``GET /api/distributors/{code}/earnings``
+- ``GET /api/distributors/{code}/progress``
+- ``GET /api/brands/{id}/leaderboard?period=today|week|month|push|all&metric=amount|orders|new_customers&limit=10``
+- ``GET /api/brands/{id}/stock``
+- ``GET /api/brands/{id}/groups`` (members counted from each room's member list)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.base.env import SERVICES
+from bot.base.jsonutil import body_problem, loads, reply
+from core.ledger import PayoutRefused
+from core.money import to_decimal
+from services import reports
+from services.payouts import record_payout
+
+routes = web.RouteTableDef()
+DEFAULT_LIMIT, MAX_LIMIT = 10, 100
+
+
+def _not_found(what: str) -> web.Response:
+    return reply({"status": "not_found", "reason": what}, 404)
+
+
+def _invalid(errors: list[str], allowed: dict[str, Any]) -> web.Response:
+    return reply({"status": "rejected", "errors": errors, "allowed": allowed}, 422)
+
+
+@routes.get("/api/distributors/{code}/earnings")
+async def earnings(request: web.Request) -> web.Response:
+    services, code = request.app[SERVICES], request.match_info["code"]
+    async with services.db.reading() as session:
+        report = await reports.earnings_report(session, services.settings, code, services.clock.now())
+    return reply(report) if report is not None else _not_found(f"no distributor has the code {code!r}")
+
+
+@routes.get("/api/distributors/{code}/progress")
+async def progress(request: web.Request) -> web.Response:
+    services, code = request.app[SERVICES], request.match_info["code"]
+    async with services.db.reading() as session:
+        report = await reports.progress_report(session, services.settings, code)
+    return reply(report) if report is not None else _not_found(f"no distributor has the code {code!r}")
+
+
+@routes.get("/api/brands/{brand_id}/leaderboard")
+async def leaderboard(request: web.Request) -> web.Response:
+    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
+    period = request.query.get("period", "all")
+    metric = request.query.get("metric", "amount")
+    raw_limit = request.query.get("limit", str(DEFAULT_LIMIT))
+    errors = []
+    if period not in reports.PERIODS:
+        errors.append(f"period: {period!r} is not one of {', '.join(reports.PERIODS)}")
+    if metric not in reports.METRICS:
+        errors.append(f"metric: {metric!r} is not one of {', '.join(reports.METRICS)}")
+    limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 4 else 0
+    if not 1 <= limit <= MAX_LIMIT:
+        errors.append(f"limit: {raw_limit!r} is not a whole number from 1 to {MAX_LIMIT}")
+    if errors:
+        allowed = {"period": list(reports.PERIODS), "metric": list(reports.METRICS), "limit": [1, MAX_LIMIT]}
+        return _invalid(errors, allowed)
+    async with services.db.reading() as session:
+        report = await reports.leaderboard_report(
+            session, services.settings, brand_id, period, metric, limit, services.clock.now()
+        )
+    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+
+
+@routes.get("/api/brands/{brand_id}/stock")
+async def stock(request: web.Request) -> web.Response:
+    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
+    async with services.db.reading() as session:
+        report = await reports.stock_report(session, services.settings, brand_id)
+    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+
+
+@routes.get("/api/brands/{brand_id}/groups")
+async def groups(request: web.Request) -> web.Response:
+    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
+    async with services.db.reading() as session:
+        report = await reports.groups_report(session, services.settings, brand_id)
+    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+
+
+@routes.post("/api/distributors/{code}/payouts")
+async def payout(request: web.Request) -> web.Response:
+    """Record money paid to a distributor: ``{"amount": "100.00", "note": "11月结算", "by": "ops"}``."""
+    services, code = request.app[SERVICES], request.match_info["code"]
+    shape = 'body must be {"amount": "100.00", "note": "…", "by": "…"}'
+    try:
+        body = loads(await request.read())
+    except ValueError as error:
+        return _invalid([body_problem(error), shape], {})
+    if not isinstance(body, dict) or "amount" not in body:
+        return _invalid([shape], {})
+    try:
+        amount = to_decimal(body["amount"])
+    except (ValueError, TypeError):
+        return _invalid(['amount: must be yuan in ASCII digits, e.g. "100.00"'], {})
+    note, by = str(body.get("note", "")), str(body.get("by", "ops"))
+    try:
+        async with services.context() as ctx:
+            balance = await record_payout(ctx, code, amount, note, by)
+    except PayoutRefused as refusal:
+        return reply({"status": "rejected", "reason": str(refusal)}, 409)
+    if balance is None:
+        return _not_found(f"no distributor has the code {code!r}")
+    return reply({"status": "recorded", "amount": amount, "balance": balance})
