@@ -29,11 +29,14 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, update  # noqa: E402
 
-from bot.app import build_services, prepare  # noqa: E402
+from bot.app import (  # noqa: E402
+    build_services,
+    prepare,
+    web_app,
+)
 from bot.base.config import load_settings  # noqa: E402
 from bot.base.context import FixedClock  # noqa: E402
 from bot.base.db import Database  # noqa: E402
-from bot.web.app import make_app  # noqa: E402
 from bot.web.webhooks import sign  # noqa: E402
 from models import Course  # noqa: E402
 
@@ -71,7 +74,7 @@ async def pipeline_rate(url: str, orders: int, concurrency: int) -> tuple[float,
     async with services.db.unit_of_work() as session:  # enough stock for the run
         await session.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=orders * 10))
     secret = services.settings.webhook_secret or ""
-    runner = web.AppRunner(make_app(services), access_log=None)
+    runner = web.AppRunner(web_app(services), access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()

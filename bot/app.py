@@ -32,6 +32,7 @@ from bot.base.startup import (
     refuse_demo_secrets,
 )
 from bot.base.transport import Transport
+from bot.console import console_routes
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.health import Health
 from bot.runtime.scheduler import register_colearning_jobs
@@ -44,7 +45,7 @@ from models.console import ConsoleUser
 from services.catalog import seed_demo, sync_catalog
 from services.settlement import settle_pass
 
-__all__ = ["StartupError", "build_services", "prepare", "serve"]
+__all__ = ["StartupError", "build_services", "prepare", "serve", "web_app"]
 log = logging.getLogger(__name__)
 
 
@@ -93,6 +94,17 @@ async def prepare(services: Services) -> None:
         seeded = await seed_demo(ctx.session, services.settings, ctx.now)
     if seeded:
         log.info("seeded %d demo distributors", seeded)
+
+
+def web_app(services: Services, transport: Transport | None = None, health: Health | None = None) -> web.Application:
+    """The process's web application: the webhook, the ops API and health (``bot.web``), the
+    console's pages, and the simulator's page and API when the transport is the simulator."""
+    routes: list[list[web.AbstractRouteDef]] = [console_routes()]
+    if transport is not None and transport.name == "sim":
+        from bot.transports.sim_web import sim_routes
+
+        routes.append(list(sim_routes(transport)))  # type: ignore[arg-type]
+    return make_app(services, health or Health(services, transport), routes)
 
 
 def transport_kind(services: Services) -> str:
@@ -173,7 +185,7 @@ async def serve(
     health = Health(services, transport)
 
     grace = float(runtime.stop_grace_seconds)
-    runner = web.AppRunner(make_app(services, transport, health), access_log=None, shutdown_timeout=grace / 4)
+    runner = web.AppRunner(web_app(services, transport, health), access_log=None, shutdown_timeout=grace / 4)
     await runner.setup()
     await transport.start(dispatcher.submit)
     # Rooms that had members before the bot looked, read before anyone can ask for a count.

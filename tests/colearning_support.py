@@ -12,10 +12,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
 import handlers
+from bot.app import web_app
 from bot.base.transport import Message
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.router import Router
-from bot.web.app import make_app
 from handlers import colearning
 from models import ColearningApplication, Distributor, OutboxMessage, RoomInvitationRecord
 from tests.fakes import FakeTransport
@@ -101,7 +101,7 @@ def paused_scheduler() -> AsyncIOScheduler:
 @asynccontextmanager
 async def colearning_client(services) -> AsyncIterator[TestClient]:
     """A test client of the app (its co-learning routes included)."""
-    app = make_app(services)
+    app = web_app(services)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

@@ -17,11 +17,11 @@ import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
 
-from bot.app import build_services, prepare
+from bot.app import build_services, prepare, web_app
 from bot.base.config import Settings, load_settings, parse_settings
 from bot.base.context import FixedClock
-from bot.base.env import SERVICES, Services
-from bot.web.app import make_app
+from bot.base.env import Services
+from bot.web.keys import SERVICES
 from bot.web.webhooks import sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +135,7 @@ async def running_services(
 
 @asynccontextmanager
 async def web_client(services: Services) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(make_app(services)))
+    client = TestClient(TestServer(web_app(services)))
     await client.start_server()
     try:
         yield client

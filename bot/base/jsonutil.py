@@ -1,4 +1,4 @@
-"""JSON in and out of the web layer (amounts stay Decimal, never float, both ways), and the row
+"""JSON in and out of the bot (amounts stay Decimal, never float, both ways), and the row
 ids its paths carry.
 
 Every request body is read through :func:`loads`, which refuses — as :class:`BodyRefused`, a
@@ -15,8 +15,6 @@ import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-from aiohttp import web
 
 MAX_NUMBER_CHARS = 40  # far more digits than any amount, quantity, id or Unix time needs
 MAX_EXPONENT = 40  # 1e40 is already absurd for every number the bot reads; 1e400000 is an attack
@@ -105,7 +103,3 @@ def row_id(raw: str) -> int | None:
         return None
     value = int(raw)
     return value if value > 0 else None
-
-
-def reply(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=dumps)

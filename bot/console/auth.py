@@ -27,7 +27,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.base.env import SERVICES
+from bot.web.keys import SERVICES
 from models.console import ConsoleSession, ConsoleUser
 
 COOKIE = "distbot_console"

@@ -22,9 +22,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context as JinjaContext
 from multidict import MultiDict, MultiDictProxy
 
-from bot.base.env import SERVICES
 from bot.base.render import yuan_filter
 from bot.console.auth import User, current_user
+from bot.web.keys import SERVICES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Form = MultiDictProxy[Any]

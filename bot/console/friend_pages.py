@@ -7,9 +7,9 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.base.env import SERVICES
 from bot.console.auth import User
 from bot.console.base import Form, page, render, see_other
+from bot.web.keys import SERVICES
 from handlers.friends import FriendRequestRefused, decide_friend_request
 from models.rooms import FriendRequestRecord
 

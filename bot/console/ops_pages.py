@@ -10,11 +10,11 @@ from aiohttp import web
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
-from bot.base.env import SERVICES
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
 from bot.runtime.router import MessageContext
 from bot.runtime.scheduler import changed
+from bot.web.keys import SERVICES
 from handlers.codes import ApplicationRefused, decide_application
 from models.colearning import ColearningSession
 from models.people import Distributor, EntryApplication

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base import outbox as box
 from bot.base.config import Settings
-from bot.base.env import SERVICES
 from bot.base.outbox import drops_on, local_day
 from bot.console.auth import User
 from bot.console.base import Form, ident, not_found, page, render, see_other
 from bot.console.pages import LEADERBOARD_METRICS, PERIOD_LABELS
+from bot.web.keys import SERVICES
 from models.catalog import BrandGroup
 from models.colearning import ColearningApplication
 from models.messaging import OutboxMessage

@@ -10,12 +10,11 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.base.env import SERVICES
 from bot.console import auth, dashboard
 from bot.console.base import Form, error_page, ident, not_found, page, render, see_other, zone_of
 from bot.console.charts import bar_chart, column_chart
-from bot.console.throttle import client_address, networks
-from bot.runtime.health import HEALTH
+from bot.console.throttle import LoginThrottle, client_address, networks
+from bot.web.keys import HEALTH, SERVICES
 from models import queries as q
 from models.catalog import Brand, RedPacket
 from services import reports
@@ -67,7 +66,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     device = auth.known_device(request, user, services.clock.now())
     trusted = networks(services.settings.raw.console.trusted_proxies)
     address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []), trusted)
-    throttle = services.login_attempts
+    throttle = services.kept(LoginThrottle)
     wait = throttle.wait(name, address, device)
     if wait:
         response = _login_form(request, f"尝试次数太多，请 {_duration(wait)}后再试。", 429, name)

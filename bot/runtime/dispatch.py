@@ -32,7 +32,7 @@ from bot.base.env import Services
 from bot.base.faults import Backoff, database_unavailable, doing
 from bot.base.outbox import queue_text
 from bot.base.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, Transport
-from bot.runtime.limits import AnswerBatch, AnswerLimits
+from bot.runtime.limits import AnswerBatch, Answered, AnswerLimits
 from bot.runtime.router import MessageContext, Role, Router, first_match, role_of
 from bot.runtime.spool import Spool
 from models.people import Distributor
@@ -257,7 +257,7 @@ class Dispatcher:
         # one room (MessageContext.reply), decided against this process's memory of answers
         # and counted from the commit on — so a batch rolled back by an outage and tried again
         # spends nobody's allowance twice.
-        answers = AnswerBatch(services.answered, self.limits)
+        answers = AnswerBatch(services.kept(Answered), self.limits)
         async with services.db.unit_of_work() as session:
             now = services.clock.now()
             senders = {e.sender for e in events if isinstance(e, Message)}

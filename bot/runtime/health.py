@@ -20,12 +20,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.base.env import Services
 from bot.base.faults import Retrying, brief, doing
-from bot.base.jsonutil import reply
 from bot.base.transport import Transport
 from models.messaging import OutboxMessage
 
@@ -174,15 +172,3 @@ class Health:
             "waiting_for_database": waiting,
         }
 
-
-HEALTH = web.AppKey("health", Health)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    report = await request.app[HEALTH].report()
-    return reply(report, 200 if report["status"] == "ok" else 503)
-
-
-async def readyz(request: web.Request) -> web.Response:
-    ready, reason = await request.app[HEALTH].ready()
-    return reply({"status": "ready" if ready else "not ready", "reason": reason}, 200 if ready else 503)

@@ -1,42 +1,21 @@
-"""The aiohttp application: webhooks, the ops API, health, and an error boundary that answers
-with JSON and logs, never with a stack trace. A request that meets a database outage answers
-503 with ``Retry-After`` (nothing was written) and is not logged one by one: the outage is
-logged once when it starts and once when it ends (``bot.base.faults``)."""
+"""The aiohttp application: the order webhook, the ops APIs and the health endpoints behind the
+error boundary of ``bot.web.errors`` (JSON and a log line, never a stack trace) and the ops
+token check. The composition root (``bot.app.web_app``) adds the console's pages and the
+transport's own routes."""
 
 from __future__ import annotations
 
 import hmac
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable
 
 from aiohttp import web
 
-from bot.base.env import SERVICES, Services
-from bot.base.faults import database_unavailable
-from bot.base.jsonutil import reply
-from bot.base.transport import Transport
-from bot.console import console_routes
-from bot.runtime.health import HEALTH, Health, healthz, readyz
+from bot.base.env import Services
+from bot.runtime.health import Health
 from bot.web import colearning_api, ops_api, ops_queue_api, red_packets_api, webhooks
-
-log = logging.getLogger(__name__)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def error_boundary(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except Exception as error:
-        if database_unavailable(error):
-            body = {"status": "unavailable", "reason": "the database cannot be reached; nothing was written, try again"}
-            response = reply(body, 503)
-            response.headers["Retry-After"] = "5"
-            return response
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return reply({"status": "error", "reason": "internal error; it has been logged"}, 500)
+from bot.web.errors import Handler, error_boundary, reply
+from bot.web.health import healthz, readyz
+from bot.web.keys import HEALTH, SERVICES
 
 
 @web.middleware
@@ -51,11 +30,12 @@ async def ops_auth(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 def make_app(
-    services: Services, transport: Transport | None = None, health: Health | None = None
+    services: Services, health: Health, routes: Iterable[Iterable[web.AbstractRouteDef]] = ()
 ) -> web.Application:
+    """The application with the API's routes, and ``routes`` (the console's, a transport's)."""
     app = web.Application(middlewares=[error_boundary, ops_auth], client_max_size=1024 * 1024)
     app[SERVICES] = services
-    app[HEALTH] = health or Health(services, transport)
+    app[HEALTH] = health
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.add_routes(webhooks.routes)
@@ -63,9 +43,6 @@ def make_app(
     app.add_routes(ops_queue_api.routes)
     app.add_routes(red_packets_api.routes)
     app.add_routes(colearning_api.routes)
-    app.add_routes(console_routes())
-    if transport is not None and transport.name == "sim":
-        from bot.transports.sim_web import sim_routes
-
-        app.add_routes(sim_routes(transport))  # type: ignore[arg-type]
+    for more in routes:
+        app.add_routes(more)
     return app

@@ -25,9 +25,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.base.env import SERVICES, Services
-from bot.base.jsonutil import BodyRefused, body_problem, loads, reply, row_id
+from bot.base.env import Services
+from bot.base.jsonutil import BodyRefused, body_problem, loads, row_id
 from bot.runtime.scheduler import changed
+from bot.web.errors import reply
+from bot.web.keys import SERVICES
 from services import colearning as ops
 
 routes = web.RouteTableDef()

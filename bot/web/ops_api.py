@@ -15,8 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.base.env import SERVICES
-from bot.base.jsonutil import body_problem, loads, reply
+from bot.base.jsonutil import body_problem, loads
+from bot.web.errors import reply
+from bot.web.keys import SERVICES
 from core.ledger import PayoutRefused
 from core.money import to_decimal
 from services import reports

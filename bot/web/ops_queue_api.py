@@ -11,11 +11,12 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.base import outbox as box
-from bot.base.env import SERVICES
-from bot.base.jsonutil import body_problem, loads, reply, row_id
+from bot.base.jsonutil import body_problem, loads, row_id
 from bot.base.outbox import DROP_REASONS, drops_on, local_day
 from bot.base.priorities import Priority
 from bot.runtime.router import MessageContext
+from bot.web.errors import reply
+from bot.web.keys import SERVICES
 from handlers import friends
 from handlers.codes import ApplicationRefused, decide_application
 from models.messaging import OutboxMessage

@@ -17,8 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.base.env import SERVICES
-from bot.base.jsonutil import loads, reply, row_id
+from bot.base.jsonutil import loads, row_id
+from bot.web.errors import reply
+from bot.web.keys import SERVICES
 from models import queries as q
 from models.catalog import Brand, RedPacket
 from services.reports import local_zone

@@ -20,8 +20,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from bot.base.env import SERVICES, Services
-from bot.base.jsonutil import body_problem, loads, reply
+from bot.base.env import Services
+from bot.base.jsonutil import body_problem, loads
+from bot.web.errors import reply
+from bot.web.keys import SERVICES
 from core.products import EventType
 from models.orders import Order, OrderEvent
 from services.order_events import OrderEventIn, parse_event

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_only
 
 import handlers
+from bot.app import web_app
 from bot.base.config import RateLimits, Settings
 from bot.base.env import Services
 from bot.base.transport import Message
@@ -37,7 +38,6 @@ from bot.runtime.health import Health
 from bot.runtime.router import Router
 from bot.runtime.sender import OutboxSender
 from bot.runtime.spool import Spool
-from bot.web.app import make_app
 from models import OutboxMessage
 from tests.fakes import FakeTransport
 from tests.support import PG_URL, START, _asyncpg_dsn, _pg, edited_settings
@@ -197,7 +197,7 @@ class Prober:
 
 
 async def health_client(services: Services, health: Health) -> TestClient:
-    client = TestClient(TestServer(make_app(services, health.transport, health)))
+    client = TestClient(TestServer(web_app(services, health.transport, health)))
     await client.start_server()
     return client
 
