@@ -39,10 +39,10 @@ from bot.runtime.scheduler import register_colearning_jobs
 from bot.runtime.sender import OutboxSender
 from bot.runtime.spool import Spool, SpoolInUse
 from bot.web.app import make_app
-from handlers import material
-from handlers.membership import sync_rooms_at_start
 from models.console import ConsoleUser
+from services import material
 from services.catalog import seed_demo, sync_catalog
+from services.membership import sync_rooms_at_start
 from services.settlement import settle_pass
 
 __all__ = ["StartupError", "build_services", "prepare", "serve", "web_app"]

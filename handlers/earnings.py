@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.runtime.router import MessageContext, Router, keyword, private
 from core.upgrade import MONEY_METRICS, Metric
-from handlers.codes import join_answer
+from services.entry import join_answer
 from services.reports import earnings_report, progress_report
 
 router = Router("earnings")
@@ -33,7 +33,7 @@ def _active(ctx: MessageContext) -> bool:
 @router.message(private, keyword("收益", "佣金", "赚了多少"))
 async def earnings(ctx: MessageContext) -> None:
     if not _active(ctx):
-        ctx.reply("how_to_join", join_answer(ctx))
+        ctx.reply("how_to_join", join_answer(ctx.settings))
         return
     assert ctx.distributor is not None
     report = await earnings_report(ctx.session, ctx.settings, ctx.distributor.code, ctx.now)
@@ -54,7 +54,7 @@ async def earnings(ctx: MessageContext) -> None:
 @router.message(private, keyword("升级", "等级"))
 async def upgrade_progress(ctx: MessageContext) -> None:
     if not _active(ctx):
-        ctx.reply("how_to_join", join_answer(ctx))
+        ctx.reply("how_to_join", join_answer(ctx.settings))
         return
     assert ctx.distributor is not None
     report = await progress_report(ctx.session, ctx.settings, ctx.distributor.code)

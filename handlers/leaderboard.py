@@ -22,7 +22,7 @@ from bot.base.outbox import queue_row
 from bot.base.poster import PosterFontMissing, poster_from_text, render_poster
 from bot.runtime.router import MessageContext, Router
 from core.group_ops import BoardQuery, parse_board_args
-from handlers.groups import brand_of, command_rest, group_command, managers, refuse
+from handlers.brand_groups import brand_of, command_rest, group_command, managers, refuse
 from models import marks
 from models import queries as q
 from models.catalog import BrandGroup

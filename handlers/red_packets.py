@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from bot.base.outbox import queue_text
 from bot.runtime.router import MessageContext, Router, group
 from core.group_ops import SHOWCASE_WINDOW, caption_pairs_with_image, parse_group_command, showcase_order_ref
-from handlers.groups import brand_of, group_command, group_name, in_brand_group
+from handlers.brand_groups import brand_of, group_command, group_name, in_brand_group
 from models import marks
 from models import queries as q
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from bot.base.outbox import post_to_brand_groups
 from bot.runtime.router import MessageContext, Router
 from core.group_ops import pages
-from handlers.groups import brand_of, command_rest, group_command, managers, refuse
+from handlers.brand_groups import brand_of, command_rest, group_command, managers, refuse
 from models import boards
 from models import queries as q
 from models.catalog import RelayPush

@@ -1,18 +1,18 @@
-"""Co-learning (共学营) operations shared by the ops API and the CLI: sessions created, edited
-and cancelled; applications approved or rejected; the enrolled groups of a session and what
-each got from it. Each operation works inside the caller's unit of work and raises
-:class:`Refused` (with the HTTP status that fits) when it cannot be done.
+"""Co-learning (共学营) operations shared by the ops API, the console and the CLI: sessions
+created, edited and cancelled (from a :class:`~services.session_draft.SessionDraft`);
+applications approved or rejected; the enrolled groups of a session and what each got from it.
+Each operation works inside the caller's unit of work and raises :mod:`services.errors` when it
+cannot be done: NotFound (no such session or application), Conflict (cancelled, over, decided
+already), Invalid (bad input, every problem listed).
 
 The timing rules are in ``core.colearning``; the timer that acts on them is ``bot.runtime.scheduler``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,25 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.base.config import Settings
 from bot.base.context import Context
 from bot.base.outbox import queue_row, queue_text
-from core.colearning import DEFAULT_REMINDERS, SessionPlan, check_session, moments, parse_offset
+from bot.base.transport import RoomInvitation
+from core.colearning import DEFAULT_REMINDERS, SessionPlan, check_session, moments
 from models.base import money_sum
 from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
 from models.orders import Order
 from models.people import Distributor
 from models.rooms import RoomInvitationRecord
+from services.errors import Conflict, Invalid, NotFound
+from services.session_draft import SessionDraft
 
-FIELDS = ("title", "course", "brand", "source_room", "lecturers", "starts_at", "ends_at", "groups", "reminders")
-FIELDS += ("cards", "keyword")  # what ops may give, in the order a refusal names them
 APPLICATION_STATUSES = ("pending", "approved", "enrolled", "rejected", "left", "all")
-
-
-class Refused(Exception):
-    """An operation that cannot be done: ``status`` 404 (no such thing), 409 (not in this
-    state), 422 (bad input, every problem listed)."""
-
-    def __init__(self, status: int, problems: Sequence[str]):
-        super().__init__("; ".join(problems))
-        self.status, self.problems = status, list(problems)
 
 
 # ------------------------------------------------------------------------------------ groups
@@ -75,66 +67,13 @@ def session_data(row: ColearningSession, settings: Settings) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- sessions
 
 
-def parse_time(value: object, zone: ZoneInfo) -> datetime:
-    """ISO 8601; without an offset, the platform's local time ("2026-11-26 20:00")."""
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(ZoneInfo("UTC"))
-
-
-def _offsets(value: object) -> list[int]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        raise ValueError('give a list such as ["24h", "1h", "10m"]')
-    return sorted({parse_offset(item) for item in items if str(item).strip()}, reverse=True)
-
-
-def _names(value: object) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        raise ValueError("give a list of contact ids")
-    return [str(item).strip() for item in items if str(item).strip()]
-
-
-def _groups(value: object) -> list[int] | None:
-    if value is None or value == "all":
-        return None
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)) or any(isinstance(i, bool) for i in items):
-        raise ValueError('give "all" or a list of application ids')
-    return sorted({int(item) for item in items})
-
-
-def _parse(data: Mapping[str, Any], settings: Settings) -> tuple[dict[str, Any], list[str]]:
-    """The fields present in ``data``, parsed; every problem found."""
-    zone = ZoneInfo(settings.raw.platform.timezone)
-    parsers = {
-        "title": lambda v: str(v).strip(),
-        "source_room": lambda v: str(v).strip(),
-        "keyword": lambda v: str(v or "").strip(),
-        "course": lambda v: (str(v).strip() or None) if v is not None else None,
-        "brand": lambda v: (str(v).strip() or None) if v is not None else None,
-        "lecturers": _names,
-        "starts_at": lambda v: parse_time(v, zone),
-        "ends_at": lambda v: parse_time(v, zone),
-        "reminders": _offsets,
-        "cards": _offsets,
-        "groups": _groups,
-    }
-    values: dict[str, Any] = {}
-    problems = [f"{key}: not a field (fields: {', '.join(FIELDS)})" for key in data if key not in parsers]
-    for key, parse in parsers.items():
-        if key in data:
-            try:
-                values[key] = parse(data[key])
-            except (ValueError, TypeError) as exc:
-                problems.append(f"{key}: {exc}")
+def _unknown_references(values: Mapping[str, Any], settings: Settings) -> list[str]:
+    problems = []
     if values.get("course") and values["course"] not in settings.courses:
         problems.append(f"course: no course has the sku {values['course']!r}")
     if values.get("brand") and values["brand"] not in settings.brands:
         problems.append(f"brand: no brand has the id {values['brand']!r}")
-    return values, problems
+    return problems
 
 
 async def _check_groups(session: AsyncSession, ids: list[int] | None) -> list[str]:
@@ -184,19 +123,20 @@ def _plan(row: ColearningSession) -> SessionPlan:
     )
 
 
-async def create_session(ctx: Context, data: Mapping[str, Any]) -> ColearningSession:
-    values, problems = _parse(data, ctx.settings)
-    missing = [f"{key}: required" for key in ("title", "source_room", "lecturers", "starts_at", "ends_at")]
-    problems += [m for m in missing if m.split(":")[0] not in values and m.split(":")[0] not in data]
+async def create_session(ctx: Context, draft: SessionDraft) -> ColearningSession:
+    """A new session from ``draft``; Invalid lists every problem (its input's, unknown course
+    or brand, missing fields, then the timing rules and the groups)."""
+    values = draft.given()
+    problems = [*draft.problems, *_unknown_references(values, ctx.settings), *draft.missing()]
     if problems:
-        raise Refused(422, problems)
+        raise Invalid(problems)
     row = ColearningSession(status="scheduled", created_at=ctx.now, updated_at=ctx.now, relay_segment=0)
     row.reminders, row.cards, row.group_ids, row.buy_keyword = list(DEFAULT_REMINDERS), [], None, ""
     row.brand_id, row.course_sku, row.cancel_reason = None, None, ""
     _apply(row, values, ctx.settings)
     problems = check_session(_plan(row), ctx.now) + await _check_groups(ctx.session, row.group_ids)
     if problems:
-        raise Refused(422, problems)
+        raise Invalid(problems)
     ctx.session.add(row)
     await ctx.session.flush()
     return row
@@ -205,30 +145,31 @@ async def create_session(ctx: Context, data: Mapping[str, Any]) -> ColearningSes
 async def _session(ctx: Context, session_id: int) -> ColearningSession:
     row = await ctx.session.get(ColearningSession, session_id, with_for_update=True)
     if row is None:
-        raise Refused(404, [f"no co-learning session has the id {session_id}"])
+        raise NotFound(f"no co-learning session has the id {session_id}")
     if row.status == "cancelled":
-        raise Refused(409, ["the session is cancelled"])
+        raise Conflict("the session is cancelled")
     if row.ends_at <= ctx.now:
-        raise Refused(409, ["the session is over"])
+        raise Conflict("the session is over")
     return row
 
 
-async def edit_session(ctx: Context, session_id: int, data: Mapping[str, Any]) -> ColearningSession:
-    """Change what ops give; the timer moves the jobs. A new start time re-plans the reminders,
-    and the groups already told the old time are told the new one."""
+async def edit_session(ctx: Context, session_id: int, draft: SessionDraft) -> ColearningSession:
+    """Change what ``draft`` gives; the timer moves the jobs. A new start time re-plans the
+    reminders, and the groups already told the old time are told the new one."""
     row = await _session(ctx, session_id)
-    values, problems = _parse(data, ctx.settings)
+    values = draft.given()
+    problems = [*draft.problems, *_unknown_references(values, ctx.settings)]
     if problems:
-        raise Refused(422, problems)
+        raise Invalid(problems)
     started = row.starts_at <= ctx.now
     moved = "starts_at" in values and values["starts_at"] != row.starts_at
     if started and moved:
-        raise Refused(409, ["starts_at: the session has started; its start cannot move (the end can)"])
+        raise Conflict("starts_at: the session has started; its start cannot move (the end can)")
     told = await _groups_told(ctx.session, row.id) if moved else []
     _apply(row, values, ctx.settings)
     problems = check_session(_plan(row), ctx.now, started=started) + await _check_groups(ctx.session, row.group_ids)
     if problems:
-        raise Refused(422, problems)
+        raise Invalid(problems)
     row.updated_at = ctx.now
     if moved:
         await ctx.session.execute(
@@ -338,6 +279,41 @@ async def session_report(session: AsyncSession, session_id: int) -> dict[str, An
 # ------------------------------------------------------------------------------ applications
 
 
+async def apply_from_invitation(ctx: Context, invited: RoomInvitation, *, account: str) -> None:
+    """An invitation of the helper (account ``account``) into a room, from an active
+    distributor, is a co-learning application (once per invitation): the distributor hears it
+    arrived, ops hear there is one to decide. The invitation itself is recorded by the caller
+    (:func:`services.friends.record_room_invitation`)."""
+    who = await ctx.session.scalar(
+        select(Distributor).where(Distributor.contact_id == invited.inviter, Distributor.status == "active")
+    )
+    known = await ctx.session.scalar(
+        select(ColearningApplication.id).where(ColearningApplication.invitation_id == invited.id)
+    )
+    if who is None or known is not None:
+        return
+    application = ColearningApplication(
+        invitation_id=invited.id,
+        distributor_id=who.id,
+        account=account,
+        room_id=invited.room or "",
+        topic=invited.topic,
+        member_count=invited.member_count,
+        status="pending",
+        reason="",
+        created_at=ctx.now,
+    )
+    await ctx.session.flush()  # the invitation row first: the application refers to it
+    ctx.session.add(application)
+    await ctx.session.flush()
+    data = {"name": who.name, "code": who.code, "topic": invited.topic, "members": invited.member_count}
+    queue_text(
+        ctx, target=who.contact_id or invited.inviter, template="colearning_received", data=data, account=account
+    )
+    for ops in ctx.settings.raw.ops:
+        queue_text(ctx, target=ops, template="colearning_ops_new", data=data | {"id": application.id}, account=account)
+
+
 def application_view(app: ColearningApplication, who: Distributor | None) -> dict[str, Any]:
     return {
         "id": app.id,
@@ -367,9 +343,9 @@ async def list_applications(session: AsyncSession, status: str = "pending") -> l
 async def _pending(ctx: Context, application_id: int) -> tuple[ColearningApplication, Distributor]:
     app = await ctx.session.get(ColearningApplication, application_id, with_for_update=True)
     if app is None:
-        raise Refused(404, [f"no co-learning application has the id {application_id}"])
+        raise NotFound(f"no co-learning application has the id {application_id}")
     if app.status != "pending":
-        raise Refused(409, [f"the application is already {app.status}"])
+        raise Conflict(f"the application is already {app.status}")
     who = await ctx.session.get(Distributor, app.distributor_id)
     assert who is not None
     return app, who
@@ -394,7 +370,7 @@ async def approve_application(ctx: Context, application_id: int, by: str = "ops"
 async def reject_application(ctx: Context, application_id: int, reason: str, by: str = "ops") -> ColearningApplication:
     reason = reason.strip()
     if not reason:
-        raise Refused(422, ["reason: say why, the distributor is told"])
+        raise Invalid(["reason: say why, the distributor is told"])
     app, who = await _pending(ctx, application_id)
     app.status, app.reason, app.decided_at, app.decided_by = "rejected", reason, ctx.now, by
     invitation = await ctx.session.get(RoomInvitationRecord, app.invitation_id)

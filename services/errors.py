@@ -12,7 +12,8 @@ prints every problem as ``error: …`` and exits 1, the console shows the proble
   cancelled, over, already marked paid);
 - :class:`Refused` — a rule of the platform says no (a payout beyond the balance, a refund
   beyond what was paid, stock short);
-- :class:`Duplicate` — it was done already; nothing changed (an order event delivered again).
+- :class:`Duplicate` — it was done already; nothing changed (an order event delivered again);
+- :class:`Unavailable` — something it needs does not answer (a database it cannot reach).
 
 ``reason`` is the one-line explanation (may be empty where the problems say it all), ``code``
 a stable word a program can branch on (``out_of_stock``), ``details`` extra facts for the
@@ -75,3 +76,7 @@ class Refused(ServiceError):
 
 class Duplicate(ServiceError):
     """Already done before; nothing changed."""
+
+
+class Unavailable(ServiceError):
+    """Something the use case needs does not answer; trying again later may work."""

@@ -4,64 +4,114 @@ A paid order is attributed through core (fan lock, self-purchase, bound trials),
 core, written as ledger lines, takes stock with an UPDATE that cannot go below zero, records
 each stock threshold crossed exactly once, and queues what it causes — a relay line in the
 brand's groups during a push, red-packet announcements, an "you earned …" DM to each payee, a
-congratulation when someone levels up — in the outbox, all in the caller's unit of work.
-A refund reverses through core the same way. Anything wrong raises :class:`Rejected` before
-the unit of work commits, so nothing is written.
+congratulation when someone levels up (:mod:`services.order_effects`) — in the outbox, all in
+the caller's unit of work. A refund reverses through core the same way.
+
+:func:`process_event` runs one event in its own unit of work: the one path of the webhook and
+of a back-fill. Anything wrong raises a :mod:`services.errors` error before the unit of work
+commits, so nothing is written: :class:`~services.errors.Invalid` (naming the event's field:
+an unknown order, a refund of more units than were bought), :class:`~services.errors.Refused`
+(not enough stock, a refund beyond what was paid), :class:`~services.errors.Conflict` (a
+refunded order qualifying), :class:`~services.errors.Duplicate` (an event or an order already
+recorded: nothing changes).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from bot.base.config import CourseSettings
 from bot.base.context import Context
-from bot.base.outbox import post_to_brand_groups, queue_text
+from bot.base.env import Services
+from bot.base.outbox import queue_text
 from core.attribution import Why, attribute, bound_seller
 from core.commission import Party, Payout, split_sale
-from core.entry import Applicant, Outcome, Path, decide_entry
-from core.group_ops import thresholds_reached
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
 from core.products import CourseKind, EventType, payable
-from core.upgrade import Climber, climb, metrics_needed
 from models import ingest
 from models import queries as q
-from models.catalog import RedPacket, RelayLine
-from models.orders import LedgerLine, Order
+from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, FanLock
-from services.codes import new_code
+from services.errors import Conflict, Duplicate, Invalid, Refused
+from services.order_effects import (
+    check_upgrade,
+    dm_clawbacks,
+    enter_by_purchase,
+    person_id,
+    relay,
+    thresholds_crossed,
+)
 from services.order_events import OrderEventIn
 
-
-class Rejected(Exception):
-    """The event is refused; nothing is written. ``http`` is 409 or 422; ``field`` is the
-    field of the event the refusal is about."""
-
-    def __init__(self, code: str, reason: str, http: int = 422, field: str = "body"):
-        super().__init__(reason)
-        self.code, self.reason, self.http, self.field = code, reason, http, field
-
-
-class Duplicate(Exception):
-    """The event (or the order it pays) was already recorded; nothing changes."""
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Accepted:
+    """What an accepted event did: the order, and a summary (seller, payouts, stock left…)."""
+
     order_id: str
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _invalid(code: str, reason: str, field: str) -> Invalid:
+    """A refusal about one field of the event, listed as every malformed body lists its problems."""
+    return Invalid([f"{field}: {reason}"], reason=reason, code=code)
+
+
+def _duplicate(event: OrderEventIn) -> Duplicate:
+    return Duplicate(details={"event_id": event.event_id, "order_id": event.order_id})
+
+
+async def process_event(services: Services, event: OrderEventIn, source: str = "webhook") -> Accepted:
+    """Run one event in its own unit of work: the one path of the webhook and of a back-fill."""
+    try:
+        async with services.context() as ctx:
+            accepted = await handle_order_event(ctx, event, source)
+    except IntegrityError:
+        # A concurrent delivery of the same event or order won the race: that is a replay.
+        async with services.db.reading() as session:
+            if await session.get(OrderEvent, event.event_id) or (
+                event.type is EventType.PAID and await session.get(Order, event.order_id)
+            ):
+                raise _duplicate(event) from None
+        raise
+    _log_accepted(event, accepted, source)
+    return accepted
+
+
+def _log_accepted(event: OrderEventIn, accepted: Accepted, source: str) -> None:
+    """One line per accepted event (a back-fill's lines are debug: its summary says it all)."""
+    detail = accepted.detail
+    paid = ", ".join(f"{p['distributor']} {p['kind']} {p['amount']}" for p in detail.get("payouts", ())) or "nobody"
+    log.log(
+        logging.INFO if source == "webhook" else logging.DEBUG,
+        "order %s: %s event %s accepted (%s): %s ×%d, %s; seller %s; paid %s",
+        accepted.order_id,
+        event.type.value,
+        event.event_id,
+        source,
+        event.course_sku,
+        event.quantity,
+        event.amount,
+        detail.get("seller") or "—",
+        paid,
+    )
 
 
 async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "webhook") -> Accepted:
     session = ctx.session
     course = ctx.settings.courses.get(event.course_sku)
     if course is None:
-        raise Rejected("unknown_sku", f"unknown course sku {event.course_sku!r}", field="course_sku")
+        raise _invalid("unknown_sku", f"unknown course sku {event.course_sku!r}", "course_sku")
     recorded = await ingest.record_event(
         session,
         event_id=event.event_id,
@@ -73,19 +123,16 @@ async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "w
         payload=event.model_dump(mode="json"),
     )
     if not recorded:
-        raise Duplicate(event.event_id)
+        raise _duplicate(event)
     if event.type is EventType.PAID:
         return await _paid(ctx, event, course)
     # Locked: two refunds of one order at once must not both pass the checks below.
     order = await session.get(Order, event.order_id, with_for_update=True)
     if order is None:
-        raise Rejected(
-            "unknown_order", f"no paid order {event.order_id!r} to apply a {event.type} event to", field="order_id"
-        )
+        reason = f"no paid order {event.order_id!r} to apply a {event.type} event to"
+        raise _invalid("unknown_order", reason, "order_id")
     if order.course_sku != course.sku:
-        raise Rejected(
-            "sku_mismatch", f"order {order.id} is for {order.course_sku}, not {course.sku}", field="course_sku"
-        )
+        raise _invalid("sku_mismatch", f"order {order.id} is for {order.course_sku}, not {course.sku}", "course_sku")
     if event.type is EventType.REFUNDED:
         return await _refunded(ctx, event, course, order)
     if event.type is EventType.QUALIFIED:
@@ -120,8 +167,8 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
         rule=settings.fan_lock,
         now=event.occurred_at,
         history=await q.lock_history(session, event.buyer.id) if own is None else (),
-        ref_distributor=_id(ref) if ref is not None and ref.status == "active" else None,
-        buyer_distributor=_id(own) if own is not None else None,
+        ref_distributor=person_id(ref) if ref is not None and ref.status == "active" else None,
+        buyer_distributor=person_id(own) if own is not None else None,
         bound_distributor=bound,
     )
     if attribution.new_lock is not None:
@@ -158,23 +205,23 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
     owed = payable(course.terms(), EventType.PAID, event.quantity, new_customer=not bought_course)
     payouts = await _book(ctx, event, order, seller, owed.pool, owed.margin)
     if seller is not None:
-        await _check_upgrade(ctx, seller)
+        await check_upgrade(ctx, seller)
     if own is None:
-        await _maybe_enter_by_purchase(ctx, event.buyer.id, event.buyer.name, purchases, seller)
+        await enter_by_purchase(ctx, event.buyer.id, event.buyer.name, purchases, seller)
 
     # Last, the two rows every concurrent order of this course (or brand, during a push)
     # contends for: taken here, their locks are held only until the commit that follows.
     taken = await ingest.take_stock(session, course.sku, event.quantity)
     if taken is None:
         left = await ingest.stock_of(session, course.sku)
-        raise Rejected("out_of_stock", f"only {left} left of {course.sku}, {event.quantity} ordered", http=409)
+        raise Refused(f"only {left} left of {course.sku}, {event.quantity} ordered", code="out_of_stock")
     stock_left, epoch, thresholds = taken
     # What the order causes in the brand's groups is queued in causal order: its relay line,
     # then the red packet its stock reached (the sender keeps a room's messages in this order).
     if seller is not None:
-        await _relay(ctx, brand_id, order, seller, course)
+        await relay(ctx, brand_id, order, seller, course)
     if stock_left is not None:
-        await _thresholds_crossed(ctx, course, brand_id, stock_left + event.quantity, stock_left, epoch, thresholds)
+        await thresholds_crossed(ctx, course, brand_id, stock_left + event.quantity, stock_left, epoch, thresholds)
     return Accepted(
         order.id,
         {
@@ -184,29 +231,6 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
             "stock": stock_left,
         },
     )
-
-
-async def _relay(ctx: Context, brand_id: str, order: Order, seller: Distributor, course: CourseSettings) -> None:
-    """During the brand's open push, the order's numbered line: recorded (the push's boards
-    and final list are built from these lines) and queued for every group of the brand."""
-    relay = await ingest.next_relay_line(ctx.session, brand_id)
-    if relay is None:
-        return
-    push_id, number = relay
-    order.push_id = push_id
-    ctx.session.add(
-        RelayLine(
-            push_id=push_id,
-            number=number,
-            order_id=order.id,
-            seller_id=seller.id,
-            amount=order.amount,
-            quantity=order.quantity,
-            relayed_at=ctx.now,
-        )
-    )
-    data = {"number": number, "seller": seller.name, "course": course.name, "quantity": order.quantity}
-    await post_to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
 
 
 async def _book(
@@ -221,11 +245,11 @@ async def _book(
     split = split_sale(
         ctx.settings.plan,
         pool,
-        Party(_id(seller), seller.level),
-        Party(_id(recruiter), recruiter.level) if recruiter else None,
+        Party(person_id(seller), seller.level),
+        Party(person_id(recruiter), recruiter.level) if recruiter else None,
         margin=margin,
     )
-    people = {_id(seller): seller, **({_id(recruiter): recruiter} if recruiter else {})}
+    people = {person_id(seller): seller, **({person_id(recruiter): recruiter} if recruiter else {})}
     detail = {"event": event.type.value, "pool": str(split.pool), "margin": str(split.margin)}
     ctx.session.add_all(
         LedgerLine.from_core(
@@ -263,18 +287,17 @@ async def _book(
 async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
     session = ctx.session
     if order.refunded + event.amount > order.amount:
-        raise Rejected(
-            "refund_exceeds_paid",
+        raise Refused(
             f"refund {event.amount} would exceed what is left of {order.amount} paid"
             f" ({order.amount - order.refunded} after earlier refunds)",
-            http=409,
+            code="refund_exceeds_paid",
         )
     if order.refunded_quantity + event.quantity > order.quantity:
-        raise Rejected(
+        raise _invalid(
             "refund_quantity",
             f"order {order.id} has {order.quantity} units, {order.refunded_quantity} already returned;"
             f" {event.quantity} more cannot be",
-            field="quantity",
+            "quantity",
         )
     commissions = await q.commissions_of_order(session, order.id)
     lines = claw_back(
@@ -295,15 +318,15 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, o
     )
     if event.quantity:
         await q.return_stock(session, course.sku, event.quantity)
-    await _dm_clawbacks(ctx, order, event.amount, lines)
+    await dm_clawbacks(ctx, order, event.amount, lines)
     return Accepted(order.id, {"clawed_back": [{"kind": ln.kind.value, "amount": str(ln.amount)} for ln in lines]})
 
 
 async def _qualified(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
     if course.type is not CourseKind.CPA:
-        raise Rejected("not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify", field="type")
+        raise _invalid("not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify", "type")
     if order.refunded >= order.amount > 0:
-        raise Rejected("refunded", f"order {order.id} was refunded", http=409)
+        raise Conflict(f"order {order.id} was refunded", code="refunded")
     new_customer = not await q.has_qualified(ctx.session, order.buyer_id, course.sku)
     order.qualified_at = order.qualified_at or event.occurred_at
     owed = payable(course.terms(), EventType.QUALIFIED, 1, new_customer=new_customer)
@@ -320,7 +343,7 @@ async def _qualified(ctx: Context, event: OrderEventIn, course: CourseSettings, 
 
 async def _checkin_completed(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
     if course.type is not CourseKind.CHECKIN_CASHBACK:
-        raise Rejected("not_checkin", f"{course.sku} is not a check-in cashback course", field="type")
+        raise _invalid("not_checkin", f"{course.sku} is not a check-in cashback course", "type")
     order.checkins_completed_at = order.checkins_completed_at or event.occurred_at
     return Accepted(order.id, {"note": "cashback_claws_nothing_back"})
 
@@ -330,133 +353,3 @@ async def _write_lines(ctx: Context, order: Order, event: OrderEventIn, lines: l
     ctx.session.add_all(
         LedgerLine.from_core(line, order_id=order.id, event_id=event.event_id, detail=detail) for line in lines
     )
-
-
-async def _dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: list[CoreLine]) -> None:
-    course = ctx.settings.courses[order.course_sku]
-    by_payee: dict[str, list[CoreLine]] = {}
-    for line in lines:
-        if line.entry is not Entry.SETTLED:
-            by_payee.setdefault(line.payee, []).append(line)
-    for payee, mine in by_payee.items():
-        person = await ctx.session.get(Distributor, int(payee))
-        if person is None or not person.contact_id:
-            continue
-        queue_text(
-            ctx,
-            target=person.contact_id,
-            account=person.helper_account,
-            template="clawback_dm",
-            data={
-                "order_id": order.id,
-                "course": course.name,
-                "refunded": refunded,
-                "lines": [
-                    {"kind": ln.kind.value, "amount": ln.amount, "after_settlement": ln.entry is Entry.ADJUSTED}
-                    for ln in mine
-                ],
-            },
-        )
-
-
-async def _thresholds_crossed(
-    ctx: Context, course: CourseSettings, brand_id: str, before: int, after: int, epoch: int, thresholds: list[int]
-) -> None:
-    """Stock went from ``before`` to ``after``: each threshold this order reaches
-    (:func:`core.group_ops.thresholds_reached`) is reached by it alone (the stock UPDATE
-    serialises orders), so it is recorded and announced once."""
-    crossed = thresholds_reached(before, after, thresholds)
-    if not crossed:
-        return
-    brand = ctx.settings.brands[brand_id]
-    groups = await q.brand_groups(ctx.session, brand_id)
-    for threshold in crossed:
-        ctx.session.add(
-            RedPacket(
-                brand_id=brand_id,
-                reason="threshold",
-                course_sku=course.sku,
-                stock_epoch=epoch,
-                threshold=threshold,
-                created_at=ctx.now,
-            )
-        )
-        data = {"course": course.name, "threshold": threshold, "stock": after, "brand": brand.name}
-        await post_to_brand_groups(ctx, brand_id, "red_packet_announcement", data)
-        for manager in brand.managers:
-            queue_text(
-                ctx,
-                target=manager,
-                template="red_packet_manager_dm",
-                data={**data, "groups": [g.name for g in groups]},
-            )
-
-
-async def _check_upgrade(ctx: Context, person: Distributor) -> None:
-    """Climb every upgrade step the person now meets; a level-up changes their recruiter's VIP
-    counts, so the recruiter is looked at next, and so on (:func:`core.upgrade.climb`). Each
-    one's metrics are read before any level changes; the chain grows only while its top climbs."""
-    settings = ctx.settings
-    people = [person]
-    chain = [await _climber(ctx, person)]
-    while True:
-        ups = climb(chain, settings.upgrades, settings.vip_levels)
-        top = people[-1]
-        if len(ups) < len(chain) or top.recruiter_id is None or top.recruiter_id in {p.id for p in people}:
-            break
-        above = await ctx.session.get(Distributor, top.recruiter_id)
-        if above is None:
-            break
-        people.append(above)
-        chain.append(await _climber(ctx, above))
-    for current, up in zip(people, ups, strict=False):
-        current.level = up.to_level
-        current.level_since = ctx.now
-        if current.contact_id:
-            queue_text(
-                ctx,
-                target=current.contact_id,
-                account=current.helper_account,
-                template="level_up_dm",
-                data={"name": current.name, "level": up.to_level, "level_name": settings.levels[up.to_level].name},
-            )
-
-
-async def _climber(ctx: Context, person: Distributor) -> Climber:
-    needed = metrics_needed(person.level, ctx.settings.upgrades)
-    metrics = (
-        await q.distributor_metrics(ctx.session, person.id, sorted(ctx.settings.vip_levels), only=needed)
-        if needed
-        else {}
-    )
-    return Climber(_id(person), person.level, metrics)
-
-
-async def _maybe_enter_by_purchase(
-    ctx: Context, buyer_id: str, name: str, purchases: Decimal, seller: Distributor | None
-) -> None:
-    """Automatic entry at the lowest level once the buyer's purchases reach the threshold;
-    the recruiter is the distributor the buyer is locked to."""
-    rules = ctx.settings.entry
-    if Path.PURCHASE not in rules.paths:
-        return
-    locked_to = _id(seller) if seller is not None else None  # the (active) distributor who sold to them
-    decision = decide_entry(Applicant(person=buyer_id, self_purchase_total=purchases, locked_to=locked_to), rules)
-    if decision.outcome is not Outcome.ADMITTED or decision.path is not Path.PURCHASE:
-        return  # only the purchase path enrols a buyer here; codes, reach and open entry are asked for
-    ctx.session.add(
-        Distributor(
-            code=new_code(),
-            name=name,
-            buyer_id=buyer_id,
-            level=ctx.settings.level_codes[0],
-            recruiter_id=int(decision.recruiter) if decision.recruiter else None,
-            entry_path=Path.PURCHASE.value,
-            joined_at=ctx.now,
-            level_since=ctx.now,
-        )
-    )
-
-
-def _id(person: Distributor) -> str:
-    return str(person.id)

@@ -1,7 +1,7 @@
 """``distbot whatif``: replay the real orders under other commission plans, read-only.
 
 The shell around :mod:`core.whatif`: it reads the distributors and the order events (the
-``order_events`` table, or a CSV file in the import format of :mod:`bot.cli.backfill`) from a
+``order_events`` table, or a CSV file in the order-file format of :mod:`services.order_file`) from a
 database opened read-only — SQLite with ``mode=ro``, PostgreSQL with
 ``default_transaction_read_only`` — resolves the plans, runs the pure replay with a progress
 bar, and hands the result to :mod:`bot.cli.whatif_report` (table, JSON) and :mod:`bot.cli.whatif_chart`.
@@ -38,8 +38,6 @@ from tqdm import tqdm
 from bot.base.config import ConfigError, Settings
 from bot.base.db import database_url
 from bot.base.yamlfile import line_index, load_yaml
-from bot.cli.backfill import event_of as csv_event_of
-from bot.cli.backfill import read_events
 from core.money import to_decimal
 from core.plan import CommissionPlan, build_plan
 from core.problems import ConfigProblems, Problem
@@ -47,13 +45,12 @@ from core.products import EventType
 from core.whatif import Event, Member, Replay, Terms, replay, starting_level
 from models.orders import OrderEvent
 from models.people import Distributor
+from services.errors import Conflict, Invalid, NotFound, Unavailable
+from services.order_file import event_of as csv_event_of
+from services.order_file import read_events
 
 PRESETS = ("team", "sales")
 PROGRESS_FROM = 10_000  # events: shorter replays take well under a second, no bar
-
-
-class WhatIfError(Exception):
-    """Something the user must change (a plan name, a date, the database); exit 1."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +114,9 @@ def resolve_plans(settings: Settings, names: Sequence[str], plans_file: Path | N
             plans.append(build_plan({"model": name}, levels, where=name, name=name))
         else:
             known = sorted({*from_file, *settings.plans, *PRESETS})
-            raise WhatIfError(f"no plan named {name!r}; known plans: {', '.join(known)}")
+            raise Invalid(f"no plan named {name!r}; known plans: {', '.join(known)}")
     if len({plan.name for plan in plans}) != len(plans):
-        raise WhatIfError("a plan is named twice; give each plan once")
+        raise Invalid("a plan is named twice; give each plan once")
     return plans
 
 
@@ -132,7 +129,7 @@ def window(first: str | None, last: str | None, zone: ZoneInfo) -> tuple[datetim
     start = _day(first, "--from", zone) if first else None
     until = _day(last, "--to", zone) + timedelta(days=1) if last else None
     if start is not None and until is not None and until <= start:
-        raise WhatIfError(f"--to {last} is before --from {first}")
+        raise Invalid(f"--to {last} is before --from {first}")
     return start, until
 
 
@@ -140,7 +137,7 @@ def _day(text: str, option: str, zone: ZoneInfo) -> datetime:
     try:
         return datetime.combine(date.fromisoformat(text.strip()), time(0), zone)
     except ValueError:
-        raise WhatIfError(f"{option} must be a date like 2026-11-01, not {text!r}") from None
+        raise Invalid(f"{option} must be a date like 2026-11-01, not {text!r}") from None
 
 
 # --- reading, read-only ---------------------------------------------------------------------------
@@ -155,7 +152,7 @@ async def read_only(configured_url: str | None) -> AsyncIterator[AsyncConnection
     if url.get_backend_name() == "sqlite":
         path = Path(url.database or "")
         if not url.database or url.database == ":memory:" or not path.is_file():
-            raise WhatIfError(f"no database at {url.database or '(none)'}; nothing to replay")
+            raise NotFound(f"no database at {url.database or '(none)'}; nothing to replay")
         url = url.set(database=f"file:{path.resolve()}", query={"mode": "ro", "uri": "true"})
     else:
         options["connect_args"] = {"server_settings": {"default_transaction_read_only": "on"}}
@@ -181,9 +178,9 @@ async def load(
                 events = await _database_events(connection, until)
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", exc)).splitlines()[0]
-        raise WhatIfError(f"cannot read the database ({first}); is it migrated (distbot db upgrade)?") from None
+        raise Unavailable(f"cannot read the database ({first}); is it migrated (distbot db upgrade)?") from None
     except OSError as exc:  # e.g. PostgreSQL not listening
-        raise WhatIfError(f"cannot reach the database: {exc.strerror or exc}") from None
+        raise Unavailable(f"cannot reach the database: {exc.strerror or exc}") from None
     events.sort(key=lambda e: e.at)
     if until is not None:
         events = [e for e in events if e.at < until]
@@ -192,7 +189,7 @@ async def load(
     members, people, current, since = [], {}, {}, {}
     for id_, code, name, level, recruiter, buyer, status, joined, level_since in rows:
         if level not in levels:
-            raise WhatIfError(f"distributor {code} has level {level!r}, which the configuration does not know")
+            raise Conflict(f"distributor {code} has level {level!r}, which the configuration does not know")
         key = str(id_)
         people[key], current[key], since[key] = (code, name), level, level_since
         members.append(
@@ -255,11 +252,8 @@ async def _database_events(connection: AsyncConnection, until: datetime | None) 
 
 def _csv_events(path: Path) -> tuple[list[Event], list[tuple[int, str]]]:
     if not path.is_file():
-        raise WhatIfError(f"no such file: {path}")
-    try:
-        rows = read_events(path)
-    except ValueError as exc:  # ImportFileError: encoding, header
-        raise WhatIfError(str(exc)) from None
+        raise NotFound(f"no such file: {path}")
+    rows = read_events(path)  # ImportFileError (Invalid): encoding, header
     events, rejected = [], []
     for row in rows:
         event, problem = csv_event_of(row)

@@ -18,6 +18,8 @@ from bot.runtime.dispatch import Dispatcher
 from bot.runtime.router import Router
 from handlers import colearning
 from models import ColearningApplication, Distributor, OutboxMessage, RoomInvitationRecord
+from services.reports import local_zone
+from services.session_draft import SessionDraft
 from tests.fakes import FakeTransport
 from tests.support import START
 
@@ -89,6 +91,11 @@ def session_body(**overrides) -> dict:
         "cards": ["30m"],
         **overrides,
     }
+
+
+def session_draft(settings, **overrides) -> SessionDraft:
+    """:func:`session_body` as the service's command."""
+    return SessionDraft.parse(session_body(**overrides), local_zone(settings))
 
 
 def paused_scheduler() -> AsyncIOScheduler:

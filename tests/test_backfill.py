@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from bot.base.db import Database
 from bot.base.env import Services
 from bot.cli import main
-from bot.cli.backfill import ImportFileError, import_file, print_summary
+from bot.cli.backfill import import_file, print_summary
 from models import Course, Distributor, LedgerLine, Order, OrderEvent, OutboxMessage
+from services.order_file import ImportFileError
 from tests.support import ROOT, order_event, post_event, running_services, web_client
 
 HEADER = "event_id,type,order_id,course_sku,quantity,amount,buyer_id,buyer_name,buyer_phone,ref,occurred_at"

@@ -15,8 +15,8 @@ from bot.base.config import ConfigError
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.router import Router, keyword
 from handlers.earnings import bar
-from handlers.material import material_trigger, post_material
 from models import BrandGroup, RoomMember
+from services.material import material_trigger, post_material
 from tests.dm_support import ROUTERS, RoomMakingTransport, dm, last_id, outbox, run, sell, texts_to
 from tests.fakes import FakeTransport
 from tests.support import START, edited_settings, order_event, running_services

@@ -18,13 +18,13 @@ from tests.support import START, order_event, post_event
 
 
 async def test_an_accepted_order_is_one_info_line_with_its_order_event_seller_and_payouts(client, caplog):
-    caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    caplog.set_level(logging.INFO, logger="services.orders")
 
     status, _ = await post_event(client, order_event("o-77", ref="DEMOC001", event_id="e-77"))
     await post_event(client, order_event("o-77", ref="DEMOC001", event_id="e-77"))  # a replay: no line
 
     assert status == 200
-    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.web.webhooks"]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "services.orders"]
     assert line.startswith("order o-77: paid event e-77 accepted (webhook): XH-MATH-S1 ×1, 399.00; seller DEMOC001")
     assert line.endswith("; paid DEMOC001 seller 144.00, DEMOB001 management 7.20")
 
@@ -76,6 +76,6 @@ def test_the_timer_and_migrations_log_only_warnings_while_the_bot_logs_its_info_
 
         assert not logging.getLogger(logger).isEnabledFor(logging.INFO)
         assert logging.getLogger(logger).isEnabledFor(logging.WARNING)
-        assert logging.getLogger("bot.web.webhooks").isEnabledFor(logging.INFO)
+        assert logging.getLogger("services.orders").isEnabledFor(logging.INFO)
     finally:
         root.setLevel(before)

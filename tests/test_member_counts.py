@@ -15,8 +15,8 @@ import aiohttp
 from bot.app import serve
 from bot.base.transport import RoomJoin, TransportError
 from bot.transports.sim import SimTransport
-from handlers.membership import sync_rooms_at_start
 from models import queries as q
+from services.membership import sync_rooms_at_start
 from tests.console_support import log_in, make_account
 from tests.fakes import FakeTransport
 from tests.support import START, TOKEN, web_client

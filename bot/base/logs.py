@@ -1,6 +1,6 @@
 """How ``distbot`` logs: one line per event, time first, and no timer chatter.
 
-The bot itself logs a line per accepted order (``bot.web.webhooks``), per handled batch of
+The bot itself logs a line per accepted order (``services.orders``), per handled batch of
 messages (``bot.runtime.dispatch``) and per failed send (``bot.runtime.sender``), each with its ids.
 """
 

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -191,25 +191,3 @@ async def post_to_brand_groups(
         )
     return groups
 
-
-async def retry(session: AsyncSession, message_id: int, now: datetime) -> bool:
-    """Queue a dead or uncertain row again, attempts from zero. False if it is neither (any
-    more): someone else acted first. Retrying an uncertain message may say it twice; ops
-    retry it when the person says it did not arrive."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
-        .values(status="queued", attempts=0, not_before=now, last_error="")
-    )
-    return bool(result.rowcount)
-
-
-async def drop(session: AsyncSession, message_id: int) -> bool:
-    """Never send a dead or uncertain row (it arrived after all, or no longer matters); it stays
-    listed as ``dropped``. False if it is neither (any more)."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
-        .values(status="dropped")
-    )
-    return bool(result.rowcount)

@@ -14,8 +14,11 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from services.session_draft import SessionDraft
 
 OPTIONS = (
     ("--title", "title", "the session's name, shown before every relayed line"),
@@ -105,7 +108,7 @@ def _at(value: datetime, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def _change(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -> int:
     """One change in a unit of work; a refusal prints every problem and exits 1."""
-    from services.colearning import Refused
+    from services.errors import ServiceError
 
     async def work(services: Any) -> Any:
         async with services.context() as ctx:
@@ -113,7 +116,7 @@ def _change(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -
 
     try:
         result, zone = _run(args.config, work)
-    except Refused as refusal:
+    except ServiceError as refusal:
         for problem in refusal.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
@@ -124,8 +127,13 @@ def _change(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -
     return 0
 
 
-def _fields(args: argparse.Namespace) -> dict[str, Any]:
-    return {dest: getattr(args, dest) for _, dest, _ in OPTIONS if hasattr(args, dest)}
+def _draft(args: argparse.Namespace, ctx: Any) -> SessionDraft:
+    """The options given, as the service's SessionDraft (times in the platform's zone)."""
+    from services.reports import local_zone
+    from services.session_draft import SessionDraft
+
+    given = {dest: getattr(args, dest) for _, dest, _ in OPTIONS if hasattr(args, dest)}
+    return SessionDraft.parse(given, local_zone(ctx.settings))
 
 
 def _headline(s: dict[str, Any], zone: ZoneInfo) -> str:
@@ -147,7 +155,7 @@ def _create(args: argparse.Namespace) -> int:
     from services import colearning as ops
 
     async def action(ctx: Any) -> dict[str, Any]:
-        return {"session": ops.session_view(await ops.create_session(ctx, _fields(args)))}
+        return {"session": ops.session_view(await ops.create_session(ctx, _draft(args, ctx)))}
 
     return _change(args, action)
 
@@ -156,7 +164,7 @@ def _edit(args: argparse.Namespace) -> int:
     from services import colearning as ops
 
     async def action(ctx: Any) -> dict[str, Any]:
-        return {"session": ops.session_view(await ops.edit_session(ctx, args.id, _fields(args)))}
+        return {"session": ops.session_view(await ops.edit_session(ctx, args.id, _draft(args, ctx)))}
 
     return _change(args, action)
 

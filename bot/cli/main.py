@@ -167,7 +167,8 @@ def import_orders(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.app import build_services
-    from bot.cli.backfill import ImportFileError, import_file, print_summary
+    from bot.cli.backfill import import_file, print_summary
+    from services.order_file import ImportFileError
 
     if not args.file.is_file():
         print(f"error: no such file: {args.file}", file=sys.stderr)
@@ -206,13 +207,13 @@ def issue_codes(args: argparse.Namespace) -> int:
 
 
 def earnings(args: argparse.Namespace) -> int:
-    from services.reports import cli_report
+    from bot.cli.reports import cli_report
 
     return cli_report(args.config, "earnings", args.code, as_json=args.json)
 
 
 def progress(args: argparse.Namespace) -> int:
-    from services.reports import cli_report
+    from bot.cli.reports import cli_report
 
     return cli_report(args.config, "progress", args.code, as_json=args.json)
 

@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from bot.base.config import Settings, load_settings
 from bot.base.jsonutil import dumps
+from bot.cli.reports import KIND_LABELS, table
 from core.money import is_fen_exact, to_decimal, yuan
 from core.plan import CommissionPlan
 from core.whatif import Replay
 from core.whatif_stats import as_decimal, biggest_changes, concentration
-from services.reports import KIND_LABELS, table
-from services.whatif import Inputs, WhatIfError, gather
+from services.errors import Invalid, ServiceError
+from services.whatif import Inputs, gather
 
 TOP_CHANGES = 10
 UPGRADES_SHOWN = 30  # in the table; --json has them all
@@ -240,7 +241,7 @@ def cli_whatif(
     try:
         threshold = _threshold(below)
         result, inputs, plans, levels_at = gather(settings, names, plans_file, orders, first, last, progress=progress)
-    except WhatIfError as exc:
+    except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for line, why in inputs.rejected:
@@ -268,5 +269,5 @@ def _threshold(text: str) -> Decimal:
     except (TypeError, ValueError):
         amount = Decimal(-1)
     if amount < 0 or not is_fen_exact(amount):
-        raise WhatIfError(f"--below must be an amount in yuan, 0 or more, e.g. 100.00; not {text!r}")
+        raise Invalid(f"--below must be an amount in yuan, 0 or more, e.g. 100.00; not {text!r}")
     return amount

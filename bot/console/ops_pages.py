@@ -12,14 +12,16 @@ from sqlalchemy.orm import aliased
 
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
-from bot.runtime.router import MessageContext
 from bot.runtime.scheduler import changed
+from bot.web.errors import status_of
 from bot.web.keys import SERVICES
-from handlers.codes import ApplicationRefused, decide_application
 from models.colearning import ColearningSession
 from models.people import Distributor, EntryApplication
 from services import colearning as ops
 from services import reports
+from services.entry import decide_application
+from services.errors import Conflict, NotFound, ServiceError
+from services.session_draft import SessionDraft
 
 routes = web.RouteTableDef()
 SESSION_FIELDS = ("title", "source_room", "lecturers", "starts_at", "ends_at", "course", "groups", "reminders", "cards")
@@ -129,8 +131,8 @@ async def create_session(request: web.Request, user: User, form: Form) -> web.St
     services = request.app[SERVICES]
     try:
         async with services.context() as ctx:
-            await ops.create_session(ctx, _session_data(form, editing=False))
-    except ops.Refused as refusal:
+            await ops.create_session(ctx, SessionDraft.parse(_session_data(form, editing=False), zone_of(request)))
+    except ServiceError as refusal:
         return await _colearning_page(request, user, refusal.problems, fields(form, SESSION_FIELDS))
     await changed(services)
     raise see_other("/console/colearning?ok=created")
@@ -178,17 +180,17 @@ async def edit_session(request: web.Request, user: User, form: Form) -> web.Stre
             row = await ctx.session.get(ColearningSession, session_id)
             if row is not None and data.get("starts_at") == _form_values(row, request)["starts_at"]:
                 del data["starts_at"]  # the form shows minutes: unchanged is not a move
-            await ops.edit_session(ctx, session_id, data)
-    except ops.Refused as refusal:
-        if refusal.status == 404:
-            return not_found(request, user)
+            await ops.edit_session(ctx, session_id, SessionDraft.parse(data, zone_of(request)))
+    except NotFound:
+        return not_found(request, user)
+    except ServiceError as refusal:
         async with services.db.reading() as session:
             row = await session.get(ColearningSession, session_id)
         return render(
             request,
             "session.html",
             user,
-            http_status=refusal.status,
+            http_status=status_of(refusal),
             section="colearning",
             row=row,
             values=fields(form, SESSION_FIELDS),
@@ -211,9 +213,9 @@ async def _decide(request: web.Request, user: User, action: str, form: Form) -> 
                 await ops.approve_application(ctx, target, user.name)
             else:
                 await ops.reject_application(ctx, target, str(form.get("reason", "")), user.name)
-    except ops.Refused as refusal:
-        if refusal.status == 404:
-            return not_found(request, user)
+    except NotFound:
+        return not_found(request, user)
+    except ServiceError as refusal:
         return await _colearning_page(request, user, refusal.problems)
     await changed(services)
     done = {"cancel": "cancelled", "approve": "approved", "reject": "rejected"}[action]
@@ -243,12 +245,11 @@ async def _entry_decision(request: web.Request, user: User, form: Form, approve:
     if target is None:
         return not_found(request, user)
     try:
-        async with services.context() as plain:
-            ctx = MessageContext(plain.session, plain.settings, plain.renderer, plain.now)
+        async with services.context() as ctx:
             await decide_application(ctx, target, approve=approve, by=user.name, reason=str(form.get("reason", "")))
-    except ApplicationRefused as refusal:
-        if refusal.status == 404:
-            return not_found(request, user)
+    except NotFound:
+        return not_found(request, user)
+    except Conflict:
         raise see_other("/console/distributors?ok=already") from None
     raise see_other(f"/console/distributors?ok={'approved' if approve else 'rejected'}")
 

@@ -25,6 +25,8 @@ from models.colearning import ColearningApplication
 from models.messaging import OutboxMessage
 from models.people import Distributor, EntryApplication
 from models.rooms import FriendRequestRecord, RoomInvitationRecord
+from services import outbox as outbox_ops
+from services.errors import Conflict, NotFound
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -210,11 +212,17 @@ async def resolve(request: web.Request, user: User, form: Form) -> web.StreamRes
     if message_id is None:
         return not_found(request, user)
     retrying = request.match_info["action"] == "retry"
-    async with request.app[SERVICES].context() as ctx:
-        row = await ctx.session.get(OutboxMessage, message_id)
-        if row is None:
-            return not_found(request, user)
-        back = row.status if row.status in box.FOR_OPS else "dead"
-        done = await (box.retry(ctx.session, message_id, ctx.now) if retrying else box.drop(ctx.session, message_id))
-    outcome = ("retried" if retrying else "dropped") if done else "already"
+    back = "dead"
+    try:
+        async with request.app[SERVICES].context() as ctx:
+            row = await ctx.session.get(OutboxMessage, message_id)
+            if row is not None and row.status in box.FOR_OPS:
+                back = row.status
+            await outbox_ops.resolve(ctx, message_id, retry=retrying)
+    except NotFound:
+        return not_found(request, user)
+    except Conflict:
+        outcome = "already"
+    else:
+        outcome = "retried" if retrying else "dropped"
     raise see_other(f"/console/outbox?status={back}&ok={outcome}")  # type: ignore[attr-defined]

@@ -17,7 +17,9 @@ from bot.console.throttle import LoginThrottle, client_address, networks
 from bot.web.keys import HEALTH, SERVICES
 from models import queries as q
 from models.catalog import Brand, RedPacket
+from services import red_packets as packets
 from services import reports
+from services.errors import Conflict
 
 routes = web.RouteTableDef()
 LOGIN_COOKIE = "distbot_console_login"
@@ -236,9 +238,12 @@ async def red_packets(request: web.Request, user: auth.User, form: Form) -> web.
 @page()
 async def mark_paid(request: web.Request, user: auth.User, form: Form) -> web.StreamResponse:
     packet_id = ident(request.match_info["id"])
-    async with request.app[SERVICES].context() as ctx:
-        packet = await ctx.session.get(RedPacket, packet_id) if packet_id is not None else None
-        if packet is None or not user.sees_brand(packet.brand_id):
-            return not_found(request, user)
-        marked = await q.mark_red_packet_paid(ctx.session, packet.id, user.name, ctx.now)
-    raise see_other(f"/console/red-packets?ok={'paid' if marked else 'already'}")
+    try:
+        async with request.app[SERVICES].context() as ctx:
+            packet = await ctx.session.get(RedPacket, packet_id) if packet_id is not None else None
+            if packet is None or not user.sees_brand(packet.brand_id):
+                return not_found(request, user)
+            await packets.mark_paid(ctx, packet.id, user.name)
+    except Conflict:
+        raise see_other("/console/red-packets?ok=already") from None
+    raise see_other("/console/red-packets?ok=paid")

@@ -87,6 +87,11 @@ class MessageContext(Context):
         )
 
     @property
+    def account(self) -> str:
+        """The helper account the event came through (the configured one without a transport)."""
+        return self.transport.account if self.transport else self.settings.helper_account
+
+    @property
     def helper_id(self) -> str:
         """The helper's own contact id as WeChat shows it in joins, member lists and mentions
         (``wxid_…`` on WeChat): not the logical account name outbox rows carry."""

@@ -28,17 +28,15 @@ from aiohttp import web
 from bot.base.env import Services
 from bot.base.jsonutil import BodyRefused, body_problem, loads, row_id
 from bot.runtime.scheduler import changed
-from bot.web.errors import reply
+from bot.web.errors import lists_problems, reply
 from bot.web.keys import SERVICES
 from services import colearning as ops
+from services.errors import Invalid, NotFound
+from services.reports import local_zone
+from services.session_draft import SessionDraft
 
 routes = web.RouteTableDef()
 SESSION_STATUSES = ("scheduled", "cancelled", "all")
-
-
-def _refused(refusal: ops.Refused) -> web.Response:
-    status = {404: "not_found", 409: "conflict", 422: "rejected"}[refusal.status]
-    return reply({"status": status, "errors": refusal.problems}, refusal.status)
 
 
 def _id(request: web.Request) -> int | None:
@@ -63,62 +61,66 @@ async def _change(
     try:
         body = await _body(request)
     except ValueError as exc:
-        return reply({"status": "rejected", "errors": [f"body: {body_problem(exc)}"]}, 422)
-    try:
-        async with services.context() as ctx:
-            result = await action(ctx, body)
-    except ops.Refused as refusal:
-        return _refused(refusal)
+        raise Invalid([f"body: {body_problem(exc)}"]) from None
+    async with services.context() as ctx:
+        result = await action(ctx, body)
     await changed(services)
     return reply(result, ok)
 
 
 @routes.get("/api/colearning/sessions")
+@lists_problems
 async def sessions(request: web.Request) -> web.Response:
     status = request.query.get("status", "all")
     if status not in SESSION_STATUSES:
-        return reply({"status": "rejected", "errors": [f"status must be one of {', '.join(SESSION_STATUSES)}"]}, 422)
+        raise Invalid([f"status must be one of {', '.join(SESSION_STATUSES)}"])
     services = request.app[SERVICES]
     async with services.db.reading() as session:
         return reply({"sessions": await ops.list_sessions(session, status)})
 
 
 @routes.post("/api/colearning/sessions")
+@lists_problems
 async def create(request: web.Request) -> web.Response:
     async def action(ctx: Any, body: dict[str, Any]) -> dict[str, Any]:
-        return {"status": "created", "session": ops.session_view(await ops.create_session(ctx, body))}
+        row = await ops.create_session(ctx, SessionDraft.parse(body, local_zone(ctx.settings)))
+        return {"status": "created", "session": ops.session_view(row)}
 
     return await _change(request, action, 201)
 
 
 @routes.get("/api/colearning/sessions/{id}")
+@lists_problems
 async def detail(request: web.Request) -> web.Response:
     services, session_id = request.app[SERVICES], _id(request)
     async with services.db.reading() as session:
         report = await ops.session_report(session, session_id) if session_id is not None else None
     if report is None:
-        return reply({"status": "not_found", "errors": ["no such co-learning session"]}, 404)
+        raise NotFound("no such co-learning session")
     return reply(report)
 
 
 @routes.patch("/api/colearning/sessions/{id}")
+@lists_problems
 async def edit(request: web.Request) -> web.Response:
     session_id = _id(request)
 
     async def action(ctx: Any, body: dict[str, Any]) -> dict[str, Any]:
         if session_id is None:
-            raise ops.Refused(404, ["no such co-learning session"])
-        return {"status": "updated", "session": ops.session_view(await ops.edit_session(ctx, session_id, body))}
+            raise NotFound("no such co-learning session")
+        row = await ops.edit_session(ctx, session_id, SessionDraft.parse(body, local_zone(ctx.settings)))
+        return {"status": "updated", "session": ops.session_view(row)}
 
     return await _change(request, action)
 
 
+@lists_problems
 async def _cancel(request: web.Request) -> web.Response:
     session_id = _id(request)
 
     async def action(ctx: Any, body: dict[str, Any]) -> dict[str, Any]:
         if session_id is None:
-            raise ops.Refused(404, ["no such co-learning session"])
+            raise NotFound("no such co-learning session")
         row = await ops.cancel_session(ctx, session_id, str(body.get("reason") or ""))
         return {"status": "cancelled", "session": ops.session_view(row)}
 
@@ -130,23 +132,25 @@ routes.post("/api/colearning/sessions/{id}/cancel")(_cancel)
 
 
 @routes.get("/api/colearning/applications")
+@lists_problems
 async def applications(request: web.Request) -> web.Response:
     status = request.query.get("status", "pending")
     if status not in ops.APPLICATION_STATUSES:
         allowed = ", ".join(ops.APPLICATION_STATUSES)
-        return reply({"status": "rejected", "errors": [f"status must be one of {allowed}"]}, 422)
+        raise Invalid([f"status must be one of {allowed}"])
     services = request.app[SERVICES]
     async with services.db.reading() as session:
         return reply({"status": status, "applications": await ops.list_applications(session, status)})
 
 
 @routes.post("/api/colearning/applications/{id}/approve")
+@lists_problems
 async def approve(request: web.Request) -> web.Response:
     application_id = _id(request)
 
     async def action(ctx: Any, body: dict[str, Any]) -> dict[str, Any]:
         if application_id is None:
-            raise ops.Refused(404, ["no such co-learning application"])
+            raise NotFound("no such co-learning application")
         app = await ops.approve_application(ctx, application_id, str(body.get("by") or "ops"))
         return {"status": app.status, "id": app.id}
 
@@ -154,12 +158,13 @@ async def approve(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/colearning/applications/{id}/reject")
+@lists_problems
 async def reject(request: web.Request) -> web.Response:
     application_id = _id(request)
 
     async def action(ctx: Any, body: dict[str, Any]) -> dict[str, Any]:
         if application_id is None:
-            raise ops.Refused(404, ["no such co-learning application"])
+            raise NotFound("no such co-learning application")
         reason = str(body.get("reason") or "")
         app = await ops.reject_application(ctx, application_id, reason, str(body.get("by") or "ops"))
         return {"status": app.status, "id": app.id, "reason": app.reason}

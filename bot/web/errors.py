@@ -4,9 +4,10 @@ logged 500 — never a stack trace.
 
 Status codes by class: :class:`~services.errors.NotFound` 404, :class:`~services.errors.Invalid`
 422, :class:`~services.errors.Conflict` and :class:`~services.errors.Refused` 409,
-:class:`~services.errors.Duplicate` 200 (a replay is no failure to the caller).
+:class:`~services.errors.Duplicate` 200 (a replay is no failure to the caller),
+:class:`~services.errors.Unavailable` 503.
 
-The body names the outcome (``not_found``, ``rejected``, ``duplicate``), then the error's
+The body names the outcome (``not_found``, ``duplicate``, ``unavailable``, else ``rejected``), then the error's
 ``code`` where it has one, its ``reason`` where it has one, every problem under ``errors`` for
 bad input, and its ``details``:
 
@@ -33,14 +34,16 @@ from aiohttp import web
 
 from bot.base.faults import database_unavailable
 from bot.base.jsonutil import dumps
-from services.errors import Conflict, Duplicate, Invalid, NotFound, Refused, ServiceError
+from services.errors import Conflict, Duplicate, Invalid, NotFound, Refused, ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 
-STATUS: dict[type[ServiceError], int] = {NotFound: 404, Invalid: 422, Conflict: 409, Refused: 409, Duplicate: 200}
-OUTCOME: dict[type[ServiceError], str] = {NotFound: "not_found", Duplicate: "duplicate"}  # else "rejected"
+STATUS: dict[type[ServiceError], int] = {
+    NotFound: 404, Invalid: 422, Conflict: 409, Refused: 409, Duplicate: 200, Unavailable: 503,
+}  # fmt: skip
+OUTCOME: dict[type[ServiceError], str] = {NotFound: "not_found", Duplicate: "duplicate", Unavailable: "unavailable"}
 LISTED_OUTCOME: dict[type[ServiceError], str] = {NotFound: "not_found", Conflict: "conflict"}
 
 

@@ -18,21 +18,24 @@ from aiohttp import web
 from bot.base.jsonutil import body_problem, loads
 from bot.web.errors import reply
 from bot.web.keys import SERVICES
-from core.ledger import PayoutRefused
 from core.money import to_decimal
 from services import reports
+from services.errors import Invalid, NotFound
 from services.payouts import record_payout
 
 routes = web.RouteTableDef()
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 
 
-def _not_found(what: str) -> web.Response:
-    return reply({"status": "not_found", "reason": what}, 404)
+def _found(report: dict[str, Any] | None, missing: str) -> web.Response:
+    """The report, or 404 saying what was not found."""
+    if report is None:
+        raise NotFound(missing)
+    return reply(report)
 
 
-def _invalid(errors: list[str], allowed: dict[str, Any]) -> web.Response:
-    return reply({"status": "rejected", "errors": errors, "allowed": allowed}, 422)
+def _invalid(errors: list[str], allowed: dict[str, Any]) -> Invalid:
+    return Invalid(errors, details={"allowed": allowed})
 
 
 @routes.get("/api/distributors/{code}/earnings")
@@ -40,7 +43,7 @@ async def earnings(request: web.Request) -> web.Response:
     services, code = request.app[SERVICES], request.match_info["code"]
     async with services.db.reading() as session:
         report = await reports.earnings_report(session, services.settings, code, services.clock.now())
-    return reply(report) if report is not None else _not_found(f"no distributor has the code {code!r}")
+    return _found(report, f"no distributor has the code {code!r}")
 
 
 @routes.get("/api/distributors/{code}/progress")
@@ -48,7 +51,7 @@ async def progress(request: web.Request) -> web.Response:
     services, code = request.app[SERVICES], request.match_info["code"]
     async with services.db.reading() as session:
         report = await reports.progress_report(session, services.settings, code)
-    return reply(report) if report is not None else _not_found(f"no distributor has the code {code!r}")
+    return _found(report, f"no distributor has the code {code!r}")
 
 
 @routes.get("/api/brands/{brand_id}/leaderboard")
@@ -67,12 +70,12 @@ async def leaderboard(request: web.Request) -> web.Response:
         errors.append(f"limit: {raw_limit!r} is not a whole number from 1 to {MAX_LIMIT}")
     if errors:
         allowed = {"period": list(reports.PERIODS), "metric": list(reports.METRICS), "limit": [1, MAX_LIMIT]}
-        return _invalid(errors, allowed)
+        raise _invalid(errors, allowed)
     async with services.db.reading() as session:
         report = await reports.leaderboard_report(
             session, services.settings, brand_id, period, metric, limit, services.clock.now()
         )
-    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+    return _found(report, f"no brand has the id {brand_id!r}")
 
 
 @routes.get("/api/brands/{brand_id}/stock")
@@ -80,7 +83,7 @@ async def stock(request: web.Request) -> web.Response:
     services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
     async with services.db.reading() as session:
         report = await reports.stock_report(session, services.settings, brand_id)
-    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+    return _found(report, f"no brand has the id {brand_id!r}")
 
 
 @routes.get("/api/brands/{brand_id}/groups")
@@ -88,7 +91,7 @@ async def groups(request: web.Request) -> web.Response:
     services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
     async with services.db.reading() as session:
         report = await reports.groups_report(session, services.settings, brand_id)
-    return reply(report) if report is not None else _not_found(f"no brand has the id {brand_id!r}")
+    return _found(report, f"no brand has the id {brand_id!r}")
 
 
 @routes.post("/api/distributors/{code}/payouts")
@@ -99,19 +102,14 @@ async def payout(request: web.Request) -> web.Response:
     try:
         body = loads(await request.read())
     except ValueError as error:
-        return _invalid([body_problem(error), shape], {})
+        raise _invalid([body_problem(error), shape], {}) from None
     if not isinstance(body, dict) or "amount" not in body:
-        return _invalid([shape], {})
+        raise _invalid([shape], {})
     try:
         amount = to_decimal(body["amount"])
     except (ValueError, TypeError):
-        return _invalid(['amount: must be yuan in ASCII digits, e.g. "100.00"'], {})
+        raise _invalid(['amount: must be yuan in ASCII digits, e.g. "100.00"'], {}) from None
     note, by = str(body.get("note", "")), str(body.get("by", "ops"))
-    try:
-        async with services.context() as ctx:
-            balance = await record_payout(ctx, code, amount, note, by)
-    except PayoutRefused as refusal:
-        return reply({"status": "rejected", "reason": str(refusal)}, 409)
-    if balance is None:
-        return _not_found(f"no distributor has the code {code!r}")
+    async with services.context() as ctx:
+        balance = await record_payout(ctx, code, amount, note, by)
     return reply({"status": "recorded", "amount": amount, "balance": balance})

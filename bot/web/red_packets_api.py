@@ -13,15 +13,13 @@ cannot send red packets; the course manager sends them and someone marks them pa
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from bot.base.jsonutil import loads, row_id
 from bot.web.errors import reply
 from bot.web.keys import SERVICES
-from models import queries as q
-from models.catalog import Brand, RedPacket
+from services import red_packets as packets
+from services.errors import Invalid, NotFound
 from services.reports import local_zone
 
 routes = web.RouteTableDef()
@@ -34,35 +32,9 @@ async def red_packets(request: web.Request) -> web.Response:
     status = request.query.get("status", "owed")
     brand_id = request.query.get("brand") or None
     if status not in STATUSES:
-        return reply({"status": "rejected", "errors": [f"status: {status!r} is not one of owed, paid"]}, 422)
-    zone = local_zone(services.settings)
+        raise Invalid([f"status: {status!r} is not one of owed, paid"])
     async with services.db.reading() as session:
-        if brand_id is not None and await session.get(Brand, brand_id) is None:
-            return reply({"status": "not_found", "reason": f"no brand has the id {brand_id!r}"}, 404)
-        rows = await q.red_packets_owed(session, status == "paid", brand_id)
-    items: list[dict[str, Any]] = []
-    for packet, brand_name, course_name, order, seller in rows:
-        items.append(
-            {
-                "id": packet.id,
-                "brand": {"id": packet.brand_id, "name": brand_name},
-                "reason": packet.reason,
-                "course": {"sku": packet.course_sku, "name": course_name} if packet.course_sku else None,
-                "threshold": packet.threshold,
-                "stock_epoch": packet.stock_epoch,
-                "order": {
-                    "id": order.id,
-                    "quantity": order.quantity,
-                    "amount": order.amount,
-                    "seller": {"code": seller.code, "name": seller.name} if seller else None,
-                }
-                if order is not None
-                else None,
-                "created_at": packet.created_at.astimezone(zone),
-                "paid_at": packet.paid_at.astimezone(zone) if packet.paid_at else None,
-                "paid_by": packet.paid_by,
-            }
-        )
+        items = await packets.listed(session, services.settings, paid=status == "paid", brand_id=brand_id)
     return reply({"status": status, "brand": brand_id, "count": len(items), "red_packets": items})
 
 
@@ -71,25 +43,15 @@ async def mark_paid(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     packet_id = row_id(request.match_info["id"])
     if packet_id is None:
-        return reply({"status": "not_found", "reason": "no such red packet"}, 404)
+        raise NotFound("no such red packet")
     try:
         body = loads(await request.read() or b"{}")
         by = body["by"].strip() if isinstance(body, dict) and isinstance(body.get("by"), str) else ""
     except ValueError:
         by = ""
     if not by or len(by) > 64:
-        return reply({"status": "rejected", "errors": ['body must be {"by": "<who sent it>"} (1–64 characters)']}, 422)
-    zone = local_zone(services.settings)
+        raise Invalid(['body must be {"by": "<who sent it>"} (1–64 characters)'])
     async with services.context() as ctx:
-        packet = await ctx.session.get(RedPacket, packet_id)
-        if packet is None:
-            return reply({"status": "not_found", "reason": "no such red packet"}, 404)
-        if not await q.mark_red_packet_paid(ctx.session, packet.id, by, ctx.now):
-            await ctx.session.refresh(packet)
-            paid_at = packet.paid_at.astimezone(zone) if packet.paid_at else None
-            return reply(
-                {"status": "rejected", "reason": "already marked paid", "paid_at": paid_at, "paid_by": packet.paid_by},
-                409,
-            )
-        paid_at = ctx.now.astimezone(zone)
+        packet = await packets.mark_paid(ctx, packet_id, by)
+        paid_at = ctx.now.astimezone(local_zone(services.settings))
     return reply({"status": "paid", "id": packet.id, "paid_at": paid_at, "paid_by": by})
