@@ -18,7 +18,7 @@ from sqlalchemy import select
 from models.people import PlatformCode
 
 if TYPE_CHECKING:
-    from bot.base.env import Services
+    from bot.base.env import Env
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 PERSONAL_LENGTH = 8
@@ -41,10 +41,10 @@ def normalise_code(text: str) -> str | None:
     return candidate if _CODE.match(candidate) else None
 
 
-async def issue_platform_codes(services: Services, count: int) -> list[str]:
+async def issue_platform_codes(env: Env, count: int) -> list[str]:
     """Issue ``count`` new single-use platform codes (retrying the rare collision)."""
     issued: list[str] = []
-    async with services.context() as ctx:
+    async with env.context() as ctx:
         while len(issued) < count:
             batch = {new_code(PLATFORM_LENGTH) for _ in range(count - len(issued))}
             taken = set(await ctx.session.scalars(select(PlatformCode.code).where(PlatformCode.code.in_(batch))))

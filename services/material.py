@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.base.config import Settings
 from bot.base.context import Context
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.base.outbox import queue_text
 from core.keywords import rotated
 from models import marks
@@ -51,14 +51,14 @@ def queue_material_post(ctx: Context) -> int:
     return len(brands)
 
 
-async def post_material(services: Services) -> bool:
+async def post_material(env: Env) -> bool:
     """The scheduled job: post today's recommendation unless it is outside the posting hours
     or already posted today (by this or another process). True when it posted."""
-    settings = services.settings
+    settings = env.settings
     material = settings.raw.material
     if settings.raw.platform.material_group is None or material.post_at is None:
         return False
-    async with services.context() as ctx:
+    async with env.context() as ctx:
         local = ctx.now.astimezone(local_zone(settings))
         if not material.post_at <= local.time() < material.post_until:
             return False

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.context import Context
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.base.transport import Transport, TransportError
 from models.catalog import BrandGroup
 from models.rooms import RoomMember
@@ -44,16 +44,16 @@ async def sync_members(ctx: Context, transport: Transport, room: str) -> list[st
     return await record_members(ctx.session, room, await transport.room_members(room), ctx.now)
 
 
-async def sync_rooms_at_start(services: Services, transport: Transport) -> int:
+async def sync_rooms_at_start(env: Env, transport: Transport) -> int:
     """Read the member list of every brand group and of the material group, one unit of work
     each; returns how many rooms were read. People found here were there before the bot
     looked (or joined while it was away): they are recorded as welcomed, not greeted late.
     A room the transport cannot read now (not logged in yet) is logged and read at its next
     join or leave."""
-    async with services.db.reading() as session:
+    async with env.db.reading() as session:
         ordered = select(BrandGroup.room_id).order_by(BrandGroup.brand_id, BrandGroup.position)
         rooms = list(await session.scalars(ordered))
-    material = services.settings.raw.platform.material_group
+    material = env.settings.raw.platform.material_group
     if material and material not in rooms:
         rooms.append(material)
     read = 0
@@ -63,7 +63,7 @@ async def sync_rooms_at_start(services: Services, transport: Transport) -> int:
         except TransportError as error:  # not logged in yet, the room gone: its next join or leave will do
             log.info("member list of %s not read at start (%s); it will be at its next join or leave", room, error)
             continue
-        async with services.context() as ctx:
+        async with env.context() as ctx:
             await record_members(ctx.session, room, members, ctx.now, welcomed=True)
         read += 1
     return read

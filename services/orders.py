@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.base.config import CourseSettings
 from bot.base.context import Context
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.base.outbox import queue_text
 from core.attribution import Why, attribute, bound_seller
 from core.commission import Party, Payout, split_sale
@@ -71,14 +71,14 @@ def _duplicate(event: OrderEventIn) -> Duplicate:
     return Duplicate(details={"event_id": event.event_id, "order_id": event.order_id})
 
 
-async def process_event(services: Services, event: OrderEventIn, source: str = "webhook") -> Accepted:
+async def process_event(env: Env, event: OrderEventIn, source: str = "webhook") -> Accepted:
     """Run one event in its own unit of work: the one path of the webhook and of a back-fill."""
     try:
-        async with services.context() as ctx:
+        async with env.context() as ctx:
             accepted = await handle_order_event(ctx, event, source)
     except IntegrityError:
         # A concurrent delivery of the same event or order won the race: that is a replay.
-        async with services.db.reading() as session:
+        async with env.db.reading() as session:
             if await session.get(OrderEvent, event.event_id) or (
                 event.type is EventType.PAID and await session.get(Order, event.order_id)
             ):

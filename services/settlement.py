@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.base.env import Services
+from bot.base.env import Env
 from core.ledger import settle_due
 from models import queries as q
 from models.orders import LedgerLine
@@ -18,13 +18,13 @@ from models.orders import LedgerLine
 log = logging.getLogger(__name__)
 
 
-async def settle_pass(services: Services, batch: int = 500) -> int:
+async def settle_pass(env: Env, batch: int = 500) -> int:
     """Settle everything due now; returns how many commissions were settled."""
-    window = services.settings.raw.settlement.refund_window_days
+    window = env.settings.raw.settlement.refund_window_days
     settled, after_id, retries = 0, 0, 0
     while True:
         try:
-            async with services.context() as ctx:
+            async with env.context() as ctx:
                 due_before = ctx.now - timedelta(days=window)
                 commissions, orders = await q.unsettled_commissions(ctx.session, due_before, after_id, batch)
                 lines = settle_due(commissions, ctx.now, window)

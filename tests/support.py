@@ -17,11 +17,11 @@ import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
 
-from bot.app import build_services, prepare, web_app
+from bot.app import build_env, prepare, web_app
 from bot.base.config import Settings, load_settings, parse_settings
 from bot.base.context import FixedClock
-from bot.base.env import Services
-from bot.web.keys import SERVICES
+from bot.base.env import Env
+from bot.web.keys import ENV
 from bot.web.webhooks import sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,9 +120,9 @@ async def _pg(dsn: str, statement: str) -> None:
 @asynccontextmanager
 async def running_services(
     databases: Databases, dialect: str, settings: Settings | None = None, **options: Any
-) -> AsyncIterator[Services]:
+) -> AsyncIterator[Env]:
     url = await databases.new(dialect)
-    services = build_services(
+    services = build_env(
         settings=settings or demo_settings(), database_url=url, clock=FixedClock(START), **options
     )
     await prepare(services)
@@ -134,7 +134,7 @@ async def running_services(
 
 
 @asynccontextmanager
-async def web_client(services: Services) -> AsyncIterator[TestClient]:
+async def web_client(services: Env) -> AsyncIterator[TestClient]:
     client = TestClient(TestServer(web_app(services)))
     await client.start_server()
     try:
@@ -187,6 +187,6 @@ async def post_event(
     happens). An event dated later than the clock is refused, as in production: move the
     clock first (``services.clock.at = …``)."""
     body = json.dumps(event, ensure_ascii=False).encode()
-    at = at or client.server.app[SERVICES].clock.now()
+    at = at or client.server.app[ENV].clock.now()
     response = await client.post("/webhooks/orders", data=body, headers=signed_headers(body, at))
     return response.status, await response.json()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.base.db import Database
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.cli import main
 from bot.cli.backfill import import_file, print_summary
 from models import Course, Distributor, LedgerLine, Order, OrderEvent, OutboxMessage
@@ -43,7 +43,7 @@ def write_csv(tmp_path: Path, lines: list[str], name: str = "orders.csv", bom: b
     return path
 
 
-async def counts(services: Services, models=TABLES) -> tuple[int, ...]:
+async def counts(services: Env, models=TABLES) -> tuple[int, ...]:
     """Rows in each table, as a user counting them would see."""
     return await _count(services.db, models)
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import build_services
+from bot.app import build_env
 from bot.base.config import ConfigError
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.router import Router, keyword
@@ -342,7 +342,7 @@ async def test_the_daily_material_post_goes_out_once_a_day_within_its_hours(serv
 
 
 async def test_two_processes_running_the_daily_post_at_once_post_it_once(services):
-    other = build_services(settings=services.settings, database_url=services.db.url, clock=services.clock)
+    other = build_env(settings=services.settings, database_url=services.db.url, clock=services.clock)
     try:
         results = await asyncio.gather(post_material(services), post_material(other), post_material(services))
     finally:

@@ -16,7 +16,7 @@ from PIL import Image
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError
 
-from bot.app import build_services, prepare
+from bot.app import build_env, prepare
 from bot.base.context import FixedClock
 from bot.base.db import Database
 from bot.cli import main
@@ -73,7 +73,7 @@ def platform(databases, dialect, tmp_path, monkeypatch):
 
 def sell(config: Path, events: list[dict]) -> None:
     async def go() -> None:
-        services = build_services(config, clock=FixedClock(START))
+        services = build_env(config, clock=FixedClock(START))
         try:
             await prepare(services)
             for data in events:

@@ -1,4 +1,8 @@
-"""The composition root's product: everything a request or a job needs, built once."""
+"""The root object a process builds once (``bot.app.build_env``): the configuration, the
+database, the renderer and the clock every request, job and chat event works with, the unit of
+work it opens (:meth:`Env.context`), and what the process keeps across events (:meth:`Env.kept`).
+Named for what it is — the process's environment — so it is not confused with the ``services``
+package of use cases, which receive it."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ T = TypeVar("T")
 
 
 @dataclass
-class Services:
+class Env:
     settings: Settings
     db: Database
     renderer: Renderer

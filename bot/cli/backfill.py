@@ -16,7 +16,7 @@ from typing import TextIO
 from tqdm import tqdm
 
 from bot.app import prepare
-from bot.base.env import Services
+from bot.base.env import Env
 from services.errors import Duplicate, ServiceError
 from services.order_file import Row, event_of, first_line, read_events
 from services.orders import process_event
@@ -40,18 +40,18 @@ class ImportSummary:
         return len(self.accepted) + len(self.duplicate) + len(self.rejected)
 
 
-async def import_file(services: Services, path: Path, *, progress: bool = True) -> ImportSummary:
+async def import_file(env: Env, path: Path, *, progress: bool = True) -> ImportSummary:
     """Import every line of ``path`` (see the module's docstring), then dispose the engine.
 
     The file is read and its header checked before the database is touched; a fresh database
     is migrated (and the catalog synced) first."""
     try:
         rows = read_events(Path(path))
-        await prepare(services)
+        await prepare(env)
         summary = ImportSummary(source=str(path))
         show = progress and sys.stderr.isatty()
         for row in tqdm(rows, total=len(rows), disable=not show, unit="line", desc=Path(path).name):
-            status, reason = await _import_row(services, row)
+            status, reason = await _import_row(env, row)
             if status == "accepted":
                 summary.accepted.append(row.line)
             elif status == "duplicate":
@@ -60,16 +60,16 @@ async def import_file(services: Services, path: Path, *, progress: bool = True) 
                 summary.rejected.append((row.line, reason))
         return summary
     finally:
-        await services.db.dispose()
+        await env.db.dispose()
 
 
-async def _import_row(services: Services, row: Row) -> tuple[str, str]:
+async def _import_row(env: Env, row: Row) -> tuple[str, str]:
     """(accepted | duplicate | rejected, the reason for a rejection)."""
-    event, problem = event_of(row, now=services.clock.now(), skus=services.settings.courses)
+    event, problem = event_of(row, now=env.clock.now(), skus=env.settings.courses)
     if event is None:
         return "rejected", problem
     try:
-        await process_event(services, event, SOURCE)
+        await process_event(env, event, SOURCE)
     except Duplicate:
         return "duplicate", ""
     except ServiceError as refusal:

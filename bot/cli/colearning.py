@@ -88,18 +88,18 @@ def _run(config: str | None, work: Callable[[Any], Awaitable[Any]]) -> tuple[Any
     """The work's result, and the platform's time zone for printing."""
     import asyncio
 
-    from bot.app import build_services, prepare
+    from bot.app import build_env, prepare
 
-    services = build_services(config)
+    env = build_env(config)
 
     async def go() -> Any:
         try:
-            await prepare(services)
-            return await work(services)
+            await prepare(env)
+            return await work(env)
         finally:
-            await services.db.dispose()
+            await env.db.dispose()
 
-    return asyncio.run(go()), ZoneInfo(services.settings.raw.platform.timezone)
+    return asyncio.run(go()), ZoneInfo(env.settings.raw.platform.timezone)
 
 
 def _at(value: datetime, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -110,8 +110,8 @@ def _change(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -
     """One change in a unit of work; a refusal prints every problem and exits 1."""
     from services.errors import ServiceError
 
-    async def work(services: Any) -> Any:
-        async with services.context() as ctx:
+    async def work(env: Any) -> Any:
+        async with env.context() as ctx:
             return await action(ctx)
 
     try:
@@ -201,8 +201,8 @@ def _reject(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from services import colearning as ops
 
-    async def work(services: Any) -> list[dict[str, Any]]:
-        async with services.db.reading() as session:
+    async def work(env: Any) -> list[dict[str, Any]]:
+        async with env.db.reading() as session:
             return await ops.list_sessions(session, args.status)
 
     sessions, zone = _run(args.config, work)
@@ -219,8 +219,8 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from services import colearning as ops
 
-    async def work(services: Any) -> dict[str, Any] | None:
-        async with services.db.reading() as session:
+    async def work(env: Any) -> dict[str, Any] | None:
+        async with env.db.reading() as session:
             return await ops.session_report(session, args.id)
 
     report, zone = _run(args.config, work)
@@ -243,8 +243,8 @@ def _show(args: argparse.Namespace) -> int:
 def _applications(args: argparse.Namespace) -> int:
     from services import colearning as ops
 
-    async def work(services: Any) -> list[dict[str, Any]]:
-        async with services.db.reading() as session:
+    async def work(env: Any) -> list[dict[str, Any]]:
+        async with env.db.reading() as session:
             return await ops.list_applications(session, args.status)
 
     apps, zone = _run(args.config, work)

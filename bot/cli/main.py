@@ -137,45 +137,45 @@ def check_config(args: argparse.Namespace) -> int:
 def run_bot(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.app import build_services, serve
+    from bot.app import build_env, serve
 
-    services = build_services(args.config)
+    env = build_env(args.config)
     # What stops it from starting is a StartupError, said in one line by the caller.
-    asyncio.run(serve(services, args.host, args.port, allow_remote_sim=args.allow_remote_sim))
+    asyncio.run(serve(env, args.host, args.port, allow_remote_sim=args.allow_remote_sim))
     return 0
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.app import build_services, prepare
+    from bot.app import build_env, prepare
 
-    services = build_services(args.config)
+    env = build_env(args.config)
 
     async def go() -> None:
         try:
-            await prepare(services)
+            await prepare(env)
         finally:
-            await services.db.dispose()
+            await env.db.dispose()
 
     asyncio.run(go())
-    print(f"database at {services.db.engine.url.render_as_string(hide_password=True)} is up to date")
+    print(f"database at {env.db.engine.url.render_as_string(hide_password=True)} is up to date")
     return 0
 
 
 def import_orders(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.app import build_services
+    from bot.app import build_env
     from bot.cli.backfill import import_file, print_summary
     from services.order_file import ImportFileError
 
     if not args.file.is_file():
         print(f"error: no such file: {args.file}", file=sys.stderr)
         return 1
-    services = build_services(args.config)
+    env = build_env(args.config)
     try:
-        summary = asyncio.run(import_file(services, args.file, progress=not args.no_progress))
+        summary = asyncio.run(import_file(env, args.file, progress=not args.no_progress))
     except ImportFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -186,20 +186,20 @@ def import_orders(args: argparse.Namespace) -> int:
 def issue_codes(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.app import build_services, prepare
+    from bot.app import build_env, prepare
     from services.codes import issue_platform_codes
 
     if not 1 <= args.count <= 10_000:
         print("error: --count must be between 1 and 10000", file=sys.stderr)
         return 1
-    services = build_services(args.config)
+    env = build_env(args.config)
 
     async def go() -> list[str]:
         try:
-            await prepare(services)  # a fresh database is migrated first
-            return await issue_platform_codes(services, args.count)
+            await prepare(env)  # a fresh database is migrated first
+            return await issue_platform_codes(env, args.count)
         finally:
-            await services.db.dispose()
+            await env.db.dispose()
 
     for code in asyncio.run(go()):
         print(code)

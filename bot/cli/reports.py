@@ -118,17 +118,17 @@ def progress_text(report: dict[str, Any]) -> list[str]:
 
 
 async def _cli_build(config_path: str | Path | None, what: str, code: str) -> dict[str, Any] | None:
-    from bot.app import build_services, prepare
+    from bot.app import build_env, prepare
 
-    services = build_services(config_path)
+    env = build_env(config_path)
     try:
-        await prepare(services)
-        async with services.db.reading() as session:
+        await prepare(env)
+        async with env.db.reading() as session:
             if what == "earnings":
-                return await earnings_report(session, services.settings, code, services.clock.now())
-            return await progress_report(session, services.settings, code)
+                return await earnings_report(session, env.settings, code, env.clock.now())
+            return await progress_report(session, env.settings, code)
     finally:
-        await services.db.dispose()
+        await env.db.dispose()
 
 
 def cli_report(config_path: str | Path | None, what: str, code: str, *, as_json: bool = False) -> int:

@@ -37,7 +37,7 @@ def users_add(args: argparse.Namespace) -> int:
 
     from sqlalchemy import select
 
-    from bot.app import build_services, prepare
+    from bot.app import build_env, prepare
     from bot.console.auth import AccountError, add_user
     from models.catalog import Brand
 
@@ -47,12 +47,12 @@ def users_add(args: argparse.Namespace) -> int:
     password = _password(args.password_stdin)
     if password is None:
         return 1
-    services = build_services(args.config)
+    env = build_env(args.config)
 
     async def go() -> str | None:
         try:
-            await prepare(services)
-            async with services.db.unit_of_work() as session:
+            await prepare(env)
+            async with env.db.unit_of_work() as session:
                 known = set(await session.scalars(select(Brand.id)))
                 unknown = [b for b in args.brand if b not in known]
                 if unknown:
@@ -62,7 +62,7 @@ def users_add(args: argparse.Namespace) -> int:
         except AccountError as exc:
             return str(exc)
         finally:
-            await services.db.dispose()
+            await env.db.dispose()
 
     problem = asyncio.run(go())
     if problem:

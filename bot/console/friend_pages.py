@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.console.auth import User
 from bot.console.base import Form, page, render, see_other
-from bot.web.keys import SERVICES
+from bot.web.keys import ENV
 from models.rooms import FriendRequestRecord
 from services.errors import Conflict, NotFound
 from services.friends import decide_friend_request
@@ -25,7 +25,7 @@ async def friend_requests(request: web.Request, user: User, form: Form) -> web.S
     status = request.query.get("status", "pending")
     if status not in STATUSES:
         status = "pending"
-    async with request.app[SERVICES].db.reading() as session:
+    async with request.app[ENV].db.reading() as session:
         counts = dict(
             (
                 await session.execute(
@@ -59,7 +59,7 @@ async def friend_requests(request: web.Request, user: User, form: Form) -> web.S
 async def decide(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     accept = request.match_info["decision"] == "accept"
     try:
-        async with request.app[SERVICES].context() as ctx:
+        async with request.app[ENV].context() as ctx:
             await decide_friend_request(ctx, request.match_info["id"], accept=accept, by=user.name)
     except NotFound:
         done = "gone"

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
 from bot.base.outbox import queue_text
 from bot.base.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, Transport
@@ -50,7 +50,7 @@ class HandlerFailed(Exception):
 class Dispatcher:
     def __init__(
         self,
-        services: Services,
+        env: Env,
         routers: Sequence[Router],
         transport: Transport | None = None,
         *,
@@ -59,17 +59,17 @@ class Dispatcher:
         room_limit: int | None = None,
         spool: Spool | None = None,
     ):
-        self.services = services
+        self.env = env
         self.routers = list(routers)
         self.transport = transport
         self.max_batch = max_batch
         # Answer limits from the configuration (``answers``); person_limit/room_limit replace
         # every role's budget and the group's.
-        self.limits = AnswerLimits.from_settings(services.settings, person=person_limit, room=room_limit)
+        self.limits = AnswerLimits.from_settings(env.settings, person=person_limit, room=room_limit)
         self.queue: asyncio.Queue[tuple[Event, asyncio.Future[None]]] = asyncio.Queue()
         self.spool = spool if spool is not None else Spool()
         self.spooling = False  # the database is out, or what it missed is not worked off yet
-        runtime = services.settings.raw.runtime
+        runtime = env.settings.raw.runtime
         self.backoff = Backoff(cap=float(runtime.retry_max_seconds))
         self.batch_timeout = float(runtime.batch_timeout_seconds)
         self.handled = 0
@@ -241,7 +241,7 @@ class Dispatcher:
             async with asyncio.timeout(self.batch_timeout):
                 await self._handle_all(events)
         except TimeoutError as hung:
-            self.services.db.outage.failed(hung, f"chat: no commit within {self.batch_timeout:g} s")
+            self.env.db.outage.failed(hung, f"chat: no commit within {self.batch_timeout:g} s")
             raise
 
     def _admitted(self, event: Event) -> bool:
@@ -252,14 +252,14 @@ class Dispatcher:
         return event.sender != (self.transport.self_id or self.transport.account)
 
     async def _handle_all(self, events: list[Event]) -> None:
-        services = self.services
+        env = self.env
         # Every message is handled; what is limited is how often the bot answers one person or
         # one room (MessageContext.reply), decided against this process's memory of answers
         # and counted from the commit on — so a batch rolled back by an outage and tried again
         # spends nobody's allowance twice.
-        answers = AnswerBatch(services.kept(Answered), self.limits)
-        async with services.db.unit_of_work() as session:
-            now = services.clock.now()
+        answers = AnswerBatch(env.kept(Answered), self.limits)
+        async with env.db.unit_of_work() as session:
+            now = env.clock.now()
             senders = {e.sender for e in events if isinstance(e, Message)}
             people = (
                 {
@@ -275,12 +275,12 @@ class Dispatcher:
                 distributor = people.get(sender)
                 ctx = MessageContext(
                     session=session,
-                    settings=services.settings,
-                    renderer=services.renderer,
+                    settings=env.settings,
+                    renderer=env.renderer,
                     now=now,
                     transport=self.transport,
                     event=event,
-                    role=role_of(sender, distributor, services.settings, getattr(event, "room", None)),
+                    role=role_of(sender, distributor, env.settings, getattr(event, "room", None)),
                     distributor=distributor,
                     answers=answers,
                 )
@@ -296,7 +296,7 @@ class Dispatcher:
                 handled.append(f"{describe_event(event)} → {route.name}")
         self.handled += len(handled)  # counted once committed: a batch tried again counts once
         answers.commit()
-        services.committed()
+        env.committed()
         if handled:
             shown = "; ".join(handled[:LOGGED_PER_BATCH])
             more = f"; and {len(handled) - LOGGED_PER_BATCH} more" if len(handled) > LOGGED_PER_BATCH else ""
@@ -319,7 +319,7 @@ class Dispatcher:
         if not isinstance(event, Message) or (event.room is not None and not event.mentions_self and not commanded):
             return
         try:
-            async with self.services.context() as ctx:
+            async with self.env.context() as ctx:
                 queue_text(
                     ctx,
                     target=event.room or event.sender,

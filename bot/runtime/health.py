@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.base.faults import Retrying, brief, doing
 from bot.base.transport import Transport
 from models.messaging import OutboxMessage
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 class Health:
     """The parts of a running process, registered by ``bot.app.serve`` as they start."""
 
-    def __init__(self, services: Services, transport: Transport | None = None):
-        self.services, self.transport = services, transport
+    def __init__(self, env: Env, transport: Transport | None = None):
+        self.env, self.transport = env, transport
         self.dispatcher: Dispatcher | None = None
         self.sender: OutboxSender | None = None
         self.scheduler: BaseScheduler | None = None
@@ -48,7 +48,7 @@ class Health:
 
     @property
     def runtime(self) -> Any:
-        return self.services.settings.raw.runtime
+        return self.env.settings.raw.runtime
 
     async def report(self) -> dict[str, Any]:
         """``{"status": "ok" | "failing", "failing": [...], "checks": {...}}``."""
@@ -73,7 +73,7 @@ class Health:
         started = time.monotonic()
         try:
             async with asyncio.timeout(float(self.runtime.health_timeout_seconds)):
-                await self.services.db.ping()
+                await self.env.db.ping()
         except TimeoutError:
             return False, f"the database did not answer within {self.runtime.health_timeout_seconds} s"
         except Exception as error:
@@ -84,14 +84,14 @@ class Health:
 
     async def _database(self) -> tuple[dict[str, Any], dict[str, tuple[int, datetime | None]] | None]:
         """The database check, which also reads the outbox figures of this process's account."""
-        account = self.sender.account if self.sender is not None else self.services.settings.helper_account
+        account = self.sender.account if self.sender is not None else self.env.settings.helper_account
         timeout = float(self.runtime.health_timeout_seconds)
-        outage = self.services.db.outage.report()
+        outage = self.env.db.outage.report()
         seen = {"outage": outage} if not outage["reachable"] else {"last_outage": outage["last_outage"]}
         started = time.monotonic()
         doing.set("health check")
         try:
-            async with asyncio.timeout(timeout), self.services.db.reading() as session:
+            async with asyncio.timeout(timeout), self.env.db.reading() as session:
                 rows = (
                     await session.execute(
                         select(OutboxMessage.status, func.count(), func.min(OutboxMessage.not_before))
@@ -152,7 +152,7 @@ class Health:
             check["sent"] = self.sender.sent
         if outbox is not None:
             queued, oldest = outbox.get("queued", (0, None))
-            now = self.services.clock.now()
+            now = self.env.clock.now()
             waited = max(timedelta(0), now - oldest) if oldest is not None else timedelta(0)
             check |= {
                 "queued": queued,

@@ -15,7 +15,7 @@ The jobs the scheduler runs are :class:`bot.base.faults.Retrying` wrappers of :m
 and :meth:`ColearningTimer.run`: a database outage delays a moment (and the grace rule then
 decides), it never loses the job.
 
-Wiring (``bot.app.serve``): ``await register_colearning_jobs(services, scheduler, transport)``.
+Wiring (``bot.app.serve``): ``await register_colearning_jobs(env, scheduler, transport)``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.base.faults import Retrying
 from bot.base.transport import Transport, TransportError
 from core.colearning import Decision, Moment, decide, describe_minutes, in_window, minutes_until, moments
@@ -105,9 +105,9 @@ async def _claim(
 class ColearningTimer:
     """Keeps the scheduler's co-learning jobs in line with the tables and runs them."""
 
-    def __init__(self, services: Services, scheduler: BaseScheduler, transport: Transport | None = None):
-        self.services, self.scheduler, self.transport = services, scheduler, transport
-        cap = float(services.settings.raw.runtime.retry_max_seconds)
+    def __init__(self, env: Env, scheduler: BaseScheduler, transport: Transport | None = None):
+        self.env, self.scheduler, self.transport = env, scheduler, transport
+        cap = float(env.settings.raw.runtime.retry_max_seconds)
         self.retrying_sync = Retrying("co-learning sync", self.sync, cap=cap, next_run=self._next_sync)
         self.retrying_run = Retrying("co-learning messages", self.run, cap=cap)
 
@@ -117,12 +117,12 @@ class ColearningTimer:
 
     @property
     def grace(self) -> timedelta:
-        return timedelta(minutes=self.services.settings.raw.colearning.grace_minutes)
+        return timedelta(minutes=self.env.settings.raw.colearning.grace_minutes)
 
     async def sync(self) -> None:
         """Jobs for every moment not yet handled of every live session; no others."""
-        now = self.services.clock.now()
-        async with self.services.db.reading() as session:
+        now = self.env.clock.now()
+        async with self.env.db.reading() as session:
             rows = await live_sessions(session, now - self.grace)
             handled = set(
                 (
@@ -172,8 +172,8 @@ class ColearningTimer:
 
     async def run(self, session_id: int, key: str) -> None:
         """One moment of one session: sent to each group at most once, or skipped and logged."""
-        services, now = self.services, self.services.clock.now()
-        async with services.db.reading() as session:
+        env, now = self.env, self.env.clock.now()
+        async with env.db.reading() as session:
             row = await session.get(ColearningSession, session_id)
             if row is None or row.status != "scheduled":
                 return
@@ -185,7 +185,7 @@ class ColearningTimer:
                 return  # edited away or moved later: the sync sets the job again
             groups = await groups_of(session, row)
         members = await self._members(groups) if decision is Decision.SEND and moment.kind == "start" else {}
-        async with services.context() as ctx:
+        async with env.context() as ctx:
             status = "sent" if decision is Decision.SEND else "skipped"
             fresh = await _claim(ctx.session, session_id, key, [g.id for g in groups], status, now)
             first = await _claim(ctx.session, session_id, key, [0], status, now)
@@ -215,7 +215,7 @@ class ColearningTimer:
                         )
                         .values(members_at_start=count)
                     )
-            data = session_data(row, services.settings)
+            data = session_data(row, env.settings)
             if moment.kind == "reminder":
                 left = minutes_until(row.starts_at, now)
                 data |= {"minutes": left, "lead": describe_minutes(left)}
@@ -248,17 +248,17 @@ _TIMERS: dict[int, ColearningTimer] = {}
 
 
 async def register_colearning_jobs(
-    services: Services, scheduler: BaseScheduler, transport: Transport | None = None
+    env: Env, scheduler: BaseScheduler, transport: Transport | None = None
 ) -> ColearningTimer:
     """Set every co-learning job from the tables now, and re-read them every
     ``colearning.sync_seconds``. ``transport`` reads the member lists at each start."""
-    timer = ColearningTimer(services, scheduler, transport)
-    _TIMERS[id(services)] = timer
+    timer = ColearningTimer(env, scheduler, transport)
+    _TIMERS[id(env)] = timer
     await timer.sync()
     scheduler.add_job(
         timer.retrying_sync.run,
         "interval",
-        seconds=services.settings.raw.colearning.sync_seconds,
+        seconds=env.settings.raw.colearning.sync_seconds,
         id=SYNC_JOB,
         name=SYNC_JOB,
         replace_existing=True,
@@ -268,12 +268,12 @@ async def register_colearning_jobs(
     return timer
 
 
-async def changed(services: Services) -> None:
+async def changed(env: Env) -> None:
     """After a change committed in this process: the jobs move and the relay filter learns
     at once (other processes catch up at their next sync)."""
-    timer = _TIMERS.get(id(services))
-    if timer is not None and timer.services is services:
+    timer = _TIMERS.get(id(env))
+    if timer is not None and timer.env is env:
         await timer.sync()
         return
-    async with services.db.reading() as session:
-        SOURCES.replace(await live_sessions(session, services.clock.now()))
+    async with env.db.reading() as session:
+        SOURCES.replace(await live_sessions(session, env.clock.now()))

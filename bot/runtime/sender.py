@@ -41,7 +41,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.base.config import RateLimits
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
 from bot.base.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
 from models.messaging import OutboxMessage
@@ -53,7 +53,7 @@ ROOM_KINDS = ("room_add", "room_invite")
 class OutboxSender:
     def __init__(
         self,
-        services: Services,
+        env: Env,
         transport: Transport,
         limits: RateLimits,
         *,
@@ -62,8 +62,8 @@ class OutboxSender:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
-        settings = services.settings.raw.outbox
-        self.services = services
+        settings = env.settings.raw.outbox
+        self.env = env
         self.transport = transport
         self.account = account or transport.account
         self.account_gap = float(limits.account_interval_seconds)
@@ -79,7 +79,7 @@ class OutboxSender:
         self.room_ready: dict[str, float] = {}
         self.wake = asyncio.Event()
         self.sent = 0
-        self.retry = Backoff(cap=float(services.settings.raw.runtime.retry_max_seconds))
+        self.retry = Backoff(cap=float(env.settings.raw.runtime.retry_max_seconds))
         self._stopping = False
         self._stopped = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -142,7 +142,7 @@ class OutboxSender:
         backoff = Backoff(cap=self.retry.cap)
         while True:
             try:
-                async with self.services.db.unit_of_work() as session:
+                async with self.env.db.unit_of_work() as session:
                     await session.execute(statement)
                 return
             except Exception as error:
@@ -170,7 +170,7 @@ class OutboxSender:
 
     async def recover(self) -> int:
         """Rows this account left ``sending`` (a crash mid-send) are sent again."""
-        async with self.services.db.unit_of_work() as session:
+        async with self.env.db.unit_of_work() as session:
             result = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.account == self.account, OutboxMessage.status == "sending")
@@ -206,8 +206,8 @@ class OutboxSender:
         """Send one message if one is due. Returns 0 after a send (or a lost claim), the
         seconds until a room may take its next message, the poll interval when the transport
         was not connected after all, or None when nothing is due."""
-        now = self.services.clock.now()
-        async with self.services.db.reading() as session:
+        now = self.env.clock.now()
+        async with self.env.db.reading() as session:
             rows = list(
                 await session.scalars(
                     select(OutboxMessage)
@@ -224,7 +224,7 @@ class OutboxSender:
         mono = self.monotonic()
         ready = next((r for r in rows if self.room_ready.get(self._room_of(r), 0.0) <= mono), None)
         if ready is None:  # every room read is waiting its turn: a DM further back may go now
-            async with self.services.db.reading() as session:
+            async with self.env.db.reading() as session:
                 ready = await session.scalar(
                     select(OutboxMessage)
                     .where(
@@ -253,7 +253,7 @@ class OutboxSender:
                 )
                 .scalar_subquery()
             )
-            async with self.services.db.reading() as session:
+            async with self.env.db.reading() as session:
                 group += list(
                     await session.scalars(
                         select(OutboxMessage)
@@ -275,7 +275,7 @@ class OutboxSender:
             return 0.0
         # Read back what was claimed: a row may have been rewritten while this sender waited
         # out the account's pace (a welcome gaining the names of people who just joined).
-        async with self.services.db.reading() as session:
+        async with self.env.db.reading() as session:
             group = list(
                 await session.scalars(
                     select(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).order_by(OutboxMessage.id)
@@ -290,7 +290,7 @@ class OutboxSender:
 
     async def _claim(self, group: list[OutboxMessage]) -> bool:
         ids = [r.id for r in group]
-        async with self.services.db.unit_of_work() as session:
+        async with self.env.db.unit_of_work() as session:
             result = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "queued")
@@ -318,7 +318,7 @@ class OutboxSender:
             log.exception("outbox: transport raised on message %s", ref)
             await self._failed(group, TransportError(repr(error)))
         else:
-            await self._settle(group, status="sent", sent_at=self.services.clock.now(), last_error="")
+            await self._settle(group, status="sent", sent_at=self.env.clock.now(), last_error="")
             self.sent += len(group)
         finally:
             self._spaced(first)
@@ -382,7 +382,7 @@ class OutboxSender:
             group,
             status="dead" if dead else "queued",
             last_error=str(error)[:500] or type(error).__name__,
-            not_before=self.services.clock.now() + timedelta(seconds=delay),
+            not_before=self.env.clock.now() + timedelta(seconds=delay),
         )
 
     def _spaced(self, row: OutboxMessage) -> None:

@@ -10,19 +10,19 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.runtime.health import Health
 from bot.web import colearning_api, ops_api, ops_queue_api, red_packets_api, webhooks
 from bot.web.errors import Handler, error_boundary, reply
 from bot.web.health import healthz, readyz
-from bot.web.keys import HEALTH, SERVICES
+from bot.web.keys import ENV, HEALTH
 
 
 @web.middleware
 async def ops_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     """``/api/…`` needs ``Authorization: Bearer <admin token>``."""
     if request.path.startswith("/api/"):
-        token = request.app[SERVICES].settings.admin_token
+        token = request.app[ENV].settings.admin_token
         given = request.headers.get("Authorization", "")
         if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return reply({"status": "unauthorized", "reason": "a valid Authorization: Bearer token is required"}, 401)
@@ -30,11 +30,11 @@ async def ops_auth(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 def make_app(
-    services: Services, health: Health, routes: Iterable[Iterable[web.AbstractRouteDef]] = ()
+    env: Env, health: Health, routes: Iterable[Iterable[web.AbstractRouteDef]] = ()
 ) -> web.Application:
     """The application with the API's routes, and ``routes`` (the console's, a transport's)."""
     app = web.Application(middlewares=[error_boundary, ops_auth], client_max_size=1024 * 1024)
-    app[SERVICES] = services
+    app[ENV] = env
     app[HEALTH] = health
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -25,11 +25,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.base.jsonutil import BodyRefused, body_problem, loads, row_id
 from bot.runtime.scheduler import changed
 from bot.web.errors import lists_problems, reply
-from bot.web.keys import SERVICES
+from bot.web.keys import ENV
 from services import colearning as ops
 from services.errors import Invalid, NotFound
 from services.reports import local_zone
@@ -57,14 +57,14 @@ async def _change(
     request: web.Request, action: Callable[[Any, dict[str, Any]], Awaitable[Any]], ok: int = 200
 ) -> web.Response:
     """Run one change in a unit of work; then the timer and relay filter learn of it."""
-    services: Services = request.app[SERVICES]
+    env: Env = request.app[ENV]
     try:
         body = await _body(request)
     except ValueError as exc:
         raise Invalid([f"body: {body_problem(exc)}"]) from None
-    async with services.context() as ctx:
+    async with env.context() as ctx:
         result = await action(ctx, body)
-    await changed(services)
+    await changed(env)
     return reply(result, ok)
 
 
@@ -74,8 +74,8 @@ async def sessions(request: web.Request) -> web.Response:
     status = request.query.get("status", "all")
     if status not in SESSION_STATUSES:
         raise Invalid([f"status must be one of {', '.join(SESSION_STATUSES)}"])
-    services = request.app[SERVICES]
-    async with services.db.reading() as session:
+    env = request.app[ENV]
+    async with env.db.reading() as session:
         return reply({"sessions": await ops.list_sessions(session, status)})
 
 
@@ -92,8 +92,8 @@ async def create(request: web.Request) -> web.Response:
 @routes.get("/api/colearning/sessions/{id}")
 @lists_problems
 async def detail(request: web.Request) -> web.Response:
-    services, session_id = request.app[SERVICES], _id(request)
-    async with services.db.reading() as session:
+    env, session_id = request.app[ENV], _id(request)
+    async with env.db.reading() as session:
         report = await ops.session_report(session, session_id) if session_id is not None else None
     if report is None:
         raise NotFound("no such co-learning session")
@@ -138,8 +138,8 @@ async def applications(request: web.Request) -> web.Response:
     if status not in ops.APPLICATION_STATUSES:
         allowed = ", ".join(ops.APPLICATION_STATUSES)
         raise Invalid([f"status must be one of {allowed}"])
-    services = request.app[SERVICES]
-    async with services.db.reading() as session:
+    env = request.app[ENV]
+    async with env.db.reading() as session:
         return reply({"status": status, "applications": await ops.list_applications(session, status)})
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.runtime.health import Health
 
-SERVICES = web.AppKey("services", Services)
+ENV = web.AppKey("env", Env)
 HEALTH = web.AppKey("health", Health)

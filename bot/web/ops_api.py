@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.base.jsonutil import body_problem, loads
 from bot.web.errors import reply
-from bot.web.keys import SERVICES
+from bot.web.keys import ENV
 from core.money import to_decimal
 from services import reports
 from services.errors import Invalid, NotFound
@@ -40,23 +40,23 @@ def _invalid(errors: list[str], allowed: dict[str, Any]) -> Invalid:
 
 @routes.get("/api/distributors/{code}/earnings")
 async def earnings(request: web.Request) -> web.Response:
-    services, code = request.app[SERVICES], request.match_info["code"]
-    async with services.db.reading() as session:
-        report = await reports.earnings_report(session, services.settings, code, services.clock.now())
+    env, code = request.app[ENV], request.match_info["code"]
+    async with env.db.reading() as session:
+        report = await reports.earnings_report(session, env.settings, code, env.clock.now())
     return _found(report, f"no distributor has the code {code!r}")
 
 
 @routes.get("/api/distributors/{code}/progress")
 async def progress(request: web.Request) -> web.Response:
-    services, code = request.app[SERVICES], request.match_info["code"]
-    async with services.db.reading() as session:
-        report = await reports.progress_report(session, services.settings, code)
+    env, code = request.app[ENV], request.match_info["code"]
+    async with env.db.reading() as session:
+        report = await reports.progress_report(session, env.settings, code)
     return _found(report, f"no distributor has the code {code!r}")
 
 
 @routes.get("/api/brands/{brand_id}/leaderboard")
 async def leaderboard(request: web.Request) -> web.Response:
-    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
+    env, brand_id = request.app[ENV], request.match_info["brand_id"]
     period = request.query.get("period", "all")
     metric = request.query.get("metric", "amount")
     raw_limit = request.query.get("limit", str(DEFAULT_LIMIT))
@@ -71,33 +71,33 @@ async def leaderboard(request: web.Request) -> web.Response:
     if errors:
         allowed = {"period": list(reports.PERIODS), "metric": list(reports.METRICS), "limit": [1, MAX_LIMIT]}
         raise _invalid(errors, allowed)
-    async with services.db.reading() as session:
+    async with env.db.reading() as session:
         report = await reports.leaderboard_report(
-            session, services.settings, brand_id, period, metric, limit, services.clock.now()
+            session, env.settings, brand_id, period, metric, limit, env.clock.now()
         )
     return _found(report, f"no brand has the id {brand_id!r}")
 
 
 @routes.get("/api/brands/{brand_id}/stock")
 async def stock(request: web.Request) -> web.Response:
-    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
-    async with services.db.reading() as session:
-        report = await reports.stock_report(session, services.settings, brand_id)
+    env, brand_id = request.app[ENV], request.match_info["brand_id"]
+    async with env.db.reading() as session:
+        report = await reports.stock_report(session, env.settings, brand_id)
     return _found(report, f"no brand has the id {brand_id!r}")
 
 
 @routes.get("/api/brands/{brand_id}/groups")
 async def groups(request: web.Request) -> web.Response:
-    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
-    async with services.db.reading() as session:
-        report = await reports.groups_report(session, services.settings, brand_id)
+    env, brand_id = request.app[ENV], request.match_info["brand_id"]
+    async with env.db.reading() as session:
+        report = await reports.groups_report(session, env.settings, brand_id)
     return _found(report, f"no brand has the id {brand_id!r}")
 
 
 @routes.post("/api/distributors/{code}/payouts")
 async def payout(request: web.Request) -> web.Response:
     """Record money paid to a distributor: ``{"amount": "100.00", "note": "11月结算", "by": "ops"}``."""
-    services, code = request.app[SERVICES], request.match_info["code"]
+    env, code = request.app[ENV], request.match_info["code"]
     shape = 'body must be {"amount": "100.00", "note": "…", "by": "…"}'
     try:
         body = loads(await request.read())
@@ -110,6 +110,6 @@ async def payout(request: web.Request) -> web.Response:
     except (ValueError, TypeError):
         raise _invalid(['amount: must be yuan in ASCII digits, e.g. "100.00"'], {}) from None
     note, by = str(body.get("note", "")), str(body.get("by", "ops"))
-    async with services.context() as ctx:
+    async with env.context() as ctx:
         balance = await record_payout(ctx, code, amount, note, by)
     return reply({"status": "recorded", "amount": amount, "balance": balance})

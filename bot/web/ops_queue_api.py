@@ -13,7 +13,7 @@ from bot.base import outbox as box
 from bot.base.jsonutil import body_problem, loads, row_id
 from bot.base.outbox import local_day
 from bot.web.errors import reply
-from bot.web.keys import SERVICES
+from bot.web.keys import ENV
 from services import friends
 from services import outbox as outbox_ops
 from services.entry import decide_application, list_entry_applications
@@ -29,7 +29,7 @@ async def friend_requests(request: web.Request) -> web.Response:
     status = request.query.get("status", "pending")
     if status not in FRIEND_STATUSES:
         raise Invalid([f"status must be one of {', '.join(FRIEND_STATUSES)}"])
-    async with request.app[SERVICES].db.reading() as session:
+    async with request.app[ENV].db.reading() as session:
         items = await friends.list_friend_requests(session, status)
     return reply({"status": status, "requests": items})
 
@@ -44,7 +44,7 @@ async def decide_friend_request(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise Invalid(['body must be {"by": "…"} or empty'])
     accept = request.match_info["decision"] == "accept"
-    async with request.app[SERVICES].context() as ctx:
+    async with request.app[ENV].context() as ctx:
         record = await friends.decide_friend_request(
             ctx, request.match_info["id"], accept=accept, by=str(body.get("by", "ops"))
         )
@@ -55,16 +55,16 @@ async def decide_friend_request(request: web.Request) -> web.Response:
 async def outbox(request: web.Request) -> web.Response:
     status = request.query.get("status", "dead")
     errors = [f"status must be one of {', '.join(STATUSES)}"] if status not in STATUSES else []
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     try:
         day = date.fromisoformat(request.query["day"]) if "day" in request.query else None
     except ValueError:
         errors.append("day must be a date, YYYY-MM-DD")
     if errors:
         raise Invalid(errors)
-    day = day or local_day(services.settings, services.clock.now())
-    async with services.db.reading() as session:
-        return reply(await outbox_ops.overview(session, services.settings, status, day))
+    day = day or local_day(env.settings, env.clock.now())
+    async with env.db.reading() as session:
+        return reply(await outbox_ops.overview(session, env.settings, status, day))
 
 
 @routes.post("/api/outbox/{id}/{action:retry|drop}")
@@ -74,7 +74,7 @@ async def resolve(request: web.Request) -> web.Response:
     if message_id is None:
         raise NotFound("no such message")
     retrying = request.match_info["action"] == "retry"
-    async with request.app[SERVICES].context() as ctx:
+    async with request.app[ENV].context() as ctx:
         await outbox_ops.resolve(ctx, message_id, retry=retrying)
     return reply({"status": "queued" if retrying else "dropped", "id": message_id})
 
@@ -82,14 +82,14 @@ async def resolve(request: web.Request) -> web.Response:
 @routes.get("/api/entry-applications")
 async def entry_applications(request: web.Request) -> web.Response:
     status = request.query.get("status", "pending")
-    async with request.app[SERVICES].db.reading() as session:
+    async with request.app[ENV].db.reading() as session:
         items = await list_entry_applications(session, status)
     return reply({"status": status, "applications": items})
 
 
 @routes.post("/api/entry-applications/{id}/{decision:approve|reject}")
 async def decide_entry_application(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     application_id = row_id(request.match_info["id"])
     if application_id is None:
         raise NotFound("no such application")
@@ -100,7 +100,7 @@ async def decide_entry_application(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise Invalid(['body must be {"reason": "…", "by": "…"}'])
     approve = request.match_info["decision"] == "approve"
-    async with services.context() as ctx:
+    async with env.context() as ctx:
         application = await decide_application(
             ctx, application_id, approve=approve, by=str(body.get("by", "ops")), reason=str(body.get("reason", ""))
         )

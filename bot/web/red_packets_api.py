@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.base.jsonutil import loads, row_id
 from bot.web.errors import reply
-from bot.web.keys import SERVICES
+from bot.web.keys import ENV
 from services import red_packets as packets
 from services.errors import Invalid, NotFound
 from services.reports import local_zone
@@ -28,19 +28,19 @@ STATUSES = ("owed", "paid")
 
 @routes.get("/api/red-packets")
 async def red_packets(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     status = request.query.get("status", "owed")
     brand_id = request.query.get("brand") or None
     if status not in STATUSES:
         raise Invalid([f"status: {status!r} is not one of owed, paid"])
-    async with services.db.reading() as session:
-        items = await packets.listed(session, services.settings, paid=status == "paid", brand_id=brand_id)
+    async with env.db.reading() as session:
+        items = await packets.listed(session, env.settings, paid=status == "paid", brand_id=brand_id)
     return reply({"status": status, "brand": brand_id, "count": len(items), "red_packets": items})
 
 
 @routes.post("/api/red-packets/{id}/paid")
 async def mark_paid(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     packet_id = row_id(request.match_info["id"])
     if packet_id is None:
         raise NotFound("no such red packet")
@@ -51,7 +51,7 @@ async def mark_paid(request: web.Request) -> web.Response:
         by = ""
     if not by or len(by) > 64:
         raise Invalid(['body must be {"by": "<who sent it>"} (1–64 characters)'])
-    async with services.context() as ctx:
+    async with env.context() as ctx:
         packet = await packets.mark_paid(ctx, packet_id, by)
-        paid_at = ctx.now.astimezone(local_zone(services.settings))
+        paid_at = ctx.now.astimezone(local_zone(env.settings))
     return reply({"status": "paid", "id": packet.id, "paid_at": paid_at, "paid_by": by})

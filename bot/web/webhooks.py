@@ -16,10 +16,10 @@ import hmac
 
 from aiohttp import web
 
-from bot.base.env import Services
+from bot.base.env import Env
 from bot.base.jsonutil import body_problem, loads
 from bot.web.errors import error_response, reply
-from bot.web.keys import SERVICES
+from bot.web.keys import ENV
 from services.errors import Invalid, ServiceError
 from services.order_events import OrderEventIn, parse_event
 from services.orders import process_event
@@ -33,8 +33,8 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def signature_problem(services: Services, headers: dict[str, str] | object, body: bytes) -> str | None:
-    secret = services.settings.webhook_secret
+def signature_problem(env: Env, headers: dict[str, str] | object, body: bytes) -> str | None:
+    secret = env.settings.webhook_secret
     if not secret:
         return "the webhook secret is not configured"
     get = headers.get  # type: ignore[attr-defined]
@@ -45,8 +45,8 @@ def signature_problem(services: Services, headers: dict[str, str] | object, body
         sent_at = int(timestamp)
     except ValueError:
         return "X-Distbot-Timestamp must be Unix seconds"
-    tolerance = services.settings.raw.webhook.tolerance_seconds
-    if abs(services.clock.now().timestamp() - sent_at) > tolerance:
+    tolerance = env.settings.raw.webhook.tolerance_seconds
+    if abs(env.clock.now().timestamp() - sent_at) > tolerance:
         return f"timestamp outside ±{tolerance} s"
     if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode()):
         return "signature does not match"
@@ -55,31 +55,31 @@ def signature_problem(services: Services, headers: dict[str, str] | object, body
 
 @routes.post("/webhooks/orders")
 async def receive_order(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     if request.content_length is not None and request.content_length > MAX_BODY:
         return reply({"status": "rejected", "reason": f"body larger than {MAX_BODY} bytes"}, 413)
     body = await request.content.read(MAX_BODY + 1)
     if len(body) > MAX_BODY:
         return reply({"status": "rejected", "reason": f"body larger than {MAX_BODY} bytes"}, 413)
-    problem = signature_problem(services, request.headers, body)
+    problem = signature_problem(env, request.headers, body)
     if problem:
         return reply({"status": "unauthorized", "reason": problem}, 401)
     try:
         data = loads(body)
     except ValueError as error:
         raise Invalid([body_problem(error)]) from None
-    event, errors = parse_event(data, now=services.clock.now(), skus=services.settings.courses)
+    event, errors = parse_event(data, now=env.clock.now(), skus=env.settings.courses)
     if event is None:
         raise Invalid(errors)
-    return await ingest(services, event)
+    return await ingest(env, event)
 
 
-async def ingest(services: Services, event: OrderEventIn, source: str = "webhook") -> web.Response:
+async def ingest(env: Env, event: OrderEventIn, source: str = "webhook") -> web.Response:
     """Run one event in its own unit of work (:func:`services.orders.process_event`) and answer
     as the webhook does: 200 with what happened, a replay 200 ``duplicate``, a refusal 409 or
     422 (``bot.web.errors``)."""
     try:
-        accepted = await process_event(services, event, source)
+        accepted = await process_event(env, event, source)
     except ServiceError as error:
         return error_response(error)
     return reply({"status": "accepted", "event_id": event.event_id, "order_id": accepted.order_id, **accepted.detail})
