@@ -1,5 +1,7 @@
-"""The composition root: configuration, database, renderer, clock, transport, dispatcher and
-outbox sender are built here once, and ``distbot run`` runs them until SIGINT/SIGTERM."""
+"""The composition root: the root object (configuration, database, renderer, clock), the
+transport, the dispatcher with the chat routers, the outbox sender, the scheduler's jobs and the
+web application (the API, the console's pages, the transport's own routes) are built here once,
+and ``distbot run`` runs them until SIGINT/SIGTERM. The only module that imports a transport."""
 
 from __future__ import annotations
 
