@@ -20,8 +20,8 @@ from bot.transports.wecom import (
     MalformedCallback,
     StaleTimestamp,
     WrongReceiver,
+    xmlsafe,
 )
-from bot.transports.wecom import xmlsafe
 from bot.transports.wecom.crypto import decode_key, signature
 
 # Test data: the published WeCom vector of wechatpy's tests/test_crypto.py (github
