@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 
 from bot.context import FixedClock
-from bot.transports.wecom import AuthFailed, WeComClient
+from bot.transports.wecom import AuthFailed, RateLimited, WeComClient
 from tests.wecom.fake_base import BAD_TOKEN, TOKEN_EXPIRED
 from tests.wecom.fake_server import FakeWeCom
 
@@ -84,3 +85,27 @@ async def test_a_wrong_corp_id_says_which_code_and_what_it_means(fake: FakeWeCom
     async with WeComClient("wwnotthecorp", fake.secret, base_url=fake.base_url, clock=clock) as client:
         with pytest.raises(AuthFailed, match="errcode 40013"):
             await client.gettoken()
+
+
+async def test_the_fake_refuses_a_token_past_its_expiry_as_expired(fake: FakeWeCom, client: WeComClient,
+                                                                  clock: FixedClock) -> None:
+    token = await client.gettoken()
+    clock.advance(seconds=7200)
+    async with aiohttp.ClientSession() as session, session.post(
+            fake.base_url + GROUPS, params={"access_token": token.value}, json={"limit": 10}) as answer:
+        assert (await answer.json())["errcode"] == TOKEN_EXPIRED
+    assert await list_groups(client) == 0  # the client had renewed it before using it again
+    assert len(fake.calls_to("gettoken")) == 2
+
+
+async def test_a_rate_limited_gettoken_is_not_asked_again_until_its_block_is_over(
+        fake: FakeWeCom, client: WeComClient, clock: FixedClock) -> None:
+    fake.fail_next("gettoken", 45009)
+    with pytest.raises(RateLimited):
+        await list_groups(client)
+    clock.advance(seconds=59)
+    with pytest.raises(RateLimited):
+        await list_groups(client)
+    assert len(fake.calls_to("gettoken")) == 1
+    clock.advance(seconds=1)
+    assert await list_groups(client) == 0
