@@ -1,6 +1,6 @@
 # Two commands for a fresh machine:
 #   make run    install, then run the bot on its embedded default
-#   make test   install with the test extras, then run the whole suite
+#   make test   install with the test extras, then ruff, the import contracts and the whole suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -34,7 +34,9 @@ run: install
 test: install-test
 	./scripts/system-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports

@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import handlers  # noqa: E402
-from bot.app import build_services, prepare  # noqa: E402
-from bot.config import parse_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.dispatch import Dispatcher  # noqa: E402
-from bot.router import Router  # noqa: E402
+from bot.app import build_env, prepare  # noqa: E402
+from bot.base.config import parse_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.runtime.dispatch import Dispatcher  # noqa: E402
+from bot.runtime.router import Router  # noqa: E402
 from bot.transports.sim import SimTransport  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -52,14 +52,14 @@ async def run(
     # Without the cap on queued menus: every DM's reply is written, as this bench measures.
     config = (ROOT / "config.yaml").read_text(encoding="utf-8")
     config = config.replace("low_priority_cap: 200", "low_priority_cap: null")
-    services = build_services(
+    env = build_env(
         settings=parse_settings(config, "config.yaml"),
         database_url=f"sqlite+aiosqlite:///{workdir / label}.db",
         clock=FixedClock(NOW),
     )
-    await prepare(services)
-    transport = SimTransport.from_settings(services.settings, workdir / f"{label}.jsonl")
-    dispatcher = Dispatcher(services, routers, transport, person_limit=10**9, room_limit=10**9)
+    await prepare(env)
+    transport = SimTransport.from_settings(env.settings, workdir / f"{label}.jsonl")
+    dispatcher = Dispatcher(env, routers, transport, person_limit=10**9, room_limit=10**9)
     received: dict[str, float] = {}
     latencies: list[float] = []
 
@@ -89,7 +89,7 @@ async def run(
     elapsed = time.perf_counter() - started
     await transport.stop()
     await dispatcher.stop()
-    await services.db.dispose()
+    await env.db.dispose()
     return dms / elapsed, latencies
 
 

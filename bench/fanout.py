@@ -33,13 +33,13 @@ sys.path.insert(0, str(ROOT))
 
 import handlers  # noqa: E402
 from bot import colearning  # noqa: E402
-from bot.app import build_services, prepare  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.dispatch import Dispatcher  # noqa: E402
-from bot.scheduler import changed  # noqa: E402
-from bot.sender import OutboxSender  # noqa: E402
-from bot.transport import Message, RoomInvitation, TransportStatus  # noqa: E402
+from bot.app import build_env, prepare  # noqa: E402
+from bot.base.config import load_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.base.transport import Message, RoomInvitation, TransportStatus  # noqa: E402
+from bot.runtime.dispatch import Dispatcher  # noqa: E402
+from bot.runtime.scheduler import changed  # noqa: E402
+from bot.runtime.sender import OutboxSender  # noqa: E402
 from handlers import colearning as colearning_handlers  # noqa: E402
 from models import OutboxMessage  # noqa: E402
 
@@ -97,41 +97,41 @@ class Recorder:
 
 async def fan_out(workdir: Path, groups: int, lines: int, seed: int) -> dict[str, object]:
     settings = load_settings(ROOT / "config.yaml")
-    services = build_services(
+    env = build_env(
         settings=settings,
         database_url=f"sqlite+aiosqlite:///{workdir / f'fanout-{groups}.db'}",
         clock=FixedClock(START),
     )
-    await prepare(services)
+    await prepare(env)
     routers = [colearning_handlers.router, *handlers.ROUTERS]
     try:
-        dispatcher = Dispatcher(services, routers, Recorder(SimTime()), person_limit=10**9, room_limit=10**9)
+        dispatcher = Dispatcher(env, routers, Recorder(SimTime()), person_limit=10**9, room_limit=10**9)
         dispatcher.start()
         for i in range(groups):
             who = DISTRIBUTORS[i % len(DISTRIBUTORS)]
             await dispatcher.submit(RoomInvitation(f"inv-{i}", f"room-{i:03d}", f"群{i}", who, START, 200))
         await dispatcher.stop()
-        async with services.context() as ctx:
+        async with env.context() as ctx:
             for application in range(1, groups + 1):
                 await colearning.approve_application(ctx, application, "bench")
             session = {"title": "数学思维公开课", "source_room": SOURCE, "lecturers": [LECTURER]}
             session |= {"starts_at": START + timedelta(days=1), "ends_at": START + timedelta(days=1, hours=1)}
             await colearning.create_session(ctx, session)
-        async with services.db.unit_of_work() as db:  # applying and approving are not what is measured
+        async with env.db.unit_of_work() as db:  # applying and approving are not what is measured
             await db.execute(OutboxMessage.__table__.update().values(status="sent"))
-        services.clock.at = START + timedelta(days=1, minutes=1)  # type: ignore[attr-defined]
-        await changed(services)
+        env.clock.at = START + timedelta(days=1, minutes=1)  # type: ignore[attr-defined]
+        await changed(env)
 
         clock, rng = SimTime(), Draws(seed)
         transport = Recorder(clock)
-        dispatcher = Dispatcher(services, routers, transport, person_limit=10**9, room_limit=10**9)
+        dispatcher = Dispatcher(env, routers, transport, person_limit=10**9, room_limit=10**9)
         dispatcher.start()
-        at = services.clock.now()
+        at = env.clock.now()
         for n in range(lines):
             await dispatcher.submit(Message(f"m{n}", LECTURER, "王老师", f"第 {n + 1} 句", at, room=SOURCE))
         await dispatcher.stop()
         limits = settings.raw.outbox.limits
-        sender = OutboxSender(services, transport, limits, rng=rng, monotonic=clock.monotonic, sleep=clock.sleep)
+        sender = OutboxSender(env, transport, limits, rng=rng, monotonic=clock.monotonic, sleep=clock.sleep)
         wall = time.perf_counter()
         while (wait := await sender.send_next()) is not None:
             if wait:
@@ -152,7 +152,7 @@ async def fan_out(workdir: Path, groups: int, lines: int, seed: int) -> dict[str
             "wall": wall,
         }
     finally:
-        await services.db.dispose()
+        await env.db.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,13 +35,13 @@ from sqlalchemy import func, select, update  # noqa: E402
 
 import handlers  # noqa: E402
 from bench.relay import START, SimTime, burst, drain, minutes  # noqa: E402
-from bot.app import build_services, prepare  # noqa: E402
-from bot.config import Settings, parse_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.dispatch import Dispatcher  # noqa: E402
-from bot.priorities import LOW, Priority  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.transport import Message  # noqa: E402
+from bot.app import build_env, prepare  # noqa: E402
+from bot.base.config import Settings, parse_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.base.env import Env  # noqa: E402
+from bot.base.priorities import LOW, Priority  # noqa: E402
+from bot.base.transport import Message  # noqa: E402
+from bot.runtime.dispatch import Dispatcher  # noqa: E402
 from models import OutboxDrop, OutboxMessage  # noqa: E402
 
 TEXTS = ("你好", "帮助", "数学", "收益", "升级", "怎么加入", "阅读", "在吗", "菜单", "科学")
@@ -60,8 +60,8 @@ def settings_for(before: bool) -> Settings:
     return parse_settings(text, "config.yaml")
 
 
-async def flood(services: Services, people: int, each: int) -> float:
-    dispatcher = Dispatcher(services, handlers.ROUTERS)
+async def flood(env: Env, people: int, each: int) -> float:
+    dispatcher = Dispatcher(env, handlers.ROUTERS)
     dispatcher.start()
     started = time.perf_counter()
     await asyncio.gather(
@@ -78,26 +78,26 @@ async def flood(services: Services, people: int, each: int) -> float:
 
 
 async def run(label: str, before: bool, args: argparse.Namespace, workdir: Path) -> None:
-    services = build_services(
+    env = build_env(
         settings=settings_for(before), database_url=f"sqlite+aiosqlite:///{workdir / label}.db", clock=FixedClock(START)
     )
-    await prepare(services)
-    took = await flood(services, args.people, args.each)
-    async with services.db.reading() as session:
+    await prepare(env)
+    took = await flood(env, args.people, args.each)
+    async with env.db.reading() as session:
         flooded = Counter(dict((await session.execute(select(OutboxMessage.template, func.count()).group_by(
             OutboxMessage.template))).all()))  # fmt: skip
         dropped = Counter(dict((await session.execute(select(OutboxDrop.reason, func.sum(OutboxDrop.count)).group_by(
             OutboxDrop.reason))).all()))  # fmt: skip
-    await burst(services, args.orders, 60.0, args.seed)
+    await burst(env, args.orders, 60.0, args.seed)
     if before:
-        async with services.db.unit_of_work() as session:
+        async with env.db.unit_of_work() as session:
             await session.execute(update(OutboxMessage).values(priority=int(Priority.ANSWER)))
     sim = SimTime(START)
-    services.clock = sim
+    env.clock = sim
     started = time.perf_counter()
-    transport = await drain(services, sim, args.seed)
+    transport = await drain(env, sim, args.seed)
     simulated = time.perf_counter() - started
-    async with services.db.reading() as session:
+    async with env.db.reading() as session:
         sent = (
             await session.execute(select(OutboxMessage.template, OutboxMessage.created_at, OutboxMessage.sent_at))
         ).all()
@@ -118,7 +118,7 @@ async def run(label: str, before: bool, args: argparse.Namespace, workdir: Path)
           f" median wait {minutes(statistics.median(earned))}")  # fmt: skip
     print(f"  everything sent: {len(transport.sent):,} messages in {minutes(transport.sent[-1][0])} (simulated in"
           f" {simulated:.1f} s)")  # fmt: skip
-    await services.db.dispose()
+    await env.db.dispose()
 
 
 async def main() -> None:

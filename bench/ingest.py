@@ -29,12 +29,15 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, update  # noqa: E402
 
-from bot.app import build_services, prepare  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.web import make_app  # noqa: E402
-from bot.webhooks import sign  # noqa: E402
+from bot.app import (  # noqa: E402
+    build_env,
+    prepare,
+    web_app,
+)
+from bot.base.config import load_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.base.db import Database  # noqa: E402
+from bot.web.webhooks import sign  # noqa: E402
 from models import Course  # noqa: E402
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -66,12 +69,12 @@ def free_port() -> int:
 
 
 async def pipeline_rate(url: str, orders: int, concurrency: int) -> tuple[float, dict[str, int]]:
-    services = build_services(settings=load_settings(ROOT / "config.yaml"), database_url=url, clock=FixedClock(NOW))
-    await prepare(services)
-    async with services.db.unit_of_work() as session:  # enough stock for the run
+    env = build_env(settings=load_settings(ROOT / "config.yaml"), database_url=url, clock=FixedClock(NOW))
+    await prepare(env)
+    async with env.db.unit_of_work() as session:  # enough stock for the run
         await session.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=orders * 10))
-    secret = services.settings.webhook_secret or ""
-    runner = web.AppRunner(make_app(services), access_log=None)
+    secret = env.settings.webhook_secret or ""
+    runner = web.AppRunner(web_app(env), access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -111,7 +114,7 @@ async def pipeline_rate(url: str, orders: int, concurrency: int) -> tuple[float,
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
         rate = orders / (time.perf_counter() - started)
     await runner.cleanup()
-    await services.db.dispose()
+    await env.db.dispose()
     return rate, statuses
 
 

@@ -3,13 +3,13 @@ order waits for its relay line to be sent, under the configured outbox limits.
 
     .venv/bin/python bench/relay.py [--orders 5000] [--seconds 60] [--seed 7]
 
-The orders go through the real pipeline (handlers.orders, one unit of work each, SQLite in a
+The orders go through the real pipeline (services.orders, one unit of work each, SQLite in a
 temporary directory), spread evenly over ``--seconds`` across the three demo brands, each of
 which has a relay push open; sellers are the demo distributors. Then the real outbox sender
-(bot.sender.OutboxSender, limits from config.yaml ``outbox.limits``: account 3 s, room 8 s,
+(bot.runtime.sender.OutboxSender, limits from config.yaml ``outbox.limits``: account 3 s, room 8 s,
 jitter 0–2 s, 30 lines per coalesced message) drains the outbox into a recording transport.
 
-Time is SIMULATED for the sending: the sender's monotonic clock and sleep, and the services'
+Time is SIMULATED for the sending: the sender's monotonic clock and sleep, and the root object's
 clock, are one fake clock that jumps instead of waiting, so hours of pacing take a minute or
 two of real time. Rows become visible to the sender at their order's time (``not_before``).
 
@@ -38,14 +38,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, update  # noqa: E402
 
-from bot.app import build_services, prepare  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.context import FixedClock  # noqa: E402
-from bot.order_events import OrderEventIn  # noqa: E402
-from bot.sender import OutboxSender  # noqa: E402
-from bot.services import Services  # noqa: E402
-from handlers.orders import handle_order_event  # noqa: E402
+from bot.app import build_env, prepare  # noqa: E402
+from bot.base.config import load_settings  # noqa: E402
+from bot.base.context import FixedClock  # noqa: E402
+from bot.base.env import Env  # noqa: E402
+from bot.runtime.sender import OutboxSender  # noqa: E402
 from models import Course, OutboxMessage, RelayPush  # noqa: E402
+from services.order_events import OrderEventIn  # noqa: E402
+from services.orders import handle_order_event  # noqa: E402
 
 START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 COURSES = [("XH-MATH-S1", "399.00"), ("HB-YEAR", "1280.00"), ("KX-BOX", "199.00")]
@@ -53,7 +53,7 @@ SELLERS = ["DEMOC001", "DEMOC002", "DEMOB001", "DEMOA001"]
 
 
 class SimTime:
-    """One fake clock for the sender (monotonic, sleep) and the services (now)."""
+    """One fake clock for the sender (monotonic, sleep) and the root object (now)."""
 
     def __init__(self, at: datetime):
         self.start, self.elapsed = at, 0.0
@@ -85,13 +85,13 @@ class Recorder:
         return await self.send_text(target, name, room=room, ref=ref)
 
 
-async def burst(services: Services, orders: int, seconds: float, seed: int) -> None:
-    async with services.context() as ctx:
+async def burst(env: Env, orders: int, seconds: float, seed: int) -> None:
+    async with env.context() as ctx:
         await ctx.session.execute(update(Course).where(Course.stock.is_not(None)).values(stock=orders * 10))
-        for brand in services.settings.raw.brands:
+        for brand in env.settings.raw.brands:
             ctx.session.add(RelayPush(brand_id=brand.id, title="bench", started_at=START, started_by="bench"))
     rng = random.Random(seed)
-    clock = services.clock
+    clock = env.clock
     assert isinstance(clock, FixedClock)
     for i in range(orders):
         at = START + timedelta(seconds=seconds * i / orders)
@@ -110,15 +110,15 @@ async def burst(services: Services, orders: int, seconds: float, seed: int) -> N
                 "occurred_at": at.isoformat(),
             }
         )
-        async with services.context() as ctx:
+        async with env.context() as ctx:
             await handle_order_event(ctx, event)
 
 
-async def drain(services: Services, time: SimTime, seed: int) -> Recorder:
+async def drain(env: Env, time: SimTime, seed: int) -> Recorder:
     transport = Recorder(time)
-    limits = services.settings.raw.outbox.limits
+    limits = env.settings.raw.outbox.limits
     sender = OutboxSender(
-        services,
+        env,
         transport,
         limits,
         rng=random.Random(seed),
@@ -128,7 +128,7 @@ async def drain(services: Services, time: SimTime, seed: int) -> Recorder:
     while True:
         wait = await sender.send_next()
         if wait is None:
-            async with services.db.reading() as session:
+            async with env.db.reading() as session:
                 due = await session.scalar(
                     select(OutboxMessage.not_before)
                     .where(OutboxMessage.status == "queued")
@@ -152,8 +152,8 @@ def quantile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def report(services: Services, transport: Recorder, label: str) -> None:
-    async with services.db.reading() as session:
+async def report(env: Env, transport: Recorder, label: str) -> None:
+    async with env.db.reading() as session:
         relay = (
             await session.execute(
                 select(OutboxMessage.target, OutboxMessage.created_at, OutboxMessage.sent_at).where(
@@ -202,17 +202,17 @@ async def main() -> None:
         f"distbot relay bench: {args.orders:,} paid orders in {args.seconds:g} s across 3 brands, a push open in each;"
         f" limits account {limits.account_interval_seconds} s, room {limits.room_interval_seconds} s,"
         f" jitter 0–{limits.jitter_seconds} s, {settings.raw.outbox.coalesce_max_lines} lines per message."
-        "\nSending time is SIMULATED (a fake clock for the sender's monotonic/sleep and the services' now)."
+        "\nSending time is SIMULATED (a fake clock for the sender's monotonic/sleep and the root object's now)."
     )
     with tempfile.TemporaryDirectory() as tmp:
-        services = build_services(
+        env = build_env(
             settings=settings, database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'relay.db'}", clock=FixedClock(START)
         )
-        await prepare(services)
+        await prepare(env)
         started = time.perf_counter()
-        await burst(services, args.orders, args.seconds, args.seed)
+        await burst(env, args.orders, args.seconds, args.seed)
         print(f"ingest: {args.orders:,} orders through the pipeline in {time.perf_counter() - started:.1f} s (real)")
-        async with services.db.reading() as session:
+        async with env.db.reading() as session:
             kinds = Counter((await session.scalars(select(OutboxMessage.template))).all())
         print("queued: " + ", ".join(f"{n:,} {name}" for name, n in kinds.most_common()))
 
@@ -220,19 +220,19 @@ async def main() -> None:
             ("A. everything queued (relay lines and DMs, one queue)", False),
             ("B. relay lines alone", True),
         ):
-            async with services.db.unit_of_work() as session:
+            async with env.db.unit_of_work() as session:
                 await session.execute(update(OutboxMessage).values(status="queued", sent_at=None, attempts=0))
                 if relay_only:
                     await session.execute(
                         update(OutboxMessage).where(OutboxMessage.coalesce_key.is_(None)).values(status="set-aside")
                     )
             sim = SimTime(START)
-            services.clock = sim
+            env.clock = sim
             started = time.perf_counter()
-            transport = await drain(services, sim, args.seed)
-            await report(services, transport, label)
+            transport = await drain(env, sim, args.seed)
+            await report(env, transport, label)
             print(f"  (simulated in {time.perf_counter() - started:.1f} s of real time)")
-        await services.db.dispose()
+        await env.db.dispose()
 
 
 if __name__ == "__main__":

@@ -31,14 +31,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
+from bot.base.config import load_settings  # noqa: E402
+from bot.base.db import Database  # noqa: E402
 from bot.cli import main  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.whatif import resolve_plans, terms_of  # noqa: E402
 from core.products import EventType  # noqa: E402
 from core.whatif import Event, Member, replay  # noqa: E402
 from models.orders import OrderEvent  # noqa: E402
 from models.people import Distributor  # noqa: E402
+from services.whatif import resolve_plans, terms_of  # noqa: E402
 
 START = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
 PLANS = ["configured", "team", "sales"]

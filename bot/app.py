@@ -1,5 +1,7 @@
-"""The composition root: configuration, database, renderer, clock, transport, dispatcher and
-outbox sender are built here once, and ``distbot run`` runs them until SIGINT/SIGTERM."""
+"""The composition root: the root object (configuration, database, renderer, clock), the
+transport, the dispatcher with the chat routers, the outbox sender, the scheduler's jobs and the
+web application (the API, the console's pages, the transport's own routes) are built here once,
+and ``distbot run`` runs them until SIGINT/SIGTERM. The only module that imports a transport."""
 
 from __future__ import annotations
 
@@ -17,20 +19,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 
 import handlers
-from bot.catalog import seed_demo, sync_catalog
-from bot.config import Settings, load_settings
-from bot.context import Clock, process_clock
-from bot.db import Database
-from bot.dispatch import Dispatcher
-from bot.faults import Retrying
-from bot.health import Health
-from bot.render import TEMPLATES, Renderer
-from bot.scheduler import register_colearning_jobs
-from bot.sender import OutboxSender
-from bot.services import Services
-from bot.settlement import settle_pass
-from bot.spool import Spool, SpoolInUse
-from bot.startup import (
+from bot.base.config import Settings, load_settings
+from bot.base.context import Clock, process_clock
+from bot.base.db import Database
+from bot.base.env import Env
+from bot.base.faults import Retrying
+from bot.base.render import TEMPLATES, Renderer
+from bot.base.startup import (
     StartupError,
     database_problem,
     database_url_problem,
@@ -38,26 +33,34 @@ from bot.startup import (
     missing_sqlite_folder,
     refuse_demo_secrets,
 )
-from bot.transport import Transport
-from bot.web import make_app
-from handlers import material
-from handlers.membership import sync_rooms_at_start
+from bot.base.transport import Transport
+from bot.console import console_routes
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.health import Health
+from bot.runtime.scheduler import register_colearning_jobs
+from bot.runtime.sender import OutboxSender
+from bot.runtime.spool import Spool, SpoolInUse
+from bot.web.app import make_app
 from models.console import ConsoleUser
+from services import material
+from services.catalog import seed_demo, sync_catalog
+from services.membership import sync_rooms_at_start
+from services.settlement import settle_pass
 
-__all__ = ["StartupError", "build_services", "prepare", "serve"]
+__all__ = ["StartupError", "build_env", "prepare", "serve", "web_app"]
 log = logging.getLogger(__name__)
 
 
-def build_services(
+def build_env(
     config: str | Path | None = None,
     *,
     settings: Settings | None = None,
     database_url: str | None = None,
     clock: Clock | None = None,
     templates: Path = TEMPLATES,
-) -> Services:
+) -> Env:
     """Everything a command needs. Without ``clock``, the process clock: the system's, or the
-    one ``DISTBOT_CLOCK`` sets (see :func:`bot.context.process_clock`)."""
+    one ``DISTBOT_CLOCK`` sets (see :func:`bot.base.context.process_clock`)."""
     settings = settings or load_settings(config)
     url = database_url or settings.raw.database.url or ""
     try:
@@ -69,35 +72,46 @@ def build_services(
     except Exception as exc:  # the URL itself: not a URL, a driver distbot does not have
         raise database_url_problem(exc, os.environ.get("DISTBOT_DATABASE_URL") or url) from None
     renderer = Renderer(templates, settings.raw.platform.timezone)
-    return Services(settings=settings, db=db, renderer=renderer, clock=clock)
+    return Env(settings=settings, db=db, renderer=renderer, clock=clock)
 
 
-async def prepare(services: Services) -> None:
+async def prepare(env: Env) -> None:
     """Migrate, bring the catalog in from the configuration, seed the demo if empty. A
     database that cannot be opened (not running, missing, a folder that does not exist) is a
     :class:`StartupError` saying which and what to change."""
-    missing = missing_sqlite_folder(services.db.url)
+    missing = missing_sqlite_folder(env.db.url)
     if missing is not None:
-        await services.db.dispose()
+        await env.db.dispose()
         raise missing
     try:
-        await services.db.upgrade()
+        await env.db.upgrade()
     except Exception as exc:
-        problem = database_problem(exc, services.db.url)
+        problem = database_problem(exc, env.db.url)
         if problem is None:
             raise
-        await services.db.dispose()
+        await env.db.dispose()
         raise problem from None
-    async with services.context() as ctx:
-        await sync_catalog(ctx.session, services.settings)
-        seeded = await seed_demo(ctx.session, services.settings, ctx.now)
+    async with env.context() as ctx:
+        await sync_catalog(ctx.session, env.settings)
+        seeded = await seed_demo(ctx.session, env.settings, ctx.now)
     if seeded:
         log.info("seeded %d demo distributors", seeded)
 
 
-def transport_kind(services: Services) -> str:
+def web_app(env: Env, transport: Transport | None = None, health: Health | None = None) -> web.Application:
+    """The process's web application: the webhook, the ops API and health (``bot.web``), the
+    console's pages, and the simulator's page and API when the transport is the simulator."""
+    routes: list[list[web.AbstractRouteDef]] = [console_routes()]
+    if transport is not None and transport.name == "sim":
+        from bot.transports.sim_web import sim_routes
+
+        routes.append(list(sim_routes(transport)))  # type: ignore[arg-type]
+    return make_app(env, health or Health(env, transport), routes)
+
+
+def transport_kind(env: Env) -> str:
     """``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT."""
-    return os.environ.get("DISTBOT_TRANSPORT") or services.settings.raw.transport.kind
+    return os.environ.get("DISTBOT_TRANSPORT") or env.settings.raw.transport.kind
 
 
 def exposure_refusal(kind: str, host: str, allow_remote_sim: bool) -> str | None:
@@ -113,25 +127,25 @@ def exposure_refusal(kind: str, host: str, allow_remote_sim: bool) -> str | None
     )
 
 
-def make_transport(services: Services, page_url: str) -> Transport:
+def make_transport(env: Env, page_url: str) -> Transport:
     """The configured transport: ``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT."""
-    settings = services.settings.raw.transport
-    kind = transport_kind(services)
+    settings = env.settings.raw.transport
+    kind = transport_kind(env)
     if kind == "wechaty":
         try:
             from bot.transports.wechaty_adapter import WechatyTransport
 
-            return WechatyTransport(account=services.settings.helper_account)
+            return WechatyTransport(account=env.settings.helper_account)
         except (ImportError, ValueError) as exc:  # says what to install or set, in one line
             raise StartupError(f"the wechaty transport cannot start: {exc} (or use transport.kind: sim)") from None
     from bot.transports.sim import SimTransport
 
     journal = settings.sim_journal
-    return SimTransport.from_settings(services.settings, journal, page_url=page_url, clock=services.clock.now)
+    return SimTransport.from_settings(env.settings, journal, page_url=page_url, clock=env.clock.now)
 
 
 async def serve(
-    services: Services,
+    env: Env,
     host: str,
     port: int,
     stop: asyncio.Event | None = None,
@@ -143,48 +157,48 @@ async def serve(
     events already taken and the message being sent; queued messages stay in the outbox. It
     takes at most ``runtime.stop_grace_seconds`` whatever the database does: chat not committed
     by then stays in the inbox spool for the next start."""
-    refused = exposure_refusal(transport.name if transport else transport_kind(services), host, allow_remote_sim)
+    refused = exposure_refusal(transport.name if transport else transport_kind(env), host, allow_remote_sim)
     if refused is not None:
         raise StartupError(refused)
-    refuse_demo_secrets(services.settings, host)
-    await prepare(services)  # the database first: nothing else is opened if it cannot be
+    refuse_demo_secrets(env.settings, host)
+    await prepare(env)  # the database first: nothing else is opened if it cannot be
     try:
-        transport = transport or make_transport(services, f"http://{host}:{port}/sim")
+        transport = transport or make_transport(env, f"http://{host}:{port}/sim")
     except StartupError:
-        await services.db.dispose()  # the process ends here: close what prepare() opened
+        await env.db.dispose()  # the process ends here: close what prepare() opened
         raise
-    runtime = services.settings.raw.runtime
-    spool = Spool(runtime.inbox_spool.format(account=services.settings.helper_account))
-    dispatcher = Dispatcher(services, handlers.ROUTERS, transport, spool=spool)
+    runtime = env.settings.raw.runtime
+    spool = Spool(runtime.inbox_spool.format(account=env.settings.helper_account))
+    dispatcher = Dispatcher(env, handlers.ROUTERS, transport, spool=spool)
     try:
         dispatcher.start()  # first: what an earlier run left in the spool is handled before anything new
     except SpoolInUse as exc:
-        await services.db.dispose()
+        await env.db.dispose()
         raise StartupError(f"{exc} (runtime.inbox_spool)") from None
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    outbox = services.settings.raw.outbox
+    outbox = env.settings.raw.outbox
     limits = outbox.sim_limits if transport.name == "sim" else outbox.limits
-    sender = OutboxSender(services, transport, limits, account=services.settings.helper_account)
-    services.committed = sender.wake.set
-    health = Health(services, transport)
+    sender = OutboxSender(env, transport, limits, account=env.settings.helper_account)
+    env.committed = sender.wake.set
+    health = Health(env, transport)
 
     grace = float(runtime.stop_grace_seconds)
-    runner = web.AppRunner(make_app(services, transport, health), access_log=None, shutdown_timeout=grace / 4)
+    runner = web.AppRunner(web_app(env, transport, health), access_log=None, shutdown_timeout=grace / 4)
     await runner.setup()
     await transport.start(dispatcher.submit)
     # Rooms that had members before the bot looked, read before anyone can ask for a count.
-    await sync_rooms_at_start(services, transport)
+    await sync_rooms_at_start(env, transport)
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
         await transport.stop()
         await dispatcher.stop(grace=grace)
         await runner.cleanup()
-        await services.db.dispose()
+        await env.db.dispose()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         raise listen_problem(host, port, exc) from None
@@ -192,13 +206,13 @@ async def serve(
 
     scheduler = AsyncIOScheduler(timezone="UTC")
     health.dispatcher, health.sender, health.scheduler = dispatcher, sender, scheduler
-    schedule_jobs(services, scheduler, health)
+    schedule_jobs(env, scheduler, health)
     scheduler.start()
-    timer = await register_colearning_jobs(services, scheduler, transport)  # re-registered from our tables
+    timer = await register_colearning_jobs(env, scheduler, transport)  # re-registered from our tables
     health.jobs += [timer.retrying_sync, timer.retrying_run]
-    async with services.db.reading() as session:
+    async with env.db.reading() as session:
         accounts = await session.scalar(select(func.count(ConsoleUser.id)))
-    _announce(services, transport, host, port, console_accounts=int(accounts or 0))
+    _announce(env, transport, host, port, console_accounts=int(accounts or 0))
     try:
         await stop.wait()
     finally:
@@ -216,15 +230,15 @@ async def serve(
         await sender.stop(grace=left())
         scheduler.shutdown(wait=False)  # cancels jobs still running (a settlement batch rolls back)
         await _within(runner.cleanup(), left(), "the web server")
-        await _within(services.db.dispose(), max(left(), 0.5), "closing database connections")
+        await _within(env.db.dispose(), max(left(), 0.5), "closing database connections")
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         log.info("stopped in %.1f s (grace %g s)", loop.time() - began, grace)
 
 
-def schedule_jobs(services: Services, scheduler: AsyncIOScheduler, health: Health) -> None:
+def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None:
     """The settlement pass and the material post, each kept alive through database outages."""
-    cap = float(services.settings.raw.runtime.retry_max_seconds)
+    cap = float(env.settings.raw.runtime.retry_max_seconds)
 
     def next_run(job_id: str) -> Callable[[], datetime | None]:
         return lambda: getattr(scheduler.get_job(job_id), "next_run_time", None)
@@ -237,15 +251,15 @@ def schedule_jobs(services: Services, scheduler: AsyncIOScheduler, health: Healt
     scheduler.add_job(
         settle.run,
         "interval",
-        args=[services],
-        minutes=services.settings.raw.settlement.run_every_minutes,
+        args=[env],
+        minutes=env.settings.raw.settlement.run_every_minutes,
         id="settlement",
         replace_existing=True,
         max_instances=1,
         coalesce=True,
         next_run_time=at_start,
     )
-    if (trigger := material.material_trigger(services.settings)) is not None:
+    if (trigger := material.material_trigger(env.settings)) is not None:
         post = Retrying("material post", material.post_material, cap=cap, next_run=next_run(material.MATERIAL_JOB_ID))
         health.jobs.append(post)
         # Posts once a day (recorded in the same transaction as the post), so the run at start
@@ -253,7 +267,7 @@ def schedule_jobs(services: Services, scheduler: AsyncIOScheduler, health: Healt
         scheduler.add_job(
             post.run,
             "cron",
-            args=[services],
+            args=[env],
             id=material.MATERIAL_JOB_ID,
             replace_existing=True,
             max_instances=1,
@@ -273,10 +287,10 @@ async def _within(step: Awaitable[None], seconds: float, what: str) -> None:
         log.warning("stopping: %s did not finish within the grace period; going on without it", what)
 
 
-def _announce(services: Services, transport: Transport, host: str, port: int, *, console_accounts: int) -> None:
+def _announce(env: Env, transport: Transport, host: str, port: int, *, console_accounts: int) -> None:
     base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     status = transport.status()
-    lines = [f"distbot: {services.settings.raw.platform.name} is running"]
+    lines = [f"distbot: {env.settings.raw.platform.name} is running"]
     if transport.name == "sim":
         lines.append(f"  WeChat simulator: open {base}/sim to chat with the helper as any contact")
     else:
@@ -285,11 +299,11 @@ def _announce(services: Services, transport: Transport, host: str, port: int, *,
     lines.append(f"  ops console: {base}/console")
     if not console_accounts:
         command = f"{_own_command()} users add NAME --role ops"
-        if Path(services.settings.source) != Path("config.yaml"):
-            command += f" --config {services.settings.source}"
+        if Path(env.settings.source) != Path("config.yaml"):
+            command += f" --config {env.settings.source}"
         lines.append(f"    no console account yet; create the first: {command}")
     lines.append(f"  order webhook: POST {base}/webhooks/orders   ops API: {base}/api/…")
-    lines.append(f"  database: {services.db.engine.url.render_as_string(hide_password=True)}")
+    lines.append(f"  database: {env.db.engine.url.render_as_string(hide_password=True)}")
     print("\n".join(lines), flush=True)
 
 

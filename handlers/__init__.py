@@ -1,7 +1,14 @@
-"""One module per capability, each with a router. The order here is the order of matching:
-the first handler whose filters pass wins; the fallback comes last."""
+"""Chat: one module per capability, each with a router whose handlers read what a message
+says and call services (or queue the answer themselves where nothing else would use the
+logic). The order of ``ROUTERS`` is the order of matching: the first handler whose filters pass
+wins; the fallback comes last. ``handlers.brand_groups`` is not a router: the filters and the
+polite refusal the brand-group routers share.
 
-from bot.router import Router
+May import: ``bot.runtime`` (the router, the co-learning timer's source rooms), ``services``,
+``bot.base``, ``models``, ``core`` — never ``bot.web``, ``bot.console``, ``bot.cli``, a
+transport's module, nor another router."""
+
+from bot.runtime.router import Router
 from handlers import (
     codes,
     colearning,

@@ -4,9 +4,9 @@ room is relayed to every enrolled group.
 
 This router must come before the group handlers and the fallback: it takes a lecturer's
 message in the source room during a session (the filter needs no query: ``SOURCES``), every
-room invitation (recorded by ``handlers.friends`` as before, then linked to an application
-when the inviter is a distributor), and the helper's own joins and leaves outside brand
-groups (members synced by ``handlers.membership`` as before).
+room invitation (recorded for ops as ``handlers.friends`` records them, then linked to an
+application when the inviter is a distributor), and the helper's own joins and leaves outside
+brand groups (members synced as ``handlers.membership`` syncs them).
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import logging
 
 from sqlalchemy import select, update
 
-from bot.colearning import groups_of
-from bot.outbox import queue_row, queue_text
-from bot.priorities import Priority
-from bot.router import MessageContext, Router, event, group, keyword, private
-from bot.scheduler import SOURCES, ensure_records
-from bot.transport import Message, RoomInvitation, RoomJoin, RoomLeave, TransportError
-from handlers import friends, membership
+from bot.base.outbox import queue_row, queue_text
+from bot.base.priorities import Priority
+from bot.base.transport import Message, RoomInvitation, RoomJoin, RoomLeave, TransportError
+from bot.runtime.router import MessageContext, Router, event, group, keyword, private
+from bot.runtime.scheduler import SOURCES, ensure_records
 from models.colearning import ColearningApplication, ColearningGroupRecord, ColearningSession
 from models.people import Distributor
+from services.colearning import apply_from_invitation, groups_of
+from services.friends import record_room_invitation
+from services.membership import sync_members
 
 log = logging.getLogger(__name__)
 router = Router("colearning")
@@ -121,38 +122,10 @@ async def how_to_apply(ctx: MessageContext) -> None:
 async def invitation(ctx: MessageContext) -> None:
     """Recorded for ops as before; from an active distributor it is a co-learning application:
     the distributor hears it arrived, ops hear there is one to decide."""
-    await friends.room_invitation(ctx)
     invited = ctx.event
     assert isinstance(invited, RoomInvitation)
-    who = await ctx.session.scalar(
-        select(Distributor).where(Distributor.contact_id == invited.inviter, Distributor.status == "active")
-    )
-    known = await ctx.session.scalar(
-        select(ColearningApplication.id).where(ColearningApplication.invitation_id == invited.id)
-    )
-    if who is None or known is not None:
-        return
-    account = ctx.transport.account if ctx.transport else ctx.settings.helper_account
-    application = ColearningApplication(
-        invitation_id=invited.id,
-        distributor_id=who.id,
-        account=account,
-        room_id=invited.room or "",
-        topic=invited.topic,
-        member_count=invited.member_count,
-        status="pending",
-        reason="",
-        created_at=ctx.now,
-    )
-    await ctx.session.flush()  # the invitation row first: the application refers to it
-    ctx.session.add(application)
-    await ctx.session.flush()
-    data = {"name": who.name, "code": who.code, "topic": invited.topic, "members": invited.member_count}
-    queue_text(
-        ctx, target=who.contact_id or invited.inviter, template="colearning_received", data=data, account=account
-    )
-    for ops in ctx.settings.raw.ops:
-        queue_text(ctx, target=ops, template="colearning_ops_new", data=data | {"id": application.id}, account=account)
+    await record_room_invitation(ctx, invited, account=ctx.account)
+    await apply_from_invitation(ctx, invited, account=ctx.account)
 
 
 @router.on(event(RoomJoin, RoomLeave), helper_joined_or_left)
@@ -162,7 +135,7 @@ async def helper_in_a_group(ctx: MessageContext) -> None:
     leave (the helper was removed) takes the room's groups out of co-learning."""
     changed = ctx.event
     assert isinstance(changed, (RoomJoin, RoomLeave)) and ctx.transport is not None
-    await membership.sync_members(ctx, changed.room)
+    await sync_members(ctx, ctx.transport, changed.room)
     if isinstance(changed, RoomLeave):
         await ctx.session.execute(
             update(ColearningApplication)

@@ -1,7 +1,7 @@
 """Earnings and upgrade progress by private message: "收益" and "升级".
 
-Both answers are the ops reports (:func:`bot.reports.earnings_report`,
-:func:`bot.reports.progress_report`) put into words: totals by status and by kind, this
+Both answers are the ops reports (:func:`services.reports.earnings_report`,
+:func:`services.reports.progress_report`) put into words: totals by status and by kind, this
 month and the last five lines; each upgrade condition with a text progress bar and what is
 still missing. Someone who is not a distributor is told how to join.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.reports import earnings_report, progress_report
-from bot.router import MessageContext, Router, keyword, private
+from bot.runtime.router import MessageContext, Router, keyword, private
 from core.upgrade import MONEY_METRICS, Metric
-from handlers.codes import join_answer
+from services.entry import join_answer
+from services.reports import earnings_report, progress_report
 
 router = Router("earnings")
 LATEST = 5
@@ -33,7 +33,7 @@ def _active(ctx: MessageContext) -> bool:
 @router.message(private, keyword("收益", "佣金", "赚了多少"))
 async def earnings(ctx: MessageContext) -> None:
     if not _active(ctx):
-        ctx.reply("how_to_join", join_answer(ctx))
+        ctx.reply("how_to_join", join_answer(ctx.settings))
         return
     assert ctx.distributor is not None
     report = await earnings_report(ctx.session, ctx.settings, ctx.distributor.code, ctx.now)
@@ -54,7 +54,7 @@ async def earnings(ctx: MessageContext) -> None:
 @router.message(private, keyword("升级", "等级"))
 async def upgrade_progress(ctx: MessageContext) -> None:
     if not _active(ctx):
-        ctx.reply("how_to_join", join_answer(ctx))
+        ctx.reply("how_to_join", join_answer(ctx.settings))
         return
     assert ctx.distributor is not None
     report = await progress_report(ctx.session, ctx.settings, ctx.distributor.code)

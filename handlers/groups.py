@@ -1,10 +1,8 @@
 """Brand groups (品牌专属推广群): newcomers welcomed, and the course manager's commands for
-stock (库存) and announcements (公告). The helpers here — which room is a brand group, which
-text is which command, posting to every group of a brand, refusing politely — are shared by
-handlers.relay, handlers.leaderboard and handlers.red_packets.
+stock (库存) and announcements (公告).
 
-Commands are parsed by core.group_ops. A manager command from anyone but that room's brand
-manager (or ops) gets a polite refusal, never silence.
+Commands are parsed by core.group_ops (through :mod:`handlers.brand_groups`). A manager command
+from anyone but that room's brand manager (or ops) gets a polite refusal, never silence.
 """
 
 from __future__ import annotations
@@ -13,70 +11,24 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.outbox import PENDING, post_to_brand_groups, queue_row
-from bot.router import Filter, MessageContext, Role, Router, event, role, text_message
-from bot.transport import RoomJoin
+from bot.base.outbox import PENDING, post_to_brand_groups, queue_row
+from bot.base.transport import RoomJoin
+from bot.runtime.router import MessageContext, Router, event
 from core.group_ops import (
-    COMMAND_NAMES,
     WelcomePlan,
     next_threshold,
-    parse_group_command,
     parse_stock_args,
     plan_welcome,
 )
-from handlers.membership import sync_members
+from handlers.brand_groups import brand_of, command_rest, group_command, group_name, in_brand_group, managers, refuse
 from models import queries as q
 from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 from models.rooms import RoomMember
+from services.membership import sync_members
 
 router = Router("groups")
-managers = role(Role.MANAGER, Role.OPS)
 WELCOME = "group_welcome"
-
-
-# --- Shared by the brand-group handlers. ---
-
-
-def brand_of(ctx: MessageContext) -> str:
-    brand = ctx.brand_of_room()
-    assert brand is not None  # guaranteed by the in_brand_group filter
-    return brand
-
-
-def in_brand_group(ctx: MessageContext) -> bool:
-    room = getattr(ctx.event, "room", None)
-    return room is not None and ctx.brand_of_room() is not None
-
-
-def group_command(*names: str) -> Filter:
-    """A text message in a brand group giving one of the commands ``names``."""
-    wanted = set(names)
-
-    def matches(ctx: MessageContext) -> bool:
-        if not (text_message(ctx) and in_brand_group(ctx)):
-            return False
-        command = parse_group_command(ctx.message.text)
-        return command is not None and command.name in wanted
-
-    return matches
-
-
-def command_rest(ctx: MessageContext) -> str:
-    command = parse_group_command(ctx.message.text)
-    assert command is not None
-    return command.rest
-
-
-def refuse(ctx: MessageContext) -> None:
-    """The polite answer to a manager command from someone else."""
-    command = parse_group_command(ctx.message.text)
-    word = COMMAND_NAMES[command.name] if command else ""
-    ctx.reply("manager_only", {"command": word, "brand": ctx.settings.brands[brand_of(ctx)].name})
-
-
-def group_name(ctx: MessageContext, room: str) -> str:
-    return next((g.name for b in ctx.settings.raw.brands for g in b.groups if g.room_id == room), room)
 
 
 # --- Newcomers. ---
@@ -92,7 +44,8 @@ async def welcome(ctx: MessageContext) -> None:
     assert isinstance(join, RoomJoin)
     session, room = ctx.session, join.room
     first_look = await session.scalar(select(RoomMember.contact_id).where(RoomMember.room_id == room).limit(1)) is None
-    await sync_members(ctx, room)
+    assert ctx.transport is not None
+    await sync_members(ctx, ctx.transport, room)
     await session.flush()  # the session does not autoflush
     unwelcomed = list(
         await session.scalars(

@@ -18,16 +18,16 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from bot.config import BrandSettings
-from bot.outbox import queue_row, queue_text
-from bot.router import MessageContext, Role, Router, private, text_message
-from bot.transport import TransportError
+from bot.base.config import BrandSettings
+from bot.base.outbox import queue_row, queue_text
+from bot.base.transport import TransportError
+from bot.runtime.router import MessageContext, Role, Router, private, text_message
 from core.keywords import GroupState, Join, choose_group, match_brands
-from handlers.codes import join_answer
 from models import marks
 from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 from models.rooms import RoomMember
+from services.entry import join_answer
 
 log = logging.getLogger(__name__)
 router = Router("keywords")
@@ -47,7 +47,7 @@ def asked_brands(ctx: MessageContext) -> tuple[str, ...]:
 async def brand_keyword(ctx: MessageContext) -> None:
     brands = [ctx.settings.brands[brand_id] for brand_id in asked_brands(ctx)]
     if ctx.role is Role.GUEST:
-        ctx.reply("how_to_join", join_answer(ctx, *brands))
+        ctx.reply("how_to_join", join_answer(ctx.settings, *brands))
         return
     for brand in brands:
         await place(ctx, brand)

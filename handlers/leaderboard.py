@@ -2,8 +2,8 @@
 
 "排行榜 [今日|本周|本月|接龙|全部] [金额|单数|新客]" from anyone in a brand group answers in that
 group; "发布排行榜 …" from the brand's course manager (or ops) posts it in every group of the
-brand. The ranking is bot.reports.leaderboard_report (names masked there and again in the
-templates); the poster is bot.poster, its words from the template ``leaderboard_poster``.
+brand. The ranking is services.reports.leaderboard_report (names masked there and again in the
+templates); the poster is bot.base.poster, its words from the template ``leaderboard_poster``.
 The same board asked again in a room within a minute gets a short "just posted" answer
 instead of another image (a mark per room and board, table ``marks``: someone repeating
 "排行榜" does not start a poster storm). Without
@@ -18,15 +18,15 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from bot import reports
-from bot.outbox import queue_row
-from bot.poster import PosterFontMissing, poster_from_text, render_poster
-from bot.router import MessageContext, Router
+from bot.base.outbox import queue_row
+from bot.base.poster import PosterFontMissing, poster_from_text, render_poster
+from bot.runtime.router import MessageContext, Router
 from core.group_ops import BoardQuery, parse_board_args
-from handlers.groups import brand_of, command_rest, group_command, managers, refuse
+from handlers.brand_groups import brand_of, command_rest, group_command, managers, refuse
 from models import marks
 from models import queries as q
 from models.catalog import BrandGroup
+from services import reports
 
 log = logging.getLogger(__name__)
 router = Router("leaderboard")

@@ -3,7 +3,7 @@ message nothing else understood, or a group message that mentions the helper.
 
 The full menu goes to one person at most once per ``dm.menu_every_minutes`` for what nothing
 understood; within that time they get a one-line reminder of the keywords instead. Asked for
-("帮助"), the menu is answered again, and like every answer (bot.limits) the same text is not
+("帮助"), the menu is answered again, and like every answer (bot.runtime.limits) the same text is not
 given twice within ``answers.repeat_minutes``, nothing past the answer budget but one "稍后再试".
 So a stranger repeating "帮助" ten times gets the menu once.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.router import MessageContext, Router, exactly, group, private
+from bot.runtime.router import MessageContext, Router, exactly, group, private
 
 router = Router("menu")
 fallback = Router("fallback")

@@ -12,7 +12,7 @@ image up.
 The order is the one named, else the sender's latest paid, unrefunded order of the room's
 brand without a showcase; each order earns one showcase red packet (unique
 ``red_packets.showcase_order_id``). The group is told it is recorded, the brand's course
-managers get a DM, and the packet is owed until marked paid (bot.ops_red_packets_api).
+managers get a DM, and the packet is owed until marked paid (bot.web.red_packets_api).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from bot.outbox import queue_text
-from bot.router import MessageContext, Router, group
+from bot.base.outbox import queue_text
+from bot.runtime.router import MessageContext, Router, group
 from core.group_ops import SHOWCASE_WINDOW, caption_pairs_with_image, parse_group_command, showcase_order_ref
-from handlers.groups import brand_of, group_command, group_name, in_brand_group
+from handlers.brand_groups import brand_of, group_command, group_name, in_brand_group
 from models import marks
 from models import queries as q
 

@@ -1,7 +1,7 @@
 """Order relay pushes (出单接龙), run by the brand's course manager in a brand group.
 
 "开始接龙 [标题]" opens a push for the whole brand (refused while one is open); from then on
-the order pipeline (handlers.orders) adds a numbered line in every group of the brand for each
+the order pipeline (services.orders) adds a numbered line in every group of the brand for each
 attributed order — recorded in ``relay_lines`` and queued with the coalesce key
 ``relay:<room>`` so a burst goes out as one message per room per sending window. "结束接龙"
 closes it and posts, in every group, the final list — every line the push posted, numbered as
@@ -9,19 +9,19 @@ posted, seller masked, course and quantity — then the 出单王 the start mess
 seller(s) with the highest sales of the push (all of them on a tie) with the rest of the podium,
 or, when nothing was sold, a plain word that there is none this time. The group's "排行榜 接龙",
 the ops API's ``period=push`` and this end all read the same lines
-(bot.reports.leaderboard_report), so they agree line for line.
+(services.reports.leaderboard_report), so they agree line for line.
 """
 
 from __future__ import annotations
 
-from bot import reports
-from bot.outbox import post_to_brand_groups
-from bot.router import MessageContext, Router
+from bot.base.outbox import post_to_brand_groups
+from bot.runtime.router import MessageContext, Router
 from core.group_ops import pages
-from handlers.groups import brand_of, command_rest, group_command, managers, refuse
+from handlers.brand_groups import brand_of, command_rest, group_command, managers, refuse
 from models import boards
 from models import queries as q
 from models.catalog import RelayPush
+from services import reports
 
 router = Router("relay")
 LINES_PER_MESSAGE = 40

@@ -1,4 +1,7 @@
-"""SQLAlchemy 2 models (one metadata, see models.base) and Alembic migrations."""
+"""SQLAlchemy 2 models (one metadata, see models.base), the named queries over them
+(``queries``, ``boards``, ``ingest``, ``marks``) and the Alembic migrations.
+
+May import: ``core`` and libraries (SQLAlchemy, Alembic) — nothing else of ours."""
 
 from models.base import Base, Money, UTCDateTime, utcnow
 from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayLine, RelayPush

@@ -1,4 +1,4 @@
-"""The leaderboards and what a relay push posted, as queries over a session (bot.reports
+"""The leaderboards and what a relay push posted, as queries over a session (services.reports
 builds the reports from them). Nothing here commits."""
 
 from __future__ import annotations

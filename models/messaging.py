@@ -19,7 +19,7 @@ class OutboxMessage(Base):
     ``kind``: text | image | room_add | room_invite | friend_accept | room_invitation_accept.
     ``target`` is a contact or room id; ``coalesce_key`` groups queued lines that may go out as
     one message (e.g. relay lines for one room). ``account`` names the helper account that must
-    send it. ``priority`` (0 first … 4 last, see bot.priorities) is set from the kind of
+    send it. ``priority`` (0 first … 4 last, see bot.base.priorities) is set from the kind of
     message when it is queued.
     """
 

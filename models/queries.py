@@ -209,7 +209,7 @@ async def distributor_metrics(
     return metrics
 
 
-# --- Ops reports (bot.reports): read-only, each one query per question. ---
+# --- Ops reports (services.reports): read-only, each one query per question. ---
 
 
 async def ledger_with_courses(session: AsyncSession, distributor_id: int) -> list[tuple[LedgerLine, str | None]]:

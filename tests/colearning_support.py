@@ -12,12 +12,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.router import Router
-from bot.transport import Message
-from bot.web import make_app
+from bot.app import web_app
+from bot.base.transport import Message
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.router import Router
 from handlers import colearning
 from models import ColearningApplication, Distributor, OutboxMessage, RoomInvitationRecord
+from services.reports import local_zone
+from services.session_draft import SessionDraft
 from tests.fakes import FakeTransport
 from tests.support import START
 
@@ -91,6 +93,11 @@ def session_body(**overrides) -> dict:
     }
 
 
+def session_draft(settings, **overrides) -> SessionDraft:
+    """:func:`session_body` as the service's command."""
+    return SessionDraft.parse(session_body(**overrides), local_zone(settings))
+
+
 def paused_scheduler() -> AsyncIOScheduler:
     """Jobs are set and kept, never fired by the wall clock: tests fire them by hand."""
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -101,7 +108,7 @@ def paused_scheduler() -> AsyncIOScheduler:
 @asynccontextmanager
 async def colearning_client(services) -> AsyncIterator[TestClient]:
     """A test client of the app (its co-learning routes included)."""
-    app = make_app(services)
+    app = web_app(services)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

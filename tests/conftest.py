@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.services import Services
+from bot.base.env import Env
 from tests.support import DIALECTS, Databases, running_services, web_client
 
 
@@ -23,12 +23,12 @@ def dialect(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def services(databases: Databases, dialect: str) -> AsyncIterator[Services]:
+async def services(databases: Databases, dialect: str) -> AsyncIterator[Env]:
     async with running_services(databases, dialect) as running:
         yield running
 
 
 @pytest.fixture
-async def client(services: Services) -> AsyncIterator[TestClient]:
+async def client(services: Env) -> AsyncIterator[TestClient]:
     async with web_client(services) as test_client:
         yield test_client

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.order_events import parse_event
-from bot.services import Services
-from bot.transport import Event, Message
-from bot.webhooks import ingest
+from bot.base.env import Env
+from bot.base.transport import Event, Message
+from bot.runtime.dispatch import Dispatcher
+from bot.web.webhooks import ingest
 from handlers import keywords, material
 from models import OutboxMessage
+from services.order_events import parse_event
 from tests.fakes import FakeTransport
 from tests.support import START
 
@@ -55,7 +55,7 @@ def dm(
     )
 
 
-async def run(services: Services, *events: Event, transport: FakeTransport | None = None) -> Dispatcher:
+async def run(services: Env, *events: Event, transport: FakeTransport | None = None) -> Dispatcher:
     """Submit ``events`` one after the other and wait until they are handled."""
     dispatcher = Dispatcher(services, ROUTERS, transport or FakeTransport())
     dispatcher.start()
@@ -68,14 +68,14 @@ async def run(services: Services, *events: Event, transport: FakeTransport | Non
     return dispatcher
 
 
-async def outbox(services: Services, *, since: int = 0) -> list[OutboxMessage]:
+async def outbox(services: Env, *, since: int = 0) -> list[OutboxMessage]:
     async with services.db.reading() as session:
         return list(
             await session.scalars(select(OutboxMessage).where(OutboxMessage.id > since).order_by(OutboxMessage.id))
         )
 
 
-async def last_id(services: Services) -> int:
+async def last_id(services: Env) -> int:
     rows = await outbox(services)
     return rows[-1].id if rows else 0
 
@@ -84,7 +84,7 @@ def texts_to(rows: Sequence[OutboxMessage], target: str) -> list[str]:
     return [r.text for r in rows if r.target == target and r.kind == "text"]
 
 
-async def sell(services: Services, *events: dict[str, object]) -> None:
+async def sell(services: Env, *events: dict[str, object]) -> None:
     for data in events:
         parsed, errors = parse_event(data)
         assert parsed is not None, errors

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.transport import EventSink, NeedInvite, NotConnected, TransportError, TransportStatus
+from bot.base.transport import EventSink, NeedInvite, NotConnected, TransportError, TransportStatus
 
 
 @dataclass

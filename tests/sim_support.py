@@ -14,8 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
-from bot.config import RateLimits
-from bot.transport import Event
+from bot.base.config import RateLimits
+from bot.base.transport import Event
 from bot.transports.sim import SimTransport
 from bot.transports.sim_web import sim_routes
 from tests.support import demo_settings

@@ -17,12 +17,12 @@ import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
 
-from bot.app import build_services, prepare
-from bot.config import Settings, load_settings, parse_settings
-from bot.context import FixedClock
-from bot.services import SERVICES, Services
-from bot.web import make_app
-from bot.webhooks import sign
+from bot.app import build_env, prepare, web_app
+from bot.base.config import Settings, load_settings, parse_settings
+from bot.base.context import FixedClock
+from bot.base.env import Env
+from bot.web.keys import ENV
+from bot.web.webhooks import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("DISTBOT_TEST_DATABASE_URL")
@@ -92,7 +92,7 @@ class Databases:
 
 
 async def _migrate(url: str) -> None:
-    from bot.db import Database
+    from bot.base.db import Database
 
     db = Database(url)
     try:
@@ -120,9 +120,9 @@ async def _pg(dsn: str, statement: str) -> None:
 @asynccontextmanager
 async def running_services(
     databases: Databases, dialect: str, settings: Settings | None = None, **options: Any
-) -> AsyncIterator[Services]:
+) -> AsyncIterator[Env]:
     url = await databases.new(dialect)
-    services = build_services(
+    services = build_env(
         settings=settings or demo_settings(), database_url=url, clock=FixedClock(START), **options
     )
     await prepare(services)
@@ -134,8 +134,8 @@ async def running_services(
 
 
 @asynccontextmanager
-async def web_client(services: Services) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(make_app(services)))
+async def web_client(services: Env) -> AsyncIterator[TestClient]:
+    client = TestClient(TestServer(web_app(services)))
     await client.start_server()
     try:
         yield client
@@ -187,6 +187,6 @@ async def post_event(
     happens). An event dated later than the clock is refused, as in production: move the
     clock first (``services.clock.at = …``)."""
     body = json.dumps(event, ensure_ascii=False).encode()
-    at = at or client.server.app[SERVICES].clock.now()
+    at = at or client.server.app[ENV].clock.now()
     response = await client.post("/webhooks/orders", data=body, headers=signed_headers(body, at))
     return response.status, await response.json()

@@ -1,4 +1,4 @@
-"""Answer limits (bot.limits) as people notice them: the same answer is not repeated, someone
+"""Answer limits (bot.runtime.limits) as people notice them: the same answer is not repeated, someone
 past their budget hears "稍后再试" once and is answered again later, welcomes always go, and
 nothing a batch rolled back is held against the person."""
 
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.limits import AnswerBatch, Answered, AnswerLimits, Verdict
-from bot.router import Router, keyword, private
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.limits import AnswerBatch, Answered, AnswerLimits, Verdict
+from bot.runtime.router import Router, keyword, private
 from models import OutboxDrop
 from tests.dm_support import dm, outbox, run, sell
 from tests.fakes import FakeTransport

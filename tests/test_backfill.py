@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.backfill import ImportFileError, import_file, print_summary
+from bot.base.db import Database
+from bot.base.env import Env
 from bot.cli import main
-from bot.db import Database
-from bot.services import Services
+from bot.cli.backfill import import_file, print_summary
 from models import Course, Distributor, LedgerLine, Order, OrderEvent, OutboxMessage
+from services.order_file import ImportFileError
 from tests.support import ROOT, order_event, post_event, running_services, web_client
 
 HEADER = "event_id,type,order_id,course_sku,quantity,amount,buyer_id,buyer_name,buyer_phone,ref,occurred_at"
@@ -42,7 +43,7 @@ def write_csv(tmp_path: Path, lines: list[str], name: str = "orders.csv", bom: b
     return path
 
 
-async def counts(services: Services, models=TABLES) -> tuple[int, ...]:
+async def counts(services: Env, models=TABLES) -> tuple[int, ...]:
     """Rows in each table, as a user counting them would see."""
     return await _count(services.db, models)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.base.config import load_settings
+from bot.base.yamlfile import load_yaml
 from bot.cli import main
-from bot.config import load_settings
-from bot.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "config.yaml"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.base.db import Database
 from bot.cli import main
-from bot.codes import ALPHABET, PERSONAL_LENGTH, PLATFORM_LENGTH, bits, new_code, normalise_code
-from bot.db import Database
 from models import PlatformCode
+from services.codes import ALPHABET, PERSONAL_LENGTH, PLATFORM_LENGTH, bits, new_code, normalise_code
 from tests.support import ROOT
 
 AMBIGUOUS = set("0O1IL")

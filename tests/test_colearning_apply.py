@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.transport import RoomInvitation, RoomJoin, RoomLeave
+from bot.base.transport import RoomInvitation, RoomJoin, RoomLeave
 from models import ColearningApplication, RoomInvitationRecord
 from tests.colearning_support import colearning_client, dispatch, outbox, said
 from tests.fakes import FakeTransport

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_services, prepare
+from bot.app import build_env, prepare
+from bot.base.context import FixedClock
+from bot.base.transport import RoomInvitation
 from bot.cli import main
-from bot.context import FixedClock
-from bot.transport import RoomInvitation
 from tests.colearning_support import dispatch
 from tests.support import ROOT
 
@@ -37,7 +37,7 @@ def invite(config: str, *invitations: tuple[str, str, str]) -> None:
     """Distributors invite the helper into their groups (each becomes an application)."""
 
     async def go() -> None:
-        services = build_services(config, clock=FixedClock(datetime(2099, 1, 1, tzinfo=UTC)))
+        services = build_env(config, clock=FixedClock(datetime(2099, 1, 1, tzinfo=UTC)))
         try:
             await prepare(services)
             events = [RoomInvitation(i, room, f"{room} 的群", who, datetime(2099, 1, 1, tzinfo=UTC), 120)

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot import colearning
-from bot.dispatch import Dispatcher
-from bot.scheduler import SOURCES, changed
-from bot.sender import OutboxSender
-from tests.colearning_support import LECTURER, ROUTERS, SESSION_START, dispatch, enrol, outbox, said, session_body
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.scheduler import SOURCES, changed
+from bot.runtime.sender import OutboxSender
+from services import colearning
+from tests.colearning_support import LECTURER, ROUTERS, SESSION_START, dispatch, enrol, outbox, said, session_draft
 from tests.fakes import FakeTransport
 from tests.test_sender import FakeTime
 
@@ -42,7 +42,7 @@ async def test_a_lecturer_message_fanned_out_to_50_groups_keeps_the_account_pace
     rooms = [f"room-f{i:02d}" for i in range(50)]
     await enrol(services, rooms)
     async with services.context() as ctx:
-        await colearning.create_session(ctx, session_body(cards=[]))
+        await colearning.create_session(ctx, session_draft(ctx.settings, cards=[]))
     await changed(services)
     await dispatch(
         services,
@@ -70,7 +70,7 @@ async def test_a_lecturer_message_fanned_out_to_50_groups_keeps_the_account_pace
 async def test_a_lecturer_saying_twenty_lines_in_a_minute_has_every_line_relayed(services):
     await enrol(services, ["room-f00"])
     async with services.context() as ctx:
-        await colearning.create_session(ctx, session_body(cards=[]))
+        await colearning.create_session(ctx, session_draft(ctx.settings, cards=[]))
     await changed(services)
     dispatcher = Dispatcher(services, ROUTERS, FakeTransport())  # the dispatcher's own limits
     dispatcher.start()

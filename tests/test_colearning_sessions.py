@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import build_services
-from bot.context import FixedClock
-from bot.scheduler import SOURCES, ColearningTimer, changed, register_colearning_jobs
-from bot.services import Services
+from bot.app import build_env
+from bot.base.context import FixedClock
+from bot.base.env import Env
+from bot.runtime.scheduler import SOURCES, ColearningTimer, changed, register_colearning_jobs
 from tests.colearning_support import (
     LECTURER,
     SESSION_END,
@@ -54,7 +54,7 @@ def expected_jobs(session_id: int, start=SESSION_START, end=SESSION_END) -> dict
     }
 
 
-async def create_session(services: Services, **overrides) -> int:
+async def create_session(services: Env, **overrides) -> int:
     async with colearning_client(services) as client:
         response = await client.post("/api/colearning/sessions", json=session_body(**overrides), headers=AUTH)
         assert response.status == 201, await response.text()
@@ -62,9 +62,9 @@ async def create_session(services: Services, **overrides) -> int:
 
 
 @asynccontextmanager
-async def another_process(services: Services, transport=None) -> AsyncIterator[tuple[Services, ColearningTimer]]:
+async def another_process(services: Env, transport=None) -> AsyncIterator[tuple[Env, ColearningTimer]]:
     """A second process on the same database: its own services, clock and scheduler."""
-    other = build_services(settings=services.settings, database_url=services.db.url, clock=FixedClock(START))
+    other = build_env(settings=services.settings, database_url=services.db.url, clock=FixedClock(START))
     scheduler = paused_scheduler()
     try:
         yield other, await register_colearning_jobs(other, scheduler, transport or FakeTransport())
@@ -110,7 +110,7 @@ async def test_a_session_survives_a_restart_reminds_once_relays_lecturers_in_the
 
         # Down through the 1 h reminder, back 25 minutes late: skipped, and said once in the log.
         clock.at = SESSION_START - 35 * MINUTE
-        with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+        with caplog.at_level(logging.WARNING, logger="bot.runtime.scheduler"):
             await timer.run(session_id, "reminder:60")
             await timer.run(session_id, "reminder:60")
         assert len([r for r in caplog.records if "reminder:60" in r.getMessage() and "skipped" in r.getMessage()]) == 1

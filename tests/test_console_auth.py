@@ -137,7 +137,7 @@ def test_users_add_creates_an_ops_account_and_a_manager_account_with_its_brands(
 
     import asyncio
 
-    from bot.db import Database
+    from bot.base.db import Database
 
     async def accounts() -> list[tuple[str, str, list[str], bool]]:
         db = Database(url)
@@ -165,7 +165,7 @@ async def test_a_session_expires_after_twelve_hours(client, services):
 
 
 def test_the_cli_offers_exactly_the_roles_the_console_knows():
-    from bot import console_cli
+    from bot.cli import users as console_cli
     from bot.console import auth
 
     assert console_cli.ROLES == auth.ROLES

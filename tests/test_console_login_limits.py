@@ -97,7 +97,7 @@ async def test_guessing_one_name_from_many_addresses_slows_to_a_doubling_wait_an
 ):
     client, services = proxied
     now = [1000.0]
-    services.login_attempts = LoginThrottle(clock=lambda: now[0])
+    services.keep(LoginThrottle(clock=lambda: now[0]))
     await make_account(services, "xiaomei")
     assert (await attempt(client, client, "xiaomei", PASSWORD, via="198.51.100.7")).status == 303
 

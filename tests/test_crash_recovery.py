@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.db import Database
+from bot.base.db import Database
 from models import OutboxMessage
 from tests.process_support import free_port, start_bot, wait_for, write_config
 

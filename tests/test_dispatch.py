@@ -9,9 +9,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.router import Router, keyword, private
-from bot.transport import FriendRequest, Message, RoomJoin
+from bot.base.transport import FriendRequest, Message, RoomJoin
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.router import Router, keyword, private
 from models import FriendRequestRecord, OutboxMessage, RoomMember
 from tests.fakes import FakeTransport
 from tests.support import START

@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import build_services
-from bot.config import ConfigError
-from bot.dispatch import Dispatcher
-from bot.router import Router, keyword
+from bot.app import build_env
+from bot.base.config import ConfigError
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.router import Router, keyword
 from handlers.earnings import bar
-from handlers.material import material_trigger, post_material
 from models import BrandGroup, RoomMember
+from services.material import material_trigger, post_material
 from tests.dm_support import ROUTERS, RoomMakingTransport, dm, last_id, outbox, run, sell, texts_to
 from tests.fakes import FakeTransport
 from tests.support import START, edited_settings, order_event, running_services
@@ -342,7 +342,7 @@ async def test_the_daily_material_post_goes_out_once_a_day_within_its_hours(serv
 
 
 async def test_two_processes_running_the_daily_post_at_once_post_it_once(services):
-    other = build_services(settings=services.settings, database_url=services.db.url, clock=services.clock)
+    other = build_env(settings=services.settings, database_url=services.db.url, clock=services.clock)
     try:
         results = await asyncio.gather(post_material(services), post_material(other), post_material(services))
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.transport import FriendRequest
+from bot.base.transport import FriendRequest
 from handlers.codes import registration_code
 from models import Distributor, EntryApplication, PlatformCode
 from tests.dm_support import dm, last_id, outbox, run, texts_to

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.dispatch import Dispatcher
-from bot.transport import FriendRequest
+from bot.base.transport import FriendRequest
+from bot.runtime.dispatch import Dispatcher
 from handlers import ROUTERS
 from models import FriendRequestRecord
 from tests.colearning_support import outbox

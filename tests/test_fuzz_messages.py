@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.transport import Message
+from bot.base.transport import Message
+from bot.runtime.dispatch import Dispatcher
 from models import OutboxMessage
 from tests.fakes import FakeTransport
 from tests.support import START

@@ -17,12 +17,12 @@ from sqlalchemy import select, update
 
 import core.group_ops
 import handlers
-from bot import ops_red_packets_api
-from bot.config import RateLimits
-from bot.dispatch import Dispatcher
-from bot.sender import OutboxSender
-from bot.transport import Message, RoomJoin
-from bot.web import make_app
+from bot.app import web_app
+from bot.base.config import RateLimits
+from bot.base.transport import Message, RoomJoin
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.sender import OutboxSender
+from bot.web import red_packets_api as ops_red_packets_api
 from handlers import groups, leaderboard, red_packets, relay
 from models import Course, OutboxMessage, RedPacket
 from tests.fakes import FakeTransport
@@ -36,8 +36,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 async def api(services) -> AsyncIterator[TestClient]:
-    """The web app with the red-packets routes (added here until bot/web.py wires them)."""
-    app = make_app(services)
+    """The web app with the red-packets routes (added here until bot/web/app.py wires them)."""
+    app = web_app(services)
     if not any(r.resource is not None and r.resource.canonical == "/api/red-packets" for r in app.router.routes()):
         app.add_routes(ops_red_packets_api.routes)
     client = TestClient(TestServer(app))

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 import handlers
-from bot.config import RateLimits
-from bot.dispatch import Dispatcher
-from bot.sender import OutboxSender
+from bot.base.config import RateLimits
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.sender import OutboxSender
 from bot.transports.sim import SimTransport
 from models import Distributor, RedPacket
 from tests.support import START, order_event, post_event

@@ -13,10 +13,10 @@ from typing import Any
 import aiohttp
 
 from bot.app import serve
-from bot.transport import RoomJoin, TransportError
+from bot.base.transport import RoomJoin, TransportError
 from bot.transports.sim import SimTransport
-from handlers.membership import sync_rooms_at_start
 from models import queries as q
+from services.membership import sync_rooms_at_start
 from tests.console_support import log_in, make_account
 from tests.fakes import FakeTransport
 from tests.support import START, TOKEN, web_client

@@ -15,8 +15,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 
+from bot.base.db import Database, alembic_config
 from bot.cli import main
-from bot.db import Database, alembic_config
 from models import Base, Brand, Buyer, Course, Distributor, Order, RelayLine, RelayPush
 from tests.support import ROOT, START, running_services
 

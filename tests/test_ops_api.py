@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.settlement import settle_pass
 from models import Course, Distributor, LedgerLine, RedPacket, RelayPush
+from services.settlement import settle_pass
 from tests.support import START, TOKEN, order_event, post_event
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

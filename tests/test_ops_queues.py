@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.dispatch import Dispatcher
-from bot.transport import FriendRequest
+from bot.base.transport import FriendRequest
+from bot.runtime.dispatch import Dispatcher
 from handlers import ROUTERS
 from models import OutboxMessage
 from tests.fakes import FakeTransport

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
-from bot.settlement import settle_pass
 from models import Course, Distributor, LedgerLine, OutboxMessage, RedPacket, RelayPush
+from services.settlement import settle_pass
 from tests.support import ROOT, START, edited_settings, order_event, post_event, running_services, web_client
 
 

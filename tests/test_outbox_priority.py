@@ -10,10 +10,10 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, update
 
-from bot.db import Database, alembic_config
-from bot.outbox import queue_row, queue_text
-from bot.priorities import BY_TEMPLATE, LOW, Priority
-from bot.render import Renderer
+from bot.base.db import Database, alembic_config
+from bot.base.outbox import queue_row, queue_text
+from bot.base.priorities import BY_TEMPLATE, LOW, Priority
+from bot.base.render import Renderer
 from models import OutboxDrop, OutboxMessage
 from tests.console_support import log_in, make_account
 from tests.fakes import FakeTransport

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from PIL import Image, ImageChops, ImageFont
 
-from bot import poster
-from bot.poster import GAP, HEADER, ROW, WIDTH, Poster, PosterFontMissing, PosterRow, poster_size, render_poster
-from bot.render import Renderer
+from bot.base import poster
+from bot.base.poster import GAP, HEADER, ROW, WIDTH, Poster, PosterFontMissing, PosterRow, poster_size, render_poster
+from bot.base.render import Renderer
 from tests.samples_groups import BOARD
 from tests.support import START, order_event, post_event
 from tests.test_group_ops import HB, MANAGER, XH1, XH2, rows, run, say

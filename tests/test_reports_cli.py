@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_services, prepare
+from bot.app import build_env, prepare
+from bot.base.context import FixedClock
 from bot.cli import main
-from bot.context import FixedClock
-from bot.order_events import parse_event
-from bot.webhooks import ingest
+from bot.web.webhooks import ingest
+from services.order_events import parse_event
 from tests.support import ROOT, START, order_event
 
 DEMO_URL = "url: sqlite+aiosqlite:///distbot.db"
@@ -34,7 +34,7 @@ def sell(config: str, *events: dict[str, object]) -> None:
     """Run order events through the real pipeline into the configured database."""
 
     async def go() -> None:
-        services = build_services(config, clock=FixedClock(START))
+        services = build_env(config, clock=FixedClock(START))
         try:
             await prepare(services)
             for data in events:

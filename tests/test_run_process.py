@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.webhooks import sign
+from bot.web.webhooks import sign
 from tests.process_support import free_port, start_bot, write_config
 from tests.support import SECRET, order_event
 

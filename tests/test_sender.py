@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from bot.config import RateLimits
-from bot.sender import OutboxSender
-from bot.transport import TransportError, UnknownTarget
+from bot.base.config import RateLimits
+from bot.base.transport import TransportError, UnknownTarget
+from bot.runtime.sender import OutboxSender
 from models import OutboxMessage
 from tests.fakes import FakeTransport
 from tests.support import START

@@ -8,7 +8,7 @@ import logging
 
 from sqlalchemy import select
 
-from bot.transport import NotConnected, Uncertain
+from bot.base.transport import NotConnected, Uncertain
 from models import OutboxMessage
 from tests.fakes import FakeTransport
 from tests.test_sender import drain, queue, sender_for
@@ -23,7 +23,7 @@ async def rows(services) -> list[tuple[str, int, str]]:
 async def test_a_disconnected_transport_pauses_the_sender_however_long_and_it_sends_everything_when_back(
     services, caplog
 ):
-    caplog.set_level(logging.INFO, "bot.sender")
+    caplog.set_level(logging.INFO, "bot.runtime.sender")
     await queue(services, {"target": "a", "text": "1"}, {"target": "b", "text": "2"})
     transport = FakeTransport()
     transport.connected.clear()
@@ -45,7 +45,7 @@ async def test_a_disconnected_transport_pauses_the_sender_however_long_and_it_se
     assert transport.tried == 2 and [s.text for s in transport.sent] == ["1", "2"]
     assert paused == [("queued", 0, ""), ("queued", 0, "")]
     assert [(status, attempts) for status, attempts, _ in await rows(services)] == [("sent", 1), ("sent", 1)]
-    said = [r.getMessage() for r in caplog.records if r.name == "bot.sender"]
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.runtime.sender"]
     assert said[:2] == [
         "outbox: helper cannot send (fake not connected); sending paused",
         "outbox: helper connected again; sending resumed",

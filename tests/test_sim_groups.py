@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.transport import RoomInvitation, RoomJoin
+from bot.base.transport import RoomInvitation, RoomJoin
 from tests.sim_support import Sim, running_sim
 
 

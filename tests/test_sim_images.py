@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.dispatch import Dispatcher
-from bot.scheduler import SOURCES
-from bot.sender import OutboxSender
-from bot.transport import Message, UnknownTarget
+from bot.base.transport import Message, UnknownTarget
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.scheduler import SOURCES
+from bot.runtime.sender import OutboxSender
 from bot.transports.sim import SimTransport, SimWorld
 from bot.transports.sim_images import ImageStore, folder_for
 from tests.colearning_support import (

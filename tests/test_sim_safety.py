@@ -12,12 +12,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 import handlers
-from bot.app import exposure_refusal
+from bot.app import exposure_refusal, web_app
 from bot.cli import main
-from bot.dispatch import Dispatcher
+from bot.runtime.dispatch import Dispatcher
 from bot.transports.sim import SimTransport
 from bot.transports.sim_guard import is_loopback
-from bot.web import make_app
 from models import Course
 from tests.support import ROOT
 
@@ -45,7 +44,7 @@ async def running(services, tmp_path: Path) -> AsyncIterator[Running]:
     dispatcher = Dispatcher(services, handlers.ROUTERS, transport)
     dispatcher.start()
     await transport.start(dispatcher.submit)
-    client = TestClient(TestServer(make_app(services, transport), host="127.0.0.1"))
+    client = TestClient(TestServer(web_app(services, transport), host="127.0.0.1"))
     await client.start_server()
     try:
         yield Running(client, transport, services)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.transport import Event, FriendRequest, Message, NeedInvite, RoomFull, RoomJoin, UnknownTarget
+from bot.base.transport import Event, FriendRequest, Message, NeedInvite, RoomFull, RoomJoin, UnknownTarget
 from bot.transports.sim import Refused, SimTransport, SimWorld
 from tests.support import ROOT, demo_settings
 

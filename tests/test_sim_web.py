@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.transport import FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave
+from bot.base.transport import FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave
 from tests.sim_support import BRAND_ROOM, Sim, running_sim
 from tests.support import ROOT
 

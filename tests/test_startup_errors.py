@@ -9,8 +9,8 @@ import socket
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.base.startup import StartupError, is_loopback, refuse_demo_secrets
 from bot.cli import main
-from bot.startup import StartupError, is_loopback, refuse_demo_secrets
 from tests.process_support import free_port, write_config
 from tests.support import PG_URL, ROOT, demo_settings, edited_settings
 

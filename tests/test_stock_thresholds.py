@@ -9,9 +9,9 @@ import random
 
 from sqlalchemy import func, select, update
 
-from bot.config import RateLimits
-from bot.sender import OutboxSender
-from bot.transport import TransportError
+from bot.base.config import RateLimits
+from bot.base.transport import TransportError
+from bot.runtime.sender import OutboxSender
 from models import Course, OutboxMessage
 from tests.console_support import add_red_packets, log_in, make_account
 from tests.fakes import FakeTransport

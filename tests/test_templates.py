@@ -12,7 +12,7 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 
-from bot.render import Renderer
+from bot.base.render import Renderer
 
 SAMPLES: dict[str, dict] = {}
 EXPECTED: dict[str, str] = {}

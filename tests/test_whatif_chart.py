@@ -9,11 +9,11 @@ from fractions import Fraction
 import pytest
 from PIL import Image
 
-import bot.poster
-from bot.whatif import Inputs
-from bot.whatif_chart import nice_step, render_chart, short
-from bot.whatif_report import build_report
+import bot.base.poster
+from bot.cli.whatif_chart import nice_step, render_chart, short
+from bot.cli.whatif_report import build_report
 from core.whatif import replay
+from services.whatif import Inputs
 from tests.core.test_whatif import HISTORY, MEMBERS, SALES, TEAM, TERMS
 from tests.support import demo_settings
 
@@ -27,9 +27,9 @@ def report() -> dict:
 
 def test_the_chart_is_drawn_with_english_labels_when_no_chinese_font_is_found(tmp_path, monkeypatch):
     def no_font():
-        raise bot.poster.PosterFontMissing("no CJK font")
+        raise bot.base.poster.PosterFontMissing("no CJK font")
 
-    monkeypatch.setattr(bot.poster, "find_font", no_font)
+    monkeypatch.setattr(bot.base.poster, "find_font", no_font)
     render_chart(report(), tmp_path / "chart.png")
     with Image.open(tmp_path / "chart.png") as image:
         assert (image.format, image.size) == ("PNG", (1400, 760))

@@ -16,14 +16,14 @@ from PIL import Image
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError
 
-from bot.app import build_services, prepare
+from bot.app import build_env, prepare
+from bot.base.context import FixedClock
+from bot.base.db import Database
 from bot.cli import main
-from bot.context import FixedClock
-from bot.db import Database
-from bot.order_events import parse_event
-from bot.webhooks import ingest
-from bot.whatif import read_only
+from bot.web.webhooks import ingest
 from models import Distributor, LedgerLine, Order, OrderEvent
+from services.order_events import parse_event
+from services.whatif import read_only
 from tests.support import ROOT, START, order_event
 
 DEMO_URL = "sqlite+aiosqlite:///distbot.db"
@@ -73,7 +73,7 @@ def platform(databases, dialect, tmp_path, monkeypatch):
 
 def sell(config: Path, events: list[dict]) -> None:
     async def go() -> None:
-        services = build_services(config, clock=FixedClock(START))
+        services = build_env(config, clock=FixedClock(START))
         try:
             await prepare(services)
             for data in events:
@@ -296,7 +296,7 @@ def test_the_progress_bar_shows_on_a_terminal_and_stays_silent_otherwise(platfor
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setattr("bot.whatif.PROGRESS_FROM", 1)
+    monkeypatch.setattr("services.whatif.PROGRESS_FROM", 1)
     terminal, pipe = Terminal(), io.StringIO()
     monkeypatch.setattr("sys.stderr", terminal)
     assert whatif(platform[0]) == 0

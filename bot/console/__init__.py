@@ -1,5 +1,11 @@
 """The ops console (运营后台): server-rendered pages under ``/console`` for ops and brand
-managers, behind a login. Mounted by ``bot.web`` with ``app.add_routes(console_routes())``."""
+managers, behind a login. Its pages read the tables, call services for every change, and show
+a service's refusal on the page. Mounted by the composition root (``bot.app.web_app``) with
+``console_routes()``.
+
+May import: ``bot.web`` (the application keys, the status of an error), ``bot.runtime``,
+``services``, ``bot.base``, ``models``, ``core`` — never ``handlers``, ``bot.cli`` or a
+transport's module."""
 
 from __future__ import annotations
 

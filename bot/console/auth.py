@@ -27,7 +27,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import SERVICES
+from bot.web.keys import ENV
 from models.console import ConsoleSession, ConsoleUser
 
 COOKIE = "distbot_console"
@@ -114,21 +114,21 @@ async def add_user(session: AsyncSession, name: str, password: str, role: str, b
 
 
 async def find_user(request: web.Request, name: str) -> ConsoleUser | None:
-    async with request.app[SERVICES].db.reading() as session:
+    async with request.app[ENV].db.reading() as session:
         return await session.scalar(select(ConsoleUser).where(ConsoleUser.name == name.strip()))
 
 
 async def log_in(request: web.Request, user: ConsoleUser | None, password: str) -> str | None:
     """A new session's cookie value when ``user`` exists and the password matches; None
     otherwise (an unknown name costs the same hash as a wrong password)."""
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     stored = user.password_hash if user is not None else _dummy_hash()
     ok = await asyncio.to_thread(verify_password, password, stored)
     if user is None or not ok:
         return None
     token = secrets.token_urlsafe(32)
-    now = services.clock.now()
-    async with services.db.unit_of_work() as session:
+    now = env.clock.now()
+    async with env.db.unit_of_work() as session:
         await session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
         session.add(
             ConsoleSession(
@@ -177,7 +177,7 @@ def _device_mac(user: ConsoleUser, issued: int) -> str:
 async def log_out(request: web.Request) -> None:
     token = request.cookies.get(COOKIE)
     if token:
-        async with request.app[SERVICES].db.unit_of_work() as session:
+        async with request.app[ENV].db.unit_of_work() as session:
             await session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == _digest(token)))
 
 
@@ -185,8 +185,8 @@ async def current_user(request: web.Request) -> User | None:
     token = request.cookies.get(COOKIE)
     if not token or len(token) > 128:
         return None
-    services = request.app[SERVICES]
-    async with services.db.reading() as session:
+    env = request.app[ENV]
+    async with env.db.reading() as session:
         row = (
             await session.execute(
                 select(ConsoleSession, ConsoleUser)
@@ -197,7 +197,7 @@ async def current_user(request: web.Request) -> User | None:
     if row is None:
         return None
     record, user = row
-    if record.expires_at <= services.clock.now():
+    if record.expires_at <= env.clock.now():
         return None
     return User(user.id, user.name, user.role, tuple(user.brand_ids or ()), record.csrf_token)
 

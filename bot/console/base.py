@@ -22,9 +22,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context as JinjaContext
 from multidict import MultiDict, MultiDictProxy
 
+from bot.base.render import yuan_filter
 from bot.console.auth import User, current_user
-from bot.render import yuan_filter
-from bot.services import SERVICES
+from bot.web.keys import ENV
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Form = MultiDictProxy[Any]
@@ -83,14 +83,14 @@ def _local(context: JinjaContext, value: datetime | None, fmt: str = "%m-%d %H:%
     return value.astimezone(context["zone"]).strftime(fmt)
 
 
-ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined)
-ENV.filters["yuan"] = _yuan
-ENV.filters["measure"] = _measure
-ENV.filters["local"] = _local
+PAGES = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined)
+PAGES.filters["yuan"] = _yuan
+PAGES.filters["measure"] = _measure
+PAGES.filters["local"] = _local
 
 
 def zone_of(request: web.Request) -> ZoneInfo:
-    return ZoneInfo(request.app[SERVICES].settings.raw.platform.timezone)
+    return ZoneInfo(request.app[ENV].settings.raw.platform.timezone)
 
 
 def render(
@@ -100,7 +100,7 @@ def render(
     nav = [
         (key, href, label) for key, href, label, ops_only in NAV if user is not None and (user.is_ops or not ops_only)
     ]
-    html = ENV.get_template(name).render(
+    html = PAGES.get_template(name).render(
         user=user, nav=nav, section=section, notice=notice, zone=zone_of(request), **data
     )
     return web.Response(text=html, status=http_status, content_type="text/html", headers=SECURITY_HEADERS)

@@ -1,6 +1,6 @@
 """The console's friend-requests page (ops only): requests the helper did not accept on its
 own — no code or keyword in the greeting — waiting for ops to accept or reject. Decisions go
-through ``handlers.friends.decide_friend_request``, the same as the API."""
+through ``services.friends.decide_friend_request``, the same as the API."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from bot.console.auth import User
 from bot.console.base import Form, page, render, see_other
-from bot.services import SERVICES
-from handlers.friends import FriendRequestRefused, decide_friend_request
+from bot.web.keys import ENV
 from models.rooms import FriendRequestRecord
+from services.errors import Conflict, NotFound
+from services.friends import decide_friend_request
 
 routes = web.RouteTableDef()
 STATUSES = {"pending": "待处理", "accepted": "已通过", "ignored": "已拒绝"}
@@ -24,7 +25,7 @@ async def friend_requests(request: web.Request, user: User, form: Form) -> web.S
     status = request.query.get("status", "pending")
     if status not in STATUSES:
         status = "pending"
-    async with request.app[SERVICES].db.reading() as session:
+    async with request.app[ENV].db.reading() as session:
         counts = dict(
             (
                 await session.execute(
@@ -58,10 +59,12 @@ async def friend_requests(request: web.Request, user: User, form: Form) -> web.S
 async def decide(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     accept = request.match_info["decision"] == "accept"
     try:
-        async with request.app[SERVICES].context() as ctx:
+        async with request.app[ENV].context() as ctx:
             await decide_friend_request(ctx, request.match_info["id"], accept=accept, by=user.name)
-    except FriendRequestRefused as refusal:
-        done = "gone" if refusal.status == 404 else "already"
+    except NotFound:
+        done = "gone"
+    except Conflict:
+        done = "already"
     else:
         done = "friend_accepted" if accept else "friend_rejected"
     raise see_other(f"/console/friend-requests?ok={done}")

@@ -1,6 +1,6 @@
 """Ops-only console pages: distributors (search, earnings, upgrade progress, entry
 applications) and co-learning (sessions, applications); the outbox is in ``outbox_pages``.
-Co-learning changes go through ``bot.colearning``, the same functions as the API and CLI."""
+Co-learning changes go through ``services.colearning``, the same functions as the API and CLI."""
 
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ from aiohttp import web
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
-from bot import colearning as ops
-from bot import reports
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
-from bot.router import MessageContext
-from bot.scheduler import changed
-from bot.services import SERVICES
-from handlers.codes import ApplicationRefused, decide_application
+from bot.runtime.scheduler import changed
+from bot.web.errors import status_of
+from bot.web.keys import ENV
 from models.colearning import ColearningSession
 from models.people import Distributor, EntryApplication
+from services import colearning as ops
+from services import reports
+from services.entry import decide_application
+from services.errors import Conflict, NotFound, ServiceError
+from services.session_draft import SessionDraft
 
 routes = web.RouteTableDef()
 SESSION_FIELDS = ("title", "source_room", "lecturers", "starts_at", "ends_at", "course", "groups", "reminders", "cards")
@@ -29,7 +31,7 @@ SESSION_FIELDS = ("title", "source_room", "lecturers", "starts_at", "ends_at", "
 @page(ops_only=True)
 async def distributors(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     term = request.query.get("q", "").strip()[:64]
-    levels = request.app[SERVICES].settings.level_codes
+    levels = request.app[ENV].settings.level_codes
     level = request.query.get("level", "")
     recruiter = aliased(Distributor)
     query = (
@@ -43,7 +45,7 @@ async def distributors(request: web.Request, user: User, form: Form) -> web.Stre
         query = query.where(or_(Distributor.code.ilike(like), Distributor.name.ilike(like)))
     if level in levels:
         query = query.where(Distributor.level == level)
-    async with request.app[SERVICES].db.reading() as session:
+    async with request.app[ENV].db.reading() as session:
         people = list(await session.execute(query))
         entries = list(
             await session.scalars(
@@ -66,10 +68,10 @@ async def distributors(request: web.Request, user: User, form: Form) -> web.Stre
 @routes.get("/console/distributors/{code}")
 @page(ops_only=True)
 async def distributor(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    services, code = request.app[SERVICES], request.match_info["code"]
-    async with services.db.reading() as session:
-        earnings = await reports.earnings_report(session, services.settings, code, services.clock.now())
-        progress = await reports.progress_report(session, services.settings, code)
+    env, code = request.app[ENV], request.match_info["code"]
+    async with env.db.reading() as session:
+        earnings = await reports.earnings_report(session, env.settings, code, env.clock.now())
+        progress = await reports.progress_report(session, env.settings, code)
     if earnings is None or progress is None:
         return not_found(request, user)
     labels = {"kinds": reports.KIND_NAMES, "metrics": reports.METRIC_NAMES, "entries": reports.ENTRY_NAMES}
@@ -81,9 +83,9 @@ async def distributor(request: web.Request, user: User, form: Form) -> web.Strea
 async def _colearning_page(
     request: web.Request, user: User, problems: list[str] | None = None, values: dict[str, str] | None = None
 ) -> web.Response:
-    services = request.app[SERVICES]
-    now = services.clock.now()
-    async with services.db.reading() as session:
+    env = request.app[ENV]
+    now = env.clock.now()
+    async with env.db.reading() as session:
         sessions = [s for s in await ops.list_sessions(session, "scheduled") if s["ends_at"] > now]
         applications = await ops.list_applications(session, "pending")
         enrolled = await ops.list_applications(session, "enrolled")
@@ -97,7 +99,7 @@ async def _colearning_page(
         sessions=sessions,
         applications=applications,
         enrolled=enrolled,
-        courses=services.settings.courses,
+        courses=env.settings.courses,
         problems=problems or [],
         values=values or {},
     )
@@ -110,7 +112,7 @@ async def colearning(request: web.Request, user: User, form: Form) -> web.Stream
 
 
 def _session_data(form: Form, *, editing: bool) -> dict[str, Any]:
-    """The form's fields as ``bot.colearning`` takes them; blanks left out (a blank course
+    """The form's fields as ``services.colearning`` takes them; blanks left out (a blank course
     when editing means no course)."""
     given = fields(form, SESSION_FIELDS)
     data: dict[str, Any] = {key: value for key, value in given.items() if value}
@@ -126,13 +128,13 @@ def _session_data(form: Form, *, editing: bool) -> dict[str, Any]:
 @routes.post("/console/colearning/sessions")
 @page(ops_only=True)
 async def create_session(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     try:
-        async with services.context() as ctx:
-            await ops.create_session(ctx, _session_data(form, editing=False))
-    except ops.Refused as refusal:
+        async with env.context() as ctx:
+            await ops.create_session(ctx, SessionDraft.parse(_session_data(form, editing=False), zone_of(request)))
+    except ServiceError as refusal:
         return await _colearning_page(request, user, refusal.problems, fields(form, SESSION_FIELDS))
-    await changed(services)
+    await changed(env)
     raise see_other("/console/colearning?ok=created")
 
 
@@ -155,12 +157,12 @@ def _form_values(row: ColearningSession, request: web.Request) -> dict[str, str]
 @page(ops_only=True)
 async def edit_form(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     session_id = ident(request.match_info["id"])
-    async with request.app[SERVICES].db.reading() as session:
+    async with request.app[ENV].db.reading() as session:
         row = await session.get(ColearningSession, session_id) if session_id is not None else None
     if row is None:
         return not_found(request, user)
     values = _form_values(row, request)
-    courses = request.app[SERVICES].settings.courses
+    courses = request.app[ENV].settings.courses
     return render(
         request, "session.html", user, section="colearning", row=row, values=values, problems=[], courses=courses
     )
@@ -169,53 +171,53 @@ async def edit_form(request: web.Request, user: User, form: Form) -> web.StreamR
 @routes.post("/console/colearning/sessions/{id}")
 @page(ops_only=True)
 async def edit_session(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    services, session_id = request.app[SERVICES], ident(request.match_info["id"])
+    env, session_id = request.app[ENV], ident(request.match_info["id"])
     if session_id is None:
         return not_found(request, user)
     try:
-        async with services.context() as ctx:
+        async with env.context() as ctx:
             data = _session_data(form, editing=True)
             row = await ctx.session.get(ColearningSession, session_id)
             if row is not None and data.get("starts_at") == _form_values(row, request)["starts_at"]:
                 del data["starts_at"]  # the form shows minutes: unchanged is not a move
-            await ops.edit_session(ctx, session_id, data)
-    except ops.Refused as refusal:
-        if refusal.status == 404:
-            return not_found(request, user)
-        async with services.db.reading() as session:
+            await ops.edit_session(ctx, session_id, SessionDraft.parse(data, zone_of(request)))
+    except NotFound:
+        return not_found(request, user)
+    except ServiceError as refusal:
+        async with env.db.reading() as session:
             row = await session.get(ColearningSession, session_id)
         return render(
             request,
             "session.html",
             user,
-            http_status=refusal.status,
+            http_status=status_of(refusal),
             section="colearning",
             row=row,
             values=fields(form, SESSION_FIELDS),
             problems=refusal.problems,
-            courses=services.settings.courses,
+            courses=env.settings.courses,
         )
-    await changed(services)
+    await changed(env)
     raise see_other("/console/colearning?ok=updated")
 
 
 async def _decide(request: web.Request, user: User, action: str, form: Form) -> web.StreamResponse:
-    services, target = request.app[SERVICES], ident(request.match_info["id"])
+    env, target = request.app[ENV], ident(request.match_info["id"])
     if target is None:
         return not_found(request, user)
     try:
-        async with services.context() as ctx:
+        async with env.context() as ctx:
             if action == "cancel":
                 await ops.cancel_session(ctx, target, str(form.get("reason", "")))
             elif action == "approve":
                 await ops.approve_application(ctx, target, user.name)
             else:
                 await ops.reject_application(ctx, target, str(form.get("reason", "")), user.name)
-    except ops.Refused as refusal:
-        if refusal.status == 404:
-            return not_found(request, user)
+    except NotFound:
+        return not_found(request, user)
+    except ServiceError as refusal:
         return await _colearning_page(request, user, refusal.problems)
-    await changed(services)
+    await changed(env)
     done = {"cancel": "cancelled", "approve": "approved", "reject": "rejected"}[action]
     raise see_other(f"/console/colearning?ok={done}")
 
@@ -239,16 +241,15 @@ async def reject(request: web.Request, user: User, form: Form) -> web.StreamResp
 
 
 async def _entry_decision(request: web.Request, user: User, form: Form, approve: bool) -> web.StreamResponse:
-    services, target = request.app[SERVICES], ident(request.match_info["id"])
+    env, target = request.app[ENV], ident(request.match_info["id"])
     if target is None:
         return not_found(request, user)
     try:
-        async with services.context() as plain:
-            ctx = MessageContext(plain.session, plain.settings, plain.renderer, plain.now)
+        async with env.context() as ctx:
             await decide_application(ctx, target, approve=approve, by=user.name, reason=str(form.get("reason", "")))
-    except ApplicationRefused as refusal:
-        if refusal.status == 404:
-            return not_found(request, user)
+    except NotFound:
+        return not_found(request, user)
+    except Conflict:
         raise see_other("/console/distributors?ok=already") from None
     raise see_other(f"/console/distributors?ok={'approved' if approve else 'rejected'}")
 

@@ -13,18 +13,20 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox as box
-from bot.config import Settings
+from bot.base import outbox as box
+from bot.base.config import Settings
+from bot.base.outbox import drops_on, local_day
 from bot.console.auth import User
 from bot.console.base import Form, ident, not_found, page, render, see_other
 from bot.console.pages import LEADERBOARD_METRICS, PERIOD_LABELS
-from bot.outbox import drops_on, local_day
-from bot.services import SERVICES
+from bot.web.keys import ENV
 from models.catalog import BrandGroup
 from models.colearning import ColearningApplication
 from models.messaging import OutboxMessage
 from models.people import Distributor, EntryApplication
 from models.rooms import FriendRequestRecord, RoomInvitationRecord
+from services import outbox as outbox_ops
+from services.errors import Conflict, NotFound
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -151,11 +153,11 @@ def pages_of(total: int, current: str) -> tuple[int, int]:
 @routes.get("/console/outbox")
 @page(ops_only=True)
 async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     status = request.query.get("status", "dead")
     if status not in STATUSES:
         status = "dead"
-    async with services.db.reading() as session:
+    async with env.db.reading() as session:
         counts = dict(
             (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
         )
@@ -169,8 +171,8 @@ async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResp
                 .offset((number - 1) * PAGE_SIZE)
             )
         )
-        names = await names_for(session, services.settings, rows)
-        dropped = await drops_on(session, local_day(services.settings, services.clock.now()))
+        names = await names_for(session, env.settings, rows)
+        dropped = await drops_on(session, local_day(env.settings, env.clock.now()))
     messages = [{"row": row, **describe(row, names)} for row in rows]
     return render(
         request,
@@ -184,7 +186,7 @@ async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResp
         page=number,
         pages=_links(number, count),
         page_count=count,
-        timezone=services.settings.raw.platform.timezone,
+        timezone=env.settings.raw.platform.timezone,
         dropped=dropped,
         drop_reasons=DROP_REASONS,
         dropped_names=DROPPED_NAMES,
@@ -210,11 +212,17 @@ async def resolve(request: web.Request, user: User, form: Form) -> web.StreamRes
     if message_id is None:
         return not_found(request, user)
     retrying = request.match_info["action"] == "retry"
-    async with request.app[SERVICES].context() as ctx:
-        row = await ctx.session.get(OutboxMessage, message_id)
-        if row is None:
-            return not_found(request, user)
-        back = row.status if row.status in box.FOR_OPS else "dead"
-        done = await (box.retry(ctx.session, message_id, ctx.now) if retrying else box.drop(ctx.session, message_id))
-    outcome = ("retried" if retrying else "dropped") if done else "already"
+    back = "dead"
+    try:
+        async with request.app[ENV].context() as ctx:
+            row = await ctx.session.get(OutboxMessage, message_id)
+            if row is not None and row.status in box.FOR_OPS:
+                back = row.status
+            await outbox_ops.resolve(ctx, message_id, retry=retrying)
+    except NotFound:
+        return not_found(request, user)
+    except Conflict:
+        outcome = "already"
+    else:
+        outcome = "retried" if retrying else "dropped"
     raise see_other(f"/console/outbox?status={back}&ok={outcome}")  # type: ignore[attr-defined]

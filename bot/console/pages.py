@@ -10,15 +10,16 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import reports
 from bot.console import auth, dashboard
 from bot.console.base import Form, error_page, ident, not_found, page, render, see_other, zone_of
 from bot.console.charts import bar_chart, column_chart
-from bot.console.throttle import client_address, networks
-from bot.health import HEALTH
-from bot.services import SERVICES
+from bot.console.throttle import LoginThrottle, client_address, networks
+from bot.web.keys import ENV, HEALTH
 from models import queries as q
 from models.catalog import Brand, RedPacket
+from services import red_packets as packets
+from services import reports
+from services.errors import Conflict
 
 routes = web.RouteTableDef()
 LOGIN_COOKIE = "distbot_console_login"
@@ -56,7 +57,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/console/login")
 async def login(request: web.Request) -> web.StreamResponse:
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     form = await request.post()
     expected = request.cookies.get(LOGIN_COOKIE, "")
     given = str(form.get("csrf", ""))
@@ -64,10 +65,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
         return _login_form(request, "表单已过期，请重试。", 403, name)
     user = await auth.find_user(request, name)
-    device = auth.known_device(request, user, services.clock.now())
-    trusted = networks(services.settings.raw.console.trusted_proxies)
+    device = auth.known_device(request, user, env.clock.now())
+    trusted = networks(env.settings.raw.console.trusted_proxies)
     address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []), trusted)
-    throttle = services.login_attempts
+    throttle = env.kept(LoginThrottle)
     wait = throttle.wait(name, address, device)
     if wait:
         response = _login_form(request, f"尝试次数太多，请 {_duration(wait)}后再试。", 429, name)
@@ -79,7 +80,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _login_form(request, "用户名或密码错误。", 401, name)
     throttle.succeeded(name, address, device)
     response = see_other(_safe_next(str(form.get("next", ""))))
-    now = services.clock.now()
+    now = env.clock.now()
     auth.set_cookie(response, token, now)
     auth.set_device_cookie(response, user, now)
     response.del_cookie(LOGIN_COOKIE, path="/console")
@@ -112,9 +113,9 @@ async def overview(request: web.Request, user: auth.User, form: Form) -> web.Str
     """Today in figures; the last 14 days as charts (revenue and orders per day stacked by
     brand, new distributors per day), each brand's fortnight, the outbox's health and the
     checks of /healthz. Managers see their brands only, without the ops-only parts."""
-    now = request.app[SERVICES].clock.now()
+    now = request.app[ENV].clock.now()
     window = dashboard.Window.ending(now, zone_of(request))
-    async with request.app[SERVICES].db.reading() as session:
+    async with request.app[ENV].db.reading() as session:
         brands = await visible_brands(session, user)
         days = await dashboard.orders_by_day(session, window, [(b.id, b.name) for b in brands])
         owed = await session.scalar(
@@ -171,11 +172,11 @@ async def _groups(session: AsyncSession, brand_id: str) -> list[dict[str, Any]]:
 @routes.get("/console/brands")
 @page()
 async def brands(request: web.Request, user: auth.User, form: Form) -> web.StreamResponse:
-    services = request.app[SERVICES]
+    env = request.app[ENV]
     items = []
-    async with services.db.reading() as session:
+    async with env.db.reading() as session:
         for brand in await visible_brands(session, user):
-            stock = await reports.stock_report(session, services.settings, brand.id)
+            stock = await reports.stock_report(session, env.settings, brand.id)
             items.append({"brand": brand, "groups": await _groups(session, brand.id), "stock": stock})
     return render(request, "brands.html", user, section="brands", items=items)
 
@@ -183,19 +184,19 @@ async def brands(request: web.Request, user: auth.User, form: Form) -> web.Strea
 @routes.get("/console/brands/{brand_id}")
 @page()
 async def brand(request: web.Request, user: auth.User, form: Form) -> web.StreamResponse:
-    services, brand_id = request.app[SERVICES], request.match_info["brand_id"]
+    env, brand_id = request.app[ENV], request.match_info["brand_id"]
     if not user.sees_brand(brand_id):
         return not_found(request, user)
     period = request.query.get("period", "month")
     metric = request.query.get("metric", "amount")
     if period not in reports.PERIODS or metric not in reports.METRICS:
         return error_page(request, user, 422, "排行榜的时间段或指标无效。")
-    async with services.db.reading() as session:
-        stock = await reports.stock_report(session, services.settings, brand_id)
+    async with env.db.reading() as session:
+        stock = await reports.stock_report(session, env.settings, brand_id)
         if stock is None:
             return not_found(request, user)
         board = await reports.leaderboard_report(
-            session, services.settings, brand_id, period, metric, 10, services.clock.now()
+            session, env.settings, brand_id, period, metric, 10, env.clock.now()
         )
         groups = await _groups(session, brand_id)
     assert board is not None
@@ -220,7 +221,7 @@ async def brand(request: web.Request, user: auth.User, form: Form) -> web.Stream
 @page()
 async def red_packets(request: web.Request, user: auth.User, form: Form) -> web.StreamResponse:
     paid = request.query.get("status") == "paid"
-    async with request.app[SERVICES].db.reading() as session:
+    async with request.app[ENV].db.reading() as session:
         if user.is_ops:
             rows = await q.red_packets_owed(session, paid, None)
         else:
@@ -237,9 +238,12 @@ async def red_packets(request: web.Request, user: auth.User, form: Form) -> web.
 @page()
 async def mark_paid(request: web.Request, user: auth.User, form: Form) -> web.StreamResponse:
     packet_id = ident(request.match_info["id"])
-    async with request.app[SERVICES].context() as ctx:
-        packet = await ctx.session.get(RedPacket, packet_id) if packet_id is not None else None
-        if packet is None or not user.sees_brand(packet.brand_id):
-            return not_found(request, user)
-        marked = await q.mark_red_packet_paid(ctx.session, packet.id, user.name, ctx.now)
-    raise see_other(f"/console/red-packets?ok={'paid' if marked else 'already'}")
+    try:
+        async with request.app[ENV].context() as ctx:
+            packet = await ctx.session.get(RedPacket, packet_id) if packet_id is not None else None
+            if packet is None or not user.sees_brand(packet.brand_id):
+                return not_found(request, user)
+            await packets.mark_paid(ctx, packet.id, user.name)
+    except Conflict:
+        raise see_other("/console/red-packets?ok=already") from None
+    raise see_other("/console/red-packets?ok=paid")

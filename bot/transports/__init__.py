@@ -4,6 +4,6 @@
   driven over HTTP (``/sim/…``, see :mod:`bot.transports.sim_web`) and a web chat page.
 - ``wechaty``: python-wechaty over a puppet service (:mod:`bot.transports.wechaty_adapter`).
 
-Both implement :class:`bot.transport.Transport`; nothing outside this package knows which one
-is running.
-"""
+Both implement :class:`bot.base.transport.Transport`; the rest of the bot talks to that
+interface only. May import: ``bot.base`` alone (the interface, the configuration, JSON).
+Imported by the composition root (``bot.app``) only."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.transport import Event, EventSink, conversation_of
+from bot.base.transport import Event, EventSink, conversation_of
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 :class:`SimWorld` (``bot.transports.sim_world``) holds contacts, rooms, friendships and
 invitations and journals every change; :class:`SimTransport` is the bot's side of it,
-implementing :class:`bot.transport.Transport`. People act in the world over HTTP
+implementing :class:`bot.base.transport.Transport`. People act in the world over HTTP
 (``bot.transports.sim_web``); what they do reaches the bot as neutral events, delivered in
 order per conversation (one room, or one person's private chat) and each awaited.
 """
@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import Settings
-from bot.transport import Event, EventSink, TransportStatus, UnknownTarget, conversation_of
+from bot.base.config import Settings
+from bot.base.transport import Event, EventSink, TransportStatus, UnknownTarget, conversation_of
 from bot.transports.sim_journal import DEFAULT_JOURNAL
 from bot.transports.sim_state import utc_now
 from bot.transports.sim_world import DIRECT_ADD_LIMIT, Refused, SimWorld

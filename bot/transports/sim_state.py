@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.transport import UnknownTarget
+from bot.base.transport import UnknownTarget
 from bot.transports.sim_images import ImageStore, folder_for
 from bot.transports.sim_journal import DEFAULT_JOURNAL, Journal, Record
 

@@ -36,8 +36,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.jsonutil import body_problem, loads, reply
-from bot.transport import TransportError
+from bot.base.jsonutil import body_problem, dumps, loads
+from bot.base.transport import TransportError
 from bot.transports import sim_guard
 from bot.transports.sim import SimTransport
 from bot.transports.sim_images import image_type
@@ -45,6 +45,11 @@ from bot.transports.sim_journal import Record
 from bot.transports.sim_world import Invitation, Room, SimWorld
 
 PAGE = Path(__file__).resolve().parent / "static" / "sim.html"
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    """JSON out, as the rest of the bot answers (amounts as exact strings)."""
+    return web.json_response(data, status=status, dumps=dumps)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # An image travels as base64 in JSON (4/3 of its size): room for the largest image kept.
 MESSAGE_BODY_MAX = 3 * 1024 * 1024

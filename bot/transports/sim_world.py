@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import MAX_ROOM_MEMBERS, Settings
-from bot.transport import (
+from bot.base.config import MAX_ROOM_MEMBERS, Settings
+from bot.base.transport import (
     FriendRequest,
     Message,
     NeedInvite,

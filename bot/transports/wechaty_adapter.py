@@ -42,8 +42,8 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bot.config import MAX_ROOM_MEMBERS
-from bot.transport import (
+from bot.base.config import MAX_ROOM_MEMBERS
+from bot.base.transport import (
     Event,
     EventSink,
     FriendRequest,
@@ -360,7 +360,7 @@ def _at(timestamp: float | int | None) -> datetime:
 
 
 class WechatyTransport:
-    """bot.transport.Transport over a wechaty puppet service.
+    """bot.base.transport.Transport over a wechaty puppet service.
 
     ``call_timeout`` bounds every call to the service; ``heartbeat_timeout`` is how long the
     service may stay silent (no heartbeat, no event, no answer to the ``ding`` sent once it has

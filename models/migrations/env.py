@@ -1,5 +1,5 @@
 """Alembic environment: migrations run on the connection distbot hands over
-(``bot.db.Database.upgrade``), so async engines and tests share one path."""
+(``bot.base.db.Database.upgrade``), so async engines and tests share one path."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.web import make_app
+from bot.app import web_app
 from models import ColearningApplication, ColearningSession, OutboxMessage, RedPacket
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
 from tests.console_support import PASSWORD, add_pending_application, add_red_packets, make_account
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium
 @pytest.fixture
 async def served(services) -> AsyncIterator[TestClient]:
     """The app on 127.0.0.1 with a free port; a client for seeding orders through the webhook."""
-    client = TestClient(TestServer(make_app(services), host="127.0.0.1"))
+    client = TestClient(TestServer(web_app(services), host="127.0.0.1"))
     await client.start_server()
     try:
         yield client

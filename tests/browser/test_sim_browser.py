@@ -14,10 +14,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.sender import OutboxSender
+from bot.app import web_app
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.sender import OutboxSender
 from bot.transports.sim import SimTransport
-from bot.web import make_app
 from models import ColearningApplication, Distributor, FriendRequestRecord
 from tests.browser.conftest import ARTIFACTS, CHROMIUM
 from tests.console_support import PASSWORD, make_account
@@ -65,7 +65,7 @@ async def bot(services, tmp_path: Path) -> AsyncIterator[TestClient]:
     dispatcher.start()
     await transport.start(dispatcher.submit)
     sender.start()
-    client = TestClient(TestServer(make_app(services, transport), host="127.0.0.1"))
+    client = TestClient(TestServer(web_app(services, transport), host="127.0.0.1"))
     await client.start_server()
     try:
         yield client

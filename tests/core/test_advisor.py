@@ -4,7 +4,7 @@ or leans on a pattern 禁止传销条例 art. 7 names."""
 from decimal import Decimal
 from pathlib import Path as FsPath
 
-from bot.config import load_settings
+from bot.base.config import load_settings
 from core.advisor import advise
 from core.entry import EntryRules, Path
 from core.plan import build_plan

@@ -4,13 +4,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.services import Services
+from bot.base.env import Env
 from tests.faults.support import fault_settings
 from tests.support import Databases, running_services
 
 
 @pytest.fixture
-async def services(databases: Databases, dialect: str, request: pytest.FixtureRequest) -> AsyncIterator[Services]:
+async def services(databases: Databases, dialect: str, request: pytest.FixtureRequest) -> AsyncIterator[Env]:
     """The suite's ``services``; in a drill module (``FAULT_DRILL = True``) with short waits
     (:func:`fault_settings`), and the end of an outage logged after 0.2 s of success, not 1 s."""
     drill = getattr(request.module, "FAULT_DRILL", False)

@@ -29,15 +29,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_only
 
 import handlers
-from bot.config import RateLimits, Settings
-from bot.dispatch import Dispatcher
-from bot.health import Health
-from bot.router import Router
-from bot.sender import OutboxSender
-from bot.services import Services
-from bot.spool import Spool
-from bot.transport import Message
-from bot.web import make_app
+from bot.app import web_app
+from bot.base.config import RateLimits, Settings
+from bot.base.env import Env
+from bot.base.transport import Message
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.health import Health
+from bot.runtime.router import Router
+from bot.runtime.sender import OutboxSender
+from bot.runtime.spool import Spool
 from models import OutboxMessage
 from tests.fakes import FakeTransport
 from tests.support import PG_URL, START, _asyncpg_dsn, _pg, edited_settings
@@ -58,7 +58,7 @@ def fault_settings(*replacements: tuple[str, str]) -> Settings:
 class DatabaseFault:
     """Takes the services' database away and gives it back (see the module docstring)."""
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Env):
         self.services = services
         self.url = services.db.url
         self.mode: str | None = None
@@ -108,7 +108,7 @@ class DatabaseFault:
 
 
 @asynccontextmanager
-async def hanging(services: Services) -> AsyncIterator[None]:
+async def hanging(services: Env) -> AsyncIterator[None]:
     """The database stops answering (see the module docstring); PostgreSQL: another session
     holds an exclusive lock on the outbox, so every read or write of it waits."""
     fault = DatabaseFault(services)
@@ -126,9 +126,9 @@ async def hanging(services: Services) -> AsyncIterator[None]:
             await lock.close()
 
 
-async def outage_over(services: Services, seconds: float = 10) -> None:
+async def outage_over(services: Env, seconds: float = 10) -> None:
     """Wait for the end of the outage to be logged: once work has got through for a second
-    (``bot.faults.Outage.settle``), which the sender's polling and the probes provide."""
+    (``bot.base.faults.Outage.settle``), which the sender's polling and the probes provide."""
 
     async def over() -> bool:
         if services.db.outage.down:
@@ -140,7 +140,7 @@ async def outage_over(services: Services, seconds: float = 10) -> None:
 
 def outage_lines(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
     """How many times the outage was logged as beginning and as ending."""
-    messages = [r.getMessage() for r in caplog.records if r.name == "bot.faults"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.base.faults"]
     return sum(m.startswith(OUTAGE_BEGINS) for m in messages), sum(m.startswith(OUTAGE_ENDS) for m in messages)
 
 
@@ -196,13 +196,13 @@ class Prober:
         return {status for status, _, _ in self.answers}
 
 
-async def health_client(services: Services, health: Health) -> TestClient:
-    client = TestClient(TestServer(make_app(services, health.transport, health)))
+async def health_client(services: Env, health: Health) -> TestClient:
+    client = TestClient(TestServer(web_app(services, health.transport, health)))
     await client.start_server()
     return client
 
 
-async def outbox_count(services: Services, **where: Any) -> int:
+async def outbox_count(services: Env, **where: Any) -> int:
     async with services.db.reading() as session:
         query = select(func.count(OutboxMessage.id))
         for name, value in where.items():
@@ -220,7 +220,7 @@ class Bot:
 
     def __init__(
         self,
-        services: Services,
+        services: Env,
         spool: Spool | None = None,
         transport: FakeTransport | None = None,
         routers: Sequence[Router] = handlers.ROUTERS,

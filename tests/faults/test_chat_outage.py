@@ -16,9 +16,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import event, text
 
-from bot.router import Router, private
-from bot.spool import Spool
-from bot.transport import Message
+from bot.base.transport import Message
+from bot.runtime.router import Router, private
+from bot.runtime.spool import Spool
 from tests.faults.support import (
     Bot,
     DatabaseFault,

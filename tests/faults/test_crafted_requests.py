@@ -22,8 +22,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.app import web_app
 from bot.transports.sim import SimTransport
-from bot.web import make_app
 from models import Base
 from tests.support import TOKEN, order_event, signed_headers
 
@@ -106,7 +106,7 @@ async def bot(services, tmp_path) -> AsyncIterator[Bot]:
         delivered.append(event)
 
     await transport.start(sink)
-    client = TestClient(TestServer(make_app(services, transport)))
+    client = TestClient(TestServer(web_app(services, transport)))
     await client.start_server()
     try:
         yield Bot(client, journal)

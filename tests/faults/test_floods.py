@@ -14,10 +14,10 @@ from collections import Counter
 from sqlalchemy import select
 
 import handlers
-from bot.dispatch import Dispatcher
-from bot.priorities import LOW
-from bot.sender import OutboxSender
-from bot.transport import Message
+from bot.base.priorities import LOW
+from bot.base.transport import Message
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.sender import OutboxSender
 from models import Course, OutboxMessage
 from tests.dm_support import sell
 from tests.fakes import FakeTransport

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.transport import TransportStatus
+from bot.base.transport import TransportStatus
 from tests.console_support import log_in, make_account
 from tests.fakes import FakeTransport
 from tests.faults.support import Bot, DatabaseFault, dm, eventually, hanging, health_client, outage_lines
@@ -203,7 +203,7 @@ async def test_the_simulator_says_connected_and_logged_in_since_it_started(tmp_p
 
 @SQLITE_ONLY
 async def test_health_client_of_a_bare_app_reports_the_database_and_the_outbox(services):
-    from bot.health import Health
+    from bot.runtime.health import Health
 
     client = await health_client(services, Health(services))
     try:

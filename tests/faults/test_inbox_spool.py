@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.spool import Spool, SpoolInUse, event_from_json, event_to_json
-from bot.transport import FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave
+from bot.base.transport import FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave
+from bot.runtime.spool import Spool, SpoolInUse, event_from_json, event_to_json
 from tests.support import START
 
 EVENTS = [

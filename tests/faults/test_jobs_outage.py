@@ -13,9 +13,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 
 from bot.app import schedule_jobs
-from bot.faults import Retrying
-from bot.health import Health
-from bot.scheduler import SOURCES, register_colearning_jobs
+from bot.base.faults import Retrying
+from bot.runtime.health import Health
+from bot.runtime.scheduler import SOURCES, register_colearning_jobs
 from models import LedgerLine
 from tests.colearning_support import SESSION_START, enrol, outbox, session_body
 from tests.fakes import FakeTransport

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from sqlalchemy import exc as sa
 
-from bot.faults import Backoff, Outage, brief, database_unavailable
+from bot.base.faults import Backoff, Outage, brief, database_unavailable
 
 
 def wrapped(driver_error: BaseException, kind: type[sa.DBAPIError] = sa.DBAPIError, **extra) -> sa.DBAPIError:

@@ -10,8 +10,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.config import RateLimits
-from bot.sender import OutboxSender
+from bot.base.config import RateLimits
+from bot.runtime.sender import OutboxSender
 from models import OutboxMessage
 from tests.fakes import FakeTransport
 from tests.faults.support import DatabaseFault, eventually, outage_lines, outage_over

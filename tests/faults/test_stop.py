@@ -18,9 +18,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import StartupError, build_services, serve
-from bot.context import FixedClock
-from bot.spool import Spool
+from bot.app import StartupError, build_env, serve
+from bot.base.context import FixedClock
+from bot.runtime.spool import Spool
 from bot.transports.sim import SimTransport
 from tests.faults.support import DatabaseFault, eventually, fault_settings, outage_lines
 from tests.support import PG_URL, ROOT, START
@@ -82,7 +82,7 @@ async def test_stopping_during_an_outage_takes_at_most_the_grace_and_the_next_st
     url = await databases.new(dialect)
     journal = tmp_path / "world.jsonl"
     port = free_port()
-    services = build_services(settings=settings, database_url=url, clock=FixedClock(START))
+    services = build_env(settings=settings, database_url=url, clock=FixedClock(START))
     stop = asyncio.Event()
     transport = guests_befriended(SimTransport.from_settings(settings, journal))
     running = asyncio.create_task(serve(services, "127.0.0.1", port, stop, transport))
@@ -108,7 +108,7 @@ async def test_stopping_during_an_outage_takes_at_most_the_grace_and_the_next_st
     assert f"chat: stopping with {len(GUESTS)} message(s) not committed: kept in" in caplog.text
 
     # The next start: same database, same spool, same simulated world.
-    services = build_services(settings=settings, database_url=url, clock=FixedClock(START))
+    services = build_env(settings=settings, database_url=url, clock=FixedClock(START))
     stop = asyncio.Event()
     transport = SimTransport.from_settings(settings, journal)
     running = asyncio.create_task(serve(services, "127.0.0.1", port, stop, transport))
@@ -158,7 +158,7 @@ async def test_sigterm_to_distbot_run_during_a_real_postgresql_outage_exits_with
     config = tmp_path / "config.yaml"
     config.write_text(text, encoding="utf-8")
     log = tmp_path / "bot.log"
-    fault = DatabaseFault(build_services(settings=fault_settings(), database_url=url))
+    fault = DatabaseFault(build_env(settings=fault_settings(), database_url=url))
 
     async with aiohttp.ClientSession() as http:
         port = free_port()
@@ -229,7 +229,7 @@ async def test_a_second_process_on_the_same_inbox_spool_is_refused_at_start_with
     url = await databases.new(dialect)
     held = Spool(tmp_path / "inbox-helper.jsonl")
     held.open()  # another process has it
-    services = build_services(settings=settings, database_url=url, clock=FixedClock(START))
+    services = build_env(settings=settings, database_url=url, clock=FixedClock(START))
     transport = SimTransport.from_settings(settings, tmp_path / "world.jsonl")
     try:
         with pytest.raises(StartupError, match=r"in use by another process.*\(runtime\.inbox_spool\)"):

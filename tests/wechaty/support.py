@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from bot.transport import Event
+from bot.base.transport import Event
 from bot.transports.wechaty_adapter import WechatyTransport
 from tests.wechaty.puppet_server import FakePuppetService
 

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 
 import handlers
-from bot.colearning import approve_application
-from bot.config import RateLimits
-from bot.dispatch import Dispatcher
-from bot.sender import OutboxSender
-from bot.services import Services
+from bot.base.config import RateLimits
+from bot.base.env import Env
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.sender import OutboxSender
 from bot.transports.wechaty_adapter import WechatyTransport
 from models import ColearningApplication, OutboxMessage
+from services.colearning import approve_application
 from tests.support import START, TOKEN, web_client
 from tests.wechaty.puppet_server import HELPER_WXID, FakePuppetService
 from tests.wechaty.support import ROOM, Sink, eventually, transport_for
@@ -28,7 +28,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 FAST = RateLimits(account_interval_seconds=Decimal(0), room_interval_seconds=Decimal(0), jitter_seconds=Decimal(0))
 
 
-async def queue(services: Services, *texts: tuple[str, str]) -> None:
+async def queue(services: Env, *texts: tuple[str, str]) -> None:
     """Outbox rows as handlers write them: (target, text); targets starting "room-" are rooms."""
     async with services.db.unit_of_work() as session:
         for target, text in texts:
@@ -37,7 +37,7 @@ async def queue(services: Services, *texts: tuple[str, str]) -> None:
             session.add(row)
 
 
-async def rows(services: Services) -> list[OutboxMessage]:
+async def rows(services: Env) -> list[OutboxMessage]:
     async with services.db.reading() as session:
         return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
@@ -47,7 +47,7 @@ def texts_sent(server: FakePuppetService) -> list[str]:
 
 
 @pytest.fixture
-async def sender(services: Services, transport: WechatyTransport) -> AsyncIterator[OutboxSender]:
+async def sender(services: Env, transport: WechatyTransport) -> AsyncIterator[OutboxSender]:
     running = OutboxSender(services, transport, FAST)
     running.start()
     yield running
@@ -58,7 +58,7 @@ QUEUED = (("c1", "本月收益 144.00 元"), ("c2", "升级还差 2 单"), (ROOM
 
 
 async def test_an_outage_longer_than_every_retry_dead_letters_nothing_and_everything_goes_out_after(
-    services: Services, transport: WechatyTransport, server: FakePuppetService, sender: OutboxSender
+    services: Env, transport: WechatyTransport, server: FakePuppetService, sender: OutboxSender
 ) -> None:
     await server.stop()
     await eventually(lambda: not transport.can_send())
@@ -79,7 +79,7 @@ async def test_an_outage_longer_than_every_retry_dead_letters_nothing_and_everyt
 
 
 async def test_what_was_queued_before_login_waits_for_it_and_goes_out_on_the_first_attempt(
-    services: Services, server: FakePuppetService, sink: Sink
+    services: Env, server: FakePuppetService, sink: Sink
 ) -> None:
     await queue(services, *QUEUED)
     transport = transport_for(server)
@@ -97,7 +97,7 @@ async def test_what_was_queued_before_login_waits_for_it_and_goes_out_on_the_fir
 
 
 async def test_a_send_answered_too_late_is_uncertain_not_sent_again_and_ops_resolve_it(
-    services: Services, server: FakePuppetService, sink: Sink, caplog: pytest.LogCaptureFixture
+    services: Env, server: FakePuppetService, sink: Sink, caplog: pytest.LogCaptureFixture
 ) -> None:
     transport = transport_for(server, call_timeout=0.3)
     await transport.start(sink)
@@ -135,7 +135,7 @@ async def test_a_send_answered_too_late_is_uncertain_not_sent_again_and_ops_reso
 
 
 async def test_co_learning_enrolment_completes_when_the_helper_joins_under_its_wechat_id(
-    services: Services, server: FakePuppetService, sink: Sink
+    services: Env, server: FakePuppetService, sink: Sink
 ) -> None:
     server.add_contact("wx-lina", "李娜")
     server.add_contact("ops-xiaomei", "小美")  # ops hear of the application
@@ -164,7 +164,7 @@ async def test_co_learning_enrolment_completes_when_the_helper_joins_under_its_w
     assert transport.account != HELPER_WXID and HELPER_WXID in server.rooms["room-lina"].member_ids
 
 
-async def _application(services: Services, status: str) -> ColearningApplication:
+async def _application(services: Env, status: str) -> ColearningApplication:
     """The one application, once it has ``status`` (waited for: the bot works asynchronously)."""
     async with asyncio.timeout(5):
         while True:

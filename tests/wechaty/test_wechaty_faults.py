@@ -14,8 +14,8 @@ import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
+from bot.base.transport import Message, NotConnected, TransportError, Uncertain
 from bot.cli import main
-from bot.transport import Message, NotConnected, TransportError, Uncertain
 from bot.transports.wechaty_adapter import ENV_ENDPOINT, ENV_TOKEN, WechatyTransport
 from tests.support import ROOT
 from tests.wechaty.puppet_server import HELPER_WXID, FakePuppetService

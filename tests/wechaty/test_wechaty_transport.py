@@ -11,7 +11,7 @@ import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from bot.transport import (
+from bot.base.transport import (
     FriendRequest,
     Message,
     NeedInvite,

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.context import FixedClock
+from bot.base.context import FixedClock
 from bot.transports.wecom import CallbackCrypto, CallbackEndpoint, CallbackEvent, RetryPolicy, WeComClient
 from tests.wecom.fake_server import AES_KEY, CALLBACK_TOKEN, CORP_ID, FakeWeCom, Limits
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.context import FixedClock
+from bot.base.context import FixedClock
 from bot.transports.wecom import CallbackCrypto, ExternalContactAdded
 from tests.wecom.conftest import Receiver
 from tests.wecom.fake_server import AES_KEY, CORP_ID, FakeWeCom

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.context import FixedClock
+from bot.base.context import FixedClock
 from bot.transports.wecom import (
     ERROR_CODES,
     Busy,

@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from bot.context import FixedClock
+from bot.base.context import FixedClock
 from bot.transports.wecom import AuthFailed, RateLimited, WeComClient
 from tests.wecom.fake_base import BAD_TOKEN, TOKEN_EXPIRED
 from tests.wecom.fake_server import FakeWeCom

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.context import FixedClock
+from bot.base.context import FixedClock
 from bot.transports.wecom import (
     BadCiphertext,
     BadSignature,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.context import FixedClock
+from bot.base.context import FixedClock
 from bot.transports.wecom import ExternalContactAdded, ExternalContactRemoved, PermanentError, WeComClient
 from bot.transports.wecom.results import Attachment, MediaType
 from tests.wecom.conftest import Receiver

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.context import FixedClock
+from bot.base.context import FixedClock
 from bot.transports.wecom import PermanentError, WeComClient
 from bot.transports.wecom.results import Attachment, ChatType, SendStatus, TaskStatus
 from tests.wecom.fake_base import REMINDED_ENOUGH

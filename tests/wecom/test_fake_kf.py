@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.context import FixedClock
+from bot.base.context import FixedClock
 from bot.transports.wecom import KfMsgOrEvent, PermanentError, RateLimited, WeComClient
 from bot.transports.wecom.results import KfOrigin, KfServiceState
 from tests.wecom.conftest import Receiver

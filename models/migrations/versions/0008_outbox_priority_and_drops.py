@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 QUEUED = sa.text("status = 'queued'")
-# Rows already queued at the upgrade get the priority their template has in bot.priorities
+# Rows already queued at the upgrade get the priority their template has in bot.base.priorities
 # today (a copy: a migration must not change meaning when that table changes later); anything
 # else stays a command answer (3).
 TIERS = {

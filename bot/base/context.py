@@ -1,0 +1,80 @@
+"""One typed context per message or event: the unit of work's session, the configuration,
+the renderer and the clock reading. Handlers get everything through it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.base.config import Settings
+from bot.base.render import Renderer
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ShiftedClock:
+    """The wall clock moved to another instant: it reads ``start`` when made and runs on at
+    the wall clock's pace, so a running bot (its outbox backoff, session expiry) behaves as
+    on any other day."""
+
+    def __init__(self, start: datetime, wall: Callable[[], datetime] | None = None):
+        self.wall = wall or SystemClock().now
+        self.offset = start - self.wall()
+
+    def now(self) -> datetime:
+        return self.wall() + self.offset
+
+
+CLOCK_VARIABLE = "DISTBOT_CLOCK"
+
+
+def process_clock(environ: Mapping[str, str] = os.environ) -> Clock:
+    """The clock of a ``distbot`` process: the system clock, or a :class:`ShiftedClock` from
+    ``DISTBOT_CLOCK`` (ISO 8601 with a UTC offset, e.g. ``2026-11-25T20:35:00+08:00``) — how a
+    test or a demo runs the whole process at a chosen hour. Raises ValueError, saying what to
+    write, for anything else."""
+    value = environ.get(CLOCK_VARIABLE, "").strip()
+    if not value:
+        return SystemClock()
+    try:
+        start = datetime.fromisoformat(value)
+    except ValueError:
+        start = None
+    if start is None or start.tzinfo is None:
+        raise ValueError(
+            f"{CLOCK_VARIABLE}={value!r} is not an instant with a UTC offset; write it like 2026-11-25T20:35:00+08:00"
+        )
+    return ShiftedClock(start.astimezone(UTC))
+
+
+class FixedClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@dataclass
+class Context:
+    session: AsyncSession
+    settings: Settings
+    renderer: Renderer
+    now: datetime

@@ -1,0 +1,55 @@
+"""The root object a process builds once (``bot.app.build_env``): the configuration, the
+database, the renderer and the clock every request, job and chat event works with, the unit of
+work it opens (:meth:`Env.context`), and what the process keeps across events (:meth:`Env.kept`).
+Named for what it is — the process's environment — so it is not confused with the ``services``
+package of use cases, which receive it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from bot.base.config import Settings
+from bot.base.context import Clock, Context, SystemClock
+from bot.base.db import Database
+from bot.base.render import Renderer
+
+T = TypeVar("T")
+
+
+@dataclass
+class Env:
+    settings: Settings
+    db: Database
+    renderer: Renderer
+    clock: Clock = field(default_factory=SystemClock)
+    # Called after a unit of work commits, so a sender in this process looks at the outbox at
+    # once instead of at its next poll.
+    committed: Callable[[], None] = lambda: None
+    # What this process keeps across events, one object per kind (see ``kept``).
+    _kept: dict[type, Any] = field(default_factory=dict, repr=False)
+
+    def kept(self, kind: type[T]) -> T:
+        """The one ``kind`` this process keeps across events, made (``kind()``) on first use:
+        e.g. what the helper answered whom (``bot.runtime.limits.Answered``, read by the
+        dispatcher's answer limits and the menu) and the console's login failures
+        (``bot.console.throttle.LoginThrottle``). Owned here, by the object the composition root
+        builds once, so a layer below needs no import of the layers that use it."""
+        found = self._kept.get(kind)
+        if found is None:
+            found = self._kept[kind] = kind()
+        return found
+
+    def keep(self, value: T) -> T:
+        """Keep ``value`` as the one of its kind (e.g. a login throttle on a test's clock)."""
+        self._kept[type(value)] = value
+        return value
+
+    @asynccontextmanager
+    async def context(self) -> AsyncIterator[Context]:
+        """One unit of work with its context: committed when the block ends."""
+        async with self.db.unit_of_work() as session:
+            yield Context(session, self.settings, self.renderer, self.clock.now())
+        self.committed()

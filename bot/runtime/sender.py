@@ -1,0 +1,400 @@
+"""Draining the outbox through the transport, slowly and safely.
+
+One sender per helper account (one process each); it only takes rows naming its account.
+A row is claimed (``sending``, committed) before the transport is called and marked ``sent``
+after, so a crash re-sends at most the one message in flight; rows left ``sending`` are taken
+up again at start. Sends keep a minimum gap per account and per room, each with random jitter
+(WeChat publishes no limit and restricts accounts at low volumes). Rows queued with the same
+coalesce key for the same target (relay lines of a room, "you earned" DMs to a person) go out
+as one message. Rows go by priority (bot.base.priorities), then group posts before DMs when both
+are due. Transport errors are retried with doubling backoff; after ``max_attempts`` (or an
+error that cannot succeed) the row is dead-lettered for ops to look at.
+
+One target (a room, a person) gets its messages of one priority in the order they were queued,
+which is the order of their causes — an order's relay line before the red packet it triggered: a row
+waiting out a retry holds back the later rows for its target, and coalescing gathers only the
+lines queued before the target's next other message.
+
+A transport that cannot send (disconnected, not logged in) pauses the sender: nothing is tried,
+so nothing is counted or dead-lettered however long the outage, and a send refused as "not
+connected" goes back to the queue as it was. A send whose outcome is unknown (no answer in
+time) is not sent again blindly: it becomes ``uncertain`` for ops to retry or drop.
+
+The database going away never ends the sender: it waits (doubling, up to
+``runtime.retry_max_seconds``) and carries on. A message sent while the database is out is
+recorded as sent once it is back (a send cannot be taken back); rows it had claimed but not
+sent are queued again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from bot.base.config import RateLimits
+from bot.base.env import Env
+from bot.base.faults import Backoff, database_unavailable, doing
+from bot.base.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
+from models.messaging import OutboxMessage
+
+log = logging.getLogger(__name__)
+ROOM_KINDS = ("room_add", "room_invite")
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        env: Env,
+        transport: Transport,
+        limits: RateLimits,
+        *,
+        account: str | None = None,
+        rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        settings = env.settings.raw.outbox
+        self.env = env
+        self.transport = transport
+        self.account = account or transport.account
+        self.account_gap = float(limits.account_interval_seconds)
+        self.room_gap = float(limits.room_interval_seconds)
+        self.jitter = float(limits.jitter_seconds)
+        self.max_attempts = settings.max_attempts
+        self.backoff = float(settings.backoff_seconds)
+        self.max_lines = settings.coalesce_max_lines
+        self.poll = float(settings.poll_seconds)
+        self.rng = rng or random.Random()
+        self.monotonic, self.sleep = monotonic, sleep
+        self.account_ready = 0.0
+        self.room_ready: dict[str, float] = {}
+        self.wake = asyncio.Event()
+        self.sent = 0
+        self.retry = Backoff(cap=float(env.settings.raw.runtime.retry_max_seconds))
+        self._stopping = False
+        self._stopped = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"outbox-sender-{self.account}")
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop after the send in progress, if any, waiting at most ``grace`` seconds (None:
+        however long it takes); queued rows stay queued for next time. A row cut off mid-send
+        stays ``sending`` and goes again at the next start."""
+        self._stopping = True
+        self._stopped.set()
+        self.wake.set()
+        if self._task is not None:
+            try:
+                async with asyncio.timeout(grace):
+                    await asyncio.shield(self._task)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def run(self) -> None:
+        doing.set("outbox sender")
+        recovered = False
+        while not self._stopping:
+            if not self.transport.can_send():
+                await self._wait_for_transport()
+                continue
+            outage = False
+            try:
+                if not recovered:  # at start, and after an outage: rows claimed but not sent
+                    await self.recover()
+                    recovered = True
+                wait = await self.send_next()
+                self.retry.reset()
+            except Exception as error:
+                if database_unavailable(error):  # logged once by the database's outage record
+                    outage, recovered, wait = True, False, self.retry.next()
+                else:
+                    log.exception("outbox sender: unexpected error; pausing")
+                    wait = self.poll
+            if wait is None:
+                wait = self.poll
+            if wait and not self._stopping:
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=wait if outage else min(wait, self.poll))
+                except TimeoutError:
+                    pass
+
+    async def _record(self, statement: Any) -> None:
+        """Write what a send did. The send cannot be taken back, so while the database is out
+        this waits for it (unless stopping: the row then goes again at the next start)."""
+        backoff = Backoff(cap=self.retry.cap)
+        while True:
+            try:
+                async with self.env.db.unit_of_work() as session:
+                    await session.execute(statement)
+                return
+            except Exception as error:
+                if self._stopping or not database_unavailable(error):
+                    raise
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=backoff.next())
+                except TimeoutError:
+                    pass
+
+    async def _wait_for_transport(self) -> None:
+        """Paused until the transport can send again (or the sender stops)."""
+        log.warning("outbox: %s cannot send (%s not connected); sending paused", self.account, self.transport.name)
+        ready = asyncio.ensure_future(self.transport.ready())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait((ready, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (ready, stopped):
+                waiter.cancel()
+            await asyncio.gather(ready, stopped, return_exceptions=True)
+        if not self._stopping:
+            log.info("outbox: %s connected again; sending resumed", self.account)
+
+    async def recover(self) -> int:
+        """Rows this account left ``sending`` (a crash mid-send) are sent again."""
+        async with self.env.db.unit_of_work() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.account == self.account, OutboxMessage.status == "sending")
+                .values(status="queued")
+            )
+        if result.rowcount:
+            log.info("outbox: %d message(s) in flight at the last stop will be sent again", result.rowcount)
+        return int(result.rowcount or 0)
+
+    def _due(self, now: datetime) -> list[ColumnElement[bool]]:
+        """Rows of this account that may go now: queued, due, and not behind an earlier row
+        for the same target that waits out a retry (a target's messages keep their order)."""
+        earlier = aliased(OutboxMessage)
+        waiting = (
+            select(earlier.id)
+            .where(
+                earlier.account == OutboxMessage.account,
+                earlier.target == OutboxMessage.target,
+                earlier.status == "queued",
+                earlier.id < OutboxMessage.id,
+                earlier.not_before > now,
+            )
+            .exists()
+        )
+        return [
+            OutboxMessage.account == self.account,
+            OutboxMessage.status == "queued",
+            OutboxMessage.not_before <= now,
+            ~waiting,
+        ]
+
+    async def send_next(self) -> float | None:
+        """Send one message if one is due. Returns 0 after a send (or a lost claim), the
+        seconds until a room may take its next message, the poll interval when the transport
+        was not connected after all, or None when nothing is due."""
+        now = self.env.clock.now()
+        async with self.env.db.reading() as session:
+            rows = list(
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(*self._due(now))
+                    # By priority (bot.base.priorities: relay lines before "you earned" before menus),
+                    # then group posts before DMs when both are due: a push's relay must not
+                    # wait behind every payee's "you earned" DM.
+                    .order_by(OutboxMessage.priority, OutboxMessage.target_is_room.desc(), OutboxMessage.id)
+                    .limit(200)
+                )
+            )
+        if not rows:
+            return None
+        mono = self.monotonic()
+        ready = next((r for r in rows if self.room_ready.get(self._room_of(r), 0.0) <= mono), None)
+        if ready is None:  # every room read is waiting its turn: a DM further back may go now
+            async with self.env.db.reading() as session:
+                ready = await session.scalar(
+                    select(OutboxMessage)
+                    .where(
+                        *self._due(now),
+                        OutboxMessage.target_is_room.is_(False),
+                        OutboxMessage.kind.not_in(ROOM_KINDS),
+                    )
+                    .order_by(OutboxMessage.priority, OutboxMessage.id)
+                    .limit(1)
+                )
+        if ready is None:
+            return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
+        group = [ready]
+        if ready.coalesce_key:  # looked up directly: the lines may lie beyond the rows read above
+            # Only lines queued before the target's next other message (a red packet after
+            # line 3 stays after line 3: line 4 must not jump over it into this message).
+            other = aliased(OutboxMessage)
+            barrier = (
+                select(func.min(other.id))
+                .where(
+                    other.account == self.account,
+                    other.target == ready.target,
+                    other.status == "queued",
+                    other.id > ready.id,
+                    or_(other.coalesce_key.is_(None), other.coalesce_key != ready.coalesce_key),
+                )
+                .scalar_subquery()
+            )
+            async with self.env.db.reading() as session:
+                group += list(
+                    await session.scalars(
+                        select(OutboxMessage)
+                        .where(
+                            *self._due(now),
+                            OutboxMessage.coalesce_key == ready.coalesce_key,
+                            OutboxMessage.target == ready.target,
+                            OutboxMessage.id > ready.id,
+                            or_(barrier.is_(None), OutboxMessage.id < barrier),
+                        )
+                        .order_by(OutboxMessage.id)
+                        .limit(self.max_lines - 1)
+                    )
+                )
+        gap = self.account_ready - self.monotonic()
+        if gap > 0:  # the account's own pace comes before any room's
+            await self.sleep(gap)
+        if not await self._claim(group):
+            return 0.0
+        # Read back what was claimed: a row may have been rewritten while this sender waited
+        # out the account's pace (a welcome gaining the names of people who just joined).
+        async with self.env.db.reading() as session:
+            group = list(
+                await session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).order_by(OutboxMessage.id)
+                )
+            )
+        return 0.0 if await self._deliver(group) else self.poll
+
+    def _room_of(self, row: OutboxMessage) -> str:
+        if row.kind in ROOM_KINDS:
+            return str(row.payload.get("room", ""))
+        return row.target if row.target_is_room else ""
+
+    async def _claim(self, group: list[OutboxMessage]) -> bool:
+        ids = [r.id for r in group]
+        async with self.env.db.unit_of_work() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "queued")
+                .values(status="sending", attempts=OutboxMessage.attempts + 1)
+            )
+            if result.rowcount != len(ids):
+                await session.rollback()
+                return False  # another sender of this account took some of them
+        return True
+
+    async def _deliver(self, group: list[OutboxMessage]) -> bool:
+        """Send a claimed group; False when the transport was not connected (put back as it was)."""
+        first = group[0]
+        ref = ",".join(str(r.id) for r in group)
+        try:
+            await self._send(first, joined(r.text for r in group), ref)
+        except NotConnected as error:
+            await self._put_back(group, error)
+            return False
+        except Uncertain as error:
+            await self._uncertain(group, error)
+        except TransportError as error:
+            await self._failed(group, error)
+        except Exception as error:  # a transport bug must not kill the sender
+            log.exception("outbox: transport raised on message %s", ref)
+            await self._failed(group, TransportError(repr(error)))
+        else:
+            await self._settle(group, status="sent", sent_at=self.env.clock.now(), last_error="")
+            self.sent += len(group)
+        finally:
+            self._spaced(first)
+        return True
+
+    async def _send(self, row: OutboxMessage, text: str, ref: str) -> None:
+        transport, payload = self.transport, row.payload or {}
+        if row.kind == "text":
+            await transport.send_text(
+                row.target, text, room=row.target_is_room, mentions=payload.get("mentions", ()), ref=ref
+            )
+        elif row.kind == "image":
+            image = base64.b64decode(str(payload["image_b64"]))
+            await transport.send_image(
+                row.target, image, room=row.target_is_room, name=str(payload.get("name", "image.png")), ref=ref
+            )
+        elif row.kind == "room_add":
+            try:
+                await transport.add_to_room(str(payload["room"]), row.target, ref=ref)
+            except NeedInvite:  # the room grew past 40 since this was queued: invite instead
+                await transport.invite_to_room(str(payload["room"]), row.target, ref=ref)
+        elif row.kind == "room_invite":
+            await transport.invite_to_room(str(payload["room"]), row.target, ref=ref)
+        elif row.kind == "friend_accept":
+            await transport.accept_friend(row.target)
+        elif row.kind == "room_invitation_accept":
+            await transport.accept_room_invitation(row.target)
+        else:
+            raise TransportError(f"unknown outbox kind {row.kind!r}")
+
+    async def _put_back(self, group: list[OutboxMessage], error: NotConnected) -> None:
+        """Nothing went out: queued again as it was, the claim's attempt not counted."""
+        log.info("outbox: %s not sent, %s; back in the queue", ",".join(str(r.id) for r in group), error)
+        await self._settle(group, status="queued", attempts=OutboxMessage.attempts - 1)
+
+    async def _uncertain(self, group: list[OutboxMessage], error: Uncertain) -> None:
+        log.warning(
+            "outbox: %s to %s: outcome unknown (%s); kept as uncertain, not sent again until ops retry or drop it",
+            ",".join(str(r.id) for r in group),
+            group[0].target,
+            error,
+        )
+        await self._settle(group, status="uncertain", last_error=str(error)[:500] or type(error).__name__)
+
+    async def _settle(self, group: list[OutboxMessage], **values: object) -> None:
+        await self._record(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).values(**values))
+
+    async def _failed(self, group: list[OutboxMessage], error: TransportError) -> None:
+        attempts = group[0].attempts  # read back after the claim, which counted this attempt
+        dead = not error.retryable or attempts >= self.max_attempts
+        delay = self.backoff * 2 ** (attempts - 1) * (1 + self.rng.random() / 4)
+        log.warning(
+            "outbox: sending %s to %s failed (attempt %d): %s%s",
+            ",".join(str(r.id) for r in group),
+            group[0].target,
+            attempts,
+            error,
+            "; dead-lettered" if dead else f"; next try in {delay:.0f} s",
+        )
+        await self._settle(
+            group,
+            status="dead" if dead else "queued",
+            last_error=str(error)[:500] or type(error).__name__,
+            not_before=self.env.clock.now() + timedelta(seconds=delay),
+        )
+
+    def _spaced(self, row: OutboxMessage) -> None:
+        mono = self.monotonic()
+        self.account_ready = mono + self.account_gap + self.rng.uniform(0, self.jitter)
+        room = self._room_of(row)
+        if room:
+            self.room_ready[room] = mono + self.room_gap + self.rng.uniform(0, self.jitter)
+
+
+def joined(texts: Iterable[str]) -> str:
+    """Coalesced texts as one message: one-line texts (relay lines) one per line, longer
+    texts (several "you earned" DMs) separated by a blank line."""
+    parts = list(texts)
+    return ("\n\n" if any("\n" in t for t in parts) else "\n").join(parts)

@@ -1,0 +1,178 @@
+"""What an accepted order event causes beyond its ledger lines, in the same unit of work: the
+relay line in the brand's groups during a push, the red packets its stock reached, the
+"your commission was clawed back" DMs of a refund, level-ups, and entry by purchase.
+Called by :mod:`services.orders` only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.base.config import CourseSettings
+from bot.base.context import Context
+from bot.base.outbox import post_to_brand_groups, queue_text
+from core.entry import Applicant, Outcome, Path, decide_entry
+from core.group_ops import thresholds_reached
+from core.ledger import Entry
+from core.ledger import LedgerLine as CoreLine
+from core.upgrade import Climber, climb, metrics_needed
+from models import ingest
+from models import queries as q
+from models.catalog import RedPacket, RelayLine
+from models.orders import Order
+from models.people import Distributor
+from services.codes import new_code
+
+
+def person_id(person: Distributor) -> str:
+    """A distributor as the core names them."""
+    return str(person.id)
+
+
+
+async def relay(ctx: Context, brand_id: str, order: Order, seller: Distributor, course: CourseSettings) -> None:
+    """During the brand's open push, the order's numbered line: recorded (the push's boards
+    and final list are built from these lines) and queued for every group of the brand."""
+    relay = await ingest.next_relay_line(ctx.session, brand_id)
+    if relay is None:
+        return
+    push_id, number = relay
+    order.push_id = push_id
+    ctx.session.add(
+        RelayLine(
+            push_id=push_id,
+            number=number,
+            order_id=order.id,
+            seller_id=seller.id,
+            amount=order.amount,
+            quantity=order.quantity,
+            relayed_at=ctx.now,
+        )
+    )
+    data = {"number": number, "seller": seller.name, "course": course.name, "quantity": order.quantity}
+    await post_to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
+
+
+async def dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: list[CoreLine]) -> None:
+    course = ctx.settings.courses[order.course_sku]
+    by_payee: dict[str, list[CoreLine]] = {}
+    for line in lines:
+        if line.entry is not Entry.SETTLED:
+            by_payee.setdefault(line.payee, []).append(line)
+    for payee, mine in by_payee.items():
+        person = await ctx.session.get(Distributor, int(payee))
+        if person is None or not person.contact_id:
+            continue
+        queue_text(
+            ctx,
+            target=person.contact_id,
+            account=person.helper_account,
+            template="clawback_dm",
+            data={
+                "order_id": order.id,
+                "course": course.name,
+                "refunded": refunded,
+                "lines": [
+                    {"kind": ln.kind.value, "amount": ln.amount, "after_settlement": ln.entry is Entry.ADJUSTED}
+                    for ln in mine
+                ],
+            },
+        )
+
+
+async def thresholds_crossed(
+    ctx: Context, course: CourseSettings, brand_id: str, before: int, after: int, epoch: int, thresholds: list[int]
+) -> None:
+    """Stock went from ``before`` to ``after``: each threshold this order reaches
+    (:func:`core.group_ops.thresholds_reached`) is reached by it alone (the stock UPDATE
+    serialises orders), so it is recorded and announced once."""
+    crossed = thresholds_reached(before, after, thresholds)
+    if not crossed:
+        return
+    brand = ctx.settings.brands[brand_id]
+    groups = await q.brand_groups(ctx.session, brand_id)
+    for threshold in crossed:
+        ctx.session.add(
+            RedPacket(
+                brand_id=brand_id,
+                reason="threshold",
+                course_sku=course.sku,
+                stock_epoch=epoch,
+                threshold=threshold,
+                created_at=ctx.now,
+            )
+        )
+        data = {"course": course.name, "threshold": threshold, "stock": after, "brand": brand.name}
+        await post_to_brand_groups(ctx, brand_id, "red_packet_announcement", data)
+        for manager in brand.managers:
+            queue_text(
+                ctx,
+                target=manager,
+                template="red_packet_manager_dm",
+                data={**data, "groups": [g.name for g in groups]},
+            )
+
+
+async def check_upgrade(ctx: Context, person: Distributor) -> None:
+    """Climb every upgrade step the person now meets; a level-up changes their recruiter's VIP
+    counts, so the recruiter is looked at next, and so on (:func:`core.upgrade.climb`). Each
+    one's metrics are read before any level changes; the chain grows only while its top climbs."""
+    settings = ctx.settings
+    people = [person]
+    chain = [await _climber(ctx, person)]
+    while True:
+        ups = climb(chain, settings.upgrades, settings.vip_levels)
+        top = people[-1]
+        if len(ups) < len(chain) or top.recruiter_id is None or top.recruiter_id in {p.id for p in people}:
+            break
+        above = await ctx.session.get(Distributor, top.recruiter_id)
+        if above is None:
+            break
+        people.append(above)
+        chain.append(await _climber(ctx, above))
+    for current, up in zip(people, ups, strict=False):
+        current.level = up.to_level
+        current.level_since = ctx.now
+        if current.contact_id:
+            queue_text(
+                ctx,
+                target=current.contact_id,
+                account=current.helper_account,
+                template="level_up_dm",
+                data={"name": current.name, "level": up.to_level, "level_name": settings.levels[up.to_level].name},
+            )
+
+
+async def _climber(ctx: Context, person: Distributor) -> Climber:
+    needed = metrics_needed(person.level, ctx.settings.upgrades)
+    metrics = (
+        await q.distributor_metrics(ctx.session, person.id, sorted(ctx.settings.vip_levels), only=needed)
+        if needed
+        else {}
+    )
+    return Climber(person_id(person), person.level, metrics)
+
+
+async def enter_by_purchase(
+    ctx: Context, buyer_id: str, name: str, purchases: Decimal, seller: Distributor | None
+) -> None:
+    """Automatic entry at the lowest level once the buyer's purchases reach the threshold;
+    the recruiter is the distributor the buyer is locked to."""
+    rules = ctx.settings.entry
+    if Path.PURCHASE not in rules.paths:
+        return
+    locked_to = person_id(seller) if seller is not None else None  # the (active) distributor who sold to them
+    decision = decide_entry(Applicant(person=buyer_id, self_purchase_total=purchases, locked_to=locked_to), rules)
+    if decision.outcome is not Outcome.ADMITTED or decision.path is not Path.PURCHASE:
+        return  # only the purchase path enrols a buyer here; codes, reach and open entry are asked for
+    ctx.session.add(
+        Distributor(
+            code=new_code(),
+            name=name,
+            buyer_id=buyer_id,
+            level=ctx.settings.level_codes[0],
+            recruiter_id=int(decision.recruiter) if decision.recruiter else None,
+            entry_path=Path.PURCHASE.value,
+            joined_at=ctx.now,
+            level_since=ctx.now,
+        )
+    )
