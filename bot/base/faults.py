@@ -216,16 +216,17 @@ class Retrying:
         next_run: Callable[[], datetime | None] = lambda: None,
         first: float = 0.2,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
     ):
         self.name, self.job, self.next_run = name, job, next_run
-        self.first, self.cap, self.sleep = first, cap, sleep
+        self.first, self.cap, self.sleep, self.rng = first, cap, sleep, rng
         self.failing_since: datetime | None = None
         self.last_ok: datetime | None = None
         self.last_error = ""
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         doing.set(self.name)
-        backoff = Backoff(self.first, self.cap)
+        backoff = Backoff(self.first, self.cap, self.rng)
         while True:
             try:
                 result = await self.job(*args, **kwargs)
