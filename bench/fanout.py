@@ -36,7 +36,7 @@ from bot import colearning  # noqa: E402
 from bot.app import build_env, prepare  # noqa: E402
 from bot.base.config import load_settings  # noqa: E402
 from bot.base.context import FixedClock  # noqa: E402
-from bot.base.transport import Message, RoomInvitation, TransportStatus  # noqa: E402
+from bot.base.transport import WECHAT, Message, RoomInvitation, TransportStatus  # noqa: E402
 from bot.runtime.dispatch import Dispatcher  # noqa: E402
 from bot.runtime.scheduler import changed  # noqa: E402
 from bot.runtime.sender import OutboxSender  # noqa: E402
@@ -78,6 +78,7 @@ class Recorder:
     """A transport that notes when each room first got a message (simulated seconds)."""
 
     name, account = "bench", "helper"
+    capabilities = WECHAT
 
     def __init__(self, clock: SimTime) -> None:
         self.clock, self.reached, self.sends, self.last = clock, {}, 0, 0.0

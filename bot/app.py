@@ -1,7 +1,9 @@
 """The composition root: the root object (configuration, database, renderer, clock), the
 transport, the dispatcher with the chat routers, the outbox sender, the scheduler's jobs and the
 web application (the API, the console's pages, the transport's own routes) are built here once,
-and ``distbot run`` runs them until SIGINT/SIGTERM. The only module that imports a transport."""
+and ``distbot run`` runs them until SIGINT/SIGTERM. The only module that imports transports: it
+picks one from their registry (``bot.transports.registry``) and takes what the transport
+contributes — its web routes, its sending pace, its start-up line."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +42,8 @@ from bot.runtime.health import Health
 from bot.runtime.scheduler import register_colearning_jobs
 from bot.runtime.sender import OutboxSender
 from bot.runtime.spool import Spool, SpoolInUse
+from bot.transports import registry
+from bot.transports.sim_guard import is_loopback
 from bot.web.app import make_app
 from models.console import ConsoleUser
 from services import material
@@ -60,8 +64,9 @@ def build_env(
     templates: Path = TEMPLATES,
 ) -> Env:
     """Everything a command needs. Without ``clock``, the process clock: the system's, or the
-    one ``DISTBOT_CLOCK`` sets (see :func:`bot.base.context.process_clock`)."""
-    settings = settings or load_settings(config)
+    one ``DISTBOT_CLOCK`` sets (see :func:`bot.base.context.process_clock`). The file's
+    ``transport.kind`` must name a registered transport."""
+    settings = settings or load_settings(config, transport_kinds=registry.kinds())
     url = database_url or settings.raw.database.url or ""
     try:
         clock = clock or process_clock()
@@ -100,48 +105,40 @@ async def prepare(env: Env) -> None:
 
 def web_app(env: Env, transport: Transport | None = None, health: Health | None = None) -> web.Application:
     """The process's web application: the webhook, the ops API and health (``bot.web``), the
-    console's pages, and the simulator's page and API when the transport is the simulator."""
-    routes: list[list[web.AbstractRouteDef]] = [console_routes()]
-    if transport is not None and transport.name == "sim":
-        from bot.transports.sim_web import sim_routes
-
-        routes.append(list(sim_routes(transport)))  # type: ignore[arg-type]
+    console's pages, and the routes the transport contributes (the simulator's page and API)."""
+    routes: list[Sequence[web.AbstractRouteDef]] = [console_routes()]
+    if transport is not None:
+        routes.append(transport.web_routes())  # type: ignore[arg-type]  # aiohttp route definitions
     return make_app(env, health or Health(env, transport), routes)
 
 
 def transport_kind(env: Env) -> str:
-    """``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT."""
-    return os.environ.get("DISTBOT_TRANSPORT") or env.settings.raw.transport.kind
+    """``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT: a registered kind, or a
+    :class:`StartupError` naming the ones there are."""
+    chosen = os.environ.get("DISTBOT_TRANSPORT")
+    if chosen:
+        return registry.find(chosen, source="DISTBOT_TRANSPORT").kind
+    return registry.find(env.settings.raw.transport.kind, source=f"transport.kind in {env.settings.source}").kind
 
 
 def exposure_refusal(kind: str, host: str, allow_remote_sim: bool) -> str | None:
-    """Why the bot must not listen on ``host``: the simulator has no login, so whoever reaches
-    it can act as any manager or ops; beyond loopback only when asked for."""
-    from bot.transports.sim_guard import is_loopback
-
-    if kind != "sim" or allow_remote_sim or is_loopback(host):
+    """Why the bot must not listen on ``host``: a transport that serves pages without a login
+    (the simulator: whoever reaches it can act as any manager or ops) stays on loopback unless
+    asked otherwise."""
+    unguarded = registry.no_login(kind)
+    if unguarded is None or allow_remote_sim or is_loopback(host):
         return None
     return (
-        f"the WeChat simulator has no login: anyone who can reach {host} could act as any manager;"
+        f"{unguarded} has no login: anyone who can reach {host} could act as any manager;"
         " listen on 127.0.0.1, or pass --allow-remote-sim on a network you trust"
     )
 
 
-def make_transport(env: Env, page_url: str) -> Transport:
-    """The configured transport: ``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT."""
-    settings = env.settings.raw.transport
-    kind = transport_kind(env)
-    if kind == "wechaty":
-        try:
-            from bot.transports.wechaty_adapter import WechatyTransport
-
-            return WechatyTransport(account=env.settings.helper_account)
-        except (ImportError, ValueError) as exc:  # says what to install or set, in one line
-            raise StartupError(f"the wechaty transport cannot start: {exc} (or use transport.kind: sim)") from None
-    from bot.transports.sim import SimTransport
-
-    journal = settings.sim_journal
-    return SimTransport.from_settings(env.settings, journal, page_url=page_url, clock=env.clock.now)
+def make_transport(env: Env, base_url: str) -> Transport:
+    """The configured transport (``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT), built
+    by its registered factory; ``base_url`` is where the web application answers."""
+    setup = registry.Setup(env.settings, env.clock.now, base_url)
+    return registry.find(transport_kind(env)).build(setup)
 
 
 async def serve(
@@ -163,7 +160,7 @@ async def serve(
     refuse_demo_secrets(env.settings, host)
     await prepare(env)  # the database first: nothing else is opened if it cannot be
     try:
-        transport = transport or make_transport(env, f"http://{host}:{port}/sim")
+        transport = transport or make_transport(env, _base_url(host, port))
     except StartupError:
         await env.db.dispose()  # the process ends here: close what prepare() opened
         raise
@@ -180,8 +177,7 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    outbox = env.settings.raw.outbox
-    limits = outbox.sim_limits if transport.name == "sim" else outbox.limits
+    limits = transport.rate_limits(env.settings.raw.outbox)
     sender = OutboxSender(env, transport, limits, account=env.settings.helper_account)
     env.committed = sender.wake.set
     health = Health(env, transport)
@@ -287,15 +283,13 @@ async def _within(step: Awaitable[None], seconds: float, what: str) -> None:
         log.warning("stopping: %s did not finish within the grace period; going on without it", what)
 
 
+def _base_url(host: str, port: int) -> str:
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
 def _announce(env: Env, transport: Transport, host: str, port: int, *, console_accounts: int) -> None:
-    base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    status = transport.status()
-    lines = [f"distbot: {env.settings.raw.platform.name} is running"]
-    if transport.name == "sim":
-        lines.append(f"  WeChat simulator: open {base}/sim to chat with the helper as any contact")
-    else:
-        state = "logged in" if status.logged_in else "waiting for login (see the log)"
-        lines.append(f"  wechaty: {state} as {status.account or '?'} {status.detail}")
+    base = _base_url(host, port)
+    lines = [f"distbot: {env.settings.raw.platform.name} is running", f"  {transport.banner(base)}"]
     lines.append(f"  ops console: {base}/console")
     if not console_accounts:
         command = f"{_own_command()} users add NAME --role ops"

@@ -111,13 +111,19 @@ class Placement:
 
 
 def choose_group(
-    groups: Sequence[GroupState], rollover_at: int, direct_add_max: int = DIRECT_ADD_MAX
+    groups: Sequence[GroupState], rollover_at: int, direct_add_max: int | None = DIRECT_ADD_MAX
 ) -> Placement | None:
-    """The group (``groups`` in fill order) that takes the next person, and how; None when
-    every group has reached ``min(capacity, rollover_at)`` members."""
+    """The group (``groups`` in fill order) that takes the next person, and how: a direct add
+    while it has at most ``direct_add_max`` members, an invitation above (always, where
+    ``direct_add_max`` is None: nobody can be added directly). None when every group has
+    reached ``min(capacity, rollover_at)`` members.
+
+    Example: groups of 40 and 12 members, rollover 480 → the first, by a direct add; with
+    ``direct_add_max`` None → the first, by an invitation."""
     for group in groups:
         if group.members < min(group.capacity, rollover_at):
-            return Placement(group.room, Join.ADD if group.members <= direct_add_max else Join.INVITE)
+            direct = direct_add_max is not None and group.members <= direct_add_max
+            return Placement(group.room, Join.ADD if direct else Join.INVITE)
     return None
 
 

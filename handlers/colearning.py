@@ -97,14 +97,13 @@ async def relay(ctx: MessageContext) -> None:
 
 
 async def _image_b64(ctx: MessageContext, message: Message) -> str:
-    """The image's bytes, base64, where the transport can fetch them (an optional
-    ``image_bytes(message_id)``); "" where it cannot, and the groups get a line saying the
-    lecturer showed an image instead of an empty picture."""
-    fetch = getattr(ctx.transport, "image_bytes", None)
-    if fetch is None:
+    """The image's bytes, base64, where the transport can fetch them and send them on
+    (``capabilities.image_bytes`` and ``send_images``); "" where it cannot, and the groups get a
+    line saying the lecturer showed an image instead of an empty picture."""
+    if ctx.transport is None or not (ctx.transport.capabilities.image_bytes and ctx.transport.capabilities.send_images):
         return ""
     try:
-        return base64.b64encode(await fetch(message.id) or b"").decode()
+        return base64.b64encode(await ctx.transport.image_bytes(message.id) or b"").decode()
     except TransportError as error:
         log.warning("colearning: image %s could not be fetched: %s", message.id, error)
         return ""

@@ -87,7 +87,7 @@ async def place(ctx: MessageContext, brand: BrandSettings) -> None:
             return
     fill = ctx.settings.raw.brand_groups
     placement = choose_group(
-        [GroupState(g.room_id, g.member_count, g.capacity) for g in groups], fill.rollover_at, fill.direct_add_max
+        [GroupState(g.room_id, g.member_count, g.capacity) for g in groups], fill.rollover_at, _direct_add_max(ctx)
     )
     if placement is not None:
         group = next(g for g in groups if g.room_id == placement.room)
@@ -131,7 +131,7 @@ async def place(ctx: MessageContext, brand: BrandSettings) -> None:
 async def _create_group(ctx: MessageContext, brand: BrandSettings, groups: list[BrandGroup]) -> BrandGroup | None:
     """A new group for the brand with the person (and the brand's managers) in it, recorded as
     the brand's next group; None where the transport cannot create rooms."""
-    if ctx.transport is None:
+    if ctx.transport is None or not ctx.transport.capabilities.create_rooms:
         return None
     person = ctx.message.sender
     members = list(dict.fromkeys([person, *brand.managers]))
@@ -186,6 +186,16 @@ async def _room_from_a_rolled_back_attempt(
         return None
     _created_rooms[key] = room
     return room, members
+
+
+def _direct_add_max(ctx: MessageContext) -> int | None:
+    """Up to how many members a group takes a direct add: the configured number, within what the
+    transport can do; None where it adds nobody directly (people join by invitation or code)."""
+    configured = ctx.settings.raw.brand_groups.direct_add_max
+    if ctx.transport is None:
+        return configured
+    limit = ctx.transport.capabilities.direct_add_limit
+    return min(configured, limit) if limit else None
 
 
 def _account(ctx: MessageContext) -> str:

@@ -4,29 +4,33 @@ routers of handlers/__init__.py."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 
 import handlers
 from bot.base.env import Env
-from bot.base.transport import Event, Message
+from bot.base.transport import Capabilities, Event, Message
 from bot.runtime.dispatch import Dispatcher
 from bot.web.webhooks import ingest
 from handlers import keywords, material
 from models import OutboxMessage
 from services.order_events import parse_event
-from tests.fakes import FakeTransport
+from tests.fakes import FAKE, FakeTransport
 from tests.support import START
 
 # The routers as the bot runs them (friends.py registers people whose greeting has a code).
 ROUTERS = handlers.ROUTERS
 
 
+ROOM_MAKING = replace(FAKE, create_rooms=True)
+
+
 @dataclass
 class RoomMakingTransport(FakeTransport):
     """A transport that can create rooms (as the simulator can)."""
 
+    capabilities: Capabilities = ROOM_MAKING
     created: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
 
     async def create_room(self, topic: str, members: Sequence[str]) -> str | None:

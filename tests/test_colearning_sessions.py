@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from bot.app import build_env
 from bot.base.context import FixedClock
 from bot.base.env import Env
+from bot.base.transport import Capabilities
 from bot.runtime.scheduler import SOURCES, ColearningTimer, changed, register_colearning_jobs
 from tests.colearning_support import (
     LECTURER,
@@ -28,7 +30,7 @@ from tests.colearning_support import (
     said,
     session_body,
 )
-from tests.fakes import FakeTransport
+from tests.fakes import FAKE, FakeTransport
 from tests.support import START, TOKEN, order_event, post_event
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -73,8 +75,14 @@ async def another_process(services: Env, transport=None) -> AsyncIterator[tuple[
         await other.db.dispose()
 
 
+IMAGE_READING = replace(FAKE, image_bytes=True)
+
+
+@dataclass
 class ImageTransport(FakeTransport):
     """A transport that can fetch an image's bytes (what the relay forwards)."""
+
+    capabilities: Capabilities = IMAGE_READING
 
     async def image_bytes(self, message_id: str) -> bytes:
         return f"png of {message_id}".encode()
@@ -182,6 +190,20 @@ async def test_an_image_the_transport_cannot_fetch_reaches_the_groups_as_a_line_
         "colearning_relay_image",
         "【数学思维公开课】王老师：[图片]",
     )
+
+
+async def test_an_image_is_relayed_as_a_line_where_the_transport_declares_it_cannot_read_pictures(services):
+    await enrol(services, ROOMS[:1])
+    await create_session(services)
+    await changed(services)
+    unable = ImageTransport(capabilities=FAKE)  # it has the method, but does not declare the capability
+
+    await dispatch(
+        services, said(LECTURER, "板书.png", SESSION_START + MINUTE, 1, name="王老师", kind="image"), transport=unable
+    )
+
+    [line] = await outbox(services, target="room-g1")
+    assert (line.kind, line.text) == ("text", "【数学思维公开课】王老师：[图片]")
 
 
 async def test_the_course_card_goes_out_at_its_moment_with_course_price_and_keyword(services):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
@@ -123,7 +123,10 @@ class OutboxSettings(_Model):
 
 
 class TransportSettings(_Model):
-    kind: str = Field("sim", pattern="^(sim|wechaty)$")
+    # One of the transports the composition root registers (bot.transports.registry): this
+    # layer does not know them, so whoever loads the file for a run passes their kinds in
+    # (load_settings(transport_kinds=…)); without them only the shape of a name is checked.
+    kind: str = Field("sim", pattern="^[a-z][a-z0-9_]*$")
     sim_journal: str = "sim-world.jsonl"
     friend_keywords: list[str] = Field(default_factory=lambda: ["分销", "推广", "合作"])
 
@@ -451,18 +454,21 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> FsPath:
     return FsPath(explicit or os.environ.get("DISTBOT_CONFIG") or DEFAULT_CONFIG)
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Read and check a configuration file; raise :class:`ConfigError` with every problem."""
+def load_settings(
+    path: str | os.PathLike[str] | None = None, *, transport_kinds: Collection[str] | None = None
+) -> Settings:
+    """Read and check a configuration file; raise :class:`ConfigError` with every problem.
+    ``transport_kinds``: the transports that can run here, which ``transport.kind`` must name."""
     file = config_path(path)
     source = str(file)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(source, [Problem("(file)", f"cannot read: {exc.strerror or exc}")]) from None
-    return parse_settings(text, source)
+    return parse_settings(text, source, transport_kinds=transport_kinds)
 
 
-def parse_settings(text: str, source: str = "<config>") -> Settings:
+def parse_settings(text: str, source: str = "<config>", *, transport_kinds: Collection[str] | None = None) -> Settings:
     lines = line_index(text)
     try:
         data = load_yaml(text)
@@ -486,6 +492,9 @@ def parse_settings(text: str, source: str = "<config>") -> Settings:
         if built:
             plans[name] = built
     problems.extend(_cross_checks(raw))
+    if transport_kinds is not None and raw.transport.kind not in transport_kinds:
+        known = ", ".join(sorted(transport_kinds))
+        problems.append(Problem("transport.kind", f"no transport {raw.transport.kind!r} here: one of {known}"))
     if problems or plan is None:
         raise ConfigError(source, problems, lines)
     return Settings(raw=raw, plan=plan, plans=plans, source=source)

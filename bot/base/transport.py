@@ -1,15 +1,36 @@
-"""The one interface every transport implements, and the neutral events they deliver.
+"""The one interface every transport implements, the neutral events they deliver, the errors
+they raise and the capabilities they declare.
 
-Handlers and the outbox sender only see these types; the wechaty adapter is the only module
-that imports wechaty, the simulator the only one that knows the simulated world.
+Handlers, services and the outbox sender see only these types; each adapter module is the only
+one that knows its backend (the wechaty adapter the only one importing wechaty, the simulator
+the only one knowing the simulated world). The composition root picks the transport from the
+registry (``bot.transports.registry``: kind → factory) and lets it contribute its web routes and
+its pace (:meth:`Transport.web_routes`, :meth:`Transport.rate_limits`).
+
+**Capabilities, not names.** What a backend can do differs: personal WeChat adds people
+directly up to 40 members and invites above; WeCom's customer groups take nobody by an add
+(people join by a code) and every group post waits for a staff member's confirmation, within a
+monthly cap; a puppet service may lack room creation. Each transport says so in
+``transport.capabilities`` (:class:`Capabilities`), and callers branch on those fields — never on
+``transport.name``, never by probing for a method. A call whose capability is false refuses
+with :class:`Unsupported` (a :class:`Refused`: never retried), never silently does nothing; the
+one exception is the direct-add limit, whose refusal is :class:`NeedInvite` so that the outbox
+sends an invitation instead. Capabilities may narrow while running when a service turns out
+unable (a puppet answering "not implemented"): they never widen.
+
+The same promises hold for every transport, and ``tests/contract/`` checks them against each
+(the simulator, wechaty against a gRPC puppet service, the tests' fake).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from bot.base.config import OutboxSettings, RateLimits
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,11 @@ class Refused(TransportError):
     retryable = False
 
 
+class Unsupported(Refused):
+    """The transport cannot do this at all: its :class:`Capabilities` say so (no room creation,
+    no image bytes, no invitation cards, …). Ask the capability before calling."""
+
+
 class UnknownTarget(TransportError):
     """No such contact or room."""
 
@@ -130,6 +156,103 @@ class Uncertain(TransportError):
     retryable = False
 
 
+@dataclass(frozen=True)
+class PostCap:
+    """How many group posts one room (or one customer) takes per period — WeCom's cap on
+    group-message tasks: by default as many a month as the month has days, or as the admin sets
+    it, 7 a week or 1 a day. ``posts`` None (``per`` "month" only): the month's number of days.
+
+    Example: ``PostCap("month").allowed(date(2026, 2, 10))`` is 28; ``PostCap("week", 7)`` is 7."""
+
+    per: Literal["day", "week", "month"]
+    posts: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.posts is None and self.per != "month":
+            raise ValueError("only a monthly cap may follow the month's length")
+        if self.posts is not None and self.posts < 0:
+            raise ValueError("a cap counts posts: 0 or more")
+
+    def allowed(self, day: date) -> int:
+        """The cap of the period ``day`` falls in."""
+        if self.posts is not None:
+            return self.posts
+        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        return (following - day.replace(day=1)).days
+
+
+@dataclass(frozen=True)
+class PrivateWindow:
+    """When the helper may write to a person privately: within ``hours`` of the person's last
+    message, at most ``messages`` per message they send (WeCom's 微信客服: 48 h, 5)."""
+
+    hours: int
+    messages: int
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a transport can do, declared by it; handlers, services and the sender branch on
+    these. The defaults say "cannot": a transport declares what it can.
+
+    - ``create_rooms``: ``create_room`` makes a new room with the helper and the people given.
+    - ``send_images``: ``send_image`` posts a picture (otherwise texts only).
+    - ``image_bytes``: ``image_bytes(message_id)`` returns the picture a person sent.
+    - ``mentions``: ``send_text`` in a room @-mentions the members named.
+    - ``remove_members``: ``remove_from_room`` takes a person out of a room the helper owns.
+    - ``direct_add_limit``: ``add_to_room`` adds a person directly while the room has at most
+      this many members; above, :class:`NeedInvite` (0: never — people join by invitation or code).
+    - ``room_invitations``: ``invite_to_room`` sends a person an invitation card to accept.
+    - ``accept_room_invitations``: the helper is invited into people's own rooms
+      (:class:`RoomInvitation` events) and ``accept_room_invitation`` takes it in.
+    - ``friend_requests``: people ask to befriend the helper (:class:`FriendRequest` events) and
+      ``accept_friend`` accepts them (WeCom has none: contacts come through 联系我 codes).
+    - ``join_codes``: people join rooms through a code or link the bot hands out (WeCom's join
+      ways) rather than by an add or an invitation.
+    - ``group_posts_need_confirmation``: a post to a room is only proposed; it goes out once a
+      staff member confirms it in their client (WeCom's group-message tasks).
+    - ``group_post_cap``: at most so many posts per room (and per customer) a period; None: no cap.
+    - ``private_window``: when the helper may write privately; None: whenever it likes.
+    """
+
+    create_rooms: bool = False
+    send_images: bool = False
+    image_bytes: bool = False
+    mentions: bool = False
+    remove_members: bool = False
+    direct_add_limit: int = 0
+    room_invitations: bool = False
+    accept_room_invitations: bool = False
+    friend_requests: bool = False
+    join_codes: bool = False
+    group_posts_need_confirmation: bool = False
+    group_post_cap: PostCap | None = None
+    private_window: PrivateWindow | None = None
+
+
+# Personal WeChat, as the helper account sees it (DESIGN.md, "WeChat facts"): direct adds up to
+# 40 members and invitations above, the helper's own rooms, pictures both ways, no caps.
+WECHAT = Capabilities(
+    create_rooms=True,
+    send_images=True,
+    image_bytes=True,
+    mentions=True,
+    remove_members=True,
+    direct_add_limit=40,
+    room_invitations=True,
+    accept_room_invitations=True,
+    friend_requests=True,
+)
+
+
+class WebRoute(Protocol):
+    """A route a transport serves in the process's web application: an aiohttp route
+    definition (``web.get(...)``, ``web.post(...)``), described here by what the application
+    calls on it, since this layer does not import aiohttp."""
+
+    def register(self, router: Any) -> list[Any]: ...
+
+
 @dataclass
 class TransportStatus:
     """What the transport says of itself (``/healthz``, the console, the start-up lines).
@@ -146,7 +269,10 @@ class TransportStatus:
 
 
 class Transport(Protocol):
-    """What the bot needs from WeChat (or the simulator).
+    """What the bot needs from WeChat (or the simulator, or WeCom).
+
+    ``name`` is the transport's kind (``sim``, ``wechaty``) for logs and ``/healthz`` — what it
+    can do is in ``capabilities``, never read from its name.
 
     ``ref`` on sends is the outbox row id: transports may use it to recognise a resend (the
     simulator records it).
@@ -154,11 +280,18 @@ class Transport(Protocol):
     ``account`` is the logical helper account this process sends as (outbox rows name it);
     ``self_id`` is the helper's own contact id as WeChat shows it — in member lists, joins,
     mentions and echoed messages. They differ on WeChat (``helper`` vs ``wxid_…``): compare
-    contact ids with ``self_id``, never with ``account``."""
+    contact ids with ``self_id``, never with ``account``.
+
+    Every call that acts raises a :class:`TransportError`: :class:`NotConnected` while it cannot
+    send (nothing was sent), :class:`Unsupported` where ``capabilities`` says it cannot,
+    :class:`UnknownTarget`, :class:`Refused`, :class:`NeedInvite`, :class:`RoomFull` for what
+    WeChat refuses, :class:`Uncertain` when the outcome is unknown. A resend of something that
+    went through (the same add, the same acceptance) does nothing and succeeds."""
 
     name: str
     account: str
     self_id: str  # "" until logged in
+    capabilities: Capabilities
 
     def can_send(self) -> bool:
         """Whether a send may be tried now (connected and logged in)."""
@@ -169,28 +302,53 @@ class Transport(Protocol):
     async def start(self, sink: EventSink) -> None:
         """Connect and deliver every incoming event to ``sink``; return once running."""
 
-    async def stop(self) -> None: ...
+    async def stop(self) -> None:
+        """Deliver nothing more and disconnect; stopping again does nothing."""
 
     async def send_text(
         self, target: str, text: str, *, room: bool, mentions: Sequence[str] = (), ref: str | None = None
     ) -> str:
-        """Send; return the message id."""
+        """Send; return the message id. ``mentions`` need ``capabilities.mentions``."""
 
-    async def send_image(self, target: str, image: bytes, *, room: bool, name: str, ref: str | None = None) -> str: ...
+    async def send_image(self, target: str, image: bytes, *, room: bool, name: str, ref: str | None = None) -> str:
+        """Send a picture (``capabilities.send_images``); return the message id."""
+
+    async def image_bytes(self, message_id: str) -> bytes:
+        """The picture a person sent in message ``message_id`` (``capabilities.image_bytes``);
+        :class:`UnknownTarget` when it is not (or no longer) to be had."""
 
     async def add_to_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
-        """Add directly (rooms up to 40 members); raises NeedInvite above that."""
+        """Add directly while the room has at most ``capabilities.direct_add_limit`` members;
+        :class:`NeedInvite` above that."""
 
-    async def invite_to_room(self, room: str, contact: str, *, ref: str | None = None) -> None: ...
+    async def invite_to_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
+        """Send ``contact`` an invitation card to the room (``capabilities.room_invitations``)."""
+
+    async def remove_from_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
+        """Take ``contact`` out of a room the helper owns (``capabilities.remove_members``)."""
 
     async def room_members(self, room: str) -> list[str]:
         """The room's current member list, fresh (not a cache)."""
 
-    async def accept_friend(self, request_id: str) -> None: ...
+    async def accept_friend(self, request_id: str) -> None:
+        """Accept a friend request (``capabilities.friend_requests``)."""
 
-    async def accept_room_invitation(self, invitation_id: str) -> None: ...
+    async def accept_room_invitation(self, invitation_id: str) -> None:
+        """Join the room the helper was invited into (``capabilities.accept_room_invitations``)."""
 
     async def create_room(self, topic: str, members: Sequence[str]) -> str | None:
-        """Create a room; None where the transport cannot."""
+        """Create a room with the helper and ``members``; return its id (``capabilities.create_rooms``).
+        None where the service turned out unable (the capability is withdrawn at the same time)."""
 
     def status(self) -> TransportStatus: ...
+
+    def rate_limits(self, outbox: OutboxSettings) -> RateLimits:
+        """The pace the outbox sends at through this transport, from the configured ones
+        (``outbox.limits``; the simulator, in-process, takes the faster ``outbox.sim_limits``)."""
+
+    def web_routes(self) -> Sequence[WebRoute]:
+        """The routes this transport serves in the process's web application (the simulator's
+        ``/sim`` page and API); none for most."""
+
+    def banner(self, base_url: str) -> str:
+        """One line for the start-up banner: where to look, or what state it is in."""

@@ -16,10 +16,20 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.base.config import Settings
-from bot.base.transport import Event, EventSink, TransportStatus, UnknownTarget, conversation_of
+from bot.base.config import OutboxSettings, RateLimits, Settings
+from bot.base.transport import (
+    WECHAT,
+    Capabilities,
+    Event,
+    EventSink,
+    TransportStatus,
+    UnknownTarget,
+    WebRoute,
+    conversation_of,
+)
 from bot.transports.sim_journal import DEFAULT_JOURNAL
 from bot.transports.sim_state import utc_now
+from bot.transports.sim_web import sim_routes
 from bot.transports.sim_world import DIRECT_ADD_LIMIT, Refused, SimWorld
 
 __all__ = ["DEFAULT_JOURNAL", "DIRECT_ADD_LIMIT", "Refused", "SimTransport", "SimWorld"]
@@ -28,7 +38,12 @@ log = logging.getLogger(__name__)
 
 
 class SimTransport:
+    """Personal WeChat's capabilities, kept by the world's rules (40 members for a direct add,
+    the helper's own rooms, pictures both ways); it contributes the ``/sim`` page and API to the
+    web application and sends at the fast ``outbox.sim_limits`` (nobody's account at stake)."""
+
     name = "sim"
+    capabilities: Capabilities = WECHAT
 
     def __init__(self, world: SimWorld, *, page_url: str | None = None):
         self.world = world
@@ -135,6 +150,11 @@ class SimTransport:
     async def invite_to_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
         self.world.invite(room, contact, ref=ref)
 
+    async def remove_from_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
+        event = self.world.remove(room, contact, ref=ref)
+        if event is not None:
+            self.deliver(event)
+
     async def room_members(self, room: str) -> list[str]:
         return list(self.world.helper_room(room).members)
 
@@ -147,11 +167,13 @@ class SimTransport:
             raise UnknownTarget(f"no invitation {invitation_id!r}")
         if card.contact != self.self_id:
             raise Refused(f"invitation {invitation_id} is for {card.contact}, not the helper")
+        if card.state == "accepted":
+            return  # a resend of an acceptance that went through
         event = self.world.accept_invitation(invitation_id)
         if event is not None:
             self.deliver(event)
 
-    async def create_room(self, topic: str, members: Sequence[str]) -> str | None:
+    async def create_room(self, topic: str, members: Sequence[str]) -> str:
         return self.world.create_room(topic, members)
 
     def can_send(self) -> bool:
@@ -170,3 +192,14 @@ class SimTransport:
         # The world is in this process: connected and logged in exactly while started.
         up = self._sink is not None
         return TransportStatus(self.name, self.account, up, detail, connected=up, since=self._since)
+
+    # ----------------------------------------------------------------------------- contributions
+
+    def rate_limits(self, outbox: OutboxSettings) -> RateLimits:
+        return outbox.sim_limits  # in process: no account to protect, and demos should feel live
+
+    def web_routes(self) -> list[WebRoute]:
+        return list(sim_routes(self))
+
+    def banner(self, base_url: str) -> str:
+        return f"WeChat simulator: open {base_url}/sim to chat with the helper as any contact"

@@ -1,10 +1,11 @@
 """HTTP for the simulated world: people act (``POST``), anyone looks (``GET``), and ``/sim``
 serves a WeChat-like chat page that does both.
 
-Mount with ``app.add_routes(sim_routes(transport))``. Answers are JSON; a refused action is
-422 ``{"status": "refused", "reason": …}``, an unknown id in a path is 404. Every POST carries a
-JSON body (``Content-Type: application/json``) and no foreign ``Origin``, or it is 403
-(:mod:`bot.transports.sim_guard`).
+The simulator contributes these routes to the process's web application
+(``SimTransport.web_routes()``); on an app of one's own, ``app.add_routes(sim_routes(transport))``.
+Answers are JSON; a refused action is 422 ``{"status": "refused", "reason": …}``, an unknown id
+in a path is 404. Every POST carries a JSON body (``Content-Type: application/json``) and no
+foreign ``Origin``, or it is 403 (:mod:`bot.transports.sim_guard`).
 
 | route | body / answer |
 | --- | --- |
@@ -32,14 +33,13 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from bot.base.jsonutil import body_problem, dumps, loads
-from bot.base.transport import TransportError
+from bot.base.transport import Event, TransportError
 from bot.transports import sim_guard
-from bot.transports.sim import SimTransport
 from bot.transports.sim_images import image_type
 from bot.transports.sim_journal import Record
 from bot.transports.sim_world import Invitation, Room, SimWorld
@@ -61,6 +61,15 @@ PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' "
     "'unsafe-inline'; img-src 'self' data: blob:; frame-ancestors 'none'; form-action 'self'",
 }
+
+
+class SimSide(Protocol):
+    """The bot's side of the world, as these routes use it (:class:`bot.transports.sim.SimTransport`,
+    which contributes these routes: it imports this module, not the other way round)."""
+
+    world: SimWorld
+
+    def deliver(self, event: Event) -> None: ...
 
 
 class Bad(Exception):
@@ -171,7 +180,7 @@ def invitation_json(world: SimWorld, card: Invitation) -> dict[str, Any]:
 
 
 class SimHandlers:
-    def __init__(self, transport: SimTransport, page: Path = PAGE):
+    def __init__(self, transport: SimSide, page: Path = PAGE):
         self.transport = transport
         self.world = transport.world
         self.page = page
@@ -394,6 +403,7 @@ class SimHandlers:
         ]
 
 
-def sim_routes(transport: SimTransport, page: Path = PAGE) -> list[web.RouteDef]:
-    """Every ``/sim`` route, bound to ``transport``: ``app.add_routes(sim_routes(transport))``."""
+def sim_routes(transport: SimSide, page: Path = PAGE) -> list[web.RouteDef]:
+    """Every ``/sim`` route, bound to ``transport``: ``app.add_routes(sim_routes(transport))``
+    (what ``SimTransport.web_routes()`` contributes to the process's application)."""
     return SimHandlers(transport, page).routes()

@@ -221,6 +221,21 @@ class SimWorld(WorldState):
         record = self._commit({"op": "leave", "room": room, "contacts": people})
         return RoomLeave(room, tuple(people), parse_at(record["at"]))
 
+    def remove(self, room: str, contact: str, *, ref: str | None = None) -> RoomLeave | None:
+        """The helper takes ``contact`` out of a room: only the room's owner may, as on WeChat.
+        None when they are not in it (left already, or a resend)."""
+        target = self.helper_room(room)
+        if target.owner != self.helper:
+            raise Refused(f"小助手不是群「{target.topic}」的群主，不能移出成员")
+        if contact == self.helper:
+            raise Refused("the helper cannot remove itself")
+        self._need_contact(contact)
+        if contact not in target.members:
+            self._arrived("remove_from_room", room, contact, ref)
+            return None
+        record = self._commit({"op": "leave", "room": room, "contacts": [contact], "remover": self.helper, "ref": ref})
+        return RoomLeave(room, (contact,), parse_at(record["at"]))
+
     def say(
         self,
         sender: str,

@@ -36,14 +36,16 @@ import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bot.base.config import MAX_ROOM_MEMBERS
+from bot.base.config import MAX_ROOM_MEMBERS, OutboxSettings, RateLimits
 from bot.base.transport import (
+    WECHAT,
+    Capabilities,
     Event,
     EventSink,
     FriendRequest,
@@ -59,7 +61,10 @@ from bot.base.transport import (
     TransportStatus,
     Uncertain,
     UnknownTarget,
+    Unsupported,
+    WebRoute,
 )
+from bot.transports.file_box import file_box_bytes
 from bot.transports.ordered import OrderedDelivery
 
 log = logging.getLogger(__name__)
@@ -67,7 +72,7 @@ log = logging.getLogger(__name__)
 ENV_ENDPOINT = "WECHATY_PUPPET_SERVICE_ENDPOINT"
 ENV_TOKEN = "WECHATY_PUPPET_SERVICE_TOKEN"
 QR_PAGE = "https://wechaty.js.org/qrcode/"  # renders a login QR code from the text in its path
-DIRECT_ADD_LIMIT = 40  # above this many members WeChat turns an add into an invitation
+DIRECT_ADD_LIMIT = WECHAT.direct_add_limit  # above this many members WeChat turns an add into an invitation
 SEEN_IDS = 100_000  # message ids remembered to drop repeats, as the library's own container does
 # Events taken from the puppet in stream order instead of Wechaty's bridge (see _Bot below).
 TAKEN_EVENTS = ("message", "friendship", "room-join", "room-leave", "room-invite", "login", "logout", "scan")
@@ -149,6 +154,7 @@ def _library() -> SimpleNamespace:
         from wechaty.exceptions import WechatyOperationError
         from wechaty.user.room_invitation import RoomInvitation as WxRoomInvitation
         from wechaty_grpc.wechaty import PuppetStub
+        from wechaty_grpc.wechaty.puppet import ImageType
         from wechaty_puppet import FileBox, FriendshipType, MessageType
         from wechaty_puppet.exceptions import WechatyPuppetError
         from wechaty_puppet_service import PuppetService
@@ -335,6 +341,7 @@ def _library() -> SimpleNamespace:
         WechatyOptions=wechaty.WechatyOptions,
         AsyncIOScheduler=AsyncIOScheduler,
         FileBox=FileBox,
+        ImageType=ImageType,
         FriendshipType=FriendshipType,
         MessageType=MessageType,
         GRPCError=GRPCError,
@@ -365,7 +372,13 @@ class WechatyTransport:
     ``call_timeout`` bounds every call to the service; ``heartbeat_timeout`` is how long the
     service may stay silent (no heartbeat, no event, no answer to the ``ding`` sent once it has
     been silent for a third of that) before the connection is given up and made again. Silent
-    for two thirds of it, the service may be hung: sends pause (``can_send()`` is false)."""
+    for two thirds of it, the service may be hung: sends pause (``can_send()`` is false).
+
+    Capabilities: personal WeChat's, as far as a puppet service offers them — room creation
+    (``RoomCreate``), removal (``RoomDel``, the helper owning the room), a received picture's bytes
+    (``MessageImage``). A service answering one of these "not implemented" withdraws it for the
+    rest of the run. python-wechaty has no invitation call: an invitation is ``RoomAdd``, which
+    WeChat turns into a card above 40 members."""
 
     name = "wechaty"
 
@@ -398,6 +411,7 @@ class WechatyTransport:
         # id the puppet logs in as is self_id. Several helper accounts share one database.
         self.account = account or os.environ.get("DISTBOT_HELPER_ACCOUNT") or "helper"
         self.self_id = ""
+        self.capabilities: Capabilities = WECHAT
         self._backoff = backoff
         self._idle_after = idle_after
         self._max_loading = max_loading
@@ -810,8 +824,40 @@ class WechatyTransport:
         an invitation card when the room has more than 40 members."""
         await self._add(room, contact, direct=False)
 
+    async def remove_from_room(self, room: str, contact: str, *, ref: str | None = None) -> None:
+        self._need(self.capabilities.remove_members, "remove_members", f"remove_from_room {room}/{contact}")
+
+        async def go(bot: Any) -> None:
+            if contact not in await self._members(bot, room):
+                return  # gone already, or a resend of a removal that went through
+            # puppet.room_delete, not Room.delete(): that reloads the room after, and a failure
+            # there would make the outbox remove again. WeChat refuses it unless the helper owns
+            # the room (a permanent error: Refused).
+            await bot.puppet.room_delete(room, contact)  # RoomDel{id, contactId}
+
+        await self._call("remove_from_room", f"{room}/{contact}", go)
+
     async def room_members(self, room: str) -> list[str]:
         return await self._call("room_members", room, lambda bot: self._members(bot, room))
+
+    async def image_bytes(self, message_id: str) -> bytes:
+        """The HD picture of a received image message (``MessageImage``). The service answers
+        with a FileBox as JSON, read here rather than by ``FileBox.from_json``, which fetches a
+        URL box with blocking ``requests`` inside the event loop: a base64 box is decoded, a URL
+        box fetched with aiohttp, both within the call's timeout."""
+        self._need(self.capabilities.image_bytes, "image_bytes", f"image_bytes {message_id}")
+        lib = _library()
+
+        async def go(bot: Any) -> bytes:
+            answer = await bot.puppet.puppet_stub.message_image(id=message_id, type=lib.ImageType.IMAGE_TYPE_HD)
+            return await file_box_bytes(answer.filebox, message_id)
+
+        try:
+            return await self._call("image_bytes", message_id, go)
+        except TransportError as exc:
+            if self._withdraw_if_unimplemented(exc, "image_bytes"):
+                raise Unsupported(f"image_bytes {message_id}: the puppet service does not implement it") from exc
+            raise
 
     async def accept_friend(self, request_id: str) -> None:
         async def go(bot: Any) -> None:
@@ -834,9 +880,9 @@ class WechatyTransport:
         )
 
     async def create_room(self, topic: str, members: Sequence[str]) -> str | None:
+        self._need(self.capabilities.create_rooms, "create_rooms", f"create_room {topic}")
         if len(members) < 2:
             raise Refused("WeChat creates a room with at least two other members")
-        lib = _library()
 
         async def go(bot: Any) -> Any:
             return await bot.Room.create([bot.Contact.load(m) for m in members], topic)
@@ -844,11 +890,37 @@ class WechatyTransport:
         try:
             created = await self._call("create_room", topic, go)
         except TransportError as exc:
-            grpc = _grpc_error(exc)
-            if grpc is not None and grpc.status == lib.Status.UNIMPLEMENTED:
-                return None  # this puppet cannot create rooms
+            if self._withdraw_if_unimplemented(exc, "create_rooms"):
+                return None  # this puppet cannot create rooms: the next caller knows beforehand
             raise
         return created.room_id or None
+
+    @staticmethod
+    def _need(declared: bool, capability: str, what: str) -> None:
+        if not declared:
+            raise Unsupported(f"{what}: the puppet service cannot ({capability} is not among its capabilities)")
+
+    def _withdraw_if_unimplemented(self, exc: TransportError, capability: str) -> bool:
+        """A service answering UNIMPLEMENTED cannot do it at all: say so from now on."""
+        grpc = _grpc_error(exc)
+        if grpc is None or grpc.status != _library().Status.UNIMPLEMENTED:
+            return False
+        log.warning("wechaty: the puppet service does not implement %s; not asked again", capability)
+        self.capabilities = replace(self.capabilities, **{capability: False})
+        return True
+
+    # -- contributions to the process ----------------------------------------------------------
+
+    def rate_limits(self, outbox: OutboxSettings) -> RateLimits:
+        return outbox.limits  # a real account: the slow, jittered pace
+
+    def web_routes(self) -> list[WebRoute]:
+        return []
+
+    def banner(self, base_url: str) -> str:
+        status = self.status()
+        state = "logged in" if status.logged_in else "waiting for login (see the log)"
+        return f"wechaty: {state} as {status.account or '?'} {status.detail}"
 
 
 def _cause(exc: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]) -> Any:

@@ -73,6 +73,11 @@ def test_a_group_is_full_at_its_capacity_or_the_rollover_cap_whichever_is_lower(
     assert choose_group(groups(479, capacity=500), rollover_at=480) == Placement("room-1", Join.INVITE)
 
 
+def test_where_nobody_can_be_added_directly_even_an_empty_group_takes_people_by_invitation():
+    assert choose_group(groups(0, 0), rollover_at=480, direct_add_max=None) == Placement("room-1", Join.INVITE)
+    assert choose_group(groups(450, 12), rollover_at=480, direct_add_max=None) == Placement("room-2", Join.INVITE)
+
+
 def test_when_every_group_is_full_there_is_no_placement():
     assert choose_group(groups(450, 480), rollover_at=480) is None
     assert choose_group([], rollover_at=480) is None

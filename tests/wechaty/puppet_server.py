@@ -17,6 +17,7 @@ with a DONG event and can send heartbeats. The helper is logged in as a WeChat i
 from __future__ import annotations
 
 import asyncio
+import base64
 import inspect
 import itertools
 import json
@@ -81,6 +82,7 @@ class FakePuppetService:
         self.messages: dict[str, pb.MessagePayloadResponse] = {}
         self.friendships: dict[str, pb.FriendshipPayloadResponse] = {}
         self.invitations: dict[str, pb.RoomInvitationPayloadResponse] = {}
+        self.images: dict[str, str] = {}  # message id → the FileBox JSON MessageImage answers with
         self.accepted_invitations: list[str] = []
         self.calls: list[Call] = []
         self.latency: Callable[[Call], float] | None = None  # seconds before answering a call
@@ -198,6 +200,15 @@ class FakePuppetService:
             mention_ids=list(mentions),
         )
         self.push(EventType.EVENT_TYPE_MESSAGE, {"messageId": message_id})
+        return message_id
+
+    def image(self, sender: str, data: bytes, *, room: str = "", url: str | None = None) -> str:
+        """A person sends a picture; MessageImage hands it out as a base64 FileBox, or as a URL
+        box pointing at ``url`` (as some services do for large files)."""
+        message_id = self._message(sender, "", room=room, mentions=(), kind=IMAGE)
+        inline = {"boxType": 1, "base64": base64.b64encode(data).decode()}
+        box = {"boxType": 2, "remoteUrl": url, "headers": {}} if url else inline
+        self.images[message_id] = json.dumps({**box, "name": f"{message_id}.jpg", "metadata": {}})
         return message_id
 
     def friend_request(self, contact: str, hello: str) -> str:
@@ -335,6 +346,17 @@ class FakePuppetService:
         if request.contact_id not in members:
             members.append(request.contact_id)
         return pb.RoomAddResponse()
+
+    async def _rpc_RoomDel(self, request: pb.RoomDelRequest) -> Any:
+        room = self._get(self.rooms, request.id, "room")
+        if room.owner_id != self.self_id:
+            raise GRPCError(Status.PERMISSION_DENIED, "only the room's owner may remove members")
+        room.member_ids = [m for m in room.member_ids if m != request.contact_id]
+        return pb.RoomDelResponse()
+
+    async def _rpc_MessageImage(self, request: pb.MessageImageRequest) -> Any:
+        self._get(self.messages, request.id, "message")
+        return pb.MessageImageResponse(filebox=self._get(self.images, request.id, "image of message"))
 
     async def _rpc_RoomCreate(self, request: pb.RoomCreateRequest) -> Any:
         room_id = self.next_id("room")
