@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, MetaData, func, type_coerce
+from sqlalchemy import BigInteger, CursorResult, DateTime, MetaData, Result, func, type_coerce
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -85,3 +85,11 @@ def money_sum(expression: Any) -> Any:
     ``amount - refunded`` loses the Money type in SQLAlchemy, so every money sum goes through
     here and is read back as Money."""
     return type_coerce(func.coalesce(func.sum(expression), 0), Money())
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. ``session.execute`` is typed as returning a
+    plain ``Result``; for those statements it is a ``CursorResult``, which knows."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} of a statement that returns rows has no row count")
+    return int(result.rowcount or 0)

@@ -9,8 +9,11 @@ from sqlalchemy import JSON, Date, Index, Integer, SmallInteger, String, Text, t
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.statuses import EnumString, OutboxStatus
 
-QUEUED = text("status = 'queued'")
+QUEUED = text(f"status = '{OutboxStatus.QUEUED}'")
+# Kinds sent to a person but paced as posts to their room (``payload["room"]``).
+ROOM_KINDS = ("room_add", "room_invite")
 
 
 class OutboxMessage(Base):
@@ -40,7 +43,7 @@ class OutboxMessage(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     coalesce_key: Mapped[str | None] = mapped_column(String(160))
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|sending|sent|dead
+    status: Mapped[OutboxStatus] = mapped_column(EnumString(OutboxStatus), default=OutboxStatus.QUEUED)
     priority: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -7,7 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -21,6 +20,8 @@ from models.catalog import BrandGroup, Course, RedPacket, RelayPush
 from models.orders import LedgerLine, Order
 from models.people import Distributor, FanLock
 from models.rooms import RoomMember
+from models.statuses import RedPacketReason
+from models.upsert import insert_or_ignore
 
 
 async def distributor_by_code(session: AsyncSession, code: str) -> Distributor | None:
@@ -238,7 +239,7 @@ async def current_threshold_red_packets(session: AsyncSession, brand_id: str) ->
             .join(Course, Course.sku == RedPacket.course_sku)
             .where(
                 RedPacket.brand_id == brand_id,
-                RedPacket.reason == "threshold",
+                RedPacket.reason == RedPacketReason.THRESHOLD,
                 RedPacket.stock_epoch == Course.stock_epoch,
             )
             .order_by(RedPacket.course_sku, RedPacket.threshold.desc())
@@ -313,21 +314,15 @@ async def showcase_order(
 async def add_showcase_red_packet(session: AsyncSession, order: Order, now: datetime) -> int | None:
     """Record the showcase red packet of ``order`` once: None when it already was (even by a
     concurrent transaction)."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(RedPacket)
-        .values(
-            brand_id=order.brand_id,
-            reason="showcase",
-            course_sku=order.course_sku,
-            showcase_order_id=order.id,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["showcase_order_id"])
-        .returning(RedPacket.id)
-    )
-    return await session.scalar(statement)
+    row = {
+        "brand_id": order.brand_id,
+        "reason": RedPacketReason.SHOWCASE,
+        "course_sku": order.course_sku,
+        "showcase_order_id": order.id,
+        "created_at": now,
+    }
+    statement = insert_or_ignore(session, RedPacket, row, on=["showcase_order_id"])
+    return await session.scalar(statement.returning(RedPacket.id))
 
 
 async def red_packets_owed(

@@ -20,6 +20,7 @@ from models import queries as q
 from models.catalog import RedPacket, RelayLine
 from models.orders import Order
 from models.people import Distributor
+from models.statuses import RedPacketReason
 from services.codes import new_code
 
 
@@ -94,7 +95,7 @@ async def thresholds_crossed(
         ctx.session.add(
             RedPacket(
                 brand_id=brand_id,
-                reason="threshold",
+                reason=RedPacketReason.THRESHOLD,
                 course_sku=course.sku,
                 stock_epoch=epoch,
                 threshold=threshold,

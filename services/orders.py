@@ -40,6 +40,7 @@ from models import ingest
 from models import queries as q
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, FanLock
+from models.statuses import DistributorStatus
 from services.errors import Conflict, Duplicate, Invalid, Refused
 from services.order_effects import (
     check_upgrade,
@@ -157,7 +158,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
     )
     ref_code = event.ref.strip().upper() if event.ref else None
     own, ref = await ingest.distributors_for_order(session, event.buyer.id, ref_code)
-    own = own if own is not None and own.status == "active" else None
+    own = own if own is not None and own.status == DistributorStatus.ACTIVE else None
     bound = (
         bound_seller(await q.bound_trials(session, event.buyer.id, course.sku))
         if course.sku in settings.bound_targets
@@ -167,7 +168,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
         rule=settings.fan_lock,
         now=event.occurred_at,
         history=await q.lock_history(session, event.buyer.id) if own is None else (),
-        ref_distributor=person_id(ref) if ref is not None and ref.status == "active" else None,
+        ref_distributor=person_id(ref) if ref is not None and ref.status == DistributorStatus.ACTIVE else None,
         buyer_distributor=person_id(own) if own is not None else None,
         bound_distributor=bound,
     )
@@ -182,7 +183,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
             )
         )
     seller = await session.get(Distributor, int(attribution.seller)) if attribution.seller else None
-    if seller is not None and seller.status != "active":
+    if seller is not None and seller.status != DistributorStatus.ACTIVE:
         seller = None
     bought_course, bought_brand = await ingest.earlier_purchases(session, event.buyer.id, course.sku, brand_id)
     order = Order(
@@ -237,10 +238,10 @@ async def _book(
     ctx: Context, event: OrderEventIn, order: Order, seller: Distributor | None, pool: Decimal, margin: Decimal
 ) -> list[tuple[str, Payout]]:
     """Split ``pool`` for this order's seller, write earned lines, DM each payee."""
-    if seller is None or seller.status != "active" or (pool == 0 and margin == 0):
+    if seller is None or seller.status != DistributorStatus.ACTIVE or (pool == 0 and margin == 0):
         return []  # an inactive seller's share stays with the platform, whatever the event
     recruiter = await ctx.session.get(Distributor, seller.recruiter_id) if seller.recruiter_id else None
-    if recruiter is not None and recruiter.status != "active":
+    if recruiter is not None and recruiter.status != DistributorStatus.ACTIVE:
         recruiter = None
     split = split_sale(
         ctx.settings.plan,
