@@ -20,8 +20,9 @@ from bot.base.outbox import queue_row, queue_text
 from bot.base.priorities import Priority
 from bot.base.transport import Message, RoomInvitation, RoomJoin, RoomLeave, TransportError
 from bot.runtime.router import MessageContext, Router, event, group, keyword, private
-from bot.runtime.scheduler import SOURCES, ensure_records
+from bot.runtime.scheduler import SOURCES
 from models.colearning import ColearningApplication, ColearningGroupRecord, ColearningSession
+from models.colearning_queries import ensure_records
 from models.people import Distributor
 from models.statuses import ApplicationStatus, DistributorStatus, SessionStatus
 from services.colearning import apply_from_invitation, groups_of

@@ -22,6 +22,7 @@ from core.group_ops import (
 )
 from handlers.brand_groups import brand_of, command_rest, group_command, group_name, in_brand_group, managers, refuse
 from models import queries as q
+from models.base import rowcount
 from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 from models.rooms import RoomMember
@@ -95,7 +96,7 @@ async def welcome(ctx: MessageContext) -> None:
             .where(OutboxMessage.id == stored.id, OutboxMessage.status == OutboxStatus.QUEUED)
             .values(text=text, payload=payload)
         )
-        if result.rowcount:
+        if rowcount(result):
             return
         # The sender took that one meanwhile: greet the new people in a message of their own.
         text, payload = _welcome_text(ctx, room, plan(merge=False))

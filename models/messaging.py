@@ -4,6 +4,7 @@ in models.colearning.)"""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Date, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,7 +42,7 @@ class OutboxMessage(Base):
     target_is_room: Mapped[bool] = mapped_column(default=False)
     template: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text, default="")
-    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # JSON: what the kind of message needs
     coalesce_key: Mapped[str | None] = mapped_column(String(160))
     status: Mapped[OutboxStatus] = mapped_column(EnumString(OutboxStatus), default=OutboxStatus.QUEUED)
     priority: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")

@@ -15,7 +15,7 @@ from core.commission import Kind
 from core.ledger import Commission, Entry
 from core.money import ZERO
 from core.upgrade import Metric
-from models.base import money_sum
+from models.base import money_sum, rowcount
 from models.catalog import BrandGroup, Course, RedPacket, RelayPush
 from models.orders import LedgerLine, Order
 from models.people import Distributor, FanLock
@@ -91,19 +91,23 @@ async def group_sizes(session: AsyncSession, brand_id: str) -> list[tuple[BrandG
     return [(group, int(count)) for group, count in rows]
 
 
-async def commissions_of_order(session: AsyncSession, order_id: str) -> list[Commission]:
+async def commissions_of_order(session: AsyncSession, order_id: str) -> list[Commission[int]]:
     """The order's earned commissions as the ledger stands (settled? how much clawed back?)."""
     lines = (await session.scalars(select(LedgerLine).where(LedgerLine.order_id == order_id))).all()
     return commissions_from_lines(lines)
 
 
-def commissions_from_lines(lines: Iterable[LedgerLine]) -> list[Commission]:
-    earned: dict[int, LedgerLine] = {}
+def commissions_from_lines(lines: Iterable[LedgerLine]) -> list[Commission[int]]:
+    """Each earned line among ``lines`` as a core commission, with its settlement and what the
+    other lines clawed back."""
+    earned: dict[int, tuple[LedgerLine, Kind]] = {}
     settled_at: dict[int, datetime] = {}
     clawed: dict[int, Decimal] = {}
     for line in lines:
         if line.entry == Entry.EARNED:
-            earned[line.id] = line
+            if line.kind is None:
+                raise ValueError(f"ledger line {line.id} is an earned commission of no kind")
+            earned[line.id] = line, line.kind
         elif line.commission_id is not None:
             if line.entry == Entry.SETTLED:
                 settled_at[line.commission_id] = line.at
@@ -113,19 +117,19 @@ def commissions_from_lines(lines: Iterable[LedgerLine]) -> list[Commission]:
         Commission(
             id=line.id,
             payee=str(line.distributor_id),
-            kind=Kind(line.kind),
+            kind=kind,
             amount=line.amount,
             earned_at=line.at,
             settled_at=settled_at.get(line.id),
             clawed_back=clawed.get(line.id, ZERO),
         )
-        for line in earned.values()
+        for line, kind in earned.values()
     ]
 
 
 async def unsettled_commissions(
     session: AsyncSession, earned_before: datetime, after_id: int, limit: int
-) -> tuple[list[Commission], dict[int, str]]:
+) -> tuple[list[Commission[int]], dict[int, str | None]]:
     """Earned lines with id > ``after_id``, older than ``earned_before``, with no settled line
     yet (in id order), as core commissions, and each one's order id."""
     settled = select(LedgerLine.commission_id).where(
@@ -352,4 +356,4 @@ async def mark_red_packet_paid(session: AsyncSession, packet_id: int, by: str, n
     result = await session.execute(
         update(RedPacket).where(RedPacket.id == packet_id, RedPacket.paid_at.is_(None)).values(paid_at=now, paid_by=by)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))

@@ -38,6 +38,7 @@ from core.entry import (
     decide_entry,
 )
 from models import marks
+from models.base import rowcount
 from models.people import Distributor, EntryApplication, PlatformCode
 from models.rooms import RoomMember
 from models.statuses import DistributorStatus, EntryApplicationStatus
@@ -183,7 +184,7 @@ async def admit(
             .where(PlatformCode.code == code, PlatformCode.used_by.is_(None))
             .values(used_by=person.id, used_at=ctx.now)
         )
-        if taken.rowcount != 1:
+        if rowcount(taken) != 1:
             await session.delete(person)
             await session.flush()
             return False

@@ -80,9 +80,10 @@ async def process_event(env: Env, event: OrderEventIn, source: str = "webhook") 
     except IntegrityError:
         # A concurrent delivery of the same event or order won the race: that is a replay.
         async with env.db.reading() as session:
-            if await session.get(OrderEvent, event.event_id) or (
-                event.type is EventType.PAID and await session.get(Order, event.order_id)
-            ):
+            known = await session.get(OrderEvent, event.event_id) is not None
+            if not known and event.type is EventType.PAID:
+                known = await session.get(Order, event.order_id) is not None
+            if known:
                 raise _duplicate(event) from None
         raise
     _log_accepted(event, accepted, source)
@@ -320,7 +321,7 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, o
     if event.quantity:
         await q.return_stock(session, course.sku, event.quantity)
     await dm_clawbacks(ctx, order, event.amount, lines)
-    return Accepted(order.id, {"clawed_back": [{"kind": ln.kind.value, "amount": str(ln.amount)} for ln in lines]})
+    return Accepted(order.id, {"clawed_back": [{"kind": ln.kind, "amount": str(ln.amount)} for ln in lines]})
 
 
 async def _qualified(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
@@ -349,7 +350,7 @@ async def _checkin_completed(ctx: Context, event: OrderEventIn, course: CourseSe
     return Accepted(order.id, {"note": "cashback_claws_nothing_back"})
 
 
-async def _write_lines(ctx: Context, order: Order, event: OrderEventIn, lines: list[CoreLine]) -> None:
+async def _write_lines(ctx: Context, order: Order, event: OrderEventIn, lines: list[CoreLine[int]]) -> None:
     detail = {"refunded": str(event.amount), "paid": str(order.amount)}
     ctx.session.add_all(
         LedgerLine.from_core(line, order_id=order.id, event_id=event.event_id, detail=detail) for line in lines

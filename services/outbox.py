@@ -13,6 +13,7 @@ from bot.base.config import Settings
 from bot.base.context import Context
 from bot.base.outbox import DROP_REASONS, drops_on
 from bot.base.priorities import Priority
+from models.base import rowcount
 from models.messaging import OutboxMessage
 from models.statuses import FOR_OPS, OutboxStatus
 from services.errors import Conflict, NotFound
@@ -39,7 +40,7 @@ async def _retry(session: AsyncSession, message_id: int, now: datetime) -> bool:
         .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
         .values(status=OutboxStatus.QUEUED, attempts=0, not_before=now, last_error="")
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def _drop(session: AsyncSession, message_id: int) -> bool:
@@ -50,7 +51,7 @@ async def _drop(session: AsyncSession, message_id: int) -> bool:
         .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
         .values(status=OutboxStatus.DROPPED)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def overview(session: AsyncSession, settings: Settings, status: OutboxStatus, day: date) -> dict[str, Any]:

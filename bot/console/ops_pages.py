@@ -77,9 +77,16 @@ async def distributor(request: web.Request, user: User, form: Form) -> web.Strea
         progress = await reports.progress_report(session, env.settings, code)
     if earnings is None or progress is None:
         return not_found(request, user)
-    labels = {"kinds": reports.KIND_NAMES, "metrics": reports.METRIC_NAMES, "entries": reports.ENTRY_NAMES}
     return render(
-        request, "distributor.html", user, section="distributors", earnings=earnings, progress=progress, **labels
+        request,
+        "distributor.html",
+        user,
+        section="distributors",
+        earnings=earnings,
+        progress=progress,
+        kinds=reports.KIND_NAMES,
+        metrics=reports.METRIC_NAMES,
+        entries=reports.ENTRY_NAMES,
     )
 
 

@@ -223,4 +223,4 @@ async def resolve(request: web.Request, user: User, form: Form) -> web.StreamRes
         outcome = "already"
     else:
         outcome = "retried" if retrying else "dropped"
-    raise see_other(f"/console/outbox?status={back}&ok={outcome}")  # type: ignore[attr-defined]
+    raise see_other(f"/console/outbox?status={back}&ok={outcome}")
