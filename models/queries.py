@@ -348,7 +348,8 @@ async def red_packets_owed(
     )
     if brand_id is not None:
         query = query.where(RedPacket.brand_id == brand_id)
-    return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
+    rows = await session.execute(query)
+    return [(packet, brand, course, order, seller) for packet, brand, course, order, seller in rows]
 
 
 async def mark_red_packet_paid(session: AsyncSession, packet_id: int, by: str, now: datetime) -> bool:
