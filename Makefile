@@ -1,6 +1,6 @@
 # Two commands for a fresh machine:
 #   make run    install, then run the bot on its embedded default
-#   make test   install with the test extras, then ruff, the import contracts and the whole suite
+#   make test   install with the test extras, then ruff, the import contracts, mypy and the whole suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -35,8 +35,10 @@ test: install-test
 	./scripts/system-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy

@@ -42,6 +42,7 @@ from bot.runtime.scheduler import changed  # noqa: E402
 from bot.runtime.sender import OutboxSender  # noqa: E402
 from handlers import colearning as colearning_handlers  # noqa: E402
 from models import OutboxMessage  # noqa: E402
+from models.statuses import OutboxStatus  # noqa: E402
 
 START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 SOURCE, LECTURER, DISTRIBUTORS = "room-lecture", "wx-teacher", ("wx-lina", "wx-zhangwei", "wx-wangfang", "wx-linxiao")
@@ -119,7 +120,7 @@ async def fan_out(workdir: Path, groups: int, lines: int, seed: int) -> dict[str
             session |= {"starts_at": START + timedelta(days=1), "ends_at": START + timedelta(days=1, hours=1)}
             await colearning.create_session(ctx, session)
         async with env.db.unit_of_work() as db:  # applying and approving are not what is measured
-            await db.execute(OutboxMessage.__table__.update().values(status="sent"))
+            await db.execute(OutboxMessage.__table__.update().values(status=OutboxStatus.SENT))
         env.clock.at = START + timedelta(days=1, minutes=1)  # type: ignore[attr-defined]
         await changed(env)
 

@@ -44,6 +44,7 @@ from bot.base.context import FixedClock  # noqa: E402
 from bot.base.env import Env  # noqa: E402
 from bot.runtime.sender import OutboxSender  # noqa: E402
 from models import Course, OutboxMessage, RelayPush  # noqa: E402
+from models.statuses import OutboxStatus  # noqa: E402
 from services.order_events import OrderEventIn  # noqa: E402
 from services.orders import handle_order_event  # noqa: E402
 
@@ -131,7 +132,7 @@ async def drain(env: Env, time: SimTime, seed: int) -> Recorder:
             async with env.db.reading() as session:
                 due = await session.scalar(
                     select(OutboxMessage.not_before)
-                    .where(OutboxMessage.status == "queued")
+                    .where(OutboxMessage.status == OutboxStatus.QUEUED)
                     .order_by(OutboxMessage.not_before)
                     .limit(1)
                 )
@@ -157,7 +158,7 @@ async def report(env: Env, transport: Recorder, label: str) -> None:
         relay = (
             await session.execute(
                 select(OutboxMessage.target, OutboxMessage.created_at, OutboxMessage.sent_at).where(
-                    OutboxMessage.coalesce_key.like("relay:%"), OutboxMessage.status == "sent"
+                    OutboxMessage.coalesce_key.like("relay:%"), OutboxMessage.status == OutboxStatus.SENT
                 )
             )
         ).all()
@@ -221,10 +222,14 @@ async def main() -> None:
             ("B. relay lines alone", True),
         ):
             async with env.db.unit_of_work() as session:
-                await session.execute(update(OutboxMessage).values(status="queued", sent_at=None, attempts=0))
-                if relay_only:
+                await session.execute(
+                    update(OutboxMessage).values(status=OutboxStatus.QUEUED, sent_at=None, attempts=0)
+                )
+                if relay_only:  # set aside as dropped: the sender never takes those
                     await session.execute(
-                        update(OutboxMessage).where(OutboxMessage.coalesce_key.is_(None)).values(status="set-aside")
+                        update(OutboxMessage)
+                        .where(OutboxMessage.coalesce_key.is_(None))
+                        .values(status=OutboxStatus.DROPPED)
                     )
             sim = SimTime(START)
             env.clock = sim

@@ -18,17 +18,21 @@ and stays so until later commissions cover it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import Any, Generic, TypeVar
 
 from core.commission import Kind
 from core.money import ZERO, to_decimal, to_fen
 
 DEFAULT_REFUND_WINDOW_DAYS = 7
+# What names a commission: the earned line's row id in the database, a (plan, booking, split)
+# reference in a what-if replay. A ledger line carries its commission's id (None: a payout).
+Id = TypeVar("Id", bound=Hashable, covariant=True)
 
 
 class Entry(StrEnum):
@@ -48,11 +52,11 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True)
-class Commission:
+class Commission(Generic[Id]):
     """One earned commission as the ledger stands: what was earned, when, whether it is
     settled, and how much has been clawed back so far (a positive amount)."""
 
-    id: int | str
+    id: Id
     payee: str
     kind: Kind
     amount: Decimal
@@ -69,11 +73,11 @@ class Commission:
 
 
 @dataclass(frozen=True)
-class LedgerLine:
+class LedgerLine(Generic[Id]):
     """A line to append. ``amount`` is signed for earned/cancelled/adjusted; a settled line
     carries the (positive) amount that became settled and does not change the total."""
 
-    commission_id: int | str | None  # None for a payout
+    commission_id: Id  # None for a payout, and for an earned line not yet written
     payee: str
     kind: Kind | None  # None for a payout
     entry: Entry
@@ -83,8 +87,8 @@ class LedgerLine:
 
 
 def settle_due(
-    commissions: Iterable[Commission], now: datetime, window_days: int = DEFAULT_REFUND_WINDOW_DAYS
-) -> list[LedgerLine]:
+    commissions: Iterable[Commission[Id]], now: datetime, window_days: int = DEFAULT_REFUND_WINDOW_DAYS
+) -> list[LedgerLine[Id]]:
     """Settlement lines for every pending commission whose refund window has passed."""
     return [
         LedgerLine(c.id, c.payee, c.kind, Entry.SETTLED, c.net, Reason.WINDOW_PASSED, now)
@@ -94,14 +98,14 @@ def settle_due(
 
 
 def claw_back(
-    commissions: Iterable[Commission],
+    commissions: Iterable[Commission[Id]],
     *,
     paid: Decimal,
     refunded_before: Decimal,
     refunded_now: Decimal,
     now: datetime,
     window_days: int = DEFAULT_REFUND_WINDOW_DAYS,
-) -> list[LedgerLine]:
+) -> list[LedgerLine[Id]]:
     """Lines reversing the order's commissions for a refund of ``refunded_now`` (after
     ``refunded_before`` earlier refunds) of an order that paid ``paid``."""
     paid, before, now_amount = (to_decimal(x) for x in (paid, refunded_before, refunded_now))
@@ -112,7 +116,7 @@ def claw_back(
     if before + now_amount > paid:
         raise ValueError(f"refunds ({before + now_amount}) would exceed what was paid ({paid})")
     refunded_share = Fraction(before + now_amount) / Fraction(paid)
-    lines: list[LedgerLine] = []
+    lines: list[LedgerLine[Id]] = []
     for c in commissions:
         owed_back = to_fen(Fraction(c.amount) * refunded_share) - c.clawed_back
         if owed_back <= 0:
@@ -148,7 +152,7 @@ class Earnings:
         return self.settled - self.paid_out
 
 
-def summarize(lines: Sequence[LedgerLine], now: datetime) -> Earnings:
+def summarize(lines: Sequence[LedgerLine[Any]], now: datetime) -> Earnings:
     """Totals over one distributor's ledger lines. ``now`` (timezone-aware, in the platform's
     timezone) decides which month "this month" is."""
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -168,7 +172,8 @@ def summarize(lines: Sequence[LedgerLine], now: datetime) -> Earnings:
             settled_ids.add(key)
             continue
         {Entry.EARNED: earned, Entry.CANCELLED: cancelled, Entry.ADJUSTED: adjusted}[line.entry][key] += line.amount
-        by_kind[line.kind] += line.amount
+        if line.kind is not None:  # only a payout has none, and payouts are counted above
+            by_kind[line.kind] += line.amount
         if line.at >= month_start:
             this_month += line.amount
     pending = settled = ZERO
@@ -192,7 +197,7 @@ class PayoutRefused(ValueError):
     pass
 
 
-def payout_line(payee: str, amount: Decimal, earnings: Earnings, now: datetime) -> LedgerLine:
+def payout_line(payee: str, amount: Decimal, earnings: Earnings, now: datetime) -> LedgerLine[None]:
     """The ledger line recording that ``amount`` was paid to ``payee``. Refused unless the
     amount is positive, whole fen, and at most the balance (settled money not yet paid)."""
     amount = to_decimal(amount)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypedDict
 
 from core.money import format_share, parse_share
 from core.problems import ConfigProblems, Problem
@@ -53,16 +53,25 @@ THIRD_LEVEL_KEYS = frozenset(
     }
 )
 
+
+class Preset(TypedDict):
+    """A plan's shares by position in a three-level ladder: 0 = lowest (C), 1 = middle (B), 2 = top (A)."""
+
+    seller: dict[int, Fraction]
+    management: dict[tuple[int, int], Fraction]  # (recruiter, seller)
+    invite: dict[int, Fraction]
+
+
 # Presets by position in a three-level ladder: 0 = lowest (C), 1 = middle (B), 2 = top (A).
 # Team (团队型): most of a low-level sale goes up to the management layer; a C who recruits a C
 # earns nothing from that recruit's sales.
-_PRESET_TEAM = {
+_PRESET_TEAM: Preset = {
     "seller": {0: Fraction(5, 9), 1: Fraction(7, 9), 2: Fraction(1)},
     "management": {(1, 0): Fraction(4, 9), (2, 0): Fraction(4, 9), (2, 1): Fraction(2, 9)},
     "invite": {0: Fraction(0), 1: Fraction(1, 9), 2: Fraction(0)},
 }
 # Sales (销售型): most of the pool to whoever actually sells.
-_PRESET_SALES = {
+_PRESET_SALES: Preset = {
     "seller": {0: Fraction(80, 100), 1: Fraction(85, 100), 2: Fraction(90, 100)},
     "management": {(1, 0): Fraction(4, 100), (2, 0): Fraction(6, 100), (2, 1): Fraction(5, 100)},
     "invite": {0: Fraction(1, 100), 1: Fraction(2, 100), 2: Fraction(3, 100)},

@@ -131,7 +131,7 @@ def replay(
     *,
     start: datetime | None = None,
     until: datetime | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> Replay:
     """Replay ``events`` (stable-sorted by time) under every plan; see the module docstring.
     ``on_progress(n)`` is told every few thousand events how many more were done."""
@@ -186,7 +186,7 @@ class _Replayer:
         events: Sequence[Event],
         start: datetime | None,
         until: datetime | None,
-        on_progress: Callable[[int], None] | None,
+        on_progress: Callable[[int], object] | None,
     ) -> Replay:
         handlers = {
             EventType.PAID: self._paid,

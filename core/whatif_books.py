@@ -30,6 +30,7 @@ from core.plan import CommissionPlan
 SELLER, RECRUITER = 0, 1  # roles in a cached split
 Key = tuple[Decimal, Decimal, str, str | None]  # pool, margin, seller's level, recruiter's level
 Split = tuple[tuple[tuple[int, Kind, Decimal], ...], Decimal, Decimal]  # (role, kind, amount)…, kept pool, kept margin
+Ref = tuple[int, int, int]  # a commission in a replay: (plan, booking of the order, payout of the split)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class OrderMoney:
     def __init__(self) -> None:
         self.pool = self.margin = self.pool_back = self.margin_back = ZERO
         self.bookings: list[tuple[str, str | None, Key, datetime]] | None = None  # seller, recruiter, key, when
-        self.clawed: dict[tuple[int, int, int], Decimal] | None = None  # (plan, booking, payout) → clawed back
+        self.clawed: dict[Ref, Decimal] | None = None  # (plan, booking, payout) → clawed back
 
 
 @dataclass
@@ -148,11 +149,14 @@ class Books:
         self.pool -= pool_back
         self.margin -= margin_back
         for index, books in enumerate(self.books):
-            commissions, levels = [], {}
+            commissions: list[Commission[Ref]] = []
+            levels: dict[Ref, str] = {}
             for b, (seller, recruiter, key, earned_at) in enumerate(order.bookings or ()):
                 for i, (role, kind, amount) in enumerate(self.splits[key][index][0]):
                     ref = (index, b, i)
-                    levels[ref] = key[2 + role]
+                    # key[2] is the seller's level, key[3] the recruiter's: a level whenever the
+                    # split pays that role (indexed, not unpacked: this runs per commission).
+                    levels[ref] = key[2 + role]  # type: ignore[assignment]
                     payee = str(recruiter if role == RECRUITER else seller)
                     back = clawed.get(ref, ZERO)
                     commissions.append(Commission(ref, payee, kind, amount, earned_at, clawed_back=back))

@@ -10,6 +10,7 @@ import unicodedata
 
 from bot.runtime.router import MessageContext, Role, Router, exactly, keyword, private, role, text_message
 from core.entry import Path
+from models.statuses import DistributorStatus
 from services import entry
 from services.entry import join_answer
 
@@ -65,7 +66,7 @@ _ASKS_HOW_TO_JOIN = keyword("注册", "怎么加入", "如何加入", "成为分
 @router.message(private, text_message, lambda ctx: _ASKS_FOR_CODE(ctx) or _INVITE(ctx))
 async def my_code(ctx: MessageContext) -> None:
     person = ctx.distributor
-    if person is None or person.status != "active":
+    if person is None or person.status != DistributorStatus.ACTIVE:
         ctx.reply("how_to_join", join_answer(ctx.settings))
         return
     level = ctx.settings.levels.get(person.level)

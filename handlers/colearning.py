@@ -20,9 +20,11 @@ from bot.base.outbox import queue_row, queue_text
 from bot.base.priorities import Priority
 from bot.base.transport import Message, RoomInvitation, RoomJoin, RoomLeave, TransportError
 from bot.runtime.router import MessageContext, Router, event, group, keyword, private
-from bot.runtime.scheduler import SOURCES, ensure_records
+from bot.runtime.scheduler import SOURCES
 from models.colearning import ColearningApplication, ColearningGroupRecord, ColearningSession
+from models.colearning_queries import ensure_records
 from models.people import Distributor
+from models.statuses import ApplicationStatus, DistributorStatus, SessionStatus
 from services.colearning import apply_from_invitation, groups_of
 from services.friends import record_room_invitation
 from services.membership import sync_members
@@ -61,7 +63,7 @@ async def relay(ctx: MessageContext) -> None:
     sessions = await ctx.session.scalars(
         select(ColearningSession).where(
             ColearningSession.source_room == message.room,
-            ColearningSession.status == "scheduled",
+            ColearningSession.status == SessionStatus.SCHEDULED,
             ColearningSession.starts_at <= message.at,
             ColearningSession.ends_at > message.at,
         )
@@ -111,7 +113,7 @@ async def _image_b64(ctx: MessageContext, message: Message) -> str:
 
 @router.message(private, keyword("共学营"))
 async def how_to_apply(ctx: MessageContext) -> None:
-    if ctx.distributor is not None and ctx.distributor.status == "active":
+    if ctx.distributor is not None and ctx.distributor.status == DistributorStatus.ACTIVE:
         ctx.reply("colearning_apply_steps", {"name": ctx.distributor.name})
     else:
         ctx.reply("colearning_not_distributor", {"platform": ctx.settings.raw.platform.name})
@@ -138,8 +140,11 @@ async def helper_in_a_group(ctx: MessageContext) -> None:
     if isinstance(changed, RoomLeave):
         await ctx.session.execute(
             update(ColearningApplication)
-            .where(ColearningApplication.room_id == changed.room, ColearningApplication.status == "enrolled")
-            .values(status="left")
+            .where(
+                ColearningApplication.room_id == changed.room,
+                ColearningApplication.status == ApplicationStatus.ENROLLED,
+            )
+            .values(status=ApplicationStatus.LEFT)
         )
         return
     waiting = list(
@@ -147,7 +152,7 @@ async def helper_in_a_group(ctx: MessageContext) -> None:
             select(ColearningApplication, Distributor.contact_id)
             .join(Distributor, Distributor.id == ColearningApplication.distributor_id)
             .where(
-                ColearningApplication.status == "approved",
+                ColearningApplication.status == ApplicationStatus.APPROVED,
                 ColearningApplication.room_id == "",
                 ColearningApplication.account == ctx.transport.account,
             )
@@ -159,5 +164,5 @@ async def helper_in_a_group(ctx: MessageContext) -> None:
     members = set(await ctx.transport.room_members(changed.room))
     for application, contact in waiting:
         if contact and (contact == changed.inviter or contact in members):
-            application.room_id, application.status = changed.room, "enrolled"
+            application.room_id, application.status = changed.room, ApplicationStatus.ENROLLED
             return

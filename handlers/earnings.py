@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.runtime.router import MessageContext, Router, keyword, private
 from core.upgrade import MONEY_METRICS, Metric
+from models.statuses import DistributorStatus
 from services.entry import join_answer
 from services.reports import earnings_report, progress_report
 
@@ -27,7 +28,7 @@ def bar(percent: int, width: int = BAR_WIDTH) -> str:
 
 
 def _active(ctx: MessageContext) -> bool:
-    return ctx.distributor is not None and ctx.distributor.status == "active"
+    return ctx.distributor is not None and ctx.distributor.status == DistributorStatus.ACTIVE
 
 
 @router.message(private, keyword("收益", "佣金", "赚了多少"))

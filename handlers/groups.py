@@ -22,9 +22,11 @@ from core.group_ops import (
 )
 from handlers.brand_groups import brand_of, command_rest, group_command, group_name, in_brand_group, managers, refuse
 from models import queries as q
+from models.base import rowcount
 from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 from models.rooms import RoomMember
+from models.statuses import OutboxStatus
 from services.membership import sync_members
 
 router = Router("groups")
@@ -91,10 +93,10 @@ async def welcome(ctx: MessageContext) -> None:
     if stored is not None:
         result = await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == stored.id, OutboxMessage.status == "queued")
+            .where(OutboxMessage.id == stored.id, OutboxMessage.status == OutboxStatus.QUEUED)
             .values(text=text, payload=payload)
         )
-        if result.rowcount:
+        if rowcount(result):
             return
         # The sender took that one meanwhile: greet the new people in a message of their own.
         text, payload = _welcome_text(ctx, room, plan(merge=False))
@@ -129,7 +131,9 @@ def _waiting_welcome_in_session(ctx: MessageContext, room: str) -> dict[str, Any
 async def _waiting_welcome_in_outbox(ctx: MessageContext, room: str) -> OutboxMessage | None:
     return await ctx.session.scalar(
         select(OutboxMessage)
-        .where(OutboxMessage.target == room, OutboxMessage.template == WELCOME, OutboxMessage.status == "queued")
+        .where(
+            OutboxMessage.target == room, OutboxMessage.template == WELCOME, OutboxMessage.status == OutboxStatus.QUEUED
+        )
         .order_by(OutboxMessage.id.desc())
         .limit(1)
     )

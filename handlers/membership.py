@@ -13,4 +13,5 @@ router = Router("membership")
 @router.on(event(RoomJoin, RoomLeave))
 async def member_list_changed(ctx: MessageContext) -> None:
     assert ctx.transport is not None
-    await sync_members(ctx, ctx.transport, ctx.event.room)  # type: ignore[union-attr]
+    # The filter let only joins and leaves through: the event has a room.
+    await sync_members(ctx, ctx.transport, ctx.event.room)  # type: ignore[union-attr, arg-type]

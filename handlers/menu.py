@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.base.config import Settings
 from bot.runtime.router import MessageContext, Router, exactly, group, private
 
 router = Router("menu")
@@ -29,7 +30,7 @@ def menu_data(ctx: MessageContext) -> dict[str, object]:
     by identity instead of comparing the data again on every DM."""
     cached = _MENU_DATA.get(id(ctx.settings))
     if cached is None or cached[0] is not ctx.settings:
-        data = {
+        data: dict[str, object] = {
             "platform": ctx.settings.raw.platform.name,
             "brands": [{"name": b.name, "keyword": b.keywords[0], "intro": b.intro} for b in ctx.settings.raw.brands],
         }
@@ -37,7 +38,7 @@ def menu_data(ctx: MessageContext) -> dict[str, object]:
     return cached[1]
 
 
-_MENU_DATA: dict[int, tuple[object, dict[str, object]]] = {}
+_MENU_DATA: dict[int, tuple[Settings, dict[str, object]]] = {}
 
 
 def _menu_or_reminder(ctx: MessageContext, *, asked: bool) -> None:

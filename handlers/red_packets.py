@@ -26,6 +26,7 @@ from core.group_ops import SHOWCASE_WINDOW, caption_pairs_with_image, parse_grou
 from handlers.brand_groups import brand_of, group_command, group_name, in_brand_group
 from models import marks
 from models import queries as q
+from models.statuses import DistributorStatus
 
 router = Router("red_packets")
 SHOWCASE_WORD = "晒单"
@@ -77,7 +78,7 @@ async def caption(ctx: MessageContext) -> None:
     assert message.room is not None
     command = parse_group_command(message.text)
     order_id = showcase_order_ref(command.rest) if command else None
-    if ctx.distributor is None or ctx.distributor.status != "active":
+    if ctx.distributor is None or ctx.distributor.status != DistributorStatus.ACTIVE:
         _refuse(ctx, "not_distributor", order_id)
         return
     if not await take_image(ctx, message.room, message.sender, message.at):
@@ -101,7 +102,7 @@ def _refuse(ctx: MessageContext, reason: str, order_id: str | None) -> None:
 
 async def _showcase(ctx: MessageContext, order_id: str | None) -> None:
     person = ctx.distributor
-    if person is None or person.status != "active":
+    if person is None or person.status != DistributorStatus.ACTIVE:
         _refuse(ctx, "not_distributor", order_id)
         return
     brand = ctx.settings.brands[brand_of(ctx)]

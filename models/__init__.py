@@ -1,5 +1,8 @@
-"""SQLAlchemy 2 models (one metadata, see models.base), the named queries over them
-(``queries``, ``boards``, ``ingest``, ``marks``) and the Alembic migrations.
+"""SQLAlchemy 2 models (one metadata, see models.base), the status of every row as a
+``StrEnum`` (``statuses``), the named queries over them (``queries``, ``boards``, ``ingest``,
+``marks``; the outbox sender's in ``outbox_queries``, the co-learning timer's in
+``colearning_queries``), the one dialect-aware INSERT … ON CONFLICT (``upsert``) and the
+Alembic migrations.
 
 May import: ``core`` and libraries (SQLAlchemy, Alembic) — nothing else of ours."""
 

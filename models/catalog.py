@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money, UTCDateTime, utcnow
+from models.statuses import EnumString, RedPacketReason
 
 
 class Brand(Base):
@@ -59,7 +60,7 @@ class RedPacket(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     brand_id: Mapped[str] = mapped_column(ForeignKey("brands.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(16))  # threshold | showcase
+    reason: Mapped[RedPacketReason] = mapped_column(EnumString(RedPacketReason))
     course_sku: Mapped[str | None] = mapped_column(ForeignKey("courses.sku"))
     stock_epoch: Mapped[int | None] = mapped_column(Integer)
     threshold: Mapped[int | None] = mapped_column(Integer)

@@ -14,6 +14,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.statuses import ApplicationStatus, DeliveryStatus, EnumString, SessionStatus
 
 
 class ColearningSession(Base):
@@ -29,7 +30,7 @@ class ColearningSession(Base):
     lecturers: Mapped[list[str]] = mapped_column(JSON, default=list)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled|cancelled
+    status: Mapped[SessionStatus] = mapped_column(EnumString(SessionStatus), default=SessionStatus.SCHEDULED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reminders: Mapped[list[int]] = mapped_column(JSON, default=list)  # minutes before the start
     cards: Mapped[list[int]] = mapped_column(JSON, default=list)  # course card: minutes after the start
@@ -58,7 +59,7 @@ class ColearningApplication(Base):
     room_id: Mapped[str] = mapped_column(String(128), default="", index=True)
     topic: Mapped[str] = mapped_column(String(128), default="")
     member_count: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[ApplicationStatus] = mapped_column(EnumString(ApplicationStatus), default=ApplicationStatus.PENDING)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -89,5 +90,5 @@ class ColearningDelivery(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("colearning_sessions.id"), primary_key=True)
     moment: Mapped[str] = mapped_column(String(32), primary_key=True)
     application_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))  # sent | skipped
+    status: Mapped[DeliveryStatus] = mapped_column(EnumString(DeliveryStatus))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,27 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import Course, RelayPush
 from models.orders import Order, OrderEvent
 from models.people import Buyer, Distributor
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+from models.upsert import insert_or_ignore, upsert
 
 
 async def record_event(session: AsyncSession, **values: Any) -> bool:
     """Insert the event row unless its id is known: False means it is a replay. A concurrent
     delivery of the same id waits for the first to commit, then finds it (PostgreSQL)."""
-    statement = (
-        _insert(session)(OrderEvent)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(OrderEvent.event_id)
-    )
+    statement = insert_or_ignore(session, OrderEvent, values, on=["event_id"]).returning(OrderEvent.event_id)
     return (await session.execute(statement)).first() is not None
 
 
@@ -55,12 +46,12 @@ async def add_buyer_purchase(
     session: AsyncSession, *, buyer_id: str, name: str, phone: str | None, amount: Decimal, now: datetime
 ) -> Decimal:
     """Create the buyer if new, add ``amount`` to their purchases; returns the new total."""
-    insert = _insert(session)(Buyer).values(
-        id=buyer_id, name=name, phone=phone, first_seen_at=now, self_purchase_total=amount
-    )
-    statement = insert.on_conflict_do_update(
-        index_elements=["id"],
-        set_={"self_purchase_total": Buyer.self_purchase_total + insert.excluded.self_purchase_total},
+    statement = upsert(
+        session,
+        Buyer,
+        {"id": buyer_id, "name": name, "phone": phone, "first_seen_at": now, "self_purchase_total": amount},
+        on=["id"],
+        set_=lambda excluded: {"self_purchase_total": Buyer.self_purchase_total + excluded.self_purchase_total},
     ).returning(Buyer.self_purchase_total)
     total = await session.scalar(statement)  # a Money column: already Decimal yuan
     assert isinstance(total, Decimal)

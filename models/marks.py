@@ -9,14 +9,13 @@ several processes on one database agree on who goes first.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Integer, String, case, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, String, case, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.upsert import insert_or_ignore, upsert
 
 
 class Mark(Base):
@@ -27,24 +26,22 @@ class Mark(Base):
     count: Mapped[int] = mapped_column(Integer, default=1)  # events in the window
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return (postgresql if dialect == "postgresql" else sqlite).insert(Mark)
-
-
 async def claim(session: AsyncSession, key: str, now: datetime, every: timedelta | None = None) -> bool:
     """True (and the mark set to ``now``) when ``key`` never happened, or last happened at
     least ``every`` ago; False otherwise. ``every=None``: once ever (a key per day, say)."""
-    insert = _insert(session).values(key=key, at=now, count=1)
+    row = {"key": key, "at": now, "count": 1}
     if every is None:
-        statement = insert.on_conflict_do_nothing().returning(Mark.key)
+        statement = insert_or_ignore(session, Mark, row)
     else:
-        statement = insert.on_conflict_do_update(
-            index_elements=[Mark.key],
-            set_={"at": insert.excluded.at, "count": 1},
+        statement = upsert(
+            session,
+            Mark,
+            row,
+            on=[Mark.key],
+            set_=lambda excluded: {"at": excluded.at, "count": 1},
             where=Mark.at <= now - every,
-        ).returning(Mark.key)
-    return (await session.execute(statement)).first() is not None
+        )
+    return (await session.execute(statement.returning(Mark.key))).first() is not None
 
 
 async def last(session: AsyncSession, key: str) -> datetime | None:
@@ -55,25 +52,30 @@ async def count_in_window(session: AsyncSession, key: str, now: datetime, window
     """How many times ``key`` happened in the window that is open at ``now`` (0 when none is),
     and when that window started."""
     row = (await session.execute(select(Mark.count, Mark.at).where(Mark.key == key))).first()
-    if row is None or row.at <= now - window:
+    if row is None:
         return 0, now
-    return int(row.count), row.at
+    count, start = row
+    if start <= now - window:
+        return 0, now
+    return int(count), start
 
 
 async def bump(session: AsyncSession, key: str, now: datetime, window: timedelta) -> int:
     """Count one more event for ``key``; a window opens at the first event and lasts
     ``window``. Returns the count in the current window."""
     expired = Mark.at <= now - window
-    insert = _insert(session).values(key=key, at=now, count=1)
-    statement = insert.on_conflict_do_update(
-        index_elements=[Mark.key],
-        set_={
+    statement = upsert(
+        session,
+        Mark,
+        {"key": key, "at": now, "count": 1},
+        on=[Mark.key],
+        set_=lambda excluded: {
             "count": case((expired, 1), else_=Mark.count + 1),
-            "at": case((expired, insert.excluded.at), else_=Mark.at),
+            "at": case((expired, excluded.at), else_=Mark.at),
         },
-    ).returning(Mark.count)
-    return int((await session.execute(statement)).scalar_one())
+    )
+    return int((await session.execute(statement.returning(Mark.count))).scalar_one())
 
 
 async def forget(session: AsyncSession, key: str) -> None:
-    await session.execute(Mark.__table__.delete().where(Mark.key == key))
+    await session.execute(delete(Mark).where(Mark.key == key))

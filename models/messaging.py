@@ -4,13 +4,17 @@ in models.colearning.)"""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Date, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.statuses import EnumString, OutboxStatus
 
-QUEUED = text("status = 'queued'")
+QUEUED = text(f"status = '{OutboxStatus.QUEUED}'")
+# Kinds sent to a person but paced as posts to their room (``payload["room"]``).
+ROOM_KINDS = ("room_add", "room_invite")
 
 
 class OutboxMessage(Base):
@@ -38,9 +42,9 @@ class OutboxMessage(Base):
     target_is_room: Mapped[bool] = mapped_column(default=False)
     template: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text, default="")
-    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # JSON: what the kind of message needs
     coalesce_key: Mapped[str | None] = mapped_column(String(160))
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|sending|sent|dead
+    status: Mapped[OutboxStatus] = mapped_column(EnumString(OutboxStatus), default=OutboxStatus.QUEUED)
     priority: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

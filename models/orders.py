@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.commission import Kind
+from core.ledger import Entry, Reason
 from core.ledger import LedgerLine as CoreLedgerLine
 from models.base import Base, Money, UTCDateTime, utcnow
+from models.statuses import EnumString
 
 
 class Order(Base):
@@ -50,7 +55,7 @@ class OrderEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     source: Mapped[str] = mapped_column(String(16), default="webhook")  # webhook | import
-    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the event as received (JSON)
 
 
 class LedgerLine(Base):
@@ -78,32 +83,33 @@ class LedgerLine(Base):
     distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"))
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)  # None: a payout
     event_id: Mapped[str | None] = mapped_column(String(128))
-    kind: Mapped[str | None] = mapped_column(String(16))  # seller | management | invite | partner; None: payout
-    entry: Mapped[str] = mapped_column(String(16))  # earned | cancelled | settled | adjusted | paid_out
+    kind: Mapped[Kind | None] = mapped_column(EnumString(Kind))  # None: a payout
+    entry: Mapped[Entry] = mapped_column(EnumString(Entry))
     amount: Mapped[Decimal] = mapped_column(Money)
-    reason: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[Reason] = mapped_column(EnumString(Reason, length=32))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @classmethod
     def from_core(
         cls,
-        line: CoreLedgerLine,
+        line: CoreLedgerLine[int | None],
         *,
         order_id: str | None,
         event_id: str | None = None,
-        detail: dict[str, object] | None = None,
+        detail: Mapping[str, object] | None = None,
     ) -> LedgerLine:
-        """The row for a line the core decided on (earned, cancelled, settled, adjusted…)."""
+        """The row for a line the core decided on (earned, cancelled, settled, adjusted…):
+        its commission is the earned line's row id (None: it is the earned line, or a payout)."""
         return cls(
-            commission_id=int(line.commission_id) if line.commission_id is not None else None,
+            commission_id=line.commission_id,
             distributor_id=int(line.payee),
             order_id=order_id,
             event_id=event_id,
-            kind=line.kind.value if line.kind else None,
-            entry=line.entry.value,
+            kind=line.kind,
+            entry=line.entry,
             amount=line.amount,
-            reason=line.reason.value,
-            detail=detail or {},
+            reason=line.reason,
+            detail=dict(detail or {}),
             at=line.at,
         )

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money, UTCDateTime, utcnow
+from models.statuses import DistributorStatus, EntryApplicationStatus, EnumString
 
 
 class Distributor(Base):
@@ -22,7 +23,7 @@ class Distributor(Base):
     buyer_id: Mapped[str | None] = mapped_column(String(128), unique=True)  # the shop's customer id
     level: Mapped[str] = mapped_column(String(8))
     recruiter_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended
+    status: Mapped[DistributorStatus] = mapped_column(EnumString(DistributorStatus), default=DistributorStatus.ACTIVE)
     entry_path: Mapped[str] = mapped_column(String(16), default="code")
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     level_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -50,7 +51,9 @@ class EntryApplication(Base):
     path: Mapped[str] = mapped_column(String(16))
     declared_friends: Mapped[int] = mapped_column(Integer, default=0)
     declared_groups: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|approved|rejected
+    status: Mapped[EntryApplicationStatus] = mapped_column(
+        EnumString(EntryApplicationStatus), default=EntryApplicationStatus.PENDING
+    )
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,7 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -16,11 +15,13 @@ from core.commission import Kind
 from core.ledger import Commission, Entry
 from core.money import ZERO
 from core.upgrade import Metric
-from models.base import money_sum
+from models.base import money_sum, rowcount
 from models.catalog import BrandGroup, Course, RedPacket, RelayPush
 from models.orders import LedgerLine, Order
 from models.people import Distributor, FanLock
 from models.rooms import RoomMember
+from models.statuses import RedPacketReason
+from models.upsert import insert_or_ignore
 
 
 async def distributor_by_code(session: AsyncSession, code: str) -> Distributor | None:
@@ -90,19 +91,23 @@ async def group_sizes(session: AsyncSession, brand_id: str) -> list[tuple[BrandG
     return [(group, int(count)) for group, count in rows]
 
 
-async def commissions_of_order(session: AsyncSession, order_id: str) -> list[Commission]:
+async def commissions_of_order(session: AsyncSession, order_id: str) -> list[Commission[int]]:
     """The order's earned commissions as the ledger stands (settled? how much clawed back?)."""
     lines = (await session.scalars(select(LedgerLine).where(LedgerLine.order_id == order_id))).all()
     return commissions_from_lines(lines)
 
 
-def commissions_from_lines(lines: Iterable[LedgerLine]) -> list[Commission]:
-    earned: dict[int, LedgerLine] = {}
+def commissions_from_lines(lines: Iterable[LedgerLine]) -> list[Commission[int]]:
+    """Each earned line among ``lines`` as a core commission, with its settlement and what the
+    other lines clawed back."""
+    earned: dict[int, tuple[LedgerLine, Kind]] = {}
     settled_at: dict[int, datetime] = {}
     clawed: dict[int, Decimal] = {}
     for line in lines:
         if line.entry == Entry.EARNED:
-            earned[line.id] = line
+            if line.kind is None:
+                raise ValueError(f"ledger line {line.id} is an earned commission of no kind")
+            earned[line.id] = line, line.kind
         elif line.commission_id is not None:
             if line.entry == Entry.SETTLED:
                 settled_at[line.commission_id] = line.at
@@ -112,19 +117,19 @@ def commissions_from_lines(lines: Iterable[LedgerLine]) -> list[Commission]:
         Commission(
             id=line.id,
             payee=str(line.distributor_id),
-            kind=Kind(line.kind),
+            kind=kind,
             amount=line.amount,
             earned_at=line.at,
             settled_at=settled_at.get(line.id),
             clawed_back=clawed.get(line.id, ZERO),
         )
-        for line in earned.values()
+        for line, kind in earned.values()
     ]
 
 
 async def unsettled_commissions(
     session: AsyncSession, earned_before: datetime, after_id: int, limit: int
-) -> tuple[list[Commission], dict[int, str]]:
+) -> tuple[list[Commission[int]], dict[int, str | None]]:
     """Earned lines with id > ``after_id``, older than ``earned_before``, with no settled line
     yet (in id order), as core commissions, and each one's order id."""
     settled = select(LedgerLine.commission_id).where(
@@ -238,7 +243,7 @@ async def current_threshold_red_packets(session: AsyncSession, brand_id: str) ->
             .join(Course, Course.sku == RedPacket.course_sku)
             .where(
                 RedPacket.brand_id == brand_id,
-                RedPacket.reason == "threshold",
+                RedPacket.reason == RedPacketReason.THRESHOLD,
                 RedPacket.stock_epoch == Course.stock_epoch,
             )
             .order_by(RedPacket.course_sku, RedPacket.threshold.desc())
@@ -313,21 +318,15 @@ async def showcase_order(
 async def add_showcase_red_packet(session: AsyncSession, order: Order, now: datetime) -> int | None:
     """Record the showcase red packet of ``order`` once: None when it already was (even by a
     concurrent transaction)."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(RedPacket)
-        .values(
-            brand_id=order.brand_id,
-            reason="showcase",
-            course_sku=order.course_sku,
-            showcase_order_id=order.id,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["showcase_order_id"])
-        .returning(RedPacket.id)
-    )
-    return await session.scalar(statement)
+    row = {
+        "brand_id": order.brand_id,
+        "reason": RedPacketReason.SHOWCASE,
+        "course_sku": order.course_sku,
+        "showcase_order_id": order.id,
+        "created_at": now,
+    }
+    statement = insert_or_ignore(session, RedPacket, row, on=["showcase_order_id"])
+    return await session.scalar(statement.returning(RedPacket.id))
 
 
 async def red_packets_owed(
@@ -349,7 +348,8 @@ async def red_packets_owed(
     )
     if brand_id is not None:
         query = query.where(RedPacket.brand_id == brand_id)
-    return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
+    rows = await session.execute(query)
+    return [(packet, brand, course, order, seller) for packet, brand, course, order, seller in rows]
 
 
 async def mark_red_packet_paid(session: AsyncSession, packet_id: int, by: str, now: datetime) -> bool:
@@ -357,4 +357,4 @@ async def mark_red_packet_paid(session: AsyncSession, packet_id: int, by: str, n
     result = await session.execute(
         update(RedPacket).where(RedPacket.id == packet_id, RedPacket.paid_at.is_(None)).values(paid_at=now, paid_by=by)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))

@@ -9,6 +9,7 @@ from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.statuses import EnumString, FriendRequestStatus, InvitationStatus
 
 
 class RoomMember(Base):
@@ -31,8 +32,9 @@ class FriendRequestRecord(Base):
     contact_id: Mapped[str] = mapped_column(String(128), index=True)
     name: Mapped[str] = mapped_column(String(64))
     hello: Mapped[str] = mapped_column(Text, default="")
-    # pending | accepted | ignored (ops rejected it, or a newer request of the same person replaced it)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[FriendRequestStatus] = mapped_column(
+        EnumString(FriendRequestStatus), default=FriendRequestStatus.PENDING
+    )
     reason: Mapped[str] = mapped_column(String(32), default="")  # code | keyword | ops | replaced
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -50,5 +52,5 @@ class RoomInvitationRecord(Base):
     topic: Mapped[str] = mapped_column(String(128), default="")
     inviter: Mapped[str] = mapped_column(String(128))
     member_count: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|accepted|declined
+    status: Mapped[InvitationStatus] = mapped_column(EnumString(InvitationStatus), default=InvitationStatus.PENDING)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

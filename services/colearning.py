@@ -27,10 +27,13 @@ from models.colearning import ColearningApplication, ColearningDelivery, Colearn
 from models.orders import Order
 from models.people import Distributor
 from models.rooms import RoomInvitationRecord
+from models.statuses import ApplicationStatus, DeliveryStatus, DistributorStatus, InvitationStatus, SessionStatus
 from services.errors import Conflict, Invalid, NotFound
 from services.session_draft import SessionDraft
 
-APPLICATION_STATUSES = ("pending", "approved", "enrolled", "rejected", "left", "all")
+# What the listings take: a status, or every row ("all").
+APPLICATION_STATUSES = (*(s.value for s in ApplicationStatus), "all")
+SESSION_STATUSES = (*(s.value for s in SessionStatus), "all")
 
 
 # ------------------------------------------------------------------------------------ groups
@@ -39,7 +42,7 @@ APPLICATION_STATUSES = ("pending", "approved", "enrolled", "rejected", "left", "
 async def groups_of(session: AsyncSession, row: ColearningSession) -> list[ColearningApplication]:
     """The enrolled groups a session goes to: every enrolled group, or the chosen ones."""
     query = select(ColearningApplication).where(
-        ColearningApplication.status == "enrolled", ColearningApplication.room_id != ""
+        ColearningApplication.status == ApplicationStatus.ENROLLED, ColearningApplication.room_id != ""
     )
     if row.group_ids is not None:
         query = query.where(ColearningApplication.id.in_(row.group_ids or [0]))
@@ -84,7 +87,8 @@ async def _check_groups(session: AsyncSession, ids: list[int] | None) -> list[st
     known = set(
         await session.scalars(
             select(ColearningApplication.id).where(
-                ColearningApplication.id.in_(ids), ColearningApplication.status.in_(("approved", "enrolled"))
+                ColearningApplication.id.in_(ids),
+                ColearningApplication.status.in_((ApplicationStatus.APPROVED, ApplicationStatus.ENROLLED)),
             )
         )
     )
@@ -130,7 +134,7 @@ async def create_session(ctx: Context, draft: SessionDraft) -> ColearningSession
     problems = [*draft.problems, *_unknown_references(values, ctx.settings), *draft.missing()]
     if problems:
         raise Invalid(problems)
-    row = ColearningSession(status="scheduled", created_at=ctx.now, updated_at=ctx.now, relay_segment=0)
+    row = ColearningSession(status=SessionStatus.SCHEDULED, created_at=ctx.now, updated_at=ctx.now, relay_segment=0)
     row.reminders, row.cards, row.group_ids, row.buy_keyword = list(DEFAULT_REMINDERS), [], None, ""
     row.brand_id, row.course_sku, row.cancel_reason = None, None, ""
     _apply(row, values, ctx.settings)
@@ -146,7 +150,7 @@ async def _session(ctx: Context, session_id: int) -> ColearningSession:
     row = await ctx.session.get(ColearningSession, session_id, with_for_update=True)
     if row is None:
         raise NotFound(f"no co-learning session has the id {session_id}")
-    if row.status == "cancelled":
+    if row.status == SessionStatus.CANCELLED:
         raise Conflict("the session is cancelled")
     if row.ends_at <= ctx.now:
         raise Conflict("the session is over")
@@ -186,7 +190,7 @@ async def edit_session(ctx: Context, session_id: int, draft: SessionDraft) -> Co
 
 async def _groups_told(session: AsyncSession, session_id: int) -> list[ColearningApplication]:
     told = select(ColearningDelivery.application_id).where(
-        ColearningDelivery.session_id == session_id, ColearningDelivery.status == "sent"
+        ColearningDelivery.session_id == session_id, ColearningDelivery.status == DeliveryStatus.SENT
     )
     return list(await session.scalars(select(ColearningApplication).where(ColearningApplication.id.in_(told))))
 
@@ -194,7 +198,12 @@ async def _groups_told(session: AsyncSession, session_id: int) -> list[Colearnin
 async def cancel_session(ctx: Context, session_id: int, reason: str = "") -> ColearningSession:
     """Cancelled: no more reminders or relays (the timer drops the jobs); the groups are told."""
     row = await _session(ctx, session_id)
-    row.status, row.cancelled_at, row.cancel_reason, row.updated_at = "cancelled", ctx.now, reason.strip(), ctx.now
+    row.status, row.cancelled_at, row.cancel_reason, row.updated_at = (
+        SessionStatus.CANCELLED,
+        ctx.now,
+        reason.strip(),
+        ctx.now,
+    )
     data = session_data(row, ctx.settings) | {"reason": row.cancel_reason}
     queue_to_groups(ctx, await groups_of(ctx.session, row), "colearning_cancelled", data)
     return row
@@ -221,9 +230,10 @@ def session_view(row: ColearningSession) -> dict[str, Any]:
 
 
 async def list_sessions(session: AsyncSession, status: str = "all") -> list[dict[str, Any]]:
+    """Sessions in ``status`` (one of SESSION_STATUSES), newest first, at most 200."""
     query = select(ColearningSession).order_by(ColearningSession.starts_at.desc(), ColearningSession.id.desc())
     if status != "all":
-        query = query.where(ColearningSession.status == status)
+        query = query.where(ColearningSession.status == SessionStatus(status))
     return [session_view(row) for row in await session.scalars(query.limit(200))]
 
 
@@ -285,7 +295,9 @@ async def apply_from_invitation(ctx: Context, invited: RoomInvitation, *, accoun
     arrived, ops hear there is one to decide. The invitation itself is recorded by the caller
     (:func:`services.friends.record_room_invitation`)."""
     who = await ctx.session.scalar(
-        select(Distributor).where(Distributor.contact_id == invited.inviter, Distributor.status == "active")
+        select(Distributor).where(
+            Distributor.contact_id == invited.inviter, Distributor.status == DistributorStatus.ACTIVE
+        )
     )
     known = await ctx.session.scalar(
         select(ColearningApplication.id).where(ColearningApplication.invitation_id == invited.id)
@@ -299,7 +311,7 @@ async def apply_from_invitation(ctx: Context, invited: RoomInvitation, *, accoun
         room_id=invited.room or "",
         topic=invited.topic,
         member_count=invited.member_count,
-        status="pending",
+        status=ApplicationStatus.PENDING,
         reason="",
         created_at=ctx.now,
     )
@@ -330,12 +342,13 @@ def application_view(app: ColearningApplication, who: Distributor | None) -> dic
     }
 
 
-async def list_applications(session: AsyncSession, status: str = "pending") -> list[dict[str, Any]]:
+async def list_applications(session: AsyncSession, status: str = ApplicationStatus.PENDING) -> list[dict[str, Any]]:
+    """Applications in ``status`` (one of APPLICATION_STATUSES), oldest first, at most 500."""
     query = select(ColearningApplication, Distributor).join(
         Distributor, Distributor.id == ColearningApplication.distributor_id
     )
     if status != "all":
-        query = query.where(ColearningApplication.status == status)
+        query = query.where(ColearningApplication.status == ApplicationStatus(status))
     rows = await session.execute(query.order_by(ColearningApplication.id).limit(500))
     return [application_view(app, who) for app, who in rows]
 
@@ -344,7 +357,7 @@ async def _pending(ctx: Context, application_id: int) -> tuple[ColearningApplica
     app = await ctx.session.get(ColearningApplication, application_id, with_for_update=True)
     if app is None:
         raise NotFound(f"no co-learning application has the id {application_id}")
-    if app.status != "pending":
+    if app.status != ApplicationStatus.PENDING:
         raise Conflict(f"the application is already {app.status}")
     who = await ctx.session.get(Distributor, app.distributor_id)
     assert who is not None
@@ -355,11 +368,11 @@ async def approve_application(ctx: Context, application_id: int, by: str = "ops"
     """The helper accepts the invitation (an outbox row) and the group is enrolled (once the
     room id is known: with wechaty it arrives when the helper joins); the distributor hears."""
     app, who = await _pending(ctx, application_id)
-    app.status = "enrolled" if app.room_id else "approved"
+    app.status = ApplicationStatus.ENROLLED if app.room_id else ApplicationStatus.APPROVED
     app.decided_at, app.decided_by = ctx.now, by
     invitation = await ctx.session.get(RoomInvitationRecord, app.invitation_id)
     if invitation is not None:
-        invitation.status = "accepted"
+        invitation.status = InvitationStatus.ACCEPTED
     queue_row(ctx, account=app.account, kind="room_invitation_accept", target=app.invitation_id)
     if who.contact_id:
         data = {"name": who.name, "topic": app.topic}
@@ -372,10 +385,10 @@ async def reject_application(ctx: Context, application_id: int, reason: str, by:
     if not reason:
         raise Invalid(["reason: say why, the distributor is told"])
     app, who = await _pending(ctx, application_id)
-    app.status, app.reason, app.decided_at, app.decided_by = "rejected", reason, ctx.now, by
+    app.status, app.reason, app.decided_at, app.decided_by = ApplicationStatus.REJECTED, reason, ctx.now, by
     invitation = await ctx.session.get(RoomInvitationRecord, app.invitation_id)
     if invitation is not None:
-        invitation.status = "declined"
+        invitation.status = InvitationStatus.DECLINED
     if who.contact_id:
         data = {"name": who.name, "topic": app.topic, "reason": reason}
         queue_text(ctx, target=who.contact_id, template="colearning_rejected", data=data, account=app.account)

@@ -38,8 +38,10 @@ from core.entry import (
     decide_entry,
 )
 from models import marks
+from models.base import rowcount
 from models.people import Distributor, EntryApplication, PlatformCode
 from models.rooms import RoomMember
+from models.statuses import DistributorStatus, EntryApplicationStatus
 from services.codes import new_code, normalise_code
 from services.errors import Conflict, NotFound
 
@@ -143,7 +145,7 @@ async def code_facts(ctx: Context, code: str) -> CodeFacts:
             CodeKind.PERSONAL,
             owner=str(owner.id),
             owner_may_recruit=level.can_recruit if level else False,
-            owner_active=owner.status == "active",
+            owner_active=owner.status == DistributorStatus.ACTIVE,
         )
     platform = await ctx.session.get(PlatformCode, code)
     if platform is not None:
@@ -169,7 +171,7 @@ async def admit(
         helper_account=account,
         level=level.code,
         recruiter_id=recruiter.id if recruiter else None,
-        status="active",
+        status=DistributorStatus.ACTIVE,
         entry_path=(decision.path or Path.CODE).value,
         joined_at=ctx.now,
         level_since=ctx.now,
@@ -182,7 +184,7 @@ async def admit(
             .where(PlatformCode.code == code, PlatformCode.used_by.is_(None))
             .values(used_by=person.id, used_at=ctx.now)
         )
-        if taken.rowcount != 1:
+        if rowcount(taken) != 1:
             await session.delete(person)
             await session.flush()
             return False
@@ -250,7 +252,7 @@ async def decide_application(
     application = await ctx.session.get(EntryApplication, application_id, with_for_update=True)
     if application is None:
         raise NotFound(f"no entry application {application_id}")
-    if application.status != "pending":
+    if application.status != EntryApplicationStatus.PENDING:
         raise Conflict(f"the application is already {application.status}")
     contact = application.contact_id
 
@@ -264,9 +266,9 @@ async def decide_application(
                 ctx, contact, application.name, EntryDecision(Outcome.ADMITTED, Path.REACH), None, tell, account=None
             )
             person = await _distributor_of(ctx, contact)
-        application.status, application.distributor_id = "approved", person.id if person else None
+        application.status, application.distributor_id = EntryApplicationStatus.APPROVED, person.id if person else None
     else:
-        application.status, application.note = "rejected", reason.strip()[:500]
+        application.status, application.note = EntryApplicationStatus.REJECTED, reason.strip()[:500]
         tell(
             "entry_application_rejected",
             {"name": application.name, "platform": ctx.settings.raw.platform.name, "reason": application.note},
@@ -284,7 +286,9 @@ async def apply_by_reach(
     rules = ctx.settings.entry
     answer = reach_answer(ctx.settings, friends, groups)
     pending = await ctx.session.scalar(
-        select(EntryApplication.id).where(EntryApplication.contact_id == contact, EntryApplication.status == "pending")
+        select(EntryApplication.id).where(
+            EntryApplication.contact_id == contact, EntryApplication.status == EntryApplicationStatus.PENDING
+        )
     )
     if pending is not None:
         say("reach_application", {**answer, "outcome": "pending"})
@@ -320,7 +324,7 @@ def reach_answer(settings: Settings, friends: int = 0, groups: int = 0) -> dict[
     return {"friends": friends, "groups": groups, "min_friends": reach.min_friends, "min_groups": reach.min_groups}
 
 
-async def list_entry_applications(session: AsyncSession, status: str) -> list[dict[str, Any]]:
+async def list_entry_applications(session: AsyncSession, status: EntryApplicationStatus) -> list[dict[str, Any]]:
     """Entry applications in ``status`` (pending, approved, rejected), oldest first, at most 200."""
     rows = await session.scalars(
         select(EntryApplication).where(EntryApplication.status == status).order_by(EntryApplication.id).limit(200)

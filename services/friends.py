@@ -23,6 +23,7 @@ from core.keywords import normalise_keyword
 from models import marks
 from models.people import Distributor, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord
+from models.statuses import DistributorStatus, FriendRequestStatus
 from services.entry import join_answer, register_from_greeting
 from services.errors import Conflict, NotFound
 
@@ -35,7 +36,9 @@ async def greeting_reason(ctx: Context, hello: str) -> str | None:
     candidates = {c.upper() for c in _CODE_LIKE.findall(hello or "")}
     if candidates:
         personal = await ctx.session.scalar(
-            select(Distributor.id).where(Distributor.code.in_(candidates), Distributor.status == "active").limit(1)
+            select(Distributor.id)
+            .where(Distributor.code.in_(candidates), Distributor.status == DistributorStatus.ACTIVE)
+            .limit(1)
         )
         platform = await ctx.session.scalar(
             select(PlatformCode.code).where(PlatformCode.code.in_(candidates), PlatformCode.used_by.is_(None)).limit(1)
@@ -64,7 +67,7 @@ async def receive_friend_request(
             contact_id=request.contact,
             name=request.name,
             hello=request.hello,
-            status="accepted" if reason else "pending",
+            status=FriendRequestStatus.ACCEPTED if reason else FriendRequestStatus.PENDING,
             reason=reason or "",
             received_at=ctx.now,
             decided_at=ctx.now if reason else None,
@@ -80,10 +83,10 @@ async def receive_friend_request(
         .where(
             FriendRequestRecord.account == account,
             FriendRequestRecord.contact_id == request.contact,
-            FriendRequestRecord.status == "pending",
+            FriendRequestRecord.status == FriendRequestStatus.PENDING,
             FriendRequestRecord.id != request.id,
         )
-        .values(status="ignored", reason="replaced", decided_at=ctx.now)
+        .values(status=FriendRequestStatus.IGNORED, reason="replaced", decided_at=ctx.now)
     )
     if await marks.claim(ctx.session, f"friend-request-ops:{account}:{request.contact}", ctx.now, OPS_TOLD_EVERY):
         data = {"name": request.name, "contact": request.contact, "hello": request.hello}
@@ -99,9 +102,9 @@ async def decide_friend_request(ctx: Context, request_id: str, *, accept: bool, 
     record = await ctx.session.get(FriendRequestRecord, request_id, with_for_update=True)
     if record is None:
         raise NotFound("no such friend request")
-    if record.status != "pending":
+    if record.status != FriendRequestStatus.PENDING:
         raise Conflict(f"the request is already {record.status}")
-    record.status = "accepted" if accept else "ignored"
+    record.status = FriendRequestStatus.ACCEPTED if accept else FriendRequestStatus.IGNORED
     record.reason, record.decided_at, record.decided_by = "ops", ctx.now, by[:64]
     if accept:
         queue_row(ctx, account=record.account, kind="friend_accept", target=record.id)
@@ -128,7 +131,7 @@ async def record_room_invitation(ctx: Context, invitation: RoomInvitation, *, ac
         )
 
 
-async def list_friend_requests(session: AsyncSession, status: str) -> list[dict[str, Any]]:
+async def list_friend_requests(session: AsyncSession, status: FriendRequestStatus) -> list[dict[str, Any]]:
     """The latest 200 friend requests in ``status`` (pending, accepted, ignored), newest first."""
     rows = await session.scalars(
         select(FriendRequestRecord)

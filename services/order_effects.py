@@ -20,6 +20,7 @@ from models import queries as q
 from models.catalog import RedPacket, RelayLine
 from models.orders import Order
 from models.people import Distributor
+from models.statuses import RedPacketReason
 from services.codes import new_code
 
 
@@ -52,9 +53,9 @@ async def relay(ctx: Context, brand_id: str, order: Order, seller: Distributor, 
     await post_to_brand_groups(ctx, brand_id, "relay_line", data, coalesce="relay")
 
 
-async def dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: list[CoreLine]) -> None:
+async def dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: list[CoreLine[int]]) -> None:
     course = ctx.settings.courses[order.course_sku]
-    by_payee: dict[str, list[CoreLine]] = {}
+    by_payee: dict[str, list[CoreLine[int]]] = {}
     for line in lines:
         if line.entry is not Entry.SETTLED:
             by_payee.setdefault(line.payee, []).append(line)
@@ -72,7 +73,7 @@ async def dm_clawbacks(ctx: Context, order: Order, refunded: Decimal, lines: lis
                 "course": course.name,
                 "refunded": refunded,
                 "lines": [
-                    {"kind": ln.kind.value, "amount": ln.amount, "after_settlement": ln.entry is Entry.ADJUSTED}
+                    {"kind": ln.kind, "amount": ln.amount, "after_settlement": ln.entry is Entry.ADJUSTED}
                     for ln in mine
                 ],
             },
@@ -94,7 +95,7 @@ async def thresholds_crossed(
         ctx.session.add(
             RedPacket(
                 brand_id=brand_id,
-                reason="threshold",
+                reason=RedPacketReason.THRESHOLD,
                 course_sku=course.sku,
                 stock_epoch=epoch,
                 threshold=threshold,

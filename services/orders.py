@@ -40,6 +40,7 @@ from models import ingest
 from models import queries as q
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, FanLock
+from models.statuses import DistributorStatus
 from services.errors import Conflict, Duplicate, Invalid, Refused
 from services.order_effects import (
     check_upgrade,
@@ -79,9 +80,10 @@ async def process_event(env: Env, event: OrderEventIn, source: str = "webhook") 
     except IntegrityError:
         # A concurrent delivery of the same event or order won the race: that is a replay.
         async with env.db.reading() as session:
-            if await session.get(OrderEvent, event.event_id) or (
-                event.type is EventType.PAID and await session.get(Order, event.order_id)
-            ):
+            known = await session.get(OrderEvent, event.event_id) is not None
+            if not known and event.type is EventType.PAID:
+                known = await session.get(Order, event.order_id) is not None
+            if known:
                 raise _duplicate(event) from None
         raise
     _log_accepted(event, accepted, source)
@@ -157,7 +159,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
     )
     ref_code = event.ref.strip().upper() if event.ref else None
     own, ref = await ingest.distributors_for_order(session, event.buyer.id, ref_code)
-    own = own if own is not None and own.status == "active" else None
+    own = own if own is not None and own.status == DistributorStatus.ACTIVE else None
     bound = (
         bound_seller(await q.bound_trials(session, event.buyer.id, course.sku))
         if course.sku in settings.bound_targets
@@ -167,7 +169,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
         rule=settings.fan_lock,
         now=event.occurred_at,
         history=await q.lock_history(session, event.buyer.id) if own is None else (),
-        ref_distributor=person_id(ref) if ref is not None and ref.status == "active" else None,
+        ref_distributor=person_id(ref) if ref is not None and ref.status == DistributorStatus.ACTIVE else None,
         buyer_distributor=person_id(own) if own is not None else None,
         bound_distributor=bound,
     )
@@ -182,7 +184,7 @@ async def _paid(ctx: Context, event: OrderEventIn, course: CourseSettings) -> Ac
             )
         )
     seller = await session.get(Distributor, int(attribution.seller)) if attribution.seller else None
-    if seller is not None and seller.status != "active":
+    if seller is not None and seller.status != DistributorStatus.ACTIVE:
         seller = None
     bought_course, bought_brand = await ingest.earlier_purchases(session, event.buyer.id, course.sku, brand_id)
     order = Order(
@@ -237,10 +239,10 @@ async def _book(
     ctx: Context, event: OrderEventIn, order: Order, seller: Distributor | None, pool: Decimal, margin: Decimal
 ) -> list[tuple[str, Payout]]:
     """Split ``pool`` for this order's seller, write earned lines, DM each payee."""
-    if seller is None or seller.status != "active" or (pool == 0 and margin == 0):
+    if seller is None or seller.status != DistributorStatus.ACTIVE or (pool == 0 and margin == 0):
         return []  # an inactive seller's share stays with the platform, whatever the event
     recruiter = await ctx.session.get(Distributor, seller.recruiter_id) if seller.recruiter_id else None
-    if recruiter is not None and recruiter.status != "active":
+    if recruiter is not None and recruiter.status != DistributorStatus.ACTIVE:
         recruiter = None
     split = split_sale(
         ctx.settings.plan,
@@ -319,7 +321,7 @@ async def _refunded(ctx: Context, event: OrderEventIn, course: CourseSettings, o
     if event.quantity:
         await q.return_stock(session, course.sku, event.quantity)
     await dm_clawbacks(ctx, order, event.amount, lines)
-    return Accepted(order.id, {"clawed_back": [{"kind": ln.kind.value, "amount": str(ln.amount)} for ln in lines]})
+    return Accepted(order.id, {"clawed_back": [{"kind": ln.kind, "amount": str(ln.amount)} for ln in lines]})
 
 
 async def _qualified(ctx: Context, event: OrderEventIn, course: CourseSettings, order: Order) -> Accepted:
@@ -348,7 +350,7 @@ async def _checkin_completed(ctx: Context, event: OrderEventIn, course: CourseSe
     return Accepted(order.id, {"note": "cashback_claws_nothing_back"})
 
 
-async def _write_lines(ctx: Context, order: Order, event: OrderEventIn, lines: list[CoreLine]) -> None:
+async def _write_lines(ctx: Context, order: Order, event: OrderEventIn, lines: list[CoreLine[int]]) -> None:
     detail = {"refunded": str(event.amount), "paid": str(order.amount)}
     ctx.session.add_all(
         LedgerLine.from_core(line, order_id=order.id, event_id=event.event_id, detail=detail) for line in lines

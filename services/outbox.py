@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
 from bot.base.context import Context
-from bot.base.outbox import DROP_REASONS, FOR_OPS, STATUSES, drops_on
+from bot.base.outbox import DROP_REASONS, drops_on
 from bot.base.priorities import Priority
+from models.base import rowcount
 from models.messaging import OutboxMessage
+from models.statuses import FOR_OPS, OutboxStatus
 from services.errors import Conflict, NotFound
 
 
@@ -36,9 +38,9 @@ async def _retry(session: AsyncSession, message_id: int, now: datetime) -> bool:
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
-        .values(status="queued", attempts=0, not_before=now, last_error="")
+        .values(status=OutboxStatus.QUEUED, attempts=0, not_before=now, last_error="")
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def _drop(session: AsyncSession, message_id: int) -> bool:
@@ -47,12 +49,12 @@ async def _drop(session: AsyncSession, message_id: int) -> bool:
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(FOR_OPS))
-        .values(status="dropped")
+        .values(status=OutboxStatus.DROPPED)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
-async def overview(session: AsyncSession, settings: Settings, status: str, day: date) -> dict[str, Any]:
+async def overview(session: AsyncSession, settings: Settings, status: OutboxStatus, day: date) -> dict[str, Any]:
     """The outbox for ops: counts by status, queued rows by priority, what was not sent on
     purpose on ``day`` (platform time), and the latest 100 messages of ``status``."""
     counts = dict(
@@ -62,7 +64,7 @@ async def overview(session: AsyncSession, settings: Settings, status: str, day: 
         (
             await session.execute(
                 select(OutboxMessage.priority, func.count())
-                .where(OutboxMessage.status == "queued")
+                .where(OutboxMessage.status == OutboxStatus.QUEUED)
                 .group_by(OutboxMessage.priority)
             )
         ).all()
@@ -89,7 +91,7 @@ async def overview(session: AsyncSession, settings: Settings, status: str, day: 
         for r in rows
     ]
     return {
-        "counts": {s: counts.get(s, 0) for s in STATUSES},
+        "counts": {s: counts.get(s, 0) for s in OutboxStatus},
         # Queued rows by priority tier (bot.base.priorities), and the cap on the lowest tier.
         "queued_by_priority": {p.name.lower(): waiting.get(p.value, 0) for p in Priority},
         "low_priority_cap": settings.raw.outbox.low_priority_cap,

@@ -54,7 +54,7 @@ def _commission_of(row: LedgerRow) -> int | None:
     return None if row.entry == Entry.PAID_OUT else row.id
 
 
-def core_line(row: LedgerRow) -> LedgerLine:
+def core_line(row: LedgerRow) -> LedgerLine[int | None]:
     """A stored ledger row as the core's ledger line."""
     return LedgerLine(
         commission_id=_commission_of(row),

@@ -32,7 +32,17 @@ class Unset(Enum):
 UNSET = Unset.UNSET
 """A field the draft does not give (an edit leaves it as it is)."""
 
-FIELDS = ("title", "course", "brand", "source_room", "lecturers", "starts_at", "ends_at", "groups", "reminders")
+FIELDS: tuple[str, ...] = (
+    "title",
+    "course",
+    "brand",
+    "source_room",
+    "lecturers",
+    "starts_at",
+    "ends_at",
+    "groups",
+    "reminders",
+)
 FIELDS += ("cards", "keyword")  # what ops may give, in the order a refusal names them
 REQUIRED = ("title", "source_room", "lecturers", "starts_at", "ends_at")  # for a new session
 

@@ -45,6 +45,7 @@ from core.products import EventType
 from core.whatif import Event, Member, Replay, Terms, replay, starting_level
 from models.orders import OrderEvent
 from models.people import Distributor
+from models.statuses import DistributorStatus
 from services.errors import Conflict, Invalid, NotFound, Unavailable
 from services.order_file import event_of as csv_event_of
 from services.order_file import read_events
@@ -200,7 +201,7 @@ async def load(
                 recruiter=str(recruiter) if recruiter is not None else None,
                 buyer_id=buyer,
                 joined_at=joined,
-                active=status == "active",
+                active=status == DistributorStatus.ACTIVE,
                 name=name,
             )
         )

@@ -101,3 +101,11 @@ def test_ops_decide_applications_and_cancel_a_session_from_the_terminal(config, 
     assert "[cancelled]" in capsys.readouterr().out
     assert main(["colearning", "cancel", "1", "--config", config]) == 1
     assert capsys.readouterr().err.strip() == "error: the session is cancelled"
+
+
+def test_the_terminal_offers_exactly_the_statuses_a_session_or_an_application_can_have():
+    from bot.cli.colearning import APPLICATION_CHOICES, SESSION_CHOICES
+    from services.colearning import APPLICATION_STATUSES, SESSION_STATUSES
+
+    assert SESSION_CHOICES == SESSION_STATUSES
+    assert APPLICATION_CHOICES == APPLICATION_STATUSES

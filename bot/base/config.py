@@ -373,7 +373,7 @@ class Settings:
     @cached_property
     def entry(self) -> EntryRules:
         e = self.raw.entry
-        reach = e.reach and ReachRule(e.reach.min_friends, e.reach.min_groups, e.reach.review)
+        reach = ReachRule(e.reach.min_friends, e.reach.min_groups, e.reach.review) if e.reach else None
         return EntryRules(frozenset(e.paths), e.purchase_threshold, reach)
 
     @cached_property

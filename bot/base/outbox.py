@@ -23,7 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -33,17 +32,15 @@ from bot.base.priorities import LOW, priority_of
 from models import queries as q
 from models.catalog import BrandGroup
 from models.messaging import OutboxDrop, OutboxMessage
+from models.statuses import OutboxStatus
+from models.upsert import upsert
 
 PENDING = "distbot.outbox"
 WITHHELD = "distbot.outbox.withheld"  # Counter of (account, reason, template)
 STAGED = "distbot.outbox.staged"  # (the day the drops count on, the cap) for this unit of work
-DROP_REASONS = ("cap", "limit", "repeat")  # see models.messaging.OutboxDrop
-# Every status a row can have. Ops resolve the two that wait on a person: ``dead`` (sending
-# failed for good) and ``uncertain`` (no answer came: it may or may not have gone out); a row
-# they drop is never sent (``dropped``, not to be confused with the drops above, which were
-# never queued).
-STATUSES = ("queued", "sending", "sent", "uncertain", "dead", "dropped")
-FOR_OPS = ("uncertain", "dead")
+# Messages not sent on purpose (models.messaging.OutboxDrop), not to be confused with rows ops
+# dropped (models.statuses.OutboxStatus.DROPPED), which were queued once.
+DROP_REASONS = ("cap", "limit", "repeat")
 
 
 def queue_text(
@@ -79,7 +76,7 @@ def queue_row(ctx: Context, **values: Any) -> None:
     values.setdefault("coalesce_key", None)
     values.setdefault("target_is_room", False)
     values.setdefault("priority", int(priority_of(values["kind"], values["template"])))
-    values.update(status="queued", attempts=0, last_error="", created_at=ctx.now, not_before=ctx.now)
+    values.update(status=OutboxStatus.QUEUED, attempts=0, last_error="", created_at=ctx.now, not_before=ctx.now)
     _stage(ctx)
     ctx.session.sync_session.info.setdefault(PENDING, []).append(values)
 
@@ -127,7 +124,11 @@ def _within_cap(
     held = dict(
         session.execute(
             select(OutboxMessage.account, func.count())
-            .where(OutboxMessage.status == "queued", OutboxMessage.priority >= LOW, OutboxMessage.account.in_(accounts))
+            .where(
+                OutboxMessage.status == OutboxStatus.QUEUED,
+                OutboxMessage.priority >= LOW,
+                OutboxMessage.account.in_(accounts),
+            )
             .group_by(OutboxMessage.account)
         ).all()
     )
@@ -144,16 +145,18 @@ def _within_cap(
 
 
 def _count(session: Session, day: date, counts: Counter[tuple[str, str, str]]) -> None:
-    dialect = session.get_bind().dialect.name
     values = [
         {"day": day, "account": account, "reason": reason, "template": template, "count": n}
         for (account, reason, template), n in sorted(counts.items())
     ]
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(OutboxDrop).values(values)
     session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["day", "account", "reason", "template"],
-            set_={"count": OutboxDrop.count + statement.excluded["count"]},
+        upsert(
+            session,
+            OutboxDrop,
+            values,
+            on=["day", "account", "reason", "template"],
+            # excluded["count"], not .count: a column collection has a count() method of its own
+            set_=lambda excluded: {"count": OutboxDrop.count + excluded["count"]},
         )
     )
 

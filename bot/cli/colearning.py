@@ -20,6 +20,11 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     from services.session_draft import SessionDraft
 
+# The statuses of models.statuses (SessionStatus, ApplicationStatus) and "all", spelt out: the
+# command's help starts without SQLAlchemy (tests/test_cli_start.py); tests/test_colearning_cli.py
+# checks they are the services' own.
+SESSION_CHOICES = ("scheduled", "cancelled", "all")
+APPLICATION_CHOICES = ("pending", "approved", "enrolled", "rejected", "left", "all")
 OPTIONS = (
     ("--title", "title", "the session's name, shown before every relayed line"),
     ("--source", "source_room", "the lecturer room whose messages are relayed"),
@@ -41,7 +46,7 @@ def add_colearning_commands(subparsers: Any, config_parent: argparse.ArgumentPar
     commands = parser.add_subparsers(dest="colearning_command", required=True, metavar="SUBCOMMAND")
 
     listing = commands.add_parser("list", parents=[config_parent], help="sessions, newest first")
-    listing.add_argument("--status", choices=("scheduled", "cancelled", "all"), default="all")
+    listing.add_argument("--status", choices=SESSION_CHOICES, default="all")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=_list)
 
@@ -66,9 +71,7 @@ def add_colearning_commands(subparsers: Any, config_parent: argparse.ArgumentPar
     cancel.set_defaults(func=_cancel)
 
     apps = commands.add_parser("applications", parents=[config_parent], help="groups that applied")
-    apps.add_argument(
-        "--status", default="pending", choices=("pending", "approved", "enrolled", "rejected", "left", "all")
-    )
+    apps.add_argument("--status", default="pending", choices=APPLICATION_CHOICES)
     apps.add_argument("--json", action="store_true", help="print JSON")
     apps.set_defaults(func=_applications)
 

@@ -98,11 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     add_colearning_commands(commands, config)
     add_users_commands(commands, config)
 
-    for name, func, what in (
+    for name, func, summary in (
         ("earnings", earnings, "a distributor's earnings"),
         ("progress", progress, "a distributor's upgrade progress"),
     ):
-        report = commands.add_parser(name, parents=[config], help=what)
+        report = commands.add_parser(name, parents=[config], help=summary)
         report.add_argument("code", help="the distributor's personal code")
         report.add_argument("--json", action="store_true", help="print JSON")
         report.set_defaults(func=func)

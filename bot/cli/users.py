@@ -11,7 +11,9 @@ import sys
 ROLES = ("ops", "manager")  # as bot.console.auth has them; not imported here so every command starts fast
 
 
-def add_users_commands(subparsers: argparse._SubParsersAction, config_parent: argparse.ArgumentParser) -> None:
+def add_users_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], config_parent: argparse.ArgumentParser
+) -> None:
     users = subparsers.add_parser("users", help="ops console accounts")
     commands = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
     add = commands.add_parser("add", parents=[config_parent], help="create a console account")

@@ -84,7 +84,9 @@ def render_chart(report: dict[str, Any], path: Path) -> None:
     image.save(path, format="PNG")
 
 
-def _bars(draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict], box: tuple[int, ...]) -> None:
+def _bars(
+    draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict[str, Any]], box: tuple[int, ...]
+) -> None:
     left, top, right, bottom = box
     draw.text((_px(left), _px(top - 40)), _label(cjk, "按级别收益", "Earnings by level"), font=font(19), fill=INK)
     levels = list(plans[0]["by_level"])
@@ -122,7 +124,9 @@ def _bars(draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict]
     draw.line((_px(left), _px(bottom), _px(right), _px(bottom)), fill=INK, width=SCALE)
 
 
-def _lorenz(draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict], box: tuple[int, ...]) -> None:
+def _lorenz(
+    draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict[str, Any]], box: tuple[int, ...]
+) -> None:
     left, top, right, bottom = box
     title = _label(cjk, "收益集中度（洛伦兹曲线）", "Concentration (Lorenz curve)")
     draw.text((_px(left), _px(top - 40)), title, font=font(19), fill=INK)
@@ -149,7 +153,7 @@ def _lorenz(draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dic
     draw.rectangle((*point(Fraction(0), Fraction(1)), *point(Fraction(1), Fraction(0))), outline=INK, width=SCALE)
     x_label = _label(cjk, "分销员（收益从低到高）", "distributors, lowest earnings first")
     text_width = draw.textlength(x_label, font=font(14))
-    draw.text((_px(left + width / 2) - text_width / 2, _px(bottom + 30)), x_label, font=font(14), fill=INK)
+    draw.text((_px(left + Fraction(width, 2)) - text_width / 2, _px(bottom + 30)), x_label, font=font(14), fill=INK)
     draw.text((_px(left + 8), _px(top + 6)), _label(cjk, "累计收益占比", "share of earnings"), font=font(14), fill=INK)
 
 
@@ -166,7 +170,9 @@ def _dashed(draw: ImageDraw.ImageDraw, start: tuple[int, int], end: tuple[int, i
         draw.line(segment, fill=GREY, width=SCALE * 2)
 
 
-def _legend(draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict], at: tuple[int, int]) -> None:
+def _legend(
+    draw: ImageDraw.ImageDraw, font: Any, cjk: bool, plans: Sequence[dict[str, Any]], at: tuple[int, int]
+) -> None:
     """One entry per plan, left to right, continuing on the next line when the row is full."""
     x, y = at
     size = 15 if len(plans) <= 3 else 13

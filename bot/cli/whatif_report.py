@@ -8,7 +8,7 @@ distributors earned over the total, to 4 decimals (0.5524 = 55.24%); ``gini`` to
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -125,7 +125,7 @@ def build_report(
     return report
 
 
-def _local(zone: ZoneInfo):
+def _local(zone: ZoneInfo) -> Callable[[datetime | None], datetime | None]:
     return lambda moment: moment.astimezone(zone) if moment is not None else None
 
 

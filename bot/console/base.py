@@ -25,6 +25,7 @@ from multidict import MultiDict, MultiDictProxy
 from bot.base.render import yuan_filter
 from bot.console.auth import User, current_user
 from bot.web.keys import ENV
+from models.statuses import DistributorStatus, FriendRequestStatus, OutboxStatus, SessionStatus
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Form = MultiDictProxy[Any]
@@ -87,6 +88,14 @@ PAGES = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, un
 PAGES.filters["yuan"] = _yuan
 PAGES.filters["measure"] = _measure
 PAGES.filters["local"] = _local
+# Pages compare statuses by name ({% if row.status == OutboxStatus.DEAD %}): a misspelt one is
+# an error when the page renders (StrictUndefined), not a branch that is silently never taken.
+PAGES.globals.update(
+    OutboxStatus=OutboxStatus,
+    DistributorStatus=DistributorStatus,
+    SessionStatus=SessionStatus,
+    FriendRequestStatus=FriendRequestStatus,
+)
 
 
 def zone_of(request: web.Request) -> ZoneInfo:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -46,8 +46,14 @@ def axis_top(value: Decimal) -> Decimal:
     """
     exponent = 0
     while True:
-        for factor in (Decimal(1), Decimal(2), *(() if exponent == 0 else (Decimal("2.5"),)), Decimal(5)):
-            step = factor * 10**exponent
+        factors: tuple[Decimal, ...] = (
+            Decimal(1),
+            Decimal(2),
+            *(() if exponent == 0 else (Decimal("2.5"),)),
+            Decimal(5),
+        )
+        for factor in factors:
+            step = factor * Decimal(10) ** exponent
             if step * 4 >= value:
                 return (step * 4).quantize(Decimal(1))
         exponent += 1
@@ -63,7 +69,7 @@ def column_chart(
     totals = [sum((Decimal(s[1][i]) for s in series), Decimal(0)) for i in range(len(labels))]
     top = axis_top(max(totals, default=Decimal(0)))
     slot = Decimal(plot_w) / max(1, len(labels))
-    fmt = (lambda v: yuan(Decimal(v))) if money else (lambda v: f"{int(v):,}")
+    fmt: Callable[[Decimal | int], str] = (lambda v: yuan(Decimal(v))) if money else (lambda v: f"{int(v):,}")
     columns = []
     for i, label in enumerate(labels):
         x = Decimal(g["left"]) + slot * i + slot * Decimal("0.15")

@@ -22,6 +22,7 @@ from models.base import money_sum
 from models.messaging import OutboxMessage
 from models.orders import Order
 from models.people import Distributor
+from models.statuses import OutboxStatus
 
 DAYS = 14
 ZERO = Decimal("0.00")
@@ -120,8 +121,13 @@ async def outbox_health(session: AsyncSession, now: datetime) -> OutboxHealth:
     counts = dict(
         (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
     )
-    oldest = await session.scalar(select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "queued"))
+    queued = OutboxMessage.status == OutboxStatus.QUEUED
+    oldest = await session.scalar(select(func.min(OutboxMessage.created_at)).where(queued))
     waited = max(0, int((now - oldest).total_seconds() // 60)) if oldest is not None else 0
     return OutboxHealth(
-        int(counts.get("queued", 0)), int(counts.get("sending", 0)), int(counts.get("dead", 0)), oldest, waited
+        int(counts.get(OutboxStatus.QUEUED, 0)),
+        int(counts.get(OutboxStatus.SENDING, 0)),
+        int(counts.get(OutboxStatus.DEAD, 0)),
+        oldest,
+        waited,
     )

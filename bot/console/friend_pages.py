@@ -11,20 +11,24 @@ from bot.console.auth import User
 from bot.console.base import Form, page, render, see_other
 from bot.web.keys import ENV
 from models.rooms import FriendRequestRecord
+from models.statuses import FriendRequestStatus
 from services.errors import Conflict, NotFound
 from services.friends import decide_friend_request
 
 routes = web.RouteTableDef()
-STATUSES = {"pending": "待处理", "accepted": "已通过", "ignored": "已拒绝"}
+STATUSES = {
+    FriendRequestStatus.PENDING: "待处理",
+    FriendRequestStatus.ACCEPTED: "已通过",
+    FriendRequestStatus.IGNORED: "已拒绝",
+}
 REASONS = {"code": "验证消息含邀请码", "keyword": "验证消息含关键词", "ops": "运营处理", "replaced": "被新的申请取代"}
 
 
 @routes.get("/console/friend-requests")
 @page(ops_only=True)
 async def friend_requests(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    status = request.query.get("status", "pending")
-    if status not in STATUSES:
-        status = "pending"
+    asked = request.query.get("status", "")
+    status = FriendRequestStatus(asked) if asked in STATUSES else FriendRequestStatus.PENDING
     async with request.app[ENV].db.reading() as session:
         counts = dict(
             (

@@ -17,6 +17,7 @@ from bot.web.errors import status_of
 from bot.web.keys import ENV
 from models.colearning import ColearningSession
 from models.people import Distributor, EntryApplication
+from models.statuses import ApplicationStatus, EntryApplicationStatus, SessionStatus
 from services import colearning as ops
 from services import reports
 from services.entry import decide_application
@@ -49,7 +50,9 @@ async def distributors(request: web.Request, user: User, form: Form) -> web.Stre
         people = list(await session.execute(query))
         entries = list(
             await session.scalars(
-                select(EntryApplication).where(EntryApplication.status == "pending").order_by(EntryApplication.id)
+                select(EntryApplication)
+                .where(EntryApplication.status == EntryApplicationStatus.PENDING)
+                .order_by(EntryApplication.id)
             )
         )
     return render(
@@ -74,9 +77,16 @@ async def distributor(request: web.Request, user: User, form: Form) -> web.Strea
         progress = await reports.progress_report(session, env.settings, code)
     if earnings is None or progress is None:
         return not_found(request, user)
-    labels = {"kinds": reports.KIND_NAMES, "metrics": reports.METRIC_NAMES, "entries": reports.ENTRY_NAMES}
     return render(
-        request, "distributor.html", user, section="distributors", earnings=earnings, progress=progress, **labels
+        request,
+        "distributor.html",
+        user,
+        section="distributors",
+        earnings=earnings,
+        progress=progress,
+        kinds=reports.KIND_NAMES,
+        metrics=reports.METRIC_NAMES,
+        entries=reports.ENTRY_NAMES,
     )
 
 
@@ -86,9 +96,9 @@ async def _colearning_page(
     env = request.app[ENV]
     now = env.clock.now()
     async with env.db.reading() as session:
-        sessions = [s for s in await ops.list_sessions(session, "scheduled") if s["ends_at"] > now]
-        applications = await ops.list_applications(session, "pending")
-        enrolled = await ops.list_applications(session, "enrolled")
+        sessions = [s for s in await ops.list_sessions(session, SessionStatus.SCHEDULED) if s["ends_at"] > now]
+        applications = await ops.list_applications(session, ApplicationStatus.PENDING)
+        enrolled = await ops.list_applications(session, ApplicationStatus.ENROLLED)
     sessions.sort(key=lambda s: s["starts_at"])
     return render(
         request,

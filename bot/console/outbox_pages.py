@@ -13,7 +13,6 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.base import outbox as box
 from bot.base.config import Settings
 from bot.base.outbox import drops_on, local_day
 from bot.console.auth import User
@@ -22,31 +21,31 @@ from bot.console.pages import LEADERBOARD_METRICS, PERIOD_LABELS
 from bot.web.keys import ENV
 from models.catalog import BrandGroup
 from models.colearning import ColearningApplication
-from models.messaging import OutboxMessage
+from models.messaging import ROOM_KINDS, OutboxMessage
 from models.people import Distributor, EntryApplication
 from models.rooms import FriendRequestRecord, RoomInvitationRecord
+from models.statuses import FOR_OPS, OutboxStatus
 from services import outbox as outbox_ops
 from services.errors import Conflict, NotFound
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
 STATUSES = {
-    "queued": "排队中",
-    "sending": "发送中",
-    "sent": "已发送",
-    "uncertain": "待确认",
-    "dead": "失败",
-    "dropped": "已放弃",
+    OutboxStatus.QUEUED: "排队中",
+    OutboxStatus.SENDING: "发送中",
+    OutboxStatus.SENT: "已发送",
+    OutboxStatus.UNCERTAIN: "待确认",
+    OutboxStatus.DEAD: "失败",
+    OutboxStatus.DROPPED: "已放弃",
 }
 ORDER = {
-    "queued": (OutboxMessage.not_before, OutboxMessage.id),  # the next to go first
-    "sending": (OutboxMessage.id,),
-    "sent": (OutboxMessage.sent_at.desc(), OutboxMessage.id.desc()),  # the latest first
-    "uncertain": (OutboxMessage.id.desc(),),
-    "dead": (OutboxMessage.id.desc(),),
-    "dropped": (OutboxMessage.id.desc(),),
+    OutboxStatus.QUEUED: (OutboxMessage.not_before, OutboxMessage.id),  # the next to go first
+    OutboxStatus.SENDING: (OutboxMessage.id,),
+    OutboxStatus.SENT: (OutboxMessage.sent_at.desc(), OutboxMessage.id.desc()),  # the latest first
+    OutboxStatus.UNCERTAIN: (OutboxMessage.id.desc(),),
+    OutboxStatus.DEAD: (OutboxMessage.id.desc(),),
+    OutboxStatus.DROPPED: (OutboxMessage.id.desc(),),
 }
-ROOM_KINDS = ("room_add", "room_invite")
 # What was not sent today (models.messaging.OutboxDrop): why, and the commonest messages by name.
 DROP_REASONS = {"cap": "队列已满未排队", "limit": "超出回复频率", "repeat": "重复的回复"}
 DROPPED_NAMES = {"menu": "菜单", "menu_reminder": "菜单提醒", "how_to_join": "加入方法", "answer_later": "稍后再试"}
@@ -154,9 +153,8 @@ def pages_of(total: int, current: str) -> tuple[int, int]:
 @page(ops_only=True)
 async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     env = request.app[ENV]
-    status = request.query.get("status", "dead")
-    if status not in STATUSES:
-        status = "dead"
+    asked = request.query.get("status", "")
+    status = OutboxStatus(asked) if asked in STATUSES else OutboxStatus.DEAD
     async with env.db.reading() as session:
         counts = dict(
             (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
@@ -212,11 +210,11 @@ async def resolve(request: web.Request, user: User, form: Form) -> web.StreamRes
     if message_id is None:
         return not_found(request, user)
     retrying = request.match_info["action"] == "retry"
-    back = "dead"
+    back = OutboxStatus.DEAD
     try:
         async with request.app[ENV].context() as ctx:
             row = await ctx.session.get(OutboxMessage, message_id)
-            if row is not None and row.status in box.FOR_OPS:
+            if row is not None and row.status in FOR_OPS:
                 back = row.status
             await outbox_ops.resolve(ctx, message_id, retry=retrying)
     except NotFound:
@@ -225,4 +223,4 @@ async def resolve(request: web.Request, user: User, form: Form) -> web.StreamRes
         outcome = "already"
     else:
         outcome = "retried" if retrying else "dropped"
-    raise see_other(f"/console/outbox?status={back}&ok={outcome}")  # type: ignore[attr-defined]
+    raise see_other(f"/console/outbox?status={back}&ok={outcome}")

@@ -26,6 +26,10 @@ from bot.base.env import Env
 from bot.base.faults import Retrying, brief, doing
 from bot.base.transport import Transport
 from models.messaging import OutboxMessage
+from models.statuses import OutboxStatus
+
+# The outbox figures /healthz reports for the sender of this process's account.
+FIGURES = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.DEAD)
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -95,9 +99,7 @@ class Health:
                 rows = (
                     await session.execute(
                         select(OutboxMessage.status, func.count(), func.min(OutboxMessage.not_before))
-                        .where(
-                            OutboxMessage.account == account, OutboxMessage.status.in_(("queued", "sending", "dead"))
-                        )
+                        .where(OutboxMessage.account == account, OutboxMessage.status.in_(FIGURES))
                         .group_by(OutboxMessage.status)
                     )
                 ).all()
@@ -151,14 +153,14 @@ class Health:
         if self.sender is not None:
             check["sent"] = self.sender.sent
         if outbox is not None:
-            queued, oldest = outbox.get("queued", (0, None))
+            queued, oldest = outbox.get(OutboxStatus.QUEUED, (0, None))
             now = self.env.clock.now()
             waited = max(timedelta(0), now - oldest) if oldest is not None else timedelta(0)
             check |= {
                 "queued": queued,
                 "oldest_queued_seconds": round(waited.total_seconds(), 1),
-                "sending": outbox.get("sending", (0, None))[0],
-                "dead_letters": outbox.get("dead", (0, None))[0],
+                "sending": outbox.get(OutboxStatus.SENDING, (0, None))[0],
+                "dead_letters": outbox.get(OutboxStatus.DEAD, (0, None))[0],
             }
         return check
 

@@ -23,6 +23,7 @@ from bot.base.priorities import Priority, priority_of
 from bot.base.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave, Transport
 from bot.runtime.limits import AnswerBatch, Verdict
 from models.people import Distributor
+from models.statuses import DistributorStatus
 
 log = logging.getLogger(__name__)
 LATER = "answer_later"  # the short "稍后再试" someone past their answer budget gets once per window
@@ -205,7 +206,7 @@ def role_of(contact: str, distributor: Distributor | None, settings: Any, room: 
     for brand in settings.raw.brands:
         if contact in brand.managers and (room is None or any(g.room_id == room for g in brand.groups)):
             return Role.MANAGER
-    if distributor is not None and distributor.status == "active":
+    if distributor is not None and distributor.status == DistributorStatus.ACTIVE:
         return Role.DISTRIBUTOR
     return Role.GUEST
 

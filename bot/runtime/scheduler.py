@@ -26,16 +26,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.env import Env
 from bot.base.faults import Retrying
 from bot.base.transport import Transport, TransportError
 from core.colearning import Decision, Moment, decide, describe_minutes, in_window, minutes_until, moments
 from models.catalog import Course
-from models.colearning import ColearningDelivery, ColearningGroupRecord, ColearningSession
+from models.colearning import ColearningSession
+from models.colearning_queries import (
+    MOMENT_ITSELF,
+    claim_deliveries,
+    ensure_records,
+    handled_moments,
+    live_sessions,
+    record_members_at_start,
+)
+from models.statuses import DeliveryStatus, SessionStatus
 from services.colearning import groups_of, queue_to_groups, session_data
 
 log = logging.getLogger(__name__)
@@ -73,35 +79,6 @@ class SourceRooms:
 SOURCES = SourceRooms()
 
 
-async def live_sessions(session: AsyncSession, after: datetime) -> list[ColearningSession]:
-    """Sessions not cancelled that end after ``after``."""
-    query = select(ColearningSession).where(ColearningSession.status == "scheduled", ColearningSession.ends_at > after)
-    return list(await session.scalars(query.order_by(ColearningSession.starts_at, ColearningSession.id)))
-
-
-async def ensure_records(session: AsyncSession, session_id: int, application_ids: Sequence[int]) -> None:
-    """A record row per (session, group), once (safe with several processes)."""
-    if application_ids:
-        rows = [{"session_id": session_id, "application_id": a, "relayed": 0} for a in application_ids]
-        await session.execute(_insert(session, ColearningGroupRecord).values(rows).on_conflict_do_nothing())
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
-
-
-async def _claim(
-    session: AsyncSession, session_id: int, key: str, ids: Sequence[int], status: str, now: datetime
-) -> set[int]:
-    """Insert the delivery rows not there yet; the groups whose row this call inserted."""
-    if not ids:
-        return set()
-    rows = [{"session_id": session_id, "moment": key, "application_id": i, "status": status, "at": now} for i in ids]
-    statement = _insert(session, ColearningDelivery).values(rows).on_conflict_do_nothing()
-    return set(await session.scalars(statement.returning(ColearningDelivery.application_id)))
-
-
 class ColearningTimer:
     """Keeps the scheduler's co-learning jobs in line with the tables and runs them."""
 
@@ -124,16 +101,7 @@ class ColearningTimer:
         now = self.env.clock.now()
         async with self.env.db.reading() as session:
             rows = await live_sessions(session, now - self.grace)
-            handled = set(
-                (
-                    await session.execute(
-                        select(ColearningDelivery.session_id, ColearningDelivery.moment).where(
-                            ColearningDelivery.session_id.in_([r.id for r in rows] or [0]),
-                            ColearningDelivery.application_id == 0,
-                        )
-                    )
-                ).all()
-            )
+            handled = await handled_moments(session, [r.id for r in rows])
         SOURCES.replace(rows)
         wanted: dict[str, tuple[int, Moment]] = {
             job_id(row.id, m.key): (row.id, m)
@@ -175,7 +143,7 @@ class ColearningTimer:
         env, now = self.env, self.env.clock.now()
         async with env.db.reading() as session:
             row = await session.get(ColearningSession, session_id)
-            if row is None or row.status != "scheduled":
+            if row is None or row.status != SessionStatus.SCHEDULED:
                 return
             moment = next(
                 (m for m in moments(row.starts_at, row.ends_at, row.reminders, row.cards) if m.key == key), None
@@ -186,9 +154,9 @@ class ColearningTimer:
             groups = await groups_of(session, row)
         members = await self._members(groups) if decision is Decision.SEND and moment.kind == "start" else {}
         async with env.context() as ctx:
-            status = "sent" if decision is Decision.SEND else "skipped"
-            fresh = await _claim(ctx.session, session_id, key, [g.id for g in groups], status, now)
-            first = await _claim(ctx.session, session_id, key, [0], status, now)
+            status = DeliveryStatus.SENT if decision is Decision.SEND else DeliveryStatus.SKIPPED
+            fresh = await claim_deliveries(ctx.session, session_id, key, [g.id for g in groups], status, now)
+            first = await claim_deliveries(ctx.session, session_id, key, [MOMENT_ITSELF], status, now)
             if decision is Decision.SKIP:
                 if first and moment.at < row.updated_at:  # e.g. a 24 h reminder of a session set for tonight
                     log.info("colearning: session %s %s was due before the session was set: skipped", session_id, key)
@@ -205,16 +173,7 @@ class ColearningTimer:
                 return
             if moment.kind == "start":
                 await ensure_records(ctx.session, session_id, [g.id for g in groups])
-                for application_id, count in members.items():
-                    await ctx.session.execute(
-                        update(ColearningGroupRecord)
-                        .where(
-                            ColearningGroupRecord.session_id == session_id,
-                            ColearningGroupRecord.application_id == application_id,
-                            ColearningGroupRecord.members_at_start.is_(None),
-                        )
-                        .values(members_at_start=count)
-                    )
+                await record_members_at_start(ctx.session, session_id, members)
             data = session_data(row, env.settings)
             if moment.kind == "reminder":
                 left = minutes_until(row.starts_at, now)

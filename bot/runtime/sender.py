@@ -34,20 +34,20 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import RateLimits
 from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
 from bot.base.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
-from models.messaging import OutboxMessage
+from models import outbox_queries as box
+from models.messaging import ROOM_KINDS, OutboxMessage
+from models.statuses import OutboxStatus
 
 log = logging.getLogger(__name__)
-ROOM_KINDS = ("room_add", "room_invite")
 
 
 class OutboxSender:
@@ -136,14 +136,14 @@ class OutboxSender:
                 except TimeoutError:
                     pass
 
-    async def _record(self, statement: Any) -> None:
+    async def _record(self, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
         """Write what a send did. The send cannot be taken back, so while the database is out
         this waits for it (unless stopping: the row then goes again at the next start)."""
         backoff = Backoff(cap=self.retry.cap)
         while True:
             try:
                 async with self.env.db.unit_of_work() as session:
-                    await session.execute(statement)
+                    await write(session)
                 return
             except Exception as error:
                 if self._stopping or not database_unavailable(error):
@@ -171,36 +171,10 @@ class OutboxSender:
     async def recover(self) -> int:
         """Rows this account left ``sending`` (a crash mid-send) are sent again."""
         async with self.env.db.unit_of_work() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.account == self.account, OutboxMessage.status == "sending")
-                .values(status="queued")
-            )
-        if result.rowcount:
-            log.info("outbox: %d message(s) in flight at the last stop will be sent again", result.rowcount)
-        return int(result.rowcount or 0)
-
-    def _due(self, now: datetime) -> list[ColumnElement[bool]]:
-        """Rows of this account that may go now: queued, due, and not behind an earlier row
-        for the same target that waits out a retry (a target's messages keep their order)."""
-        earlier = aliased(OutboxMessage)
-        waiting = (
-            select(earlier.id)
-            .where(
-                earlier.account == OutboxMessage.account,
-                earlier.target == OutboxMessage.target,
-                earlier.status == "queued",
-                earlier.id < OutboxMessage.id,
-                earlier.not_before > now,
-            )
-            .exists()
-        )
-        return [
-            OutboxMessage.account == self.account,
-            OutboxMessage.status == "queued",
-            OutboxMessage.not_before <= now,
-            ~waiting,
-        ]
+            count = await box.recover_in_flight(session, self.account)
+        if count:
+            log.info("outbox: %d message(s) in flight at the last stop will be sent again", count)
+        return count
 
     async def send_next(self) -> float | None:
         """Send one message if one is due. Returns 0 after a send (or a lost claim), the
@@ -208,66 +182,20 @@ class OutboxSender:
         was not connected after all, or None when nothing is due."""
         now = self.env.clock.now()
         async with self.env.db.reading() as session:
-            rows = list(
-                await session.scalars(
-                    select(OutboxMessage)
-                    .where(*self._due(now))
-                    # By priority (bot.base.priorities: relay lines before "you earned" before menus),
-                    # then group posts before DMs when both are due: a push's relay must not
-                    # wait behind every payee's "you earned" DM.
-                    .order_by(OutboxMessage.priority, OutboxMessage.target_is_room.desc(), OutboxMessage.id)
-                    .limit(200)
-                )
-            )
+            rows = await box.due_rows(session, self.account, now)
         if not rows:
             return None
         mono = self.monotonic()
         ready = next((r for r in rows if self.room_ready.get(self._room_of(r), 0.0) <= mono), None)
         if ready is None:  # every room read is waiting its turn: a DM further back may go now
             async with self.env.db.reading() as session:
-                ready = await session.scalar(
-                    select(OutboxMessage)
-                    .where(
-                        *self._due(now),
-                        OutboxMessage.target_is_room.is_(False),
-                        OutboxMessage.kind.not_in(ROOM_KINDS),
-                    )
-                    .order_by(OutboxMessage.priority, OutboxMessage.id)
-                    .limit(1)
-                )
+                ready = await box.next_due_dm(session, self.account, now)
         if ready is None:
             return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
         group = [ready]
-        if ready.coalesce_key:  # looked up directly: the lines may lie beyond the rows read above
-            # Only lines queued before the target's next other message (a red packet after
-            # line 3 stays after line 3: line 4 must not jump over it into this message).
-            other = aliased(OutboxMessage)
-            barrier = (
-                select(func.min(other.id))
-                .where(
-                    other.account == self.account,
-                    other.target == ready.target,
-                    other.status == "queued",
-                    other.id > ready.id,
-                    or_(other.coalesce_key.is_(None), other.coalesce_key != ready.coalesce_key),
-                )
-                .scalar_subquery()
-            )
+        if ready.coalesce_key:
             async with self.env.db.reading() as session:
-                group += list(
-                    await session.scalars(
-                        select(OutboxMessage)
-                        .where(
-                            *self._due(now),
-                            OutboxMessage.coalesce_key == ready.coalesce_key,
-                            OutboxMessage.target == ready.target,
-                            OutboxMessage.id > ready.id,
-                            or_(barrier.is_(None), OutboxMessage.id < barrier),
-                        )
-                        .order_by(OutboxMessage.id)
-                        .limit(self.max_lines - 1)
-                    )
-                )
+                group += await box.coalescible_lines(session, ready, now, self.max_lines - 1)
         gap = self.account_ready - self.monotonic()
         if gap > 0:  # the account's own pace comes before any room's
             await self.sleep(gap)
@@ -276,11 +204,7 @@ class OutboxSender:
         # Read back what was claimed: a row may have been rewritten while this sender waited
         # out the account's pace (a welcome gaining the names of people who just joined).
         async with self.env.db.reading() as session:
-            group = list(
-                await session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).order_by(OutboxMessage.id)
-                )
-            )
+            group = await box.claimed_rows(session, [r.id for r in group])
         return 0.0 if await self._deliver(group) else self.poll
 
     def _room_of(self, row: OutboxMessage) -> str:
@@ -291,12 +215,7 @@ class OutboxSender:
     async def _claim(self, group: list[OutboxMessage]) -> bool:
         ids = [r.id for r in group]
         async with self.env.db.unit_of_work() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "queued")
-                .values(status="sending", attempts=OutboxMessage.attempts + 1)
-            )
-            if result.rowcount != len(ids):
+            if await box.claim(session, ids) != len(ids):
                 await session.rollback()
                 return False  # another sender of this account took some of them
         return True
@@ -318,7 +237,7 @@ class OutboxSender:
             log.exception("outbox: transport raised on message %s", ref)
             await self._failed(group, TransportError(repr(error)))
         else:
-            await self._settle(group, status="sent", sent_at=self.env.clock.now(), last_error="")
+            await self._settle(group, OutboxStatus.SENT, sent_at=self.env.clock.now(), last_error="")
             self.sent += len(group)
         finally:
             self._spaced(first)
@@ -352,7 +271,8 @@ class OutboxSender:
     async def _put_back(self, group: list[OutboxMessage], error: NotConnected) -> None:
         """Nothing went out: queued again as it was, the claim's attempt not counted."""
         log.info("outbox: %s not sent, %s; back in the queue", ",".join(str(r.id) for r in group), error)
-        await self._settle(group, status="queued", attempts=OutboxMessage.attempts - 1)
+        ids = [r.id for r in group]
+        await self._record(lambda session: box.unclaim(session, ids))
 
     async def _uncertain(self, group: list[OutboxMessage], error: Uncertain) -> None:
         log.warning(
@@ -361,10 +281,11 @@ class OutboxSender:
             group[0].target,
             error,
         )
-        await self._settle(group, status="uncertain", last_error=str(error)[:500] or type(error).__name__)
+        await self._settle(group, OutboxStatus.UNCERTAIN, last_error=str(error)[:500] or type(error).__name__)
 
-    async def _settle(self, group: list[OutboxMessage], **values: object) -> None:
-        await self._record(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in group])).values(**values))
+    async def _settle(self, group: list[OutboxMessage], status: OutboxStatus, **values: Any) -> None:
+        ids = [r.id for r in group]
+        await self._record(lambda session: box.settle(session, ids, status, **values))
 
     async def _failed(self, group: list[OutboxMessage], error: TransportError) -> None:
         attempts = group[0].attempts  # read back after the claim, which counted this attempt
@@ -380,7 +301,7 @@ class OutboxSender:
         )
         await self._settle(
             group,
-            status="dead" if dead else "queued",
+            OutboxStatus.DEAD if dead else OutboxStatus.QUEUED,
             last_error=str(error)[:500] or type(error).__name__,
             not_before=self.env.clock.now() + timedelta(seconds=delay),
         )

@@ -65,7 +65,7 @@ class OrderedDelivery:
 
     async def close(self) -> None:
         """Drop whatever has not reached the sink yet."""
-        pending = [self._route, *(c.worker for c in self._conversations.values())]
+        pending: list[asyncio.Task[Any]] = [self._route, *(c.worker for c in self._conversations.values())]
         while not self._intake.empty():
             pending.append(self._intake.get_nowait())
         for task in pending:

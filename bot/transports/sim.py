@@ -125,8 +125,9 @@ class SimTransport:
     async def send_text(
         self, target: str, text: str, *, room: bool, mentions: Sequence[str] = (), ref: str | None = None
     ) -> str:
-        where = {"room": target} if room else {"to": target}
-        stored = self.world.say(self.account, text, mentions=mentions, ref=ref, **where)
+        stored = self.world.say(
+            self.account, text, room=target if room else None, to=None if room else target, mentions=mentions, ref=ref
+        )
         return str(stored["id"])
 
     async def send_image(self, target: str, image: bytes, *, room: bool, name: str, ref: str | None = None) -> str:

@@ -291,7 +291,8 @@ class SimWorld(WorldState):
                 if not helper:
                     raise Refused(str(refused)) from None
                 log.warning("sim: the helper's image %s is not kept: %s", record["id"], refused)
-        return self._commit(record)["stored"]
+        stored: Record = self._commit(record)["stored"]
+        return stored
 
     # ----------------------------------------------------------------------------- events
 

@@ -30,13 +30,13 @@ from bot.base.jsonutil import BodyRefused, body_problem, loads, row_id
 from bot.runtime.scheduler import changed
 from bot.web.errors import lists_problems, reply
 from bot.web.keys import ENV
+from models.statuses import ApplicationStatus
 from services import colearning as ops
 from services.errors import Invalid, NotFound
 from services.reports import local_zone
 from services.session_draft import SessionDraft
 
 routes = web.RouteTableDef()
-SESSION_STATUSES = ("scheduled", "cancelled", "all")
 
 
 def _id(request: web.Request) -> int | None:
@@ -72,8 +72,8 @@ async def _change(
 @lists_problems
 async def sessions(request: web.Request) -> web.Response:
     status = request.query.get("status", "all")
-    if status not in SESSION_STATUSES:
-        raise Invalid([f"status must be one of {', '.join(SESSION_STATUSES)}"])
+    if status not in ops.SESSION_STATUSES:
+        raise Invalid([f"status must be one of {', '.join(ops.SESSION_STATUSES)}"])
     env = request.app[ENV]
     async with env.db.reading() as session:
         return reply({"sessions": await ops.list_sessions(session, status)})
@@ -134,7 +134,7 @@ routes.post("/api/colearning/sessions/{id}/cancel")(_cancel)
 @routes.get("/api/colearning/applications")
 @lists_problems
 async def applications(request: web.Request) -> web.Response:
-    status = request.query.get("status", "pending")
+    status = request.query.get("status", ApplicationStatus.PENDING)
     if status not in ops.APPLICATION_STATUSES:
         allowed = ", ".join(ops.APPLICATION_STATUSES)
         raise Invalid([f"status must be one of {allowed}"])

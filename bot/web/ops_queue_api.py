@@ -6,29 +6,37 @@ drop for the uncertain and dead ones, what waits by priority, and what was not s
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
+from typing import TypeVar
 
 from aiohttp import web
 
-from bot.base import outbox as box
 from bot.base.jsonutil import body_problem, loads, row_id
 from bot.base.outbox import local_day
 from bot.web.errors import reply
 from bot.web.keys import ENV
+from models.statuses import EntryApplicationStatus, FriendRequestStatus, OutboxStatus
 from services import friends
 from services import outbox as outbox_ops
 from services.entry import decide_application, list_entry_applications
 from services.errors import Invalid, NotFound
 
 routes = web.RouteTableDef()
-STATUSES = box.STATUSES
-FRIEND_STATUSES = ("pending", "accepted", "ignored")
+Status = TypeVar("Status", bound=StrEnum)
+
+
+def _status(request: web.Request, statuses: type[Status], default: Status) -> Status:
+    """The ``status`` asked for (``default`` when none is): a 422 naming the statuses there
+    are when it is none of them."""
+    try:
+        return statuses(request.query.get("status", default))
+    except ValueError:
+        raise Invalid([f"status must be one of {', '.join(statuses)}"]) from None
 
 
 @routes.get("/api/friend-requests")
 async def friend_requests(request: web.Request) -> web.Response:
-    status = request.query.get("status", "pending")
-    if status not in FRIEND_STATUSES:
-        raise Invalid([f"status must be one of {', '.join(FRIEND_STATUSES)}"])
+    status = _status(request, FriendRequestStatus, FriendRequestStatus.PENDING)
     async with request.app[ENV].db.reading() as session:
         items = await friends.list_friend_requests(session, status)
     return reply({"status": status, "requests": items})
@@ -53,8 +61,9 @@ async def decide_friend_request(request: web.Request) -> web.Response:
 
 @routes.get("/api/outbox")
 async def outbox(request: web.Request) -> web.Response:
-    status = request.query.get("status", "dead")
-    errors = [f"status must be one of {', '.join(STATUSES)}"] if status not in STATUSES else []
+    asked = request.query.get("status", OutboxStatus.DEAD)
+    known = {s.value for s in OutboxStatus}
+    errors = [] if asked in known else [f"status must be one of {', '.join(OutboxStatus)}"]
     env = request.app[ENV]
     try:
         day = date.fromisoformat(request.query["day"]) if "day" in request.query else None
@@ -64,7 +73,7 @@ async def outbox(request: web.Request) -> web.Response:
         raise Invalid(errors)
     day = day or local_day(env.settings, env.clock.now())
     async with env.db.reading() as session:
-        return reply(await outbox_ops.overview(session, env.settings, status, day))
+        return reply(await outbox_ops.overview(session, env.settings, OutboxStatus(asked), day))
 
 
 @routes.post("/api/outbox/{id}/{action:retry|drop}")
@@ -76,12 +85,12 @@ async def resolve(request: web.Request) -> web.Response:
     retrying = request.match_info["action"] == "retry"
     async with request.app[ENV].context() as ctx:
         await outbox_ops.resolve(ctx, message_id, retry=retrying)
-    return reply({"status": "queued" if retrying else "dropped", "id": message_id})
+    return reply({"status": OutboxStatus.QUEUED if retrying else OutboxStatus.DROPPED, "id": message_id})
 
 
 @routes.get("/api/entry-applications")
 async def entry_applications(request: web.Request) -> web.Response:
-    status = request.query.get("status", "pending")
+    status = _status(request, EntryApplicationStatus, EntryApplicationStatus.PENDING)
     async with request.app[ENV].db.reading() as session:
         items = await list_entry_applications(session, status)
     return reply({"status": status, "applications": items})

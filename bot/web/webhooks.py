@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -33,12 +34,11 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def signature_problem(env: Env, headers: dict[str, str] | object, body: bytes) -> str | None:
+def signature_problem(env: Env, headers: Mapping[str, str], body: bytes) -> str | None:
     secret = env.settings.webhook_secret
     if not secret:
         return "the webhook secret is not configured"
-    get = headers.get  # type: ignore[attr-defined]
-    timestamp, signature = get("X-Distbot-Timestamp", ""), get("X-Distbot-Signature", "")
+    timestamp, signature = headers.get("X-Distbot-Timestamp", ""), headers.get("X-Distbot-Signature", "")
     if not timestamp or not signature:
         return "missing X-Distbot-Timestamp or X-Distbot-Signature"
     try:

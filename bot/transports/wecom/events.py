@@ -196,14 +196,13 @@ def parse_event(xml: bytes | str) -> CallbackEvent:
 
 def _contact_event(values: dict[str, str], base: dict[str, Any]) -> CallbackEvent:
     change = _member(ContactChange, values.get("ChangeType", ""))
-    who = {"change_type": change, "user_id": _required(values, "UserID"),
-           "external_user_id": _required(values, "ExternalUserID")}
+    user_id, external_user_id = _required(values, "UserID"), _required(values, "ExternalUserID")
     if change in (ContactChange.ADD, ContactChange.ADD_HALF):
-        return ExternalContactAdded(**base, **who, state=values.get("State", ""),
-                                    welcome_code=values.get("WelcomeCode", ""))
+        return ExternalContactAdded(**base, change_type=change, user_id=user_id, external_user_id=external_user_id,
+                                    state=values.get("State", ""), welcome_code=values.get("WelcomeCode", ""))
     if change in (ContactChange.DEL_EXTERNAL, ContactChange.DEL_FOLLOW_USER):
-        return ExternalContactRemoved(**base, **who)
-    return ExternalContactChanged(**base, **who)
+        return ExternalContactRemoved(**base, change_type=change, user_id=user_id, external_user_id=external_user_id)
+    return ExternalContactChanged(**base, change_type=change, user_id=user_id, external_user_id=external_user_id)
 
 
 def _required(values: Mapping[str, str], name: str) -> str:
