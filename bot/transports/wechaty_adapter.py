@@ -906,7 +906,8 @@ class WechatyTransport:
         if grpc is None or grpc.status != _library().Status.UNIMPLEMENTED:
             return False
         log.warning("wechaty: the puppet service does not implement %s; not asked again", capability)
-        self.capabilities = replace(self.capabilities, **{capability: False})
+        withdrawn: dict[str, Any] = {capability: False}  # a boolean field named by the caller
+        self.capabilities = replace(self.capabilities, **withdrawn)
         return True
 
     # -- contributions to the process ----------------------------------------------------------
