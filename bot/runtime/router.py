@@ -45,7 +45,8 @@ class MessageContext(Context):
     event: Event | None = None
     role: Role = Role.GUEST
     distributor: Distributor | None = None  # the sender's distributor row, if they are one
-    answers: AnswerBatch | None = None  # the dispatcher's per-person/per-room answer limits
+    answers: AnswerBatch | None = None  # this unit of work's answer limits (bot.runtime.middleware.AnswerLimiter)
+    route: str | None = None  # the route handling the event, once routing found one
 
     @property
     def message(self) -> Message:
