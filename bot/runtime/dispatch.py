@@ -309,12 +309,13 @@ class Dispatcher:
 
     async def _route(self, ctx: MessageContext) -> Outcome:
         """The end of the stage: the first matching route handles the event."""
-        route = first_match(self.routers, ctx)
-        if route is None:
+        match = first_match(self.routers, ctx)
+        if match is None:
             return Outcome.UNMATCHED
+        route, found = match
         ctx.route = route.name
         try:
-            await route.handler(ctx)
+            await route.handle(ctx, found)
         except Exception as exc:
             if database_unavailable(exc):
                 raise  # not the handler's fault: the batch waits for the database
