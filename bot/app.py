@@ -42,7 +42,7 @@ from bot.runtime.dispatch import Dispatcher
 from bot.runtime.health import Health
 from bot.runtime.metrics import EventMetrics, MetricsHook
 from bot.runtime.middleware import AnswerLimiter, Middleware
-from bot.runtime.scheduler import register_colearning_jobs
+from bot.runtime.scheduler import refresh_sources, register_colearning_jobs
 from bot.runtime.sender import OutboxSender
 from bot.runtime.spool import Spool, SpoolInUse
 from bot.transports import registry
@@ -51,6 +51,7 @@ from bot.web.app import make_app
 from models.console import ConsoleUser
 from services import material
 from services.catalog import seed_demo, sync_catalog
+from services.colearning import ColearningChanged
 from services.membership import sync_rooms_at_start
 from services.settlement import settle_pass
 
@@ -80,7 +81,11 @@ def build_env(
     except Exception as exc:  # the URL itself: not a URL, a driver distbot does not have
         raise database_url_problem(exc, os.environ.get("DISTBOT_DATABASE_URL") or url) from None
     renderer = Renderer(templates, settings.raw.platform.timezone)
-    return Env(settings=settings, db=db, renderer=renderer, clock=clock)
+    env = Env(settings=settings, db=db, renderer=renderer, clock=clock)
+    # A co-learning change committed in this process reaches the relay filter at once (and the
+    # timer, where ``serve`` runs one: ``register_colearning_jobs``).
+    env.react(ColearningChanged, lambda _: refresh_sources(env))
+    return env
 
 
 async def prepare(env: Env) -> None:

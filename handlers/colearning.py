@@ -3,7 +3,8 @@ becomes an application for ops, and during a session what the lecturers say in t
 room is relayed to every enrolled group.
 
 This router must come before the group handlers and the fallback: it takes a lecturer's
-message in the source room during a session (the filter needs no query: ``SOURCES``), every
+message in the source room during a session (the filter needs no query: the source rooms the
+process keeps, ``bot.runtime.scheduler.SourceRooms``), every
 room invitation (recorded for ops as ``handlers.friends`` records them, then linked to an
 application when the inviter is a distributor), and the helper's own joins and leaves outside
 brand groups (members synced as ``handlers.membership`` syncs them).
@@ -20,7 +21,7 @@ from bot.base.outbox import queue_row, queue_text
 from bot.base.priorities import Priority
 from bot.base.transport import Message, RoomInvitation, RoomJoin, RoomLeave, Transport, TransportError
 from bot.runtime.router import Found, MessageContext, Router, event, group, keyword, private
-from bot.runtime.scheduler import SOURCES
+from bot.runtime.scheduler import SourceRooms
 from models.colearning import ColearningApplication, ColearningGroupRecord, ColearningSession
 from models.colearning_queries import ensure_records
 from models.people import Distributor
@@ -38,7 +39,7 @@ def lecturer_in_session(ctx: MessageContext) -> bool:
     return (
         isinstance(message, Message)
         and message.kind in ("text", "image")
-        and SOURCES.match(message.room, message.sender, message.at)
+        and ctx.kept(SourceRooms).match(message.room, message.sender, message.at)
     )
 
 

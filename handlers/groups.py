@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.base.config import BrandSettings
-from bot.base.outbox import PENDING, post_to_brand_groups, queue_row
+from bot.base.outbox import post_to_brand_groups, queue_row, queued_row
 from bot.base.transport import RoomJoin, Transport
 from bot.runtime.router import MessageContext, Router, event, with_transport
 from core.group_ops import (
@@ -61,7 +61,7 @@ async def welcome(ctx: MessageContext, event: RoomJoin, room: str, brand: BrandS
     account = group.account if group is not None else None
     # The helper is never welcomed: its logical account names and its WeChat id (self_id).
     helpers = {ctx.settings.helper_account, account, ctx.helper_id, transport.account}
-    waiting = _waiting_welcome_in_session(ctx, room)
+    waiting = queued_row(ctx, template=WELCOME, target=room)  # a join earlier in this batch
     stored = None if waiting is not None else await _waiting_welcome_in_outbox(ctx, room)
     previous: dict[str, Any] = waiting["payload"] if waiting is not None else stored.payload if stored else {}
 
@@ -119,12 +119,6 @@ def _welcome_text(
         "mentioned": len(plan.mention),
     }
     return ctx.renderer.render(WELCOME, data), {"mentions": list(plan.mention), "count": plan.count}
-
-
-def _waiting_welcome_in_session(ctx: MessageContext, room: str) -> dict[str, Any] | None:
-    """A welcome for ``room`` queued earlier in this unit of work (several joins in one batch)."""
-    rows = ctx.session.sync_session.info.get(PENDING, [])
-    return next((r for r in rows if r["template"] == WELCOME and r["target"] == room), None)
 
 
 async def _waiting_welcome_in_outbox(ctx: MessageContext, room: str) -> OutboxMessage | None:

@@ -283,6 +283,7 @@ class Dispatcher:
                     renderer=env.renderer,
                     now=now,
                     uow=uow,
+                    kept=env.kept,
                     transport=self.transport,
                     event=event,
                     role=role_of(sender, distributor, env.settings, getattr(event, "room", None)),
