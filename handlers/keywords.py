@@ -32,11 +32,16 @@ from services.entry import join_answer
 log = logging.getLogger(__name__)
 router = Router("keywords")
 MAX_BRANDS_PER_MESSAGE = 3
-# The last room this process created per (helper account, brand). Creating a room is the one
-# effect here outside the database: when its unit of work is rolled back (another event of the
-# batch failed and the batch is replayed), the replay finds the room here instead of creating a
-# second one.
-_created_rooms: dict[tuple[str, str], str] = {}
+
+
+class CreatedRooms:
+    """The last room this process created per (helper account, brand), kept by the root object
+    (``ctx.kept(CreatedRooms)``). Creating a room is the one effect here outside the database:
+    when its unit of work is rolled back (another event of the batch failed and the batch is
+    replayed), the replay finds the room here instead of creating a second one."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[tuple[str, str], str] = {}
 
 
 def asked_brands(ctx: MessageContext) -> Found | None:
@@ -148,7 +153,7 @@ async def _create_group(ctx: MessageContext, brand: BrandSettings, groups: list[
             return None
         if room is None:
             return None
-        _created_rooms[(account, brand.id)] = room
+        ctx.kept(CreatedRooms).rooms[(account, brand.id)] = room
         present = [ctx.helper_id, *members]
     else:
         room, present = reused
@@ -179,13 +184,14 @@ async def _room_from_a_rolled_back_attempt(
     """A room created for the brand whose BrandGroup row was never committed, with its members
     — if the transport still has it."""
     key = (_account(ctx), brand_id)
-    room = _created_rooms.pop(key, None)
+    created = ctx.kept(CreatedRooms).rooms
+    room = created.pop(key, None)
     if room is None or any(g.room_id == room for g in groups):
         return None
     members = await transport.room_members(room)
     if not members:
         return None
-    _created_rooms[key] = room
+    created[key] = room
     return room, members
 
 
