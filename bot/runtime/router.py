@@ -14,9 +14,10 @@ signature asks for — nothing is parsed twice, nothing re-checked with an ``ass
     async def set_stock(ctx, command: GroupCommand, brand: BrandSettings) -> None: ...
 
 ``group_command`` parsed the command and found the room's brand; ``set_stock`` takes both.
-What the built-in filters hand on: :meth:`Router.message` the ``message``
-(:class:`~bot.base.transport.Message`), :func:`event` the ``event`` (of the types it let
-through), :func:`group` the ``room``, :func:`with_transport` the ``transport``. A handler
+Every handler may also take the ``event`` (of the types its route's :func:`event` filter let
+through) and, on a :meth:`Router.message` route, the ``message``
+(:class:`~bot.base.transport.Message`); :func:`group` hands on the ``room``,
+:func:`with_transport` the ``transport``. A handler
 asking for a name no filter of its route hands on fails on its first event, naming both.
 """
 
@@ -63,7 +64,7 @@ class MessageContext(Context):
     distributor: Distributor | None = None  # the sender's distributor row, if they are one
     answers: AnswerBatch | None = None  # this unit of work's answer limits (bot.runtime.middleware.AnswerLimiter)
     route: str | None = None  # the route handling the event, once routing found one
-    _once: dict[Callable[..., Any], Any] = field(default_factory=dict, repr=False)
+    _once: dict[Callable[..., Any], Any] | None = field(default=None, repr=False)
 
     @property
     def message(self) -> Message:
@@ -73,6 +74,8 @@ class MessageContext(Context):
     def once(self, read: Callable[[MessageContext], T]) -> T:
         """``read(self)``, worked out once per event however many filters ask (e.g. the group
         command a message gives, which a dozen routes' filters look at)."""
+        if self._once is None:
+            self._once = {}
         if read not in self._once:
             self._once[read] = read(self)
         return self._once[read]  # type: ignore[no-any-return]
@@ -187,8 +190,8 @@ def role(*roles: Role) -> Filter:
 
 
 def event(*types: type) -> Filter:
-    """An event of one of ``types``; hands it on as ``event``."""
-    return lambda ctx: {"event": ctx.event} if isinstance(ctx.event, types) else None
+    """An event of one of ``types`` (a handler takes it as ``event``: see :meth:`Route.handle`)."""
+    return lambda ctx: isinstance(ctx.event, types)
 
 
 def with_transport(ctx: MessageContext) -> Found | None:
@@ -196,8 +199,8 @@ def with_transport(ctx: MessageContext) -> Found | None:
     return {"transport": ctx.transport} if ctx.transport is not None else None
 
 
-def _message(ctx: MessageContext) -> Found | None:
-    return {"message": ctx.event} if isinstance(ctx.event, Message) else None
+def _message(ctx: MessageContext) -> bool:
+    return isinstance(ctx.event, Message)
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,12 @@ class Route:
     wants: frozenset[str] | None  # the names the handler takes besides ctx; None: any (``**found``)
 
     async def handle(self, ctx: MessageContext, found: Found) -> None:
+        """Call the handler with what it names of ``found``, and of the event itself: ``event``
+        (of the types its route's filters let through) and, for a message, ``message`` — given
+        here rather than by the filters, so the filters that run for every route stay free of
+        allocations."""
+        event = ctx.event
+        found = {"event": event, **({"message": event} if isinstance(event, Message) else {}), **found}
         if self.wants is None:
             await self.handler(ctx, **found)
             return
@@ -231,7 +240,7 @@ class Router:
         self.routes: list[Route] = []
 
     def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
-        """Register a handler for messages passing every filter; hands on the ``message``."""
+        """Register a handler for messages passing every filter (it may take the ``message``)."""
         return self.on(_message, *filters)
 
     def on(self, *filters: Filter) -> Callable[[Handler], Handler]:
