@@ -2,12 +2,15 @@
 transport to its reply written (committed) to the outbox — beside a no-op handler on the same
 transport in the same run.
 
-    .venv/bin/python bench/dispatch.py [--dms 5000]
+    .venv/bin/python bench/dispatch.py [--dms 5000] [--repeats 3]
 
 Each DM is someone new writing "帮助" to the helper through the simulator transport (recorded
 in the simulated world, exactly as POST /sim/messages does); the real routers answer with the
 brand menu (a template rendered, an outbox row written). The no-op run has a router whose one
 handler does nothing. Aim: ≥ 2,000 DMs/s on SQLite and ≤ 2× the no-op's cost per DM.
+
+The menu runs once more with the pre-routing stage as ``bot.app`` wires it (the event figures'
+hook before the answer limits) instead of the answer limits alone: the figures' cost per DM.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from bot.app import build_env, prepare  # noqa: E402
 from bot.base.config import parse_settings  # noqa: E402
 from bot.base.context import FixedClock  # noqa: E402
 from bot.runtime.dispatch import Dispatcher  # noqa: E402
+from bot.runtime.metrics import EventMetrics, MetricsHook  # noqa: E402
+from bot.runtime.middleware import AnswerLimiter  # noqa: E402
 from bot.runtime.router import Router  # noqa: E402
 from bot.transports.sim import SimTransport  # noqa: E402
 
@@ -46,9 +51,10 @@ def noop_routers() -> list[Router]:
 
 
 async def run(
-    workdir: Path, label: str, routers: list[Router], dms: int, rate: float | None = None
+    workdir: Path, label: str, routers: list[Router], dms: int, rate: float | None = None, figures: bool = False
 ) -> tuple[float, list[float]]:
-    """Deliver ``dms`` DMs all at once (``rate`` None) or paced at ``rate`` per second."""
+    """Deliver ``dms`` DMs all at once (``rate`` None) or paced at ``rate`` per second; with
+    ``figures``, the figures' hook before the answer limits (as bot.app wires them)."""
     # Without the cap on queued menus: every DM's reply is written, as this bench measures.
     config = (ROOT / "config.yaml").read_text(encoding="utf-8")
     config = config.replace("low_priority_cap: 200", "low_priority_cap: null")
@@ -59,7 +65,9 @@ async def run(
     )
     await prepare(env)
     transport = SimTransport.from_settings(env.settings, workdir / f"{label}.jsonl")
-    dispatcher = Dispatcher(env, routers, transport, person_limit=10**9, room_limit=10**9)
+    limiter = AnswerLimiter.for_env(env, person=10**9, room=10**9)
+    stage = [MetricsHook(EventMetrics()), limiter] if figures else [limiter]
+    dispatcher = Dispatcher(env, routers, transport, middlewares=stage)
     received: dict[str, float] = {}
     latencies: list[float] = []
 
@@ -101,6 +109,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dms", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=2000.0, help="pace of the second run, DMs/s")
+    parser.add_argument("--repeats", type=int, default=3, help="runs with and without the figures' hook")
     args = parser.parse_args()
     print(f"{args.dms} DMs from {args.dms} people, simulator transport, SQLite, one process")
     print(f"{'run':<28}{'DMs/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
@@ -113,7 +122,17 @@ async def main() -> None:
                 rate, latencies = await run(workdir, f"{label}-{pace}", routers, args.dms, pace)
                 results[(label, pace)] = rate
                 print(f"{name:<28}{rate:>9.0f}{ms(latencies, 50):>9.1f}{ms(latencies, 99):>9.1f}")
+        # The figures' hook: runs with and without it alternated, so a busy machine weighs on both.
+        ratios = []
+        for n in range(args.repeats):
+            without, _ = await run(workdir, f"menu-plain-{n}", handlers.ROUTERS, args.dms)
+            rate, latencies = await run(workdir, f"menu-figures-{n}", handlers.ROUTERS, args.dms, figures=True)
+            ratios.append(without / rate)
+            name = f"menu + figures, run {n + 1}"
+            print(f"{name:<28}{rate:>9.0f}{ms(latencies, 50):>9.1f}{ms(latencies, 99):>9.1f}  (without: {without:.0f})")
     print(f"cost per DM vs no-op (all at once): {results[('no-op', None)] / results[('menu', None)]:.2f}×")
+    low, mid, high = min(ratios), statistics.median(ratios), max(ratios)
+    print(f"cost per DM with the figures' hook vs without: {mid:.2f}× (min {low:.2f}, max {high:.2f})")
 
 
 if __name__ == "__main__":

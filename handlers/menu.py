@@ -25,20 +25,27 @@ router = Router("menu")
 fallback = Router("fallback")
 
 
+class MenuData:
+    """The menu's data, built once per configuration and kept by the root object
+    (``ctx.kept(MenuData)``), so the renderer finds its text cached by identity instead of
+    comparing the data again on every DM."""
+
+    def __init__(self) -> None:
+        self.settings: Settings | None = None
+        self.data: dict[str, object] = {}
+
+    def of(self, settings: Settings) -> dict[str, object]:
+        if self.settings is not settings:
+            self.data = {
+                "platform": settings.raw.platform.name,
+                "brands": [{"name": b.name, "keyword": b.keywords[0], "intro": b.intro} for b in settings.raw.brands],
+            }
+            self.settings = settings
+        return self.data
+
+
 def menu_data(ctx: MessageContext) -> dict[str, object]:
-    """The menu's data: built once per configuration, so the renderer finds its text cached
-    by identity instead of comparing the data again on every DM."""
-    cached = _MENU_DATA.get(id(ctx.settings))
-    if cached is None or cached[0] is not ctx.settings:
-        data: dict[str, object] = {
-            "platform": ctx.settings.raw.platform.name,
-            "brands": [{"name": b.name, "keyword": b.keywords[0], "intro": b.intro} for b in ctx.settings.raw.brands],
-        }
-        cached = _MENU_DATA[id(ctx.settings)] = (ctx.settings, data)
-    return cached[1]
-
-
-_MENU_DATA: dict[int, tuple[Settings, dict[str, object]]] = {}
+    return ctx.kept(MenuData).of(ctx.settings)
 
 
 def _menu_or_reminder(ctx: MessageContext, *, asked: bool) -> None:

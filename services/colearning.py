@@ -6,11 +6,15 @@ cannot be done: NotFound (no such session or application), Conflict (cancelled, 
 already), Invalid (bad input, every problem listed).
 
 The timing rules are in ``core.colearning``; the timer that acts on them is ``bot.runtime.scheduler``.
+Every change here emits :class:`ColearningChanged` on the unit of work: once it commits, the
+timer of this process moves its jobs and the relay filter learns the source rooms
+(``bot.app`` says who reacts) — no caller has to remember to tell them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +34,13 @@ from models.rooms import RoomInvitationRecord
 from models.statuses import ApplicationStatus, DeliveryStatus, DistributorStatus, InvitationStatus, SessionStatus
 from services.errors import Conflict, Invalid, NotFound
 from services.session_draft import SessionDraft
+
+
+@dataclass(frozen=True)
+class ColearningChanged:
+    """Sessions or their groups changed: the timer's jobs and the relay's source rooms are
+    out of date."""
+
 
 # What the listings take: a status, or every row ("all").
 APPLICATION_STATUSES = (*(s.value for s in ApplicationStatus), "all")
@@ -143,6 +154,7 @@ async def create_session(ctx: Context, draft: SessionDraft) -> ColearningSession
         raise Invalid(problems)
     ctx.session.add(row)
     await ctx.session.flush()
+    ctx.uow.emit(ColearningChanged())
     return row
 
 
@@ -175,6 +187,7 @@ async def edit_session(ctx: Context, session_id: int, draft: SessionDraft) -> Co
     if problems:
         raise Invalid(problems)
     row.updated_at = ctx.now
+    ctx.uow.emit(ColearningChanged())
     if moved:
         await ctx.session.execute(
             delete(ColearningDelivery).where(
@@ -206,6 +219,7 @@ async def cancel_session(ctx: Context, session_id: int, reason: str = "") -> Col
     )
     data = session_data(row, ctx.settings) | {"reason": row.cancel_reason}
     queue_to_groups(ctx, await groups_of(ctx.session, row), "colearning_cancelled", data)
+    ctx.uow.emit(ColearningChanged())
     return row
 
 
@@ -377,6 +391,7 @@ async def approve_application(ctx: Context, application_id: int, by: str = "ops"
     if who.contact_id:
         data = {"name": who.name, "topic": app.topic}
         queue_text(ctx, target=who.contact_id, template="colearning_approved", data=data, account=app.account)
+    ctx.uow.emit(ColearningChanged())
     return app
 
 
@@ -392,4 +407,5 @@ async def reject_application(ctx: Context, application_id: int, reason: str, by:
     if who.contact_id:
         data = {"name": who.name, "topic": app.topic, "reason": reason}
         queue_text(ctx, target=who.contact_id, template="colearning_rejected", data=data, account=app.account)
+    ctx.uow.emit(ColearningChanged())
     return app

@@ -7,10 +7,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import pytest
-
 from bot.runtime.dispatch import Dispatcher
-from bot.runtime.scheduler import SOURCES, changed
 from bot.runtime.sender import OutboxSender
 from services import colearning
 from tests.colearning_support import LECTURER, ROUTERS, SESSION_START, dispatch, enrol, outbox, said, session_draft
@@ -19,11 +16,6 @@ from tests.test_sender import FakeTime
 
 MINUTE = timedelta(minutes=1)
 
-
-@pytest.fixture(autouse=True)
-def forget_source_rooms():
-    yield
-    SOURCES.clear()
 
 
 @dataclass
@@ -43,7 +35,6 @@ async def test_a_lecturer_message_fanned_out_to_50_groups_keeps_the_account_pace
     await enrol(services, rooms)
     async with services.context() as ctx:
         await colearning.create_session(ctx, session_draft(ctx.settings, cards=[]))
-    await changed(services)
     await dispatch(
         services,
         said(LECTURER, "大家好", SESSION_START + MINUTE, 1, name="王老师"),
@@ -71,7 +62,6 @@ async def test_a_lecturer_saying_twenty_lines_in_a_minute_has_every_line_relayed
     await enrol(services, ["room-f00"])
     async with services.context() as ctx:
         await colearning.create_session(ctx, session_draft(ctx.settings, cards=[]))
-    await changed(services)
     dispatcher = Dispatcher(services, ROUTERS, FakeTransport())  # the dispatcher's own limits
     dispatcher.start()
     for n in range(20):

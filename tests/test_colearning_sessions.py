@@ -11,13 +11,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-import pytest
-
 from bot.app import build_env
 from bot.base.context import FixedClock
 from bot.base.env import Env
 from bot.base.transport import Capabilities
-from bot.runtime.scheduler import SOURCES, ColearningTimer, changed, register_colearning_jobs
+from bot.runtime.scheduler import ColearningTimer, register_colearning_jobs
 from tests.colearning_support import (
     LECTURER,
     SESSION_END,
@@ -37,12 +35,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ROOMS = ["room-g1", "room-g2", "room-g3"]
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 
-
-@pytest.fixture(autouse=True)
-def forget_source_rooms():
-    """The relay filter's cache is per process: leave none behind for other tests."""
-    yield
-    SOURCES.clear()
 
 
 def expected_jobs(session_id: int, start=SESSION_START, end=SESSION_END) -> dict:
@@ -180,7 +172,6 @@ async def test_a_session_survives_a_restart_reminds_once_relays_lecturers_in_the
 async def test_an_image_the_transport_cannot_fetch_reaches_the_groups_as_a_line_saying_so(services):
     await enrol(services, ROOMS[:1])
     await create_session(services)
-    await changed(services)
 
     await dispatch(services, said(LECTURER, "板书.png", SESSION_START + MINUTE, 1, name="王老师", kind="image"))
 
@@ -195,7 +186,6 @@ async def test_an_image_the_transport_cannot_fetch_reaches_the_groups_as_a_line_
 async def test_an_image_is_relayed_as_a_line_where_the_transport_declares_it_cannot_read_pictures(services):
     await enrol(services, ROOMS[:1])
     await create_session(services)
-    await changed(services)
     unable = ImageTransport(capabilities=FAKE)  # it has the method, but does not declare the capability
 
     await dispatch(

@@ -13,7 +13,6 @@ import pytest
 
 from bot.base.transport import Message, UnknownTarget
 from bot.runtime.dispatch import Dispatcher
-from bot.runtime.scheduler import SOURCES
 from bot.runtime.sender import OutboxSender
 from bot.transports.sim import SimTransport, SimWorld
 from bot.transports.sim_images import ImageStore, folder_for
@@ -151,7 +150,6 @@ async def test_a_lecturers_slide_said_in_the_simulator_reaches_the_co_learning_g
     finally:
         await transport.stop()
         await dispatcher.stop()
-        SOURCES.clear()
 
     [relayed] = [m for m in world.room("room-g1").messages if m["kind"] == "image"]
     assert relayed["from"] == "helper" and world.images.get(relayed["id"]) == slide

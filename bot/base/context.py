@@ -1,5 +1,6 @@
-"""One typed context per message or event: the unit of work's session, the configuration,
-the renderer and the clock reading. Handlers get everything through it."""
+"""One typed context per message or event: the unit of work (its session, and what it owes once
+committed: ``bot.base.uow``), the configuration, the renderer and the clock reading. Handlers
+get everything through it."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
 from bot.base.render import Renderer
+from bot.base.uow import UnitOfWork
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -72,9 +76,30 @@ class FixedClock:
         self.at += timedelta(**delta)
 
 
+class Kept:
+    """What a process keeps across events, one object per kind, made (``kind()``) on first use
+    (see ``bot.base.env.Env.kept``)."""
+
+    def __init__(self) -> None:
+        self._objects: dict[type, Any] = {}
+
+    def __call__(self, kind: type[T]) -> T:
+        found = self._objects.get(kind)
+        if found is None:
+            found = self._objects[kind] = kind()
+        return cast(T, found)
+
+    def keep(self, value: T) -> T:
+        """Keep ``value`` as the one of its kind."""
+        self._objects[type(value)] = value
+        return value
+
+
 @dataclass
 class Context:
     session: AsyncSession
     settings: Settings
     renderer: Renderer
     now: datetime
+    uow: UnitOfWork  # the transaction ``session`` belongs to
+    kept: Kept  # what the process keeps across events (the root object's)

@@ -1,9 +1,11 @@
 """Queueing what the bot owes in the outbox, inside the caller's transaction: a message is
 in the database before anyone tries to send it, and exists only if its cause was committed.
 
-Rows queued during a unit of work are kept on the session and written as one multi-row
-INSERT just before it commits (one statement for a whole batch of messages, instead of an
-ORM object and a flush each); a rollback discards them with the session.
+Rows queued during a unit of work are kept with it (``bot.base.uow``: ``ctx.uow``) and written
+as one multi-row INSERT just before it commits (one statement for a whole batch of messages,
+instead of an ORM object and a flush each); a rollback discards them with the unit of work.
+:func:`queued_row` finds a row queued earlier in the same unit of work (a welcome that absorbs
+newcomers of the next join of the batch).
 
 Each row gets its priority from the kind of message (:mod:`bot.base.priorities`). Rows of the
 lowest tier (menus, how to join, "稍后再试") are capped per helper account: when the account
@@ -22,9 +24,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from bot.base.config import Settings
 from bot.base.context import Context
@@ -35,9 +36,6 @@ from models.messaging import OutboxDrop, OutboxMessage
 from models.statuses import OutboxStatus
 from models.upsert import upsert
 
-PENDING = "distbot.outbox"
-WITHHELD = "distbot.outbox.withheld"  # Counter of (account, reason, template)
-STAGED = "distbot.outbox.staged"  # (the day the drops count on, the cap) for this unit of work
 # Messages not sent on purpose (models.messaging.OutboxDrop), not to be confused with rows ops
 # dropped (models.statuses.OutboxStatus.DROPPED), which were queued once.
 DROP_REASONS = ("cap", "limit", "repeat")
@@ -77,44 +75,48 @@ def queue_row(ctx: Context, **values: Any) -> None:
     values.setdefault("target_is_room", False)
     values.setdefault("priority", int(priority_of(values["kind"], values["template"])))
     values.update(status=OutboxStatus.QUEUED, attempts=0, last_error="", created_at=ctx.now, not_before=ctx.now)
-    _stage(ctx)
-    ctx.session.sync_session.info.setdefault(PENDING, []).append(values)
+    _queued(ctx).rows.append(values)
 
 
 def count_withheld(ctx: Context, *, account: str | None, reason: str, template: str) -> None:
     """Count an answer not given (``reason``: limit | repeat), written with the unit of work."""
-    _stage(ctx)
-    withheld: Counter[tuple[str, str, str]] = ctx.session.sync_session.info.setdefault(WITHHELD, Counter())
-    withheld[(account or ctx.settings.helper_account, reason, template)] += 1
+    _queued(ctx).withheld[(account or ctx.settings.helper_account, reason, template)] += 1
 
 
-def _stage(ctx: Context) -> None:
-    info = ctx.session.sync_session.info
-    if STAGED not in info:
-        info[STAGED] = (local_day(ctx.settings, ctx.now), ctx.settings.raw.outbox.low_priority_cap)
+def queued_row(ctx: Context, *, template: str, target: str) -> dict[str, Any] | None:
+    """The first row for ``target`` with ``template`` queued earlier in this unit of work, not
+    written yet: what is changed in it is what will be written."""
+    return next((r for r in _queued(ctx).rows if r["template"] == template and r["target"] == target), None)
 
 
-@event.listens_for(Session, "before_commit")
-def _write_queued(session: Session) -> None:
-    rows = session.info.pop(PENDING, None)
-    withheld: Counter[tuple[str, str, str]] = session.info.pop(WITHHELD, None) or Counter()
-    day, cap = session.info.pop(STAGED, (None, None))
-    if rows and cap is not None:
-        rows = _within_cap(session, rows, cap, withheld)
-    if rows:
-        session.execute(insert(OutboxMessage), rows)
-    if withheld and day is not None:
-        _count(session, day, withheld)
+class _Queued:
+    """The outbox rows and withheld answers of one unit of work, written just before it commits
+    (the day the drops count on and the cap read once, when the first row is queued)."""
+
+    def __init__(self, ctx: Context):
+        self.session = ctx.session
+        self.day = local_day(ctx.settings, ctx.now)
+        self.cap = ctx.settings.raw.outbox.low_priority_cap
+        self.rows: list[dict[str, Any]] = []
+        self.withheld: Counter[tuple[str, str, str]] = Counter()
+        ctx.uow.before_commit(self.write)
+
+    async def write(self) -> None:
+        rows = self.rows
+        if rows and self.cap is not None:
+            rows = await _within_cap(self.session, rows, self.cap, self.withheld)
+        if rows:
+            await self.session.execute(insert(OutboxMessage), rows)
+        if self.withheld:
+            await _count(self.session, self.day, self.withheld)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    for key in (WITHHELD, STAGED):
-        session.info.pop(key, None)
+def _queued(ctx: Context) -> _Queued:
+    return ctx.uow.attached(_Queued, lambda: _Queued(ctx))
 
 
-def _within_cap(
-    session: Session, rows: list[dict[str, Any]], cap: int, dropped: Counter[tuple[str, str, str]]
+async def _within_cap(
+    session: AsyncSession, rows: list[dict[str, Any]], cap: int, dropped: Counter[tuple[str, str, str]]
 ) -> list[dict[str, Any]]:
     """The rows to write: every row above the lowest tier, and low ones while the account's
     queued low rows stay within ``cap``; the rest are counted in ``dropped``."""
@@ -122,14 +124,16 @@ def _within_cap(
     if not accounts:
         return rows
     held = dict(
-        session.execute(
-            select(OutboxMessage.account, func.count())
-            .where(
-                OutboxMessage.status == OutboxStatus.QUEUED,
-                OutboxMessage.priority >= LOW,
-                OutboxMessage.account.in_(accounts),
+        (
+            await session.execute(
+                select(OutboxMessage.account, func.count())
+                .where(
+                    OutboxMessage.status == OutboxStatus.QUEUED,
+                    OutboxMessage.priority >= LOW,
+                    OutboxMessage.account.in_(accounts),
+                )
+                .group_by(OutboxMessage.account)
             )
-            .group_by(OutboxMessage.account)
         ).all()
     )
     kept = []
@@ -144,12 +148,12 @@ def _within_cap(
     return kept
 
 
-def _count(session: Session, day: date, counts: Counter[tuple[str, str, str]]) -> None:
+async def _count(session: AsyncSession, day: date, counts: Counter[tuple[str, str, str]]) -> None:
     values = [
         {"day": day, "account": account, "reason": reason, "template": template, "count": n}
         for (account, reason, template), n in sorted(counts.items())
     ]
-    session.execute(
+    await session.execute(
         upsert(
             session,
             OutboxDrop,

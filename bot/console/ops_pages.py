@@ -12,7 +12,6 @@ from sqlalchemy.orm import aliased
 
 from bot.console.auth import User
 from bot.console.base import Form, fields, ident, not_found, page, render, see_other, zone_of
-from bot.runtime.scheduler import changed
 from bot.web.errors import status_of
 from bot.web.keys import ENV
 from models.colearning import ColearningSession
@@ -144,7 +143,6 @@ async def create_session(request: web.Request, user: User, form: Form) -> web.St
             await ops.create_session(ctx, SessionDraft.parse(_session_data(form, editing=False), zone_of(request)))
     except ServiceError as refusal:
         return await _colearning_page(request, user, refusal.problems, fields(form, SESSION_FIELDS))
-    await changed(env)
     raise see_other("/console/colearning?ok=created")
 
 
@@ -207,7 +205,6 @@ async def edit_session(request: web.Request, user: User, form: Form) -> web.Stre
             problems=refusal.problems,
             courses=env.settings.courses,
         )
-    await changed(env)
     raise see_other("/console/colearning?ok=updated")
 
 
@@ -227,7 +224,6 @@ async def _decide(request: web.Request, user: User, action: str, form: Form) -> 
         return not_found(request, user)
     except ServiceError as refusal:
         return await _colearning_page(request, user, refusal.problems)
-    await changed(env)
     done = {"cancel": "cancelled", "approve": "approved", "reject": "rejected"}[action]
     raise see_other(f"/console/colearning?ok={done}")
 

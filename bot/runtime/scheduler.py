@@ -15,7 +15,13 @@ The jobs the scheduler runs are :class:`bot.base.faults.Retrying` wrappers of :m
 and :meth:`ColearningTimer.run`: a database outage delays a moment (and the grace rule then
 decides), it never loses the job.
 
-Wiring (``bot.app.serve``): ``await register_colearning_jobs(env, scheduler, transport)``.
+The relay filter's source rooms (:class:`SourceRooms`) are kept by the root object
+(``env.kept(SourceRooms)``), refreshed by every sync. A change made in this process
+(``services.colearning`` emits ``ColearningChanged``) reaches them once committed: the
+composition root has the source rooms re-read (:func:`refresh_sources`) and the timer resync.
+
+Wiring (``bot.app``): ``env.react(ColearningChanged, …)`` in ``build_env``, then
+``await register_colearning_jobs(env, scheduler, transport)`` in ``serve``.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from models.colearning_queries import (
     record_members_at_start,
 )
 from models.statuses import DeliveryStatus, SessionStatus
-from services.colearning import groups_of, queue_to_groups, session_data
+from services.colearning import ColearningChanged, groups_of, queue_to_groups, session_data
 
 log = logging.getLogger(__name__)
 PREFIX = "colearning:"
@@ -76,9 +82,6 @@ class SourceRooms:
         self.rooms = {}
 
 
-SOURCES = SourceRooms()
-
-
 class ColearningTimer:
     """Keeps the scheduler's co-learning jobs in line with the tables and runs them."""
 
@@ -102,7 +105,7 @@ class ColearningTimer:
         async with self.env.db.reading() as session:
             rows = await live_sessions(session, now - self.grace)
             handled = await handled_moments(session, [r.id for r in rows])
-        SOURCES.replace(rows)
+        self.env.kept(SourceRooms).replace(rows)
         wanted: dict[str, tuple[int, Moment]] = {
             job_id(row.id, m.key): (row.id, m)
             for row in rows
@@ -129,6 +132,10 @@ class ColearningTimer:
                 coalesce=True,
                 max_instances=1,
             )
+
+    async def changed(self, _: ColearningChanged) -> None:
+        """A change committed in this process: the jobs move now, not at the next sync."""
+        await self.sync()
 
     def jobs(self) -> dict[str, datetime | None]:
         """The co-learning jobs set, by id: when each fires (for tests and ops)."""
@@ -203,16 +210,14 @@ class ColearningTimer:
         return counts
 
 
-_TIMERS: dict[int, ColearningTimer] = {}
-
-
 async def register_colearning_jobs(
     env: Env, scheduler: BaseScheduler, transport: Transport | None = None
 ) -> ColearningTimer:
     """Set every co-learning job from the tables now, and re-read them every
-    ``colearning.sync_seconds``. ``transport`` reads the member lists at each start."""
+    ``colearning.sync_seconds``, and at once after a change committed in this process
+    (``ColearningChanged``). ``transport`` reads the member lists at each start."""
     timer = ColearningTimer(env, scheduler, transport)
-    _TIMERS[id(env)] = timer
+    env.react(ColearningChanged, timer.changed)
     await timer.sync()
     scheduler.add_job(
         timer.retrying_sync.run,
@@ -227,12 +232,8 @@ async def register_colearning_jobs(
     return timer
 
 
-async def changed(env: Env) -> None:
-    """After a change committed in this process: the jobs move and the relay filter learns
-    at once (other processes catch up at their next sync)."""
-    timer = _TIMERS.get(id(env))
-    if timer is not None and timer.env is env:
-        await timer.sync()
-        return
+async def refresh_sources(env: Env) -> None:
+    """Re-read the relay filter's source rooms (a change committed in this process: the relay
+    follows at once, with or without a timer; other processes catch up at their next sync)."""
     async with env.db.reading() as session:
-        SOURCES.replace(await live_sessions(session, env.clock.now()))
+        env.kept(SourceRooms).replace(await live_sessions(session, env.clock.now()))

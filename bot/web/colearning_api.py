@@ -27,7 +27,6 @@ from aiohttp import web
 
 from bot.base.env import Env
 from bot.base.jsonutil import BodyRefused, body_problem, loads, row_id
-from bot.runtime.scheduler import changed
 from bot.web.errors import lists_problems, reply
 from bot.web.keys import ENV
 from models.statuses import ApplicationStatus
@@ -56,7 +55,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
 async def _change(
     request: web.Request, action: Callable[[Any, dict[str, Any]], Awaitable[Any]], ok: int = 200
 ) -> web.Response:
-    """Run one change in a unit of work; then the timer and relay filter learn of it."""
+    """Run one change in a unit of work (the timer and the relay filter learn of it once it
+    commits: ``services.colearning.ColearningChanged``)."""
     env: Env = request.app[ENV]
     try:
         body = await _body(request)
@@ -64,7 +64,6 @@ async def _change(
         raise Invalid([f"body: {body_problem(exc)}"]) from None
     async with env.context() as ctx:
         result = await action(ctx, body)
-    await changed(env)
     return reply(result, ok)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.app import schedule_jobs
 from bot.base.faults import Retrying
 from bot.runtime.health import Health
-from bot.runtime.scheduler import SOURCES, register_colearning_jobs
+from bot.runtime.scheduler import register_colearning_jobs
 from models import LedgerLine
 from tests.colearning_support import SESSION_START, enrol, outbox, session_body
 from tests.fakes import FakeTransport
@@ -26,11 +26,6 @@ from tests.support import TOKEN, order_event, post_event, web_client
 FAULT_DRILL = True  # `services` with short waits: tests/faults/conftest.py
 pytestmark = pytest.mark.wall_clock  # APScheduler fires by the wall clock
 
-
-@pytest.fixture(autouse=True)
-def forget_source_rooms():
-    yield
-    SOURCES.clear()
 
 
 async def settled(services) -> int:
