@@ -85,3 +85,16 @@ async def test_the_brand_group_filters_hand_on_the_room_its_brand_and_the_comman
               message("wx-mgr", "库存 1", n=1, room="room-not-a-brand-group"))  # fmt: skip
 
     assert got == [(ROOM, "xinghuo", "stock", "xh-math-s1 200")]
+
+
+async def test_a_handler_taking_the_event_and_an_optional_name_gets_the_event_and_its_default(services):
+    router = Router("t")
+    got: list[tuple[str, str]] = []
+
+    @router.message(private)
+    async def polite(ctx, event: Message, greeting: str = "你好") -> None:
+        got.append((event.text, greeting))
+
+    await run(services, [router], message("wx-lina", "在吗"))
+
+    assert got == [("在吗", "你好")]

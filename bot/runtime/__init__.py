@@ -18,8 +18,9 @@ protocol); it sees:
 - ``ctx`` (:class:`~bot.runtime.router.MessageContext`): ``ctx.text`` normalised for
   comparing, ``ctx.role`` (ops, the room's course manager, a distributor, a guest),
   ``ctx.distributor``, ``ctx.brand_of_room()``, ``ctx.transport`` and its capabilities, the
-  unit of work (``ctx.session``, ``ctx.uow``: ``after_commit``, ``attached``), the clock
-  reading ``ctx.now``;
+  unit of work (``ctx.session``, ``ctx.uow``: ``after_commit``, ``attached``, ``emit``), what
+  the process keeps across events (``ctx.kept(Kind)``: e.g. a moderation's strike counts), the
+  clock reading ``ctx.now``;
 - sending goes through the context like a handler's: ``ctx.reply(template, data)`` (in a room,
   mentioning the sender; within the answer limits when registered after them) or
   ``bot.base.outbox.queue_text``/``queue_row`` for anything else (a private warning, an

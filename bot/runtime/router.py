@@ -209,6 +209,7 @@ class Route:
     filters: tuple[Filter, ...]
     handler: Handler
     wants: frozenset[str] | None  # the names the handler takes besides ctx; None: any (``**found``)
+    needs: frozenset[str] = frozenset()  # those of them without a default
 
     async def handle(self, ctx: MessageContext, found: Found) -> None:
         """Call the handler with what it names of ``found``, and of the event itself: ``event``
@@ -220,18 +221,23 @@ class Route:
         if self.wants is None:
             await self.handler(ctx, **found)
             return
-        missing = self.wants - found.keys()
+        missing = self.needs - found.keys()
         if missing:
             raise TypeError(f"{self.name} asks for {', '.join(sorted(missing))}, which no filter of its route hands on")
-        await self.handler(ctx, **{name: found[name] for name in self.wants})
+        await self.handler(ctx, **{name: found[name] for name in self.wants if name in found})
 
 
-def wanted_names(handler: Handler) -> frozenset[str] | None:
-    """The keyword arguments ``handler`` takes after the context."""
+def wanted_names(handler: Handler) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """The keyword arguments ``handler`` takes after the context (None: any), and those of
+    them it cannot do without (no default)."""
     parameters = list(inspect.signature(handler).parameters.values())[1:]
+    needs = frozenset(p.name for p in parameters if p.default is inspect.Parameter.empty and p.kind in NAMED)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return frozenset(p.name for p in parameters)
+        return None, needs
+    return frozenset(p.name for p in parameters), needs
+
+
+NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 class Router:
@@ -246,7 +252,7 @@ class Router:
     def on(self, *filters: Filter) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             name = f"{self.name}.{handler.__name__}"
-            self.routes.append(Route(name, tuple(filters), handler, wanted_names(handler)))
+            self.routes.append(Route(name, tuple(filters), handler, *wanted_names(handler)))
             return handler
 
         return register
