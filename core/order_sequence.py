@@ -183,7 +183,12 @@ class OrderPort(Protocol):
         """Write the new order (and the attribution's new lock)."""
 
     async def book(
-        self, event: Event, order: OrderState, seller: Person | None, recruiter: Person | None, pool: Decimal,
+        self,
+        event: Event,
+        order: OrderState,
+        seller: Person | None,
+        recruiter: Person | None,
+        pool: Decimal,
         margin: Decimal,
     ) -> tuple[Payout, ...]:
         """Split ``pool`` and ``margin`` between ``seller`` and ``recruiter`` at their levels
@@ -288,7 +293,10 @@ async def _paid(port: OrderPort, event: Event, course: CourseTerms, terms: Terms
 async def _book(
     port: OrderPort, event: Event, order: OrderState, seller: Person | None, pool: Decimal, margin: Decimal
 ) -> tuple[Payout, ...]:
-    """Book for the seller and their direct recruiter, each only while active, at their levels now."""
+    """Book for the seller and their direct recruiter, each only while active, at their levels
+    now. Nothing payable: nothing to book, nobody to look up."""
+    if pool == 0 and margin == 0:
+        return ()
     recruiter = None
     if seller is not None and seller.recruiter is not None:
         recruiter = (await port.people((seller.recruiter,))).get(seller.recruiter)

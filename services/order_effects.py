@@ -1,7 +1,7 @@
 """What an accepted order event causes beyond its ledger lines, in the same unit of work: the
 relay line in the brand's groups during a push, the red packets its stock reached, the
-"your commission was clawed back" DMs of a refund, level-ups, and entry by purchase.
-Called by :mod:`services.orders` only."""
+"your commission was clawed back" DMs of a refund, and entry by purchase. Called by the
+order sequence's SQL port (:mod:`services.order_store`) only."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from core.entry import Applicant, Outcome, Path, decide_entry
 from core.group_ops import thresholds_reached
 from core.ledger import Entry
 from core.ledger import LedgerLine as CoreLine
-from core.upgrade import Climber, climb, metrics_needed
 from models import ingest
 from models import queries as q
 from models.catalog import RedPacket, RelayLine
@@ -27,7 +26,6 @@ from services.codes import new_code
 def person_id(person: Distributor) -> str:
     """A distributor as the core names them."""
     return str(person.id)
-
 
 
 async def relay(ctx: Context, brand_id: str, order: Order, seller: Distributor, course: CourseSettings) -> None:
@@ -111,46 +109,6 @@ async def thresholds_crossed(
                 template="red_packet_manager_dm",
                 data={**data, "groups": [g.name for g in groups]},
             )
-
-
-async def check_upgrade(ctx: Context, person: Distributor) -> None:
-    """Climb every upgrade step the person now meets; a level-up changes their recruiter's VIP
-    counts, so the recruiter is looked at next, and so on (:func:`core.upgrade.climb`). Each
-    one's metrics are read before any level changes; the chain grows only while its top climbs."""
-    settings = ctx.settings
-    people = [person]
-    chain = [await _climber(ctx, person)]
-    while True:
-        ups = climb(chain, settings.upgrades, settings.vip_levels)
-        top = people[-1]
-        if len(ups) < len(chain) or top.recruiter_id is None or top.recruiter_id in {p.id for p in people}:
-            break
-        above = await ctx.session.get(Distributor, top.recruiter_id)
-        if above is None:
-            break
-        people.append(above)
-        chain.append(await _climber(ctx, above))
-    for current, up in zip(people, ups, strict=False):
-        current.level = up.to_level
-        current.level_since = ctx.now
-        if current.contact_id:
-            queue_text(
-                ctx,
-                target=current.contact_id,
-                account=current.helper_account,
-                template="level_up_dm",
-                data={"name": current.name, "level": up.to_level, "level_name": settings.levels[up.to_level].name},
-            )
-
-
-async def _climber(ctx: Context, person: Distributor) -> Climber:
-    needed = metrics_needed(person.level, ctx.settings.upgrades)
-    metrics = (
-        await q.distributor_metrics(ctx.session, person.id, sorted(ctx.settings.vip_levels), only=needed)
-        if needed
-        else {}
-    )
-    return Climber(person_id(person), person.level, metrics)
 
 
 async def enter_by_purchase(
