@@ -119,11 +119,13 @@ class MemoryOrders:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    async def record(self, event: Event) -> bool:
-        if event.event_id in self.event_ids:
-            return False
-        self.event_ids.add(event.event_id)
-        return True
+    async def record(self, events: Sequence[Event]) -> Collection[str]:
+        new = set()
+        for event in events:
+            if event.event_id not in self.event_ids:
+                self.event_ids.add(event.event_id)
+                new.add(event.event_id)
+        return new
 
     async def paid_facts(self, event: Event, *, trials: bool) -> PaidFacts:
         buyer = event.buyer or ""

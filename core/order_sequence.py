@@ -126,7 +126,7 @@ class PaidFacts:
     order_taken: bool = False
 
 
-class Refused(StrEnum):
+class RefusalKind(StrEnum):
     """How a refusal is answered: the live path maps each to its service error."""
 
     INVALID = "invalid"  # a field of the event is wrong
@@ -139,7 +139,7 @@ class Refusal(Exception):
     """The event is refused: ``code`` names why (what-if counts skipped events by it),
     ``field`` the event's field at fault when there is one."""
 
-    def __init__(self, kind: Refused, code: str, message: str, field: str | None = None):
+    def __init__(self, kind: RefusalKind, code: str, message: str, field: str | None = None):
         super().__init__(message)
         self.kind, self.code, self.message, self.field = kind, code, message, field
 
@@ -161,8 +161,9 @@ class OrderPort(Protocol):
     """Where the sequence reads and writes. Reads first, then writes; each method takes the
     event it serves, so a port may gather what several events need in one round trip."""
 
-    async def record(self, event: Event) -> bool:
-        """Record the event's id; False when it was recorded before (a replayed delivery)."""
+    async def record(self, events: Sequence[Event]) -> Collection[str]:
+        """Record the events' ids; returns those that were new (the others were recorded
+        before: replayed deliveries)."""
 
     async def paid_facts(self, event: Event, *, trials: bool) -> PaidFacts:
         """The buyer's accounts, locks, bound trials (when ``trials``) and earlier purchases."""
@@ -230,34 +231,34 @@ async def apply(port: OrderPort, event: Event, terms: Terms) -> Outcome:
     """Run ``event`` through the sequence; raises :class:`Refusal` when it is refused."""
     course = terms.courses.get(event.sku)
     if course is None:
-        raise Refusal(Refused.INVALID, "unknown_sku", f"unknown course sku {event.sku!r}", "course_sku")
-    if not await port.record(event):
-        raise Refusal(Refused.DUPLICATE, "duplicate_event", f"event {event.event_id} was recorded before")
+        raise Refusal(RefusalKind.INVALID, "unknown_sku", f"unknown course sku {event.sku!r}", "course_sku")
+    if event.event_id not in await port.record((event,)):
+        raise Refusal(RefusalKind.DUPLICATE, "duplicate_event", f"event {event.event_id} was recorded before")
     if event.type is EventType.PAID:
         return await _paid(port, event, course, terms)
     order = await port.order(event)
     if order is None:
         reason = f"no paid order {event.order_id!r} to apply a {event.type} event to"
-        raise Refusal(Refused.INVALID, "unknown_order", reason, "order_id")
+        raise Refusal(RefusalKind.INVALID, "unknown_order", reason, "order_id")
     if order.sku != course.sku:
         reason = f"order {order.id} is for {order.sku}, not {course.sku}"
-        raise Refusal(Refused.INVALID, "sku_mismatch", reason, "course_sku")
+        raise Refusal(RefusalKind.INVALID, "sku_mismatch", reason, "course_sku")
     if event.type is EventType.REFUNDED:
         return await _refunded(port, event, order)
     if event.type is EventType.QUALIFIED:
         return await _qualified(port, event, course, order, terms)
     if course.kind is not CourseKind.CHECKIN_CASHBACK:
-        raise Refusal(Refused.INVALID, "not_checkin", f"{course.sku} is not a check-in cashback course", "type")
+        raise Refusal(RefusalKind.INVALID, "not_checkin", f"{course.sku} is not a check-in cashback course", "type")
     await port.checkin(event, order)
     return Outcome(order, note="cashback_claws_nothing_back")
 
 
 async def _paid(port: OrderPort, event: Event, course: CourseTerms, terms: Terms) -> Outcome:
     if event.buyer is None or event.quantity < 1:
-        raise Refusal(Refused.INVALID, "malformed", "a paid event needs a buyer and at least one unit", "buyer")
+        raise Refusal(RefusalKind.INVALID, "malformed", "a paid event needs a buyer and at least one unit", "buyer")
     facts = await port.paid_facts(event, trials=course.sku in terms.bound_targets)
     if facts.order_taken:
-        raise Refusal(Refused.DUPLICATE, "duplicate_order", f"order {event.order_id} was recorded before")
+        raise Refusal(RefusalKind.DUPLICATE, "duplicate_order", f"order {event.order_id} was recorded before")
     own = facts.own if facts.own is not None and facts.own.active else None
     ref = facts.ref if facts.ref is not None and facts.ref.active else None
     attribution = attribute(
@@ -334,14 +335,14 @@ async def _refunded(port: OrderPort, event: Event, order: OrderState) -> Outcome
     """Checked against what is left of the order after every earlier refund, in money and in units."""
     if event.amount <= 0 or order.refunded + event.amount > order.amount:
         raise Refusal(
-            Refused.REFUSED,
+            RefusalKind.REFUSED,
             "refund_exceeds_paid",
             f"refund {event.amount} would exceed what is left of {order.amount} paid"
             f" ({order.amount - order.refunded} after earlier refunds)",
         )
     if order.refunded_quantity + event.quantity > order.quantity:
         raise Refusal(
-            Refused.INVALID,
+            RefusalKind.INVALID,
             "refund_quantity",
             f"order {order.id} has {order.quantity} units, {order.refunded_quantity} already returned;"
             f" {event.quantity} more cannot be",
@@ -353,9 +354,11 @@ async def _refunded(port: OrderPort, event: Event, order: OrderState) -> Outcome
 
 async def _qualified(port: OrderPort, event: Event, course: CourseTerms, order: OrderState, terms: Terms) -> Outcome:
     if course.kind is not CourseKind.CPA:
-        raise Refusal(Refused.INVALID, "not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify", "type")
+        raise Refusal(
+            RefusalKind.INVALID, "not_cpa", f"{course.sku} is not a CPA course; only CPA orders qualify", "type"
+        )
     if order.refunded >= order.amount > 0:
-        raise Refusal(Refused.CONFLICT, "refunded", f"order {order.id} was refunded")
+        raise Refusal(RefusalKind.CONFLICT, "refunded", f"order {order.id} was refunded")
     new_customer = not await port.qualified_before(order)
     await port.qualify(event, order)
     owed = payable(course, EventType.QUALIFIED, 1, new_customer=new_customer)

@@ -14,7 +14,7 @@ events of one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,7 +27,7 @@ from core.attribution import Attribution
 from core.commission import Party, Payout, split_sale
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
-from core.order_sequence import Event, OrderState, PaidFacts, Person, Refusal, Refused
+from core.order_sequence import Event, OrderState, PaidFacts, Person, Refusal, RefusalKind
 from core.upgrade import LevelUp, Metric
 from models import ingest
 from models import queries as q
@@ -85,18 +85,23 @@ class SqlOrders:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    async def record(self, event: Event) -> bool:
-        received = self.incoming[event.event_id]
-        return await ingest.record_event(
-            self.session,
-            event_id=event.event_id,
-            order_id=event.order_id,
-            type=event.type.value,
-            occurred_at=event.at,
-            received_at=self.ctx.now,
-            source=self.source,
-            payload=received.model_dump(mode="json"),
-        )
+    async def record(self, events: Sequence[Event]) -> Collection[str]:
+        """One INSERT … ON CONFLICT DO NOTHING per event (a concurrent delivery of the same id
+        waits for the first to commit, then finds it)."""
+        new = set()
+        for event in events:
+            if await ingest.record_event(
+                self.session,
+                event_id=event.event_id,
+                order_id=event.order_id,
+                type=event.type.value,
+                occurred_at=event.at,
+                received_at=self.ctx.now,
+                source=self.source,
+                payload=self.incoming[event.event_id].model_dump(mode="json"),
+            ):
+                new.add(event.event_id)
+        return new
 
     async def paid_facts(self, event: Event, *, trials: bool) -> PaidFacts:
         """Three or four statements: the buyer's account and the ref code's owner in one, the
@@ -257,7 +262,9 @@ class SqlOrders:
         taken = await ingest.take_stock(session, order.sku, order.quantity)
         if taken is None:
             left = await ingest.stock_of(session, order.sku)
-            raise Refusal(Refused.REFUSED, "out_of_stock", f"only {left} left of {order.sku}, {order.quantity} ordered")
+            raise Refusal(
+                RefusalKind.REFUSED, "out_of_stock", f"only {left} left of {order.sku}, {order.quantity} ordered"
+            )
         stock_left, epoch, thresholds = taken
         # What the order causes in the brand's groups is queued in causal order: its relay line,
         # then the red packet its stock reached (the sender keeps a room's messages in this order).

@@ -31,11 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from bot.base.context import Context
 from bot.base.env import Env
 from core.commission import Payout
-from core.order_sequence import Event, Outcome, Refusal, Refused, apply
+from core.order_sequence import Event, Outcome, Refusal, RefusalKind, apply
 from core.products import EventType
 from models.orders import Order, OrderEvent
-from services.errors import Conflict, Duplicate, Invalid, ServiceError
-from services.errors import Refused as NotPossible
+from services.errors import Conflict, Duplicate, Invalid, Refused, ServiceError
 from services.order_events import OrderEventIn
 from services.order_store import SqlOrders
 
@@ -122,13 +121,13 @@ async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "w
 
 
 def _error(refusal: Refusal, event: OrderEventIn) -> ServiceError:
-    if refusal.kind is Refused.DUPLICATE:
+    if refusal.kind is RefusalKind.DUPLICATE:
         return _duplicate(event)
-    if refusal.kind is Refused.INVALID:
+    if refusal.kind is RefusalKind.INVALID:
         return _invalid(refusal.code, refusal.message, refusal.field or "body")
-    if refusal.kind is Refused.CONFLICT:
+    if refusal.kind is RefusalKind.CONFLICT:
         return Conflict(refusal.message, code=refusal.code)
-    return NotPossible(refusal.message, code=refusal.code)
+    return Refused(refusal.message, code=refusal.code)
 
 
 def _accepted(event: OrderEventIn, outcome: Outcome, port: SqlOrders) -> Accepted:
