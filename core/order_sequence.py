@@ -75,11 +75,11 @@ class Terms:
     upgrades: tuple[UpgradeStep, ...] = ()
     vip_levels: frozenset[str] = frozenset()
     refund_window_days: int = DEFAULT_REFUND_WINDOW_DAYS
+    bound_targets: frozenset[str] = field(init=False, repr=False, compare=False)  # courses a trial is bound to
 
-    @property
-    def bound_targets(self) -> frozenset[str]:
-        """Full-price courses some trial is bound to."""
-        return frozenset(c.bound_to for c in self.courses.values() if c.bound_to)
+    def __post_init__(self) -> None:
+        targets = frozenset(c.bound_to for c in self.courses.values() if c.bound_to)
+        object.__setattr__(self, "bound_targets", targets)  # computed once: asked for every paid order
 
 
 @dataclass(frozen=True, slots=True)
