@@ -16,10 +16,9 @@ from core.ledger import Entry
 from core.ledger import LedgerLine as CoreLine
 from models import ingest
 from models import queries as q
-from models.catalog import RedPacket, RelayLine
+from models.catalog import RelayLine
 from models.orders import Order
 from models.people import Distributor
-from models.statuses import RedPacketReason
 from services.codes import new_code
 
 
@@ -83,23 +82,21 @@ async def thresholds_crossed(
 ) -> None:
     """Stock went from ``before`` to ``after``: each threshold this order reaches
     (:func:`core.group_ops.thresholds_reached`) is reached by it alone (the stock UPDATE
-    serialises orders), so it is recorded and announced once."""
-    crossed = thresholds_reached(before, after, thresholds)
+    serialises orders), so it is recorded and announced once — and once only in a stock epoch:
+    when a refund put the stock back above a threshold already reached, reaching it again
+    records and announces nothing."""
+    reached = thresholds_reached(before, after, thresholds)
+    if not reached:
+        return
+    recorded = await ingest.record_thresholds(
+        ctx.session, brand_id=brand_id, sku=course.sku, epoch=epoch, thresholds=reached, now=ctx.now
+    )
+    crossed = [threshold for threshold in reached if threshold in recorded]
     if not crossed:
         return
     brand = ctx.settings.brands[brand_id]
     groups = await q.brand_groups(ctx.session, brand_id)
     for threshold in crossed:
-        ctx.session.add(
-            RedPacket(
-                brand_id=brand_id,
-                reason=RedPacketReason.THRESHOLD,
-                course_sku=course.sku,
-                stock_epoch=epoch,
-                threshold=threshold,
-                created_at=ctx.now,
-            )
-        )
         data = {"course": course.name, "threshold": threshold, "stock": after, "brand": brand.name}
         await post_to_brand_groups(ctx, brand_id, "red_packet_announcement", data)
         for manager in brand.managers:

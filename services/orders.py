@@ -6,10 +6,10 @@ paid order is attributed through core (fan lock, self-purchase, bound trials), s
 core, written as ledger lines, takes stock with an UPDATE that cannot go below zero, records
 each stock threshold crossed exactly once, and queues what it causes — a relay line in the
 brand's groups during a push, red-packet announcements, an "you earned …" DM to each payee, a
-congratulation when someone levels up (:mod:`services.order_effects`) — in the outbox, all in
-the caller's unit of work. A refund reverses through core the same way. This module turns the
-received event into the sequence's, its outcome into :class:`Accepted` and its refusals into
-service errors.
+congratulation when someone levels up (:mod:`services.order_store`, :mod:`services.order_effects`) —
+in the outbox, all in the caller's unit of work. A refund reverses through core the same way.
+This module turns the received event into the sequence's, its outcome into :class:`Accepted`
+and its refusals into service errors.
 
 :func:`process_event` runs one event in its own unit of work: the one path of the webhook and
 of a back-fill. Anything wrong raises a :mod:`services.errors` error before the unit of work
