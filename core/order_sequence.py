@@ -76,10 +76,15 @@ class Terms:
     vip_levels: frozenset[str] = frozenset()
     refund_window_days: int = DEFAULT_REFUND_WINDOW_DAYS
     bound_targets: frozenset[str] = field(init=False, repr=False, compare=False)  # courses a trial is bound to
+    needed: Mapping[str, frozenset[Metric]] = field(init=False, repr=False, compare=False)  # level → metrics
 
     def __post_init__(self) -> None:
+        # Computed once, not for every paid order: the bound courses, and the upgrade metrics
+        # each level's next steps look at (a level no step starts from needs none).
         targets = frozenset(c.bound_to for c in self.courses.values() if c.bound_to)
-        object.__setattr__(self, "bound_targets", targets)  # computed once: asked for every paid order
+        levels = {s.from_level for s in self.upgrades} | {s.to_level for s in self.upgrades}
+        object.__setattr__(self, "bound_targets", targets)
+        object.__setattr__(self, "needed", {level: metrics_needed(level, self.upgrades) for level in levels})
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +332,7 @@ async def _climb(port: OrderPort, seller: Person, at: datetime, terms: Terms) ->
 
 
 async def _climber(port: OrderPort, person: Person, at: datetime, terms: Terms) -> Climber:
-    needed = metrics_needed(person.level, terms.upgrades)
+    needed = terms.needed.get(person.level, frozenset())
     return Climber(person.id, person.level, await port.metrics(person, needed, at) if needed else {})
 
 
