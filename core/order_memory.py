@@ -55,20 +55,6 @@ class Member:
     name: str = ""
 
 
-class ReplayedOrder(OrderState):
-    """An order of the replay, with the money booked on it and whether it counts (paid inside
-    the window)."""
-
-    __slots__ = ("counted", "money")
-
-    def __init__(self, order: OrderState, counted: bool):
-        super().__init__(
-            order.id, order.sku, order.buyer, order.amount, order.quantity, order.paid_at, order.seller, order.own
-        )
-        self.counted = counted
-        self.money = OrderMoney()
-
-
 class MemoryOrders:
     """The order port over dictionaries; see the module docstring."""
 
@@ -90,10 +76,11 @@ class MemoryOrders:
         self.levels = {m.id: m.level for m in members}
         self.persons: dict[str, Person] = {}  # one Person per member and level, rebuilt on a level-up
         self.books = Books(plans, terms.refund_window_days)
-        self.orders: dict[str, ReplayedOrder] = {}
+        self.orders: dict[str, OrderState] = {}  # the sequence's own objects, kept as it made them
+        self.money: dict[str, OrderMoney] = {}  # of the orders paid inside the window: what was booked
         self.event_ids: set[str] = set()
         self.locks: dict[str, list[Lock]] = {}
-        self.trials: defaultdict[tuple[str, str], list[ReplayedOrder]] = defaultdict(list)  # (buyer, full course)
+        self.trials: defaultdict[tuple[str, str], list[OrderState]] = defaultdict(list)  # (buyer, full course)
         self.bought: set[tuple[str, str]] = set()
         self.qualified: set[tuple[str, str]] = set()
         self.promoted: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -151,7 +138,8 @@ class MemoryOrders:
         return self.orders.get(event.order_id)
 
     async def people(self, ids: Collection[str]) -> Mapping[str, Person]:
-        return {i: self._person(self.members[i]) for i in ids if i in self.members}
+        members = self.members
+        return {i: self._person(members[i]) for i in ids if i in members}
 
     async def metrics(self, person: Person, needed: frozenset[Metric], at: datetime) -> Mapping[Metric, Decimal]:
         """The metrics of core.upgrade, as the pipeline's query computes them, for ``needed``."""
@@ -182,13 +170,15 @@ class MemoryOrders:
 
     async def add_order(self, event: Event, order: OrderState, attribution: Attribution, facts: PaidFacts) -> None:
         counted = self.counts(event.at)
-        kept = self.orders[order.id] = ReplayedOrder(order, counted)
+        self.orders[order.id] = order
+        if counted:
+            self.money[order.id] = OrderMoney()
         if attribution.new_lock is not None:
             self.locks.setdefault(order.buyer, []).append(attribution.new_lock)
         self.bought.add((order.buyer, order.sku))
         course = self.terms.courses[order.sku]
         if course.kind is CourseKind.TRIAL and course.bound_to:
-            self.trials[(order.buyer, course.bound_to)].append(kept)
+            self.trials[(order.buyer, course.bound_to)].append(order)
         if counted:
             self.counted_orders += 1
             self.attributed += order.seller is not None
@@ -208,10 +198,10 @@ class MemoryOrders:
         pool: Decimal,
         margin: Decimal,
     ) -> tuple[Payout, ...]:
-        kept = self.orders[order.id]
-        if kept.counted:
+        money = self.money.get(order.id)
+        if money is not None:
             self.books.book(
-                kept.money,
+                money,
                 (seller.id, seller.level) if seller is not None else None,
                 (recruiter.id, recruiter.level) if recruiter is not None and seller is not None else None,
                 pool,
@@ -233,14 +223,14 @@ class MemoryOrders:
         return None  # stock is not kept: the replayed orders are ones the shop sold
 
     async def refund(self, event: Event, order: OrderState) -> tuple[CoreLine[Any], ...]:
-        kept = self.orders[order.id]
-        before = kept.refunded
-        kept.refunded += event.amount
-        kept.refunded_quantity += event.quantity
-        if kept.seller is not None:
-            (self.own if kept.own else self.promoted)[kept.seller] -= event.amount
-        if kept.counted:
-            self.books.claw_back(kept.money, kept.amount, before, event.amount, event.at)
+        before = order.refunded  # the object add_order kept
+        order.refunded += event.amount
+        order.refunded_quantity += event.quantity
+        if order.seller is not None:
+            (self.own if order.own else self.promoted)[order.seller] -= event.amount
+        money = self.money.get(order.id)
+        if money is not None:
+            self.books.claw_back(money, order.amount, before, event.amount, event.at)
         return ()  # every plan's claw-backs are in the books
 
     async def qualify(self, event: Event, order: OrderState) -> None:
