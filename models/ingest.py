@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.catalog import Course, RelayPush
+from models.catalog import Course, RedPacket, RelayPush
 from models.orders import Order, OrderEvent
 from models.people import Buyer, Distributor
+from models.statuses import RedPacketReason
 from models.upsert import insert_or_ignore, upsert
 
 
@@ -96,3 +97,25 @@ async def next_relay_line(session: AsyncSession, brand_id: str) -> tuple[int, in
         )
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+async def record_thresholds(
+    session: AsyncSession, *, brand_id: str, sku: str, epoch: int, thresholds: list[int], now: datetime
+) -> set[int]:
+    """Record a red packet owed for each threshold of ``sku``'s stock epoch reached, in one
+    INSERT; returns the thresholds recorded now. One reached before in the same epoch is left
+    as it is: a refund may have put the stock back above it, and reaching it again owes nothing
+    more."""
+    rows = [
+        {
+            "brand_id": brand_id,
+            "reason": RedPacketReason.THRESHOLD,
+            "course_sku": sku,
+            "stock_epoch": epoch,
+            "threshold": threshold,
+            "created_at": now,
+        }
+        for threshold in thresholds
+    ]
+    statement = insert_or_ignore(session, RedPacket, rows, on=["course_sku", "stock_epoch", "threshold"])
+    return set(await session.scalars(statement.returning(RedPacket.threshold)))

@@ -1,9 +1,11 @@
-"""The use cases (application services), one module each: order events (``orders``, with
+"""The use cases (application services), one module each: order events (``orders``: the
+received event through :mod:`core.order_sequence` over the SQL port ``order_store``, with
 ``order_effects``, the ``order_events`` command and the ``order_file`` CSV format), payouts,
 codes and joining (``codes``, ``entry``), friend requests (``friends``), co-learning sessions
 and applications (``colearning``, the ``session_draft`` command), catalog sync and the demo
 seed (``catalog``), settlement, reports, the outbox for ops (``outbox``), red packets owed,
-the material post, room membership (``membership``), what-if loading (``whatif``).
+the material post, room membership (``membership``), what-if loading (``whatif``: the
+same order sequence, replayed in memory by :mod:`core.whatif`).
 
 Each takes typed commands (``OrderEventIn``, ``SessionDraft``, typed arguments) and a context
 (one unit of work) or the root object, returns results, and raises :mod:`services.errors` when

@@ -1,7 +1,7 @@
 """What an accepted order event causes beyond its ledger lines, in the same unit of work: the
 relay line in the brand's groups during a push, the red packets its stock reached, the
-"your commission was clawed back" DMs of a refund, level-ups, and entry by purchase.
-Called by :mod:`services.orders` only."""
+"your commission was clawed back" DMs of a refund, and entry by purchase. Called by the
+order sequence's SQL port (:mod:`services.order_store`) only."""
 
 from __future__ import annotations
 
@@ -14,20 +14,17 @@ from core.entry import Applicant, Outcome, Path, decide_entry
 from core.group_ops import thresholds_reached
 from core.ledger import Entry
 from core.ledger import LedgerLine as CoreLine
-from core.upgrade import Climber, climb, metrics_needed
 from models import ingest
 from models import queries as q
-from models.catalog import RedPacket, RelayLine
+from models.catalog import RelayLine
 from models.orders import Order
 from models.people import Distributor
-from models.statuses import RedPacketReason
 from services.codes import new_code
 
 
 def person_id(person: Distributor) -> str:
     """A distributor as the core names them."""
     return str(person.id)
-
 
 
 async def relay(ctx: Context, brand_id: str, order: Order, seller: Distributor, course: CourseSettings) -> None:
@@ -85,23 +82,21 @@ async def thresholds_crossed(
 ) -> None:
     """Stock went from ``before`` to ``after``: each threshold this order reaches
     (:func:`core.group_ops.thresholds_reached`) is reached by it alone (the stock UPDATE
-    serialises orders), so it is recorded and announced once."""
-    crossed = thresholds_reached(before, after, thresholds)
+    serialises orders), so it is recorded and announced once — and once only in a stock epoch:
+    when a refund put the stock back above a threshold already reached, reaching it again
+    records and announces nothing."""
+    reached = thresholds_reached(before, after, thresholds)
+    if not reached:
+        return
+    recorded = await ingest.record_thresholds(
+        ctx.session, brand_id=brand_id, sku=course.sku, epoch=epoch, thresholds=reached, now=ctx.now
+    )
+    crossed = [threshold for threshold in reached if threshold in recorded]
     if not crossed:
         return
     brand = ctx.settings.brands[brand_id]
     groups = await q.brand_groups(ctx.session, brand_id)
     for threshold in crossed:
-        ctx.session.add(
-            RedPacket(
-                brand_id=brand_id,
-                reason=RedPacketReason.THRESHOLD,
-                course_sku=course.sku,
-                stock_epoch=epoch,
-                threshold=threshold,
-                created_at=ctx.now,
-            )
-        )
         data = {"course": course.name, "threshold": threshold, "stock": after, "brand": brand.name}
         await post_to_brand_groups(ctx, brand_id, "red_packet_announcement", data)
         for manager in brand.managers:
@@ -111,46 +106,6 @@ async def thresholds_crossed(
                 template="red_packet_manager_dm",
                 data={**data, "groups": [g.name for g in groups]},
             )
-
-
-async def check_upgrade(ctx: Context, person: Distributor) -> None:
-    """Climb every upgrade step the person now meets; a level-up changes their recruiter's VIP
-    counts, so the recruiter is looked at next, and so on (:func:`core.upgrade.climb`). Each
-    one's metrics are read before any level changes; the chain grows only while its top climbs."""
-    settings = ctx.settings
-    people = [person]
-    chain = [await _climber(ctx, person)]
-    while True:
-        ups = climb(chain, settings.upgrades, settings.vip_levels)
-        top = people[-1]
-        if len(ups) < len(chain) or top.recruiter_id is None or top.recruiter_id in {p.id for p in people}:
-            break
-        above = await ctx.session.get(Distributor, top.recruiter_id)
-        if above is None:
-            break
-        people.append(above)
-        chain.append(await _climber(ctx, above))
-    for current, up in zip(people, ups, strict=False):
-        current.level = up.to_level
-        current.level_since = ctx.now
-        if current.contact_id:
-            queue_text(
-                ctx,
-                target=current.contact_id,
-                account=current.helper_account,
-                template="level_up_dm",
-                data={"name": current.name, "level": up.to_level, "level_name": settings.levels[up.to_level].name},
-            )
-
-
-async def _climber(ctx: Context, person: Distributor) -> Climber:
-    needed = metrics_needed(person.level, ctx.settings.upgrades)
-    metrics = (
-        await q.distributor_metrics(ctx.session, person.id, sorted(ctx.settings.vip_levels), only=needed)
-        if needed
-        else {}
-    )
-    return Climber(person_id(person), person.level, metrics)
 
 
 async def enter_by_purchase(

@@ -281,13 +281,8 @@ def _csv_events(path: Path) -> tuple[list[Event], list[tuple[int, str]]]:
 
 
 def terms_of(settings: Settings) -> Terms:
-    return Terms(
-        courses={sku: course.terms() for sku, course in settings.courses.items()},
-        fan_lock=settings.fan_lock,
-        upgrades=settings.upgrades,
-        vip_levels=settings.vip_levels,
-        refund_window_days=settings.raw.settlement.refund_window_days,
-    )
+    """The live pipeline's terms: a replay runs the same order sequence under them."""
+    return settings.order_terms
 
 
 def run_replay(

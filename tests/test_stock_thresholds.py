@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from bot.base.config import RateLimits
 from bot.base.transport import TransportError
 from bot.runtime.sender import OutboxSender
-from models import Course, OutboxMessage
+from models import Course, OutboxMessage, RedPacket
 from tests.console_support import add_red_packets, log_in, make_account
 from tests.fakes import FakeTransport
 from tests.support import order_event, post_event
@@ -128,3 +128,19 @@ async def test_a_relay_line_waiting_to_be_retried_holds_back_the_red_packet_behi
 
     assert read_in(transport, XH1)[-2:] == ["1. 李** 出单 星火思维秋季课 ×1", ANNOUNCEMENT]
     assert read_in(transport, XH2)[-2:] == ["1. 李** 出单 星火思维秋季课 ×1", ANNOUNCEMENT]
+
+
+async def test_a_threshold_reached_again_after_a_refund_put_the_stock_back_owes_no_second_red_packet(client, services):
+    await set_stock(services, 102)
+    await sell(client, 1, quantity=3)  # 102 → 99: reaches 100
+    refund = order_event("o-1", type="refunded", amount="798.00", quantity=2, buyer="b-1", event_id="r-1")
+    refunded, _ = await post_event(client, refund)  # two units back: 101
+    await sell(client, 2)  # 101 → 100: reaches 100 a second time, and is accepted
+
+    async with services.db.reading() as session:
+        packets = await session.scalar(select(func.count(RedPacket.id)))
+        announced = await session.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.template == "red_packet_announcement")
+        )
+    assert refunded == 200
+    assert (packets, announced) == (1, 2)  # one red packet owed, announced once in each of the brand's two groups

@@ -28,6 +28,7 @@ from core.entry import EntryRules, Path, ReachRule
 from core.keywords import BrandWords
 from core.ledger import DEFAULT_REFUND_WINDOW_DAYS
 from core.money import is_fen_exact, to_decimal
+from core.order_sequence import Terms
 from core.plan import CommissionPlan, build_plan
 from core.problems import ConfigProblems, Problem
 from core.products import CourseKind, CourseTerms
@@ -392,6 +393,17 @@ class Settings:
     def bound_targets(self) -> frozenset[str]:
         """Full-price courses that some trial is bound to."""
         return frozenset(c.bound_to for c in self.courses.values() if c.bound_to)
+
+    @cached_property
+    def order_terms(self) -> Terms:
+        """The rules the order sequence runs under (:mod:`core.order_sequence`), the plan apart."""
+        return Terms(
+            courses={sku: course.terms() for sku, course in self.courses.items()},
+            fan_lock=self.fan_lock,
+            upgrades=self.upgrades,
+            vip_levels=self.vip_levels,
+            refund_window_days=self.raw.settlement.refund_window_days,
+        )
 
     @cached_property
     def brands(self) -> dict[str, BrandSettings]:

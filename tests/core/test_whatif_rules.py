@@ -193,3 +193,16 @@ def test_nobody_earning_anything_is_an_even_spread_with_everyone_below_the_thres
 def test_a_long_lorenz_curve_is_sampled_at_about_a_hundred_points_and_ends_at_one():
     curve = lorenz(list(range(10_000)))
     assert len(curve) == 101 and curve[0] == (0, 0) and curve[-1] == (1, 1)
+
+
+def test_a_refund_of_units_earlier_refunds_already_returned_is_skipped_as_the_pipeline_refuses_it():
+    two = [
+        paid("o-1", "XH", day(0), "b-1", ref="C1", quantity=2),
+        event("refunded", "o-1", "XH", day(1), "399.00", quantity=1),
+        event("refunded", "o-1", "XH", day(2), "100.00", quantity=2),  # two more units: one is left
+        event("refunded", "o-1", "XH", day(3), "399.00", quantity=1),  # the last unit, the rest of the money
+    ]
+    result = replay(MEMBERS, two, [SALES], TERMS)
+    assert result.skipped == {"refund_quantity": 1}
+    assert result.replayed == {"paid": 1, "refunded": 2}
+    assert result.plans[0].earnings == {"c1": Decimal("0.00"), "b1": Decimal("0.00")}
