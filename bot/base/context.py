@@ -72,9 +72,26 @@ class FixedClock:
         self.at += timedelta(**delta)
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, as the audit log records it: ``name`` (a console user, a WeChat contact,
+    the API caller's ``by``, the CLI's operating-system user, ``system``), ``role`` (ops,
+    manager, distributor, guest, system) and ``source``, where the action came from
+    (console, api, cli, chat, system)."""
+
+    name: str
+    role: str
+    source: str
+
+
+SYSTEM = Actor("system", "system", "system")
+
+
 @dataclass
 class Context:
     session: AsyncSession
     settings: Settings
     renderer: Renderer
     now: datetime
+    # Who this unit of work acts for: each entry point says so when it opens the context.
+    actor: Actor = SYSTEM

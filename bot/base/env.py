@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.base.config import Settings
-from bot.base.context import Clock, Context, SystemClock
+from bot.base.context import SYSTEM, Actor, Clock, Context, SystemClock
 from bot.base.db import Database
 from bot.base.render import Renderer
 
@@ -48,8 +48,9 @@ class Env:
         return value
 
     @asynccontextmanager
-    async def context(self) -> AsyncIterator[Context]:
-        """One unit of work with its context: committed when the block ends."""
+    async def context(self, actor: Actor = SYSTEM) -> AsyncIterator[Context]:
+        """One unit of work with its context, acting for ``actor`` (what the audit log records
+        as who did it and from where): committed when the block ends."""
         async with self.db.unit_of_work() as session:
-            yield Context(session, self.settings, self.renderer, self.clock.now())
+            yield Context(session, self.settings, self.renderer, self.clock.now(), actor)
         self.committed()

@@ -46,6 +46,7 @@ NAV = [
     ("colearning", "/console/colearning", "共学营", True),
     ("friend_requests", "/console/friend-requests", "好友申请", True),
     ("outbox", "/console/outbox", "消息队列", True),
+    ("audit", "/console/audit", "操作记录", False),
 ]
 NOTICES = {
     "paid": "已标记为已发放。",
@@ -60,6 +61,7 @@ NOTICES = {
     "friend_accepted": "已通过好友申请，小助手会在微信里接受。",
     "friend_rejected": "已拒绝好友申请。",
     "gone": "操作未执行：没有这条记录。",
+    "stock_set": "库存已设置，红包阈值重新生效。",
 }
 
 

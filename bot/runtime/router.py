@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from bot.base.context import Context
+from bot.base.context import SYSTEM, Actor, Context
 from bot.base.outbox import count_withheld, queue_row
 from bot.base.priorities import Priority, priority_of
 from bot.base.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave, Transport
@@ -46,6 +46,12 @@ class MessageContext(Context):
     role: Role = Role.GUEST
     distributor: Distributor | None = None  # the sender's distributor row, if they are one
     answers: AnswerBatch | None = None  # the dispatcher's per-person/per-room answer limits
+
+    def __post_init__(self) -> None:
+        # A chat command acts for its sender, in the role the router gave them.
+        if self.actor is SYSTEM and self.event is not None:
+            sender = getattr(self.event, "sender", None) or getattr(self.event, "contact", None) or "?"
+            self.actor = Actor(str(sender), self.role.value, "chat")
 
     @property
     def message(self) -> Message:
