@@ -22,6 +22,7 @@ from handlers import (
     menu,
     red_packets,
     relay,
+    withdrawals,
 )
 
 ROUTERS: list[Router] = [
@@ -34,6 +35,7 @@ ROUTERS: list[Router] = [
     friends.router,  # friend requests (a code in the greeting registers), invitations into rooms
     menu.router,  # exactly "帮助", "菜单", "品牌" in a DM: cheap and unambiguous, so early
     codes.router,  # "注册 …", "邀请码", "申请 500 3", how to join
+    withdrawals.router,  # "提现", "提现 金额"
     earnings.router,  # "收益", "升级"
     material.router,  # "推荐" from ops and managers
     keywords.router,  # brand words anywhere in a DM: after every router with DM commands

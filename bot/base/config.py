@@ -306,6 +306,12 @@ class AnswerSettings(_Model):
     repeat_minutes: int = Field(5, ge=0)  # 0: the same answer may be repeated
 
 
+class WithdrawalSettings(_Model):
+    """Withdrawals (提现): the smallest amount a request may ask for."""
+
+    minimum: Money = Decimal("50.00")
+
+
 class ColearningSettings(_Model):
     """Co-learning sessions (共学营): how late a scheduled message may go out, how often the
     timer re-reads the sessions (edits made by the CLI or another process)."""
@@ -350,6 +356,7 @@ class RawSettings(_Model):
     dm: DmSettings = DmSettings()
     answers: AnswerSettings = AnswerSettings()
     colearning: ColearningSettings = ColearningSettings()
+    withdrawals: WithdrawalSettings = WithdrawalSettings()
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,9 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "entry_application_ops",
         "colearning_ops_new",
         "friend_request_ops",
+        "withdrawal_ops",
+        "withdrawal_approved",
+        "withdrawal_rejected",
     ),
     Priority.WELCOME: (
         "registered",
@@ -95,6 +98,10 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "colearning_apply_steps",
         "colearning_not_distributor",
         "error_fallback",
+        "withdrawal_status",
+        "withdrawal_refused",
+        "withdrawal_usage",
+        "withdrawal_requested",
     ),
     Priority.MENU: ("menu", "menu_reminder", "how_to_join", "answer_later"),
 }

@@ -25,7 +25,7 @@ from multidict import MultiDict, MultiDictProxy
 from bot.base.render import yuan_filter
 from bot.console.auth import User, current_user
 from bot.web.keys import ENV
-from models.statuses import DistributorStatus, FriendRequestStatus, OutboxStatus, SessionStatus
+from models.statuses import DistributorStatus, FriendRequestStatus, OutboxStatus, SessionStatus, WithdrawalStatus
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Form = MultiDictProxy[Any]
@@ -46,6 +46,7 @@ NAV = [
     ("colearning", "/console/colearning", "共学营", True),
     ("friend_requests", "/console/friend-requests", "好友申请", True),
     ("outbox", "/console/outbox", "消息队列", True),
+    ("withdrawals", "/console/withdrawals", "提现", True),
     ("audit", "/console/audit", "操作记录", False),
 ]
 NOTICES = {
@@ -62,6 +63,8 @@ NOTICES = {
     "friend_rejected": "已拒绝好友申请。",
     "gone": "操作未执行：没有这条记录。",
     "stock_set": "库存已设置，红包阈值重新生效。",
+    "withdrawal_approved": "提现已通过，已记为打款并通知本人。",
+    "withdrawal_rejected": "提现已拒绝，本人会收到原因。",
 }
 
 
@@ -97,6 +100,7 @@ PAGES.globals.update(
     DistributorStatus=DistributorStatus,
     SessionStatus=SessionStatus,
     FriendRequestStatus=FriendRequestStatus,
+    WithdrawalStatus=WithdrawalStatus,
 )
 
 
