@@ -29,6 +29,7 @@ from bot.app import build_env, prepare  # noqa: E402
 from bot.base.config import parse_settings  # noqa: E402
 from bot.base.context import FixedClock  # noqa: E402
 from bot.runtime.dispatch import Dispatcher  # noqa: E402
+from bot.runtime.middleware import AnswerLimiter  # noqa: E402
 from bot.runtime.router import Router  # noqa: E402
 from bot.transports.sim import SimTransport  # noqa: E402
 
@@ -59,7 +60,7 @@ async def run(
     )
     await prepare(env)
     transport = SimTransport.from_settings(env.settings, workdir / f"{label}.jsonl")
-    dispatcher = Dispatcher(env, routers, transport, person_limit=10**9, room_limit=10**9)
+    dispatcher = Dispatcher(env, routers, transport, middlewares=[AnswerLimiter.for_env(env, person=10**9, room=10**9)])
     received: dict[str, float] = {}
     latencies: list[float] = []
 

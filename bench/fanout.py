@@ -38,6 +38,7 @@ from bot.base.config import load_settings  # noqa: E402
 from bot.base.context import FixedClock  # noqa: E402
 from bot.base.transport import WECHAT, Message, RoomInvitation, TransportStatus  # noqa: E402
 from bot.runtime.dispatch import Dispatcher  # noqa: E402
+from bot.runtime.middleware import AnswerLimiter  # noqa: E402
 from bot.runtime.scheduler import changed  # noqa: E402
 from bot.runtime.sender import OutboxSender  # noqa: E402
 from handlers import colearning as colearning_handlers  # noqa: E402
@@ -107,7 +108,8 @@ async def fan_out(workdir: Path, groups: int, lines: int, seed: int) -> dict[str
     await prepare(env)
     routers = [colearning_handlers.router, *handlers.ROUTERS]
     try:
-        dispatcher = Dispatcher(env, routers, Recorder(SimTime()), person_limit=10**9, room_limit=10**9)
+        limiter = AnswerLimiter.for_env(env, person=10**9, room=10**9)
+        dispatcher = Dispatcher(env, routers, Recorder(SimTime()), middlewares=[limiter])
         dispatcher.start()
         for i in range(groups):
             who = DISTRIBUTORS[i % len(DISTRIBUTORS)]
@@ -126,7 +128,8 @@ async def fan_out(workdir: Path, groups: int, lines: int, seed: int) -> dict[str
 
         clock, rng = SimTime(), Draws(seed)
         transport = Recorder(clock)
-        dispatcher = Dispatcher(env, routers, transport, person_limit=10**9, room_limit=10**9)
+        limiter = AnswerLimiter.for_env(env, person=10**9, room=10**9)
+        dispatcher = Dispatcher(env, routers, transport, middlewares=[limiter])
         dispatcher.start()
         at = env.clock.now()
         for n in range(lines):

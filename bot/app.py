@@ -1,5 +1,6 @@
 """The composition root: the root object (configuration, database, renderer, clock), the
-transport, the dispatcher with the chat routers, the outbox sender, the scheduler's jobs and the
+transport, the dispatcher with the chat routers and its pre-routing stage (the middlewares,
+registered here in order: the event figures, the answer limits), the outbox sender, the scheduler's jobs and the
 web application (the API, the console's pages, the transport's own routes) are built here once,
 and ``distbot run`` runs them until SIGINT/SIGTERM. The only module that imports transports: it
 picks one from their registry (``bot.transports.registry``) and takes what the transport
@@ -39,6 +40,8 @@ from bot.base.transport import Transport
 from bot.console import console_routes
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.health import Health
+from bot.runtime.metrics import EventMetrics, MetricsHook
+from bot.runtime.middleware import AnswerLimiter, Middleware
 from bot.runtime.scheduler import register_colearning_jobs
 from bot.runtime.sender import OutboxSender
 from bot.runtime.spool import Spool, SpoolInUse
@@ -166,7 +169,8 @@ async def serve(
         raise
     runtime = env.settings.raw.runtime
     spool = Spool(runtime.inbox_spool.format(account=env.settings.helper_account))
-    dispatcher = Dispatcher(env, handlers.ROUTERS, transport, spool=spool)
+    metrics = EventMetrics()  # this process's event figures, read by /healthz and the console
+    dispatcher = Dispatcher(env, handlers.ROUTERS, transport, middlewares=middlewares(env, metrics), spool=spool)
     try:
         dispatcher.start()  # first: what an earlier run left in the spool is handled before anything new
     except SpoolInUse as exc:
@@ -181,6 +185,7 @@ async def serve(
     sender = OutboxSender(env, transport, limits, account=env.settings.helper_account)
     env.committed = sender.wake.set
     health = Health(env, transport)
+    health.metrics = metrics
 
     grace = float(runtime.stop_grace_seconds)
     runner = web.AppRunner(web_app(env, transport, health), access_log=None, shutdown_timeout=grace / 4)
@@ -230,6 +235,13 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         log.info("stopped in %.1f s (grace %g s)", loop.time() - began, grace)
+
+
+def middlewares(env: Env, metrics: EventMetrics) -> list[Middleware]:
+    """The pre-routing stage, in the order events pass it: the figures first (so they see and
+    time what any later middleware stops), then the answer limits (so whatever comes after
+    them answers within the limits)."""
+    return [MetricsHook(metrics), AnswerLimiter.for_env(env)]
 
 
 def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None:

@@ -1,8 +1,10 @@
 """Chat: one module per capability, each with a router whose handlers read what a message
 says and call services (or queue the answer themselves where nothing else would use the
 logic). The order of ``ROUTERS`` is the order of matching: the first handler whose filters pass
-wins; the fallback comes last. ``handlers.brand_groups`` is not a router: the filters and the
-polite refusal the brand-group routers share.
+wins; the fallback comes last. A filter hands on what it found (``bot.runtime.router``) and
+the handler names what it needs in its signature — ``async def set_stock(ctx, command, brand)``
+— so nothing is parsed twice and nothing re-checked. ``handlers.brand_groups`` is not a router:
+the filters and the polite refusal the brand-group routers share.
 
 May import: ``bot.runtime`` (the router, the co-learning timer's source rooms), ``services``,
 ``bot.base``, ``models``, ``core`` — never ``bot.web``, ``bot.console``, ``bot.cli``, a

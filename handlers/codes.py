@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.runtime.router import MessageContext, Role, Router, exactly, keyword, private, role, text_message
+from bot.base.transport import Message
+from bot.runtime.router import Found, MessageContext, Role, Router, exactly, keyword, private, role, text_message
 from core.entry import Path
 from models.statuses import DistributorStatus
 from services import entry
@@ -38,19 +39,19 @@ def registration_code(text: str, guest: bool) -> str | None:
     return typed if guest and _BARE_CODE.fullmatch(typed) else None
 
 
-def wants_to_register(ctx: MessageContext) -> bool:
-    return registration_code(ctx.message.text, ctx.distributor is None) is not None
+def wants_to_register(ctx: MessageContext) -> Found | None:
+    """A registration; hands on the ``code`` typed ('' when none)."""
+    typed = registration_code(ctx.message.text, ctx.distributor is None)
+    return {"code": typed} if typed is not None else None
 
 
 @router.message(private, text_message, wants_to_register)
-async def register_command(ctx: MessageContext) -> None:
-    typed = registration_code(ctx.message.text, ctx.distributor is None) or ""
-    message = ctx.message
+async def register_command(ctx: MessageContext, message: Message, code: str) -> None:
     await entry.register(
         ctx,
         message.sender,
         message.sender_name,
-        typed,
+        code,
         ctx.reply,
         throttled=True,
         account=ctx.account,

@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 
 from bot.base.outbox import queue_row, queue_text
 from bot.base.priorities import Priority
-from bot.base.transport import Message, RoomInvitation, RoomJoin, RoomLeave, TransportError
-from bot.runtime.router import MessageContext, Router, event, group, keyword, private
+from bot.base.transport import Message, RoomInvitation, RoomJoin, RoomLeave, Transport, TransportError
+from bot.runtime.router import Found, MessageContext, Router, event, group, keyword, private
 from bot.runtime.scheduler import SOURCES
 from models.colearning import ColearningApplication, ColearningGroupRecord, ColearningSession
 from models.colearning_queries import ensure_records
@@ -42,24 +42,26 @@ def lecturer_in_session(ctx: MessageContext) -> bool:
     )
 
 
-def helper_joined_or_left(ctx: MessageContext) -> bool:
-    """The helper itself joined or left a room that is not a brand group."""
-    changed = ctx.event
-    return (
+def helper_joined_or_left(ctx: MessageContext) -> Found | None:
+    """The helper itself joined or left a room that is not a brand group; hands on the
+    ``transport`` to read the room's members through."""
+    changed, transport = ctx.event, ctx.transport
+    if (
         isinstance(changed, (RoomJoin, RoomLeave))
-        and ctx.transport is not None
+        and transport is not None
         and ctx.helper_id in changed.named
         and ctx.brand_of_room() is None
-    )
+    ):
+        return {"transport": transport}
+    return None
 
 
 @router.message(group, lecturer_in_session)
-async def relay(ctx: MessageContext) -> None:
+async def relay(ctx: MessageContext, message: Message) -> None:
     """One lecturer message to every enrolled group, prefixed with the session's name. Text
     lines queued for one group may go out together (a coalesce key per run of text); an image
     starts a new run, so each group sees everything in the order it was said. An image whose
     bytes the transport cannot fetch becomes a line saying so."""
-    message = ctx.message
     sessions = await ctx.session.scalars(
         select(ColearningSession).where(
             ColearningSession.source_room == message.room,
@@ -120,23 +122,20 @@ async def how_to_apply(ctx: MessageContext) -> None:
 
 
 @router.on(event(RoomInvitation))
-async def invitation(ctx: MessageContext) -> None:
+async def invitation(ctx: MessageContext, event: RoomInvitation) -> None:
     """Recorded for ops as before; from an active distributor it is a co-learning application:
     the distributor hears it arrived, ops hear there is one to decide."""
-    invited = ctx.event
-    assert isinstance(invited, RoomInvitation)
-    await record_room_invitation(ctx, invited, account=ctx.account)
-    await apply_from_invitation(ctx, invited, account=ctx.account)
+    await record_room_invitation(ctx, event, account=ctx.account)
+    await apply_from_invitation(ctx, event, account=ctx.account)
 
 
 @router.on(event(RoomJoin, RoomLeave), helper_joined_or_left)
-async def helper_in_a_group(ctx: MessageContext) -> None:
+async def helper_in_a_group(ctx: MessageContext, event: RoomJoin | RoomLeave, transport: Transport) -> None:
     """Members synced as ever. A join completes an approved application whose room id was not
     known (wechaty names the room only now): the one whose distributor is in this room. A
     leave (the helper was removed) takes the room's groups out of co-learning."""
-    changed = ctx.event
-    assert isinstance(changed, (RoomJoin, RoomLeave)) and ctx.transport is not None
-    await sync_members(ctx, ctx.transport, changed.room)
+    changed = event
+    await sync_members(ctx, transport, changed.room)
     if isinstance(changed, RoomLeave):
         await ctx.session.execute(
             update(ColearningApplication)
@@ -154,14 +153,14 @@ async def helper_in_a_group(ctx: MessageContext) -> None:
             .where(
                 ColearningApplication.status == ApplicationStatus.APPROVED,
                 ColearningApplication.room_id == "",
-                ColearningApplication.account == ctx.transport.account,
+                ColearningApplication.account == transport.account,
             )
             .order_by(ColearningApplication.id)
         )
     )
     if not waiting:
         return
-    members = set(await ctx.transport.room_members(changed.room))
+    members = set(await transport.room_members(changed.room))
     for application, contact in waiting:
         if contact and (contact == changed.inviter or contact in members):
             application.room_id, application.status = changed.room, ApplicationStatus.ENROLLED

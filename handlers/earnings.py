@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.runtime.router import MessageContext, Router, keyword, private
+from bot.runtime.router import Found, MessageContext, Router, keyword, private
 from core.upgrade import MONEY_METRICS, Metric
+from models.people import Distributor
 from models.statuses import DistributorStatus
 from services.entry import join_answer
 from services.reports import earnings_report, progress_report
@@ -27,18 +28,22 @@ def bar(percent: int, width: int = BAR_WIDTH) -> str:
     return "▓" * filled + "░" * (width - filled)
 
 
-def _active(ctx: MessageContext) -> bool:
-    return ctx.distributor is not None and ctx.distributor.status == DistributorStatus.ACTIVE
+EARNINGS = keyword("收益", "佣金", "赚了多少")
+PROGRESS = keyword("升级", "等级")
 
 
-@router.message(private, keyword("收益", "佣金", "赚了多少"))
-async def earnings(ctx: MessageContext) -> None:
-    if not _active(ctx):
+def active(ctx: MessageContext) -> Found | None:
+    """The sender is an active distributor; hands on their row as ``distributor``."""
+    person = ctx.distributor
+    return {"distributor": person} if person is not None and person.status == DistributorStatus.ACTIVE else None
+
+
+@router.message(private, EARNINGS, active)
+async def earnings(ctx: MessageContext, distributor: Distributor) -> None:
+    report = await earnings_report(ctx.session, ctx.settings, distributor.code, ctx.now)
+    if report is None:  # not a distributor as far as the ledger knows
         ctx.reply("how_to_join", join_answer(ctx.settings))
         return
-    assert ctx.distributor is not None
-    report = await earnings_report(ctx.session, ctx.settings, ctx.distributor.code, ctx.now)
-    assert report is not None
     ctx.reply(
         "earnings_dm",
         {
@@ -52,15 +57,19 @@ async def earnings(ctx: MessageContext) -> None:
     )
 
 
-@router.message(private, keyword("升级", "等级"))
-async def upgrade_progress(ctx: MessageContext) -> None:
-    if not _active(ctx):
+@router.message(private, PROGRESS, active)
+async def upgrade_progress(ctx: MessageContext, distributor: Distributor) -> None:
+    report = await progress_report(ctx.session, ctx.settings, distributor.code)
+    if report is None:  # not a distributor as far as the ledger knows
         ctx.reply("how_to_join", join_answer(ctx.settings))
         return
-    assert ctx.distributor is not None
-    report = await progress_report(ctx.session, ctx.settings, ctx.distributor.code)
-    assert report is not None
     ctx.reply("progress_dm", progress_data(ctx, report))
+
+
+@router.message(private, lambda ctx: EARNINGS(ctx) or PROGRESS(ctx))
+async def not_a_distributor(ctx: MessageContext) -> None:
+    """Earnings or progress asked by someone who is not an active distributor."""
+    ctx.reply("how_to_join", join_answer(ctx.settings))
 
 
 def progress_data(ctx: MessageContext, report: dict[str, Any]) -> dict[str, Any]:

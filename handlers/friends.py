@@ -13,14 +13,10 @@ router = Router("friends")
 
 
 @router.on(event(FriendRequest))
-async def friend_request(ctx: MessageContext) -> None:
-    request = ctx.event
-    assert isinstance(request, FriendRequest)
-    await friends.receive_friend_request(ctx, request, account=ctx.account, known=ctx.distributor)
+async def friend_request(ctx: MessageContext, event: FriendRequest) -> None:
+    await friends.receive_friend_request(ctx, event, account=ctx.account, known=ctx.distributor)
 
 
 @router.on(event(RoomInvitation))
-async def room_invitation(ctx: MessageContext) -> None:
-    invitation = ctx.event
-    assert isinstance(invitation, RoomInvitation)
-    await friends.record_room_invitation(ctx, invitation, account=ctx.account)
+async def room_invitation(ctx: MessageContext, event: RoomInvitation) -> None:
+    await friends.record_room_invitation(ctx, event, account=ctx.account)

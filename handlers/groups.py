@@ -11,16 +11,18 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.base.config import BrandSettings
 from bot.base.outbox import PENDING, post_to_brand_groups, queue_row
-from bot.base.transport import RoomJoin
-from bot.runtime.router import MessageContext, Router, event
+from bot.base.transport import RoomJoin, Transport
+from bot.runtime.router import MessageContext, Router, event, with_transport
 from core.group_ops import (
+    GroupCommand,
     WelcomePlan,
     next_threshold,
     parse_stock_args,
     plan_welcome,
 )
-from handlers.brand_groups import brand_of, command_rest, group_command, group_name, in_brand_group, managers, refuse
+from handlers.brand_groups import group_command, group_name, in_brand_group, managers, refuse
 from models import queries as q
 from models.base import rowcount
 from models.catalog import BrandGroup
@@ -37,18 +39,15 @@ WELCOME = "group_welcome"
 # --- Newcomers. ---
 
 
-@router.on(event(RoomJoin), in_brand_group)
-async def welcome(ctx: MessageContext) -> None:
+@router.on(event(RoomJoin), in_brand_group, with_transport)
+async def welcome(ctx: MessageContext, event: RoomJoin, room: str, brand: BrandSettings, transport: Transport) -> None:
     """Re-read the member list (a join may name only one of several people), then greet every
     member not yet welcomed in one message. A welcome still waiting in the outbox absorbs them
     instead of a second message (the sender would join two welcomes' texts but keep only the
     first one's mentions)."""
-    join = ctx.event
-    assert isinstance(join, RoomJoin)
-    session, room = ctx.session, join.room
+    session = ctx.session
     first_look = await session.scalar(select(RoomMember.contact_id).where(RoomMember.room_id == room).limit(1)) is None
-    assert ctx.transport is not None
-    await sync_members(ctx, ctx.transport, room)
+    await sync_members(ctx, transport, room)
     await session.flush()  # the session does not autoflush
     unwelcomed = list(
         await session.scalars(
@@ -62,9 +61,7 @@ async def welcome(ctx: MessageContext) -> None:
     group = await session.get(BrandGroup, room)
     account = group.account if group is not None else None
     # The helper is never welcomed: its logical account names and its WeChat id (self_id).
-    helpers = {ctx.settings.helper_account, account, ctx.helper_id}
-    if ctx.transport is not None:
-        helpers.add(ctx.transport.account)
+    helpers = {ctx.settings.helper_account, account, ctx.helper_id, transport.account}
     waiting = _waiting_welcome_in_session(ctx, room)
     stored = None if waiting is not None else await _waiting_welcome_in_outbox(ctx, room)
     previous: dict[str, Any] = waiting["payload"] if waiting is not None else stored.payload if stored else {}
@@ -72,7 +69,7 @@ async def welcome(ctx: MessageContext) -> None:
     def plan(merge: bool) -> WelcomePlan:
         return plan_welcome(
             unwelcomed,
-            named=join.named,
+            named=event.named,
             first_look=first_look,
             helpers={h for h in helpers if h},
             already=list(previous.get("mentions", [])) if merge else (),
@@ -87,7 +84,7 @@ async def welcome(ctx: MessageContext) -> None:
     )
     if merged.count == int(previous.get("count", 0)):
         return  # nobody new to greet
-    text, payload = _welcome_text(ctx, room, merged)
+    text, payload = _welcome_text(ctx, room, brand, merged)
     if waiting is not None:
         waiting.update(text=text, payload=payload)
         return
@@ -100,7 +97,7 @@ async def welcome(ctx: MessageContext) -> None:
         if rowcount(result):
             return
         # The sender took that one meanwhile: greet the new people in a message of their own.
-        text, payload = _welcome_text(ctx, room, plan(merge=False))
+        text, payload = _welcome_text(ctx, room, brand, plan(merge=False))
     queue_row(
         ctx,
         account=account or ctx.settings.helper_account,
@@ -113,10 +110,12 @@ async def welcome(ctx: MessageContext) -> None:
     )
 
 
-def _welcome_text(ctx: MessageContext, room: str, plan: WelcomePlan) -> tuple[str, dict[str, Any]]:
+def _welcome_text(
+    ctx: MessageContext, room: str, brand: BrandSettings, plan: WelcomePlan
+) -> tuple[str, dict[str, Any]]:
     data = {
         "group": group_name(ctx, room),
-        "brand": ctx.settings.brands[brand_of(ctx)].name,
+        "brand": brand.name,
         "count": plan.count,
         "mentioned": len(plan.mention),
     }
@@ -144,10 +143,9 @@ async def _waiting_welcome_in_outbox(ctx: MessageContext, room: str) -> OutboxMe
 
 
 @router.message(group_command("stock"), managers)
-async def set_stock(ctx: MessageContext) -> None:
+async def set_stock(ctx: MessageContext, command: GroupCommand, brand: BrandSettings) -> None:
     """Set the stock, "库存 <sku> <数量>": a new stock epoch, so its thresholds can fire again."""
-    brand = ctx.settings.brands[brand_of(ctx)]
-    args = parse_stock_args(command_rest(ctx))
+    args = parse_stock_args(command.rest)
     courses = {c.sku.upper(): c for c in brand.courses}
     if args is None or args.sku not in courses:
         rows = await q.brand_courses(ctx.session, brand.id)
@@ -171,10 +169,9 @@ async def set_stock(ctx: MessageContext) -> None:
 
 
 @router.message(group_command("announce"), managers)
-async def announce(ctx: MessageContext) -> None:
+async def announce(ctx: MessageContext, command: GroupCommand, brand: BrandSettings) -> None:
     """Announce, "公告 <text>": reposted in every group of the brand."""
-    brand = ctx.settings.brands[brand_of(ctx)]
-    text = command_rest(ctx)
+    text = command.rest
     if not text:
         ctx.reply("announce_usage", {"brand": brand.name})
         return
@@ -182,5 +179,5 @@ async def announce(ctx: MessageContext) -> None:
 
 
 @router.message(group_command("stock", "announce"))
-async def not_a_manager(ctx: MessageContext) -> None:
-    refuse(ctx)
+async def not_a_manager(ctx: MessageContext, command: GroupCommand, brand: BrandSettings) -> None:
+    refuse(ctx, command, brand)

@@ -20,8 +20,8 @@ from sqlalchemy import func, select, update
 
 from bot.base.config import BrandSettings
 from bot.base.outbox import queue_row, queue_text
-from bot.base.transport import TransportError
-from bot.runtime.router import MessageContext, Role, Router, private, text_message
+from bot.base.transport import Transport, TransportError
+from bot.runtime.router import Found, MessageContext, Role, Router, private, text_message
 from core.keywords import GroupState, Join, choose_group, match_brands
 from models import marks
 from models.catalog import BrandGroup
@@ -39,13 +39,14 @@ MAX_BRANDS_PER_MESSAGE = 3
 _created_rooms: dict[tuple[str, str], str] = {}
 
 
-def asked_brands(ctx: MessageContext) -> tuple[str, ...]:
-    return match_brands(ctx.message.text, ctx.settings.brand_words)[:MAX_BRANDS_PER_MESSAGE]
+def asked_brands(ctx: MessageContext) -> Found | None:
+    """The brands whose keywords the message names (at most three); hands them on as ``brands``."""
+    found = match_brands(ctx.message.text, ctx.settings.brand_words)[:MAX_BRANDS_PER_MESSAGE]
+    return {"brands": [ctx.settings.brands[brand_id] for brand_id in found]} if found else None
 
 
-@router.message(private, text_message, lambda ctx: bool(asked_brands(ctx)))
-async def brand_keyword(ctx: MessageContext) -> None:
-    brands = [ctx.settings.brands[brand_id] for brand_id in asked_brands(ctx)]
+@router.message(private, text_message, asked_brands)
+async def brand_keyword(ctx: MessageContext, brands: list[BrandSettings]) -> None:
     if ctx.role is Role.GUEST:
         ctx.reply("how_to_join", join_answer(ctx.settings, *brands))
         return
@@ -131,16 +132,17 @@ async def place(ctx: MessageContext, brand: BrandSettings) -> None:
 async def _create_group(ctx: MessageContext, brand: BrandSettings, groups: list[BrandGroup]) -> BrandGroup | None:
     """A new group for the brand with the person (and the brand's managers) in it, recorded as
     the brand's next group; None where the transport cannot create rooms."""
-    if ctx.transport is None or not ctx.transport.capabilities.create_rooms:
+    transport = ctx.transport
+    if transport is None or not transport.capabilities.create_rooms:
         return None
     person = ctx.message.sender
     members = list(dict.fromkeys([person, *brand.managers]))
     name = f"{brand.name}推广{len(groups) + 1}群"
     account = _account(ctx)
-    reused = await _room_from_a_rolled_back_attempt(ctx, brand.id, groups)
+    reused = await _room_from_a_rolled_back_attempt(ctx, transport, brand.id, groups)
     if reused is None:
         try:
-            room = await ctx.transport.create_room(name, members)
+            room = await transport.create_room(name, members)
         except TransportError as error:
             log.warning("could not create a group for %s: %s", brand.id, error)
             return None
@@ -172,16 +174,15 @@ async def _create_group(ctx: MessageContext, brand: BrandSettings, groups: list[
 
 
 async def _room_from_a_rolled_back_attempt(
-    ctx: MessageContext, brand_id: str, groups: list[BrandGroup]
+    ctx: MessageContext, transport: Transport, brand_id: str, groups: list[BrandGroup]
 ) -> tuple[str, list[str]] | None:
     """A room created for the brand whose BrandGroup row was never committed, with its members
     — if the transport still has it."""
-    assert ctx.transport is not None
     key = (_account(ctx), brand_id)
     room = _created_rooms.pop(key, None)
     if room is None or any(g.room_id == room for g in groups):
         return None
-    members = await ctx.transport.room_members(room)
+    members = await transport.room_members(room)
     if not members:
         return None
     _created_rooms[key] = room

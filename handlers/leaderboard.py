@@ -18,15 +18,17 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from bot.base.config import BrandSettings
 from bot.base.outbox import queue_row
 from bot.base.poster import PosterFontMissing, poster_from_text, render_poster
 from bot.runtime.router import MessageContext, Router
-from core.group_ops import BoardQuery, parse_board_args
-from handlers.brand_groups import brand_of, command_rest, group_command, managers, refuse
+from core.group_ops import BoardQuery, GroupCommand, parse_board_args
+from handlers.brand_groups import group_command, managers, refuse
 from models import marks
 from models import queries as q
 from models.catalog import BrandGroup
 from services import reports
+from services.errors import NotFound
 
 log = logging.getLogger(__name__)
 router = Router("leaderboard")
@@ -40,7 +42,8 @@ async def board_data(ctx: MessageContext, brand_id: str, query: BoardQuery) -> d
     report = await reports.leaderboard_report(
         ctx.session, ctx.settings, brand_id, query.period, query.metric, LIMIT, ctx.now
     )
-    assert report is not None  # the room's brand is in the catalog
+    if report is None:  # the configuration's brands are brought into the catalog at every start
+        raise NotFound(f"brand {brand_id} is not in the catalog")
     push = report["push"]
     return {
         "platform": ctx.settings.raw.platform.name,
@@ -81,19 +84,18 @@ def queue_board(ctx: MessageContext, room: str, account: str | None, text: str, 
         )
 
 
-async def _query(ctx: MessageContext, brand_id: str) -> BoardQuery | None:
+async def _query(ctx: MessageContext, brand_id: str, command: GroupCommand) -> BoardQuery | None:
     push_open = await q.open_push(ctx.session, brand_id) is not None
-    query = parse_board_args(command_rest(ctx), push_open)
+    query = parse_board_args(command.rest, push_open)
     if query is None:
         ctx.reply("leaderboard_usage", {})
     return query
 
 
 @router.message(group_command("leaderboard"))
-async def leaderboard(ctx: MessageContext) -> None:
-    brand_id, room = brand_of(ctx), ctx.message.room
-    assert room is not None
-    query = await _query(ctx, brand_id)
+async def leaderboard(ctx: MessageContext, room: str, brand: BrandSettings, command: GroupCommand) -> None:
+    brand_id = brand.id
+    query = await _query(ctx, brand_id, command)
     if query is None:
         return
     what = f"{brand_id} {query.period} {query.metric}"
@@ -107,9 +109,9 @@ async def leaderboard(ctx: MessageContext) -> None:
 
 
 @router.message(group_command("post_leaderboard"), managers)
-async def post_leaderboard(ctx: MessageContext) -> None:
-    brand_id = brand_of(ctx)
-    query = await _query(ctx, brand_id)
+async def post_leaderboard(ctx: MessageContext, brand: BrandSettings, command: GroupCommand) -> None:
+    brand_id = brand.id
+    query = await _query(ctx, brand_id, command)
     if query is None:
         return
     data = await board_data(ctx, brand_id, query)
@@ -120,5 +122,5 @@ async def post_leaderboard(ctx: MessageContext) -> None:
 
 
 @router.message(group_command("post_leaderboard"))
-async def not_a_manager(ctx: MessageContext) -> None:
-    refuse(ctx)
+async def not_a_manager(ctx: MessageContext, command: GroupCommand, brand: BrandSettings) -> None:
+    refuse(ctx, command, brand)

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from bot.base.transport import RoomJoin, RoomLeave
-from bot.runtime.router import MessageContext, Router, event
+from bot.base.transport import RoomJoin, RoomLeave, Transport
+from bot.runtime.router import MessageContext, Router, event, with_transport
 from services.membership import sync_members
 
 router = Router("membership")
 
 
-@router.on(event(RoomJoin, RoomLeave))
-async def member_list_changed(ctx: MessageContext) -> None:
-    assert ctx.transport is not None
-    # The filter let only joins and leaves through: the event has a room.
-    await sync_members(ctx, ctx.transport, ctx.event.room)  # type: ignore[union-attr, arg-type]
+@router.on(event(RoomJoin, RoomLeave), with_transport)
+async def member_list_changed(ctx: MessageContext, event: RoomJoin | RoomLeave, transport: Transport) -> None:
+    await sync_members(ctx, transport, event.room)

@@ -20,10 +20,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from bot.base.config import BrandSettings
 from bot.base.outbox import queue_text
+from bot.base.transport import Message
 from bot.runtime.router import MessageContext, Router, group
-from core.group_ops import SHOWCASE_WINDOW, caption_pairs_with_image, parse_group_command, showcase_order_ref
-from handlers.brand_groups import brand_of, group_command, group_name, in_brand_group
+from core.group_ops import SHOWCASE_WINDOW, GroupCommand, caption_pairs_with_image, showcase_order_ref
+from handlers.brand_groups import group_command, group_name, in_brand_group
 from models import marks
 from models import queries as q
 from models.statuses import DistributorStatus
@@ -60,35 +62,31 @@ def _captioned(ctx: MessageContext) -> bool:
 
 
 @router.message(group, in_brand_group, _image, _captioned)
-async def image_with_caption(ctx: MessageContext) -> None:
-    await _showcase(ctx, showcase_order_ref((ctx.message.text or "").split(SHOWCASE_WORD, 1)[1]))
+async def image_with_caption(ctx: MessageContext, message: Message, room: str, brand: BrandSettings) -> None:
+    await _showcase(ctx, room, brand, showcase_order_ref((message.text or "").split(SHOWCASE_WORD, 1)[1]))
 
 
 @router.message(group, in_brand_group, _image)
-async def image(ctx: MessageContext) -> None:
+async def image(ctx: MessageContext, message: Message, room: str) -> None:
     """Any other image in a brand group: remembered, in case "晒单" follows."""
-    message = ctx.message
-    assert message.room is not None
-    await remember_image(ctx, message.room, message.sender, message.at)
+    await remember_image(ctx, room, message.sender, message.at)
 
 
 @router.message(group_command("showcase"))
-async def caption(ctx: MessageContext) -> None:
-    message = ctx.message
-    assert message.room is not None
-    command = parse_group_command(message.text)
-    order_id = showcase_order_ref(command.rest) if command else None
+async def caption(
+    ctx: MessageContext, message: Message, room: str, brand: BrandSettings, command: GroupCommand
+) -> None:
+    order_id = showcase_order_ref(command.rest)
     if ctx.distributor is None or ctx.distributor.status != DistributorStatus.ACTIVE:
-        _refuse(ctx, "not_distributor", order_id)
+        _refuse(ctx, brand, "not_distributor", order_id)
         return
-    if not await take_image(ctx, message.room, message.sender, message.at):
-        _refuse(ctx, "need_image", order_id)
+    if not await take_image(ctx, room, message.sender, message.at):
+        _refuse(ctx, brand, "need_image", order_id)
         return
-    await _showcase(ctx, order_id)
+    await _showcase(ctx, room, brand, order_id)
 
 
-def _refuse(ctx: MessageContext, reason: str, order_id: str | None) -> None:
-    brand = ctx.settings.brands[brand_of(ctx)]
+def _refuse(ctx: MessageContext, brand: BrandSettings, reason: str, order_id: str | None) -> None:
     ctx.reply(
         "showcase_refused",
         {
@@ -100,23 +98,20 @@ def _refuse(ctx: MessageContext, reason: str, order_id: str | None) -> None:
     )
 
 
-async def _showcase(ctx: MessageContext, order_id: str | None) -> None:
+async def _showcase(ctx: MessageContext, room: str, brand: BrandSettings, order_id: str | None) -> None:
     person = ctx.distributor
     if person is None or person.status != DistributorStatus.ACTIVE:
-        _refuse(ctx, "not_distributor", order_id)
+        _refuse(ctx, brand, "not_distributor", order_id)
         return
-    brand = ctx.settings.brands[brand_of(ctx)]
     order, why = await q.showcase_order(ctx.session, person.id, brand.id, order_id)
     if order is None:
-        _refuse(ctx, why, order_id)
+        _refuse(ctx, brand, why, order_id)
         return
     if await q.add_showcase_red_packet(ctx.session, order, ctx.now) is None:
-        _refuse(ctx, "already", order.id)  # a concurrent showcase of the same order won
+        _refuse(ctx, brand, "already", order.id)  # a concurrent showcase of the same order won
         return
     course = ctx.settings.courses[order.course_sku]
     ctx.reply("showcase_recorded", {"seller": person.name, "course": course.name, "quantity": order.quantity})
-    room = ctx.message.room
-    assert room is not None
     for manager in brand.managers:
         queue_text(
             ctx,

@@ -14,14 +14,17 @@ the ops API's ``period=push`` and this end all read the same lines
 
 from __future__ import annotations
 
+from bot.base.config import BrandSettings
 from bot.base.outbox import post_to_brand_groups
+from bot.base.transport import Message
 from bot.runtime.router import MessageContext, Router
-from core.group_ops import pages
-from handlers.brand_groups import brand_of, command_rest, group_command, managers, refuse
+from core.group_ops import GroupCommand, pages
+from handlers.brand_groups import group_command, managers, refuse
 from models import boards
 from models import queries as q
 from models.catalog import RelayPush
 from services import reports
+from services.errors import NotFound
 
 router = Router("relay")
 LINES_PER_MESSAGE = 40
@@ -30,21 +33,19 @@ TOP = 3
 
 
 @router.message(group_command("start_relay"), managers)
-async def start_relay(ctx: MessageContext) -> None:
-    brand = ctx.settings.brands[brand_of(ctx)]
+async def start_relay(ctx: MessageContext, message: Message, command: GroupCommand, brand: BrandSettings) -> None:
     await q.lock_brand(ctx.session, brand.id)  # two managers at once: one push
     open_push = await q.open_push(ctx.session, brand.id)
     if open_push is not None:
         ctx.reply("relay_already_open", {"title": open_push.title, "started_at": open_push.started_at})
         return
-    title = command_rest(ctx)[:64]
-    ctx.session.add(RelayPush(brand_id=brand.id, title=title, started_at=ctx.now, started_by=ctx.message.sender))
+    title = command.rest[:64]
+    ctx.session.add(RelayPush(brand_id=brand.id, title=title, started_at=ctx.now, started_by=message.sender))
     await post_to_brand_groups(ctx, brand.id, "relay_started", {"brand": brand.name, "title": title})
 
 
 @router.message(group_command("end_relay"), managers)
-async def end_relay(ctx: MessageContext) -> None:
-    brand = ctx.settings.brands[brand_of(ctx)]
+async def end_relay(ctx: MessageContext, brand: BrandSettings) -> None:
     await q.lock_brand(ctx.session, brand.id)
     push = await q.open_push(ctx.session, brand.id)
     if push is None:
@@ -70,7 +71,8 @@ async def end_relay(ctx: MessageContext) -> None:
         await post_to_brand_groups(ctx, brand.id, "relay_final", data)
     # Everyone ranked, then cut by rank, not by count: a tie for first (or third) names them all.
     board = await reports.leaderboard_report(ctx.session, ctx.settings, brand.id, "push", "amount", None, ctx.now)
-    assert board is not None  # the room's brand is in the catalog
+    if board is None:  # the configuration's brands are brought into the catalog at every start
+        raise NotFound(f"brand {brand.id} is not in the catalog")
     podium = [row for row in board["rows"] if row["rank"] <= TOP]
     data = {
         "title": push.title,
@@ -82,5 +84,5 @@ async def end_relay(ctx: MessageContext) -> None:
 
 
 @router.message(group_command("start_relay", "end_relay"))
-async def not_a_manager(ctx: MessageContext) -> None:
-    refuse(ctx)
+async def not_a_manager(ctx: MessageContext, command: GroupCommand, brand: BrandSettings) -> None:
+    refuse(ctx, command, brand)

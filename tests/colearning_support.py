@@ -15,6 +15,7 @@ import handlers
 from bot.app import web_app
 from bot.base.transport import Message
 from bot.runtime.dispatch import Dispatcher
+from bot.runtime.middleware import AnswerLimiter
 from bot.runtime.router import Router
 from handlers import colearning
 from models import ColearningApplication, Distributor, OutboxMessage, RoomInvitationRecord
@@ -36,7 +37,8 @@ def said(sender: str, text: str, at: datetime, n: int, room: str | None = LECTUR
 
 
 async def dispatch(services, *events, transport: FakeTransport | None = None) -> None:
-    dispatcher = Dispatcher(services, ROUTERS, transport or FakeTransport(), person_limit=10_000, room_limit=10_000)
+    limiter = AnswerLimiter.for_env(services, person=10_000, room=10_000)
+    dispatcher = Dispatcher(services, ROUTERS, transport or FakeTransport(), middlewares=[limiter])
     dispatcher.start()
     for item in events:
         await dispatcher.submit(item)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 import handlers
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.limits import AnswerBatch, Answered, AnswerLimits, Verdict
+from bot.runtime.middleware import AnswerLimiter
 from bot.runtime.router import Router, keyword, private
 from models import OutboxDrop
 from tests.dm_support import dm, outbox, run, sell
@@ -105,7 +106,7 @@ async def test_answers_withheld_are_counted_for_ops_by_reason_and_template(servi
 
 
 def test_limits_come_from_the_configuration_and_staff_get_more_than_strangers(services):
-    limits = Dispatcher(services, handlers.ROUTERS).limits
+    limits = AnswerLimiter.for_env(services).limits
 
     assert (limits.window, limits.repeat) == (timedelta(seconds=60), timedelta(minutes=5))
     assert limits.budgets == {"guest": 1, "distributor": 6, "manager": 20, "ops": 20}

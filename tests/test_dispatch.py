@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 import handlers
 from bot.base.transport import FriendRequest, Message, RoomJoin
 from bot.runtime.dispatch import Dispatcher
+from bot.runtime.middleware import AnswerLimiter
 from bot.runtime.router import Router, keyword, private
 from models import FriendRequestRecord, OutboxMessage, RoomMember
 from tests.fakes import FakeTransport
@@ -111,7 +112,8 @@ async def test_messages_waiting_together_are_committed_in_one_transaction(servic
 
 
 async def test_someone_flooding_the_helper_is_answered_up_to_the_limit_then_told_once_to_try_later(services):
-    dispatcher = Dispatcher(services, handlers.ROUTERS, FakeTransport(), person_limit=3)
+    limiter = AnswerLimiter.for_env(services, person=3)
+    dispatcher = Dispatcher(services, handlers.ROUTERS, FakeTransport(), middlewares=[limiter])
     dispatcher.start()
 
     for i, text in enumerate(["帮助", "收益", "升级", "邀请码", "好的", "你好", "谢谢", "收益", "帮助", "在吗"]):
@@ -160,7 +162,8 @@ async def test_friend_requests_with_a_code_or_keyword_are_accepted_and_others_wa
 async def test_a_busy_group_still_takes_the_managers_command_though_the_bot_answers_less(services):
     from models import Course
 
-    dispatcher = Dispatcher(services, handlers.ROUTERS, FakeTransport(), room_limit=5)
+    limiter = AnswerLimiter.for_env(services, room=5)
+    dispatcher = Dispatcher(services, handlers.ROUTERS, FakeTransport(), middlewares=[limiter])
     dispatcher.start()
     for i in range(40):  # a burst of chatter in the group
         await dispatcher.submit(dm(f"parent-{i}", "排行榜", n=i, room="room-xinghuo-1"))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 import handlers
 from bot.base.transport import Message
 from bot.runtime.dispatch import Dispatcher
+from bot.runtime.middleware import AnswerLimiter
 from models import OutboxMessage
 from tests.fakes import FakeTransport
 from tests.support import START
@@ -61,7 +62,8 @@ async def test_any_private_message_from_someone_new_gets_exactly_one_answer_and_
 @given(text=TEXT, mention=st.booleans(), sender=st.sampled_from(["wx-lina", "mgr-zhaolin", "ops-xiaomei", "stranger"]))
 async def test_any_group_message_leaves_the_bot_standing_and_answers_at_most_once(services, text, mention, sender):
     n = next(PEOPLE)
-    dispatcher = Dispatcher(services, handlers.ROUTERS, FakeTransport(), person_limit=10**6, room_limit=10**6)
+    limiter = AnswerLimiter.for_env(services, person=10**6, room=10**6)
+    dispatcher = Dispatcher(services, handlers.ROUTERS, FakeTransport(), middlewares=[limiter])
     dispatcher.start()
     async with services.db.reading() as session:
         before = len(list(await session.scalars(select(OutboxMessage.id))))

@@ -1,5 +1,6 @@
-"""One typed context per message or event: the unit of work's session, the configuration,
-the renderer and the clock reading. Handlers get everything through it."""
+"""One typed context per message or event: the unit of work (its session, and what it owes once
+committed: ``bot.base.uow``), the configuration, the renderer and the clock reading. Handlers
+get everything through it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
 from bot.base.render import Renderer
+from bot.base.uow import UnitOfWork
 
 
 class Clock(Protocol):
@@ -93,5 +95,6 @@ class Context:
     settings: Settings
     renderer: Renderer
     now: datetime
+    uow: UnitOfWork  # the transaction ``session`` belongs to
     # Who this unit of work acts for: each entry point says so when it opens the context.
     actor: Actor = SYSTEM

@@ -1,6 +1,7 @@
 """The root object a process builds once (``bot.app.build_env``): the configuration, the
 database, the renderer and the clock every request, job and chat event works with, the unit of
-work it opens (:meth:`Env.context`), and what the process keeps across events (:meth:`Env.kept`).
+work it opens (:meth:`Env.unit_of_work`, and :meth:`Env.context` on it), and what the process
+keeps across events (:meth:`Env.kept`).
 Named for what it is — the process's environment — so it is not confused with the ``services``
 package of use cases, which receive it."""
 
@@ -15,6 +16,7 @@ from bot.base.config import Settings
 from bot.base.context import SYSTEM, Actor, Clock, Context, SystemClock
 from bot.base.db import Database
 from bot.base.render import Renderer
+from bot.base.uow import UnitOfWork
 
 T = TypeVar("T")
 
@@ -48,9 +50,18 @@ class Env:
         return value
 
     @asynccontextmanager
+    async def unit_of_work(self, *, last_try: bool = True) -> AsyncIterator[UnitOfWork]:
+        """One transaction: committed when the block ends (rolled back if it raises), then
+        what it owes once committed is done (:meth:`UnitOfWork.committed`)."""
+        async with self.db.unit_of_work() as session:
+            uow = UnitOfWork(session, last_try=last_try)
+            yield uow
+        await uow.committed()
+        self.committed()
+
+    @asynccontextmanager
     async def context(self, actor: Actor = SYSTEM) -> AsyncIterator[Context]:
         """One unit of work with its context, acting for ``actor`` (what the audit log records
         as who did it and from where): committed when the block ends."""
-        async with self.db.unit_of_work() as session:
-            yield Context(session, self.settings, self.renderer, self.clock.now(), actor)
-        self.committed()
+        async with self.unit_of_work() as uow:
+            yield Context(uow.session, self.settings, self.renderer, self.clock.now(), uow, actor)

@@ -57,6 +57,7 @@ def users_add(args: argparse.Namespace) -> int:
 
     from bot.app import build_env, prepare
     from bot.base.context import Context
+    from bot.base.uow import UnitOfWork
     from bot.console.auth import AccountError, add_user
     from models.catalog import Brand
     from services import audit
@@ -78,7 +79,7 @@ def users_add(args: argparse.Namespace) -> int:
                 if unknown:
                     return f"no brand has the id {', '.join(map(repr, unknown))} (brands: {', '.join(sorted(known))})"
                 user = await add_user(session, args.name, password, args.role, args.brand)
-                ctx = Context(session, env.settings, env.renderer, env.clock.now(), cli_actor())
+                ctx = Context(session, env.settings, env.renderer, env.clock.now(), UnitOfWork(session), cli_actor())
                 audit.record(
                     ctx,
                     "settings",

@@ -1,5 +1,9 @@
 """From the transport's events to handlers, in shared transactions.
 
+Each event passes the pre-routing stage first (``bot.runtime.middleware``: the middlewares the
+composition root registers, in order — the event figures, the answer limits), which may stop
+it; then the first matching route handles it.
+
 The transport calls :meth:`Dispatcher.submit` for every event (in order within one
 conversation) and gets control back once the event's effects are committed. Events waiting
 together are handled in one unit of work and committed once — a commit per message would cap
@@ -32,7 +36,7 @@ from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
 from bot.base.outbox import queue_text
 from bot.base.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, Transport
-from bot.runtime.limits import AnswerBatch, Answered, AnswerLimits
+from bot.runtime.middleware import AnswerLimiter, Middleware, Outcome, run_stage
 from bot.runtime.router import MessageContext, Role, Router, first_match, role_of
 from bot.runtime.spool import Spool
 from models.people import Distributor
@@ -42,7 +46,7 @@ LOGGED_PER_BATCH = 20  # a burst's batch is one log line, not hundreds of ids
 
 
 class HandlerFailed(Exception):
-    def __init__(self, route: str, event: Event, role: Role = Role.GUEST):
+    def __init__(self, route: str, event: Event | None, role: Role = Role.GUEST):
         super().__init__(route)
         self.route, self.event, self.role = route, event, role
 
@@ -54,18 +58,19 @@ class Dispatcher:
         routers: Sequence[Router],
         transport: Transport | None = None,
         *,
+        middlewares: Sequence[Middleware] | None = None,
         max_batch: int = 256,
-        person_limit: int | None = None,
-        room_limit: int | None = None,
         spool: Spool | None = None,
     ):
+        """``middlewares``: the pre-routing stage, in order; without them, the answer limits
+        from the configuration alone (a dispatcher never answers without its limits by default)."""
         self.env = env
         self.routers = list(routers)
         self.transport = transport
+        self.middlewares: list[Middleware] = (
+            list(middlewares) if middlewares is not None else [AnswerLimiter.for_env(env)]
+        )
         self.max_batch = max_batch
-        # Answer limits from the configuration (``answers``); person_limit/room_limit replace
-        # every role's budget and the group's.
-        self.limits = AnswerLimits.from_settings(env.settings, person=person_limit, room=room_limit)
         self.queue: asyncio.Queue[tuple[Event, asyncio.Future[None]]] = asyncio.Queue()
         self.spool = spool if spool is not None else Spool()
         self.spooling = False  # the database is out, or what it missed is not worked off yet
@@ -239,7 +244,7 @@ class Dispatcher:
         that hangs is an outage too, and its events wait in the spool like any other."""
         try:
             async with asyncio.timeout(self.batch_timeout):
-                await self._handle_all(events)
+                await self._handle_all(events, last_try=len(events) == 1)
         except TimeoutError as hung:
             self.env.db.outage.failed(hung, f"chat: no commit within {self.batch_timeout:g} s")
             raise
@@ -251,14 +256,12 @@ class Dispatcher:
             return True
         return event.sender != (self.transport.self_id or self.transport.account)
 
-    async def _handle_all(self, events: list[Event]) -> None:
+    async def _handle_all(self, events: list[Event], *, last_try: bool) -> None:
         env = self.env
         # Every message is handled; what is limited is how often the bot answers one person or
-        # one room (MessageContext.reply), decided against this process's memory of answers
-        # and counted from the commit on — so a batch rolled back by an outage and tried again
-        # spends nobody's allowance twice.
-        answers = AnswerBatch(env.kept(Answered), self.limits)
-        async with env.db.unit_of_work() as session:
+        # one room (the answer limits on the pre-routing stage, read by MessageContext.reply).
+        async with env.unit_of_work(last_try=last_try) as uow:
+            session = uow.session
             now = env.clock.now()
             senders = {e.sender for e in events if isinstance(e, Message)}
             people = (
@@ -269,7 +272,8 @@ class Dispatcher:
                 if senders
                 else {}
             )
-            handled: list[str] = []
+            handled: list[str] = []  # what the log line names
+            routed = 0
             for event in events:
                 sender = getattr(event, "sender", None) or getattr(event, "contact", None) or ""
                 distributor = people.get(sender)
@@ -278,29 +282,45 @@ class Dispatcher:
                     settings=env.settings,
                     renderer=env.renderer,
                     now=now,
+                    uow=uow,
                     transport=self.transport,
                     event=event,
                     role=role_of(sender, distributor, env.settings, getattr(event, "room", None)),
                     distributor=distributor,
-                    answers=answers,
                 )
-                route = first_match(self.routers, ctx)
-                if route is None:
-                    continue
                 try:
-                    await route.handler(ctx)
+                    outcome = await run_stage(self.middlewares, event, ctx, self._route)
+                except HandlerFailed:
+                    raise
                 except Exception as exc:
                     if database_unavailable(exc):
                         raise  # not the handler's fault: the batch waits for the database
-                    raise HandlerFailed(route.name, event, ctx.role) from exc
-                handled.append(f"{describe_event(event)} → {route.name}")
-        self.handled += len(handled)  # counted once committed: a batch tried again counts once
-        answers.commit()
-        env.committed()
+                    raise HandlerFailed("pre-routing", event, ctx.role) from exc
+                if outcome is Outcome.HANDLED:
+                    routed += 1
+                    handled.append(f"{describe_event(event)} → {ctx.route}")
+                elif outcome is Outcome.STOPPED:
+                    handled.append(f"{describe_event(event)} stopped before routing")
+        self.handled += routed  # counted once committed: a batch tried again counts once
         if handled:
             shown = "; ".join(handled[:LOGGED_PER_BATCH])
             more = f"; and {len(handled) - LOGGED_PER_BATCH} more" if len(handled) > LOGGED_PER_BATCH else ""
             log.info("handled %d event(s) in one transaction: %s%s", len(handled), shown, more)
+
+    async def _route(self, ctx: MessageContext) -> Outcome:
+        """The end of the stage: the first matching route handles the event."""
+        match = first_match(self.routers, ctx)
+        if match is None:
+            return Outcome.UNMATCHED
+        route, found = match
+        ctx.route = route.name
+        try:
+            await route.handle(ctx, found)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise  # not the handler's fault: the batch waits for the database
+            raise HandlerFailed(route.name, ctx.event, ctx.role) from exc
+        return Outcome.HANDLED
 
     async def _failed(self, event: Event, error: Exception) -> None:
         failure = error if isinstance(error, HandlerFailed) else HandlerFailed("dispatcher", event)

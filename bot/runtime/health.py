@@ -1,7 +1,8 @@
 """Whether this process can do its job, for a probe, a load balancer and the console.
 
-``GET /healthz`` reports each part — the database, the transport, chat (the dispatcher), the
-outbox sender, the scheduler — and answers 503 when any of them stops the process from doing
+``GET /healthz`` reports each part — the database, the transport, chat (the dispatcher, with
+the events per kind and outcome and their handling time: ``bot.runtime.metrics``), the outbox
+sender, the scheduler — and answers 503 when any of them stops the process from doing
 its job: the database does not answer within ``runtime.health_timeout_seconds``, the transport
 has been disconnected or logged out for longer than ``runtime.transport_grace_seconds``, a
 long-lived task has ended, or the process is stopping. ``GET /readyz`` answers 200 only while
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
     from bot.runtime.dispatch import Dispatcher
+    from bot.runtime.metrics import EventMetrics
     from bot.runtime.sender import OutboxSender
 
 
@@ -44,6 +46,7 @@ class Health:
     def __init__(self, env: Env, transport: Transport | None = None):
         self.env, self.transport = env, transport
         self.dispatcher: Dispatcher | None = None
+        self.metrics: EventMetrics | None = None  # the pre-routing stage's event figures
         self.sender: OutboxSender | None = None
         self.scheduler: BaseScheduler | None = None
         self.jobs: list[Retrying] = []
@@ -145,6 +148,8 @@ class Health:
         }
         if dispatcher.waiting_since is not None:
             check["waiting_since"] = dispatcher.waiting_since
+        if self.metrics is not None:
+            check |= self.metrics.report()
         return check
 
     def _sender(self, outbox: dict[str, tuple[int, datetime | None]] | None) -> dict[str, Any]:

@@ -8,6 +8,9 @@ answer someone once more.
   one group. Every message is handled (input is never dropped); an answer is given, replaced
   by one short "稍后再试", or withheld. Decisions made in a unit of work count from its commit
   on, so a batch rolled back and replayed one message at a time still owes what it owed.
+- ``bot.runtime.middleware.AnswerLimiter`` puts them on the pre-routing stage: each event gets
+  the answer decisions of its unit of work (``ctx.answers``, read by ``MessageContext.reply``),
+  merged into the process's memory once it commits.
 """
 
 from __future__ import annotations
@@ -178,3 +181,4 @@ class AnswerBatch:
             while times and now - times[0] >= self.limits.window:
                 times.popleft()
         return times
+

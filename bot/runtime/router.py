@@ -1,21 +1,36 @@
 """Routing incoming events to handlers.
 
-Each handler module has a :class:`Router`; handlers register with filters — plain predicates
-over the :class:`MessageContext` (private or group, keyword, command, the sender's role).
+Each handler module has a :class:`Router`; handlers register with filters — plain functions
+of the :class:`MessageContext` (private or group, keyword, command, the sender's role).
 ``handlers/__init__.py`` lists the routers explicitly; the first handler whose filters all
 pass wins; one fallback comes last.
+
+**What filters found, handlers receive** (the idea of aiogram 3). A filter returns False (or
+None) to refuse, True to pass, or a non-empty mapping to pass *and* hand on what it found;
+the mappings of a route's filters are merged, and the handler gets, by keyword, the names its
+signature asks for — nothing is parsed twice, nothing re-checked with an ``assert``. Example::
+
+    @router.message(group_command("stock"), managers)
+    async def set_stock(ctx, command: GroupCommand, brand: BrandSettings) -> None: ...
+
+``group_command`` parsed the command and found the room's brand; ``set_stock`` takes both.
+What the built-in filters hand on: :meth:`Router.message` the ``message``
+(:class:`~bot.base.transport.Message`), :func:`event` the ``event`` (of the types it let
+through), :func:`group` the ``room``, :func:`with_transport` the ``transport``. A handler
+asking for a name no filter of its route hands on fails on its first event, naming both.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import unicodedata
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.base.context import SYSTEM, Actor, Context
 from bot.base.outbox import count_withheld, queue_row
@@ -26,6 +41,7 @@ from models.people import Distributor
 from models.statuses import DistributorStatus
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 LATER = "answer_later"  # the short "稍后再试" someone past their answer budget gets once per window
 
 
@@ -45,7 +61,9 @@ class MessageContext(Context):
     event: Event | None = None
     role: Role = Role.GUEST
     distributor: Distributor | None = None  # the sender's distributor row, if they are one
-    answers: AnswerBatch | None = None  # the dispatcher's per-person/per-room answer limits
+    answers: AnswerBatch | None = None  # this unit of work's answer limits (bot.runtime.middleware.AnswerLimiter)
+    route: str | None = None  # the route handling the event, once routing found one
+    _once: dict[Callable[..., Any], Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # A chat command acts for its sender, in the role the router gave them.
@@ -57,6 +75,13 @@ class MessageContext(Context):
     def message(self) -> Message:
         assert isinstance(self.event, Message)
         return self.event
+
+    def once(self, read: Callable[[MessageContext], T]) -> T:
+        """``read(self)``, worked out once per event however many filters ask (e.g. the group
+        command a message gives, which a dozen routes' filters look at)."""
+        if read not in self._once:
+            self._once[read] = read(self)
+        return self._once[read]  # type: ignore[no-any-return]
 
     @cached_property
     def text(self) -> str:
@@ -119,8 +144,9 @@ class MessageContext(Context):
         return next((b.id for b in self.settings.raw.brands for g in b.groups if g.room_id == room), None)
 
 
-Filter = Callable[[MessageContext], bool]
-Handler = Callable[[MessageContext], Awaitable[None]]
+Found = Mapping[str, Any]  # what a filter hands on to the handler
+Filter = Callable[[MessageContext], bool | Found | None]
+Handler = Callable[..., Awaitable[None]]  # (ctx, **what its filters found that it names)
 
 
 def normalise(text: str) -> str:
@@ -128,13 +154,16 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text or "").lower().split())
 
 
-# Filters: plain predicates.
+# Filters.
 def private(ctx: MessageContext) -> bool:
     return isinstance(ctx.event, Message) and ctx.event.room is None
 
 
-def group(ctx: MessageContext) -> bool:
-    return isinstance(ctx.event, Message) and ctx.event.room is not None
+def group(ctx: MessageContext) -> Found | None:
+    """A message in a room; hands on the ``room``."""
+    if isinstance(ctx.event, Message) and ctx.event.room is not None:
+        return {"room": ctx.event.room}
+    return None
 
 
 def text_message(ctx: MessageContext) -> bool:
@@ -164,7 +193,17 @@ def role(*roles: Role) -> Filter:
 
 
 def event(*types: type) -> Filter:
-    return lambda ctx: isinstance(ctx.event, types)
+    """An event of one of ``types``; hands it on as ``event``."""
+    return lambda ctx: {"event": ctx.event} if isinstance(ctx.event, types) else None
+
+
+def with_transport(ctx: MessageContext) -> Found | None:
+    """The event came through a transport (not a replay without one); hands on ``transport``."""
+    return {"transport": ctx.transport} if ctx.transport is not None else None
+
+
+def _message(ctx: MessageContext) -> Found | None:
+    return {"message": ctx.event} if isinstance(ctx.event, Message) else None
 
 
 @dataclass(frozen=True)
@@ -172,6 +211,24 @@ class Route:
     name: str
     filters: tuple[Filter, ...]
     handler: Handler
+    wants: frozenset[str] | None  # the names the handler takes besides ctx; None: any (``**found``)
+
+    async def handle(self, ctx: MessageContext, found: Found) -> None:
+        if self.wants is None:
+            await self.handler(ctx, **found)
+            return
+        missing = self.wants - found.keys()
+        if missing:
+            raise TypeError(f"{self.name} asks for {', '.join(sorted(missing))}, which no filter of its route hands on")
+        await self.handler(ctx, **{name: found[name] for name in self.wants})
+
+
+def wanted_names(handler: Handler) -> frozenset[str] | None:
+    """The keyword arguments ``handler`` takes after the context."""
+    parameters = list(inspect.signature(handler).parameters.values())[1:]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters)
 
 
 class Router:
@@ -180,27 +237,36 @@ class Router:
         self.routes: list[Route] = []
 
     def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
-        """Register a handler for messages passing every filter."""
-        return self.on(event(Message), *filters)
+        """Register a handler for messages passing every filter; hands on the ``message``."""
+        return self.on(_message, *filters)
 
     def on(self, *filters: Filter) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(f"{self.name}.{handler.__name__}", tuple(filters), handler))
+            name = f"{self.name}.{handler.__name__}"
+            self.routes.append(Route(name, tuple(filters), handler, wanted_names(handler)))
             return handler
 
         return register
 
 
-def first_match(routers: Iterable[Router], ctx: MessageContext) -> Route | None:
+NOTHING: Found = {}
+
+
+def first_match(routers: Iterable[Router], ctx: MessageContext) -> tuple[Route, Found] | None:
+    """The first route whose filters all pass, with what they found (merged in filter order)."""
     # Plain loops: this runs for every message across every route, and a generator per route
     # was most of its cost.
     for router in routers:
         for route in router.routes:
+            found: Found = NOTHING
             for condition in route.filters:
-                if not condition(ctx):
+                result = condition(ctx)
+                if not result:
                     break
+                if result is not True:
+                    found = {**found, **result}
             else:
-                return route
+                return route, found
     return None
 
 

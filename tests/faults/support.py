@@ -29,12 +29,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_only
 
 import handlers
-from bot.app import web_app
+from bot.app import middlewares, web_app
 from bot.base.config import RateLimits, Settings
 from bot.base.env import Env
 from bot.base.transport import Message
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.health import Health
+from bot.runtime.metrics import EventMetrics
 from bot.runtime.router import Router
 from bot.runtime.sender import OutboxSender
 from bot.runtime.spool import Spool
@@ -228,11 +229,14 @@ class Bot:
     ):
         self.services = services
         self.transport = transport or FakeTransport()
+        self.metrics = EventMetrics()
+        dispatcher_options.setdefault("middlewares", middlewares(services, self.metrics))
         self.dispatcher = Dispatcher(services, routers, self.transport, spool=spool, **dispatcher_options)
         limits = RateLimits(account_interval_seconds=0, room_interval_seconds=0, jitter_seconds=0)
         self.sender = OutboxSender(services, self.transport, limits)
         self.health = Health(services, self.transport)
         self.health.dispatcher, self.health.sender = self.dispatcher, self.sender
+        self.health.metrics = self.metrics
         self.client: TestClient | None = None
 
     async def __aenter__(self) -> Bot:

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event, text
 
 from bot.base.transport import Message
+from bot.runtime.middleware import AnswerLimiter
 from bot.runtime.router import Router, private
 from bot.runtime.spool import Spool
 from tests.faults.support import (
@@ -197,7 +198,7 @@ async def test_retrying_a_batch_does_not_spend_a_persons_flood_allowance_again(s
             raise ConnectionResetError(104, "Connection reset by peer")
 
     event.listen(services.db.engine.sync_engine, "commit", commit)
-    async with Bot(services, routers=[router], person_limit=3) as bot:
+    async with Bot(services, routers=[router], middlewares=[AnswerLimiter.for_env(services, person=3)]) as bot:
         await asyncio.gather(*(bot.dispatcher.submit(dm("wx-lina", f"你好{i}", i)) for i in range(3)))
         await eventually(lambda: _answered(bot, 3), 10, "three answers")
     assert commits["failing"] == 0 and bot.answered() == ["wx-lina"] * 3
