@@ -36,6 +36,8 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "relay_top",
         "red_packet_announcement",
         "announcement",
+        "moderation_warning",
+        "moderation_removed",
         "colearning_relay",
         "colearning_relay_image",
         "colearning_reminder",
@@ -58,6 +60,11 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "colearning_ops_new",
         "friend_request_ops",
         "withdrawal_ops",
+        "moderation_remove_ops",
+        "moderation_appeal_ops",
+        "moderation_removed_dm",
+        "moderation_undone",
+        "moderation_upheld",
         "withdrawal_approved",
         "withdrawal_rejected",
     ),
@@ -102,6 +109,8 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "withdrawal_refused",
         "withdrawal_usage",
         "withdrawal_requested",
+        "moderation_appeal_received",
+        "moderation_appeal_none",
     ),
     Priority.MENU: ("menu", "menu_reminder", "how_to_join", "answer_later"),
 }
@@ -112,6 +121,7 @@ BY_KIND: dict[str, Priority] = {
     "room_invite": Priority.WELCOME,
     "friend_accept": Priority.WELCOME,
     "room_invitation_accept": Priority.WELCOME,
+    "room_remove": Priority.LIVE,  # moderation: out before the ad poster posts again
 }
 
 

@@ -13,7 +13,15 @@ from aiohttp import web
 
 
 def console_routes() -> list[web.AbstractRouteDef]:
-    from bot.console import audit_pages, friend_pages, ops_pages, outbox_pages, pages, withdrawal_pages
+    from bot.console import (
+        audit_pages,
+        friend_pages,
+        moderation_pages,
+        ops_pages,
+        outbox_pages,
+        pages,
+        withdrawal_pages,
+    )
 
     return [
         *pages.routes,
@@ -22,4 +30,5 @@ def console_routes() -> list[web.AbstractRouteDef]:
         *friend_pages.routes,
         *audit_pages.routes,
         *withdrawal_pages.routes,
+        *moderation_pages.routes,
     ]

@@ -47,6 +47,7 @@ NAV = [
     ("friend_requests", "/console/friend-requests", "好友申请", True),
     ("outbox", "/console/outbox", "消息队列", True),
     ("withdrawals", "/console/withdrawals", "提现", True),
+    ("moderation", "/console/moderation", "群管理", False),
     ("audit", "/console/audit", "操作记录", False),
 ]
 NOTICES = {
@@ -65,6 +66,9 @@ NOTICES = {
     "stock_set": "库存已设置，红包阈值重新生效。",
     "withdrawal_approved": "提现已通过，已记为打款并通知本人。",
     "withdrawal_rejected": "提现已拒绝，本人会收到原因。",
+    "moderation_undone": "已撤销：违规记录已清除，已重新邀请进群并通知本人。",
+    "moderation_upheld": "已维持移出。",
+    "strike_cleared": "已清除这条违规记录。",
 }
 
 
