@@ -25,7 +25,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
-from bot.base.context import Context
+from bot.base.context import Actor, Context
 from models.audit import AuditEntry
 from services.reports import local_zone
 
@@ -58,11 +58,13 @@ def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     note: str = "",
+    actor: Actor | None = None,
 ) -> AuditEntry:
-    """Append one entry for ``ctx.actor`` at ``ctx.now`` (written with the unit of work)."""
+    """Append one entry for ``actor`` (by default ``ctx.actor``, who the entry point acts for)
+    at ``ctx.now``, written with the unit of work."""
     if kind not in KINDS:
         raise ValueError(f"unknown audit kind {kind!r}")
-    actor = ctx.actor
+    actor = actor or ctx.actor
     entry = AuditEntry(
         at=ctx.now,
         actor=actor.name[:128],

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
-from bot.base.context import Context
+from bot.base.context import Actor, Context
 from bot.base.outbox import queue_row, queue_text
 from core.moderation import Offence, Step, next_step
 from core.qr import has_qr_code
@@ -40,6 +40,9 @@ RULE_NAMES = {
     "mentions": "一次@太多人",
     "flood": "刷屏",
 }
+# Warnings and removals are the platform's doing, triggered by a message in a group chat (the
+# person who sent it is the entry's subject, not its actor).
+MODERATION = Actor("moderation", "system", "chat")
 OPEN = (ModerationStatus.REMOVED, ModerationStatus.OPS_TOLD, ModerationStatus.APPEALED)
 
 
@@ -133,6 +136,7 @@ async def record_offence(
             brand_id=brand_id,
             before={"strikes": strikes - 1},
             after={"strikes": strikes, "rule": offence.rule.value, "evidence": offence.evidence, "room": room},
+            actor=MODERATION,
         )
         return Outcome(step, strikes, allowed, False, None)
     rules = await ctx.session.scalars(
@@ -180,6 +184,7 @@ async def record_offence(
             "room": room,
             "case": case.id,
         },
+        actor=MODERATION,
     )
     return Outcome(step, strikes, allowed, can_remove, case.id)
 

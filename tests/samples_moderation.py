@@ -17,7 +17,7 @@ SAMPLES: dict[str, dict] = {
 }
 
 EXPECTED: dict[str, str] = {
-    "moderation_warning": "小广告，请遵守群规：本群禁止发布链接。这是你在本品牌群的第 1 次违规，累计 3 次将被移出群聊",
+    "moderation_warning": "⚠️ 请遵守群规：本群禁止发布链接。这是你在本品牌群的第 1 次违规，累计 3 次将被移出群聊",
     "moderation_removed": "小广告 多次违反群规（发布链接，3/3 次），已被移出「星火思维推广1群」",
     "moderation_removed_dm": "请回复“申诉 原因”",
     "moderation_remove_ops": "请把 小广告（wx-ad）移出「星火思维推广1群」",

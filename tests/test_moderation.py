@@ -7,71 +7,26 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from decimal import Decimal
 
 import pytest
 import qrcode
 from sqlalchemy import select
 
 import handlers
-from bot.base.config import RateLimits
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.middleware import AnswerLimiter
 from bot.runtime.moderation import Moderator
-from bot.runtime.sender import OutboxSender
-from bot.transports.sim import SimTransport
 from models import AuditEntry, ModerationCase, ModerationStrike, OutboxMessage
 from models.statuses import ModerationStatus
 from tests.console_support import log_in, make_account
 from tests.dm_support import dm
 from tests.fakes import FAKE, FakeTransport
+from tests.sim_bot_support import ROOM, World
 from tests.support import START, TOKEN, order_event, post_event
 
 pytestmark = pytest.mark.wall_clock  # the whole bot but the web server, through the simulator
-INSTANT = RateLimits(account_interval_seconds=Decimal(0), room_interval_seconds=Decimal(0), jitter_seconds=Decimal(0))
-ROOM = "room-xinghuo-1"
 AD = "wx-ad"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-class World:
-    """The simulator, the dispatcher with its pre-routing stage (answer limits, moderation) and
-    a sender with no pauses, settled after each step."""
-
-    def __init__(self, services, journal):
-        self.transport = SimTransport.from_settings(services.settings, journal, clock=services.clock.now)
-        self.world = self.transport.world
-        stage = [AnswerLimiter.for_env(services), Moderator(services)]
-        self.dispatcher = Dispatcher(services, handlers.ROUTERS, self.transport, middlewares=stage)
-        self.sender = OutboxSender(services, self.transport, INSTANT)
-
-    async def __aenter__(self):
-        self.dispatcher.start()
-        await self.transport.start(self.dispatcher.submit)
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.transport.stop()
-        await self.dispatcher.stop()
-
-    async def settle(self):
-        for _ in range(50):
-            await self.transport.idle()
-            if await self.sender.send_next() is None:
-                await self.transport.idle()
-                if await self.sender.send_next() is None:
-                    return
-        raise AssertionError("the bot did not settle")
-
-    async def says(self, sender: str, text: str, room: str | None = ROOM, **more):
-        self.transport.deliver(self.world.message_event(self.world.say(sender, text, room=room, **more)))
-        await self.settle()
-
-    def room_lines(self) -> list[str]:
-        return [m["text"] for m in self.world.room(ROOM).messages]
-
-    def helper_posts(self) -> list[tuple[str, list[str]]]:
-        return [(m["text"], m["mentions"]) for m in self.world.room(ROOM).messages if m["from"] == self.world.helper]
 
 
 async def a_stranger_in_the_group(world: World, contact: str = AD, name: str = "小广告") -> None:
@@ -94,8 +49,8 @@ async def test_an_ad_poster_is_warned_once_per_offence_then_removed_and_the_grou
         await w.says(AD, "官网 www.cheap-course.cn")
         warnings = [(text, mentions) for text, mentions in w.helper_posts() if "请遵守群规" in text]
         assert warnings == [
-            ("⚠️ 小广告，请遵守群规：本群禁止发布违规词。这是你在本品牌群的第 1 次违规，累计 3 次将被移出群聊。", [AD]),
-            ("⚠️ 小广告，请遵守群规：本群禁止发布链接。这是你在本品牌群的第 2 次违规，累计 3 次将被移出群聊。", [AD]),
+            ("⚠️ 请遵守群规：本群禁止发布违规词。这是你在本品牌群的第 1 次违规，累计 3 次将被移出群聊。", [AD]),
+            ("⚠️ 请遵守群规：本群禁止发布链接。这是你在本品牌群的第 2 次违规，累计 3 次将被移出群聊。", [AD]),
         ]
         assert AD in w.world.members(ROOM)
 
@@ -111,7 +66,8 @@ async def test_an_ad_poster_is_warned_once_per_offence_then_removed_and_the_grou
         assert "请回复“申诉 原因”" in w.world.said_to(AD)[-1]["text"]
 
     [removal] = await audit(services, "moderation.remove")
-    assert (removal.actor, removal.source, removal.kind, removal.brand_id) == ("wx-ad", "chat", "moderation", "xinghuo")
+    assert (removal.actor, removal.actor_role, removal.source) == ("moderation", "system", "chat")
+    assert (removal.subject, removal.kind, removal.brand_id) == (AD, "moderation", "xinghuo")
     assert removal.before == {"in_group": True, "strikes": 2}
     assert removal.after["in_group"] is False and removal.after["rule"] == "qr_code" and removal.after["strikes"] == 3
     assert len(await audit(services, "moderation.warn")) == 2
@@ -123,7 +79,7 @@ async def test_a_flood_is_warned_once_and_the_messages_before_it_pass(services, 
         for n in range(12):
             await w.says(AD, f"接龙 {n}")
         warnings = [text for text, _ in w.helper_posts() if "请遵守群规" in text]
-    assert warnings == ["⚠️ 小广告，请遵守群规：本群禁止刷屏。这是你在本品牌群的第 1 次违规，累计 3 次将被移出群聊。"]
+    assert warnings == ["⚠️ 请遵守群规：本群禁止刷屏。这是你在本品牌群的第 1 次违规，累计 3 次将被移出群聊。"]
 
 
 async def test_managers_ops_and_a_sellers_shop_link_are_left_alone(services, client, tmp_path):
