@@ -37,6 +37,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from functools import cached_property
 
 
 class Rule(StrEnum):
@@ -64,6 +65,11 @@ class Limits:
     max_mentions: int | None = 5  # None: no limit
     flood_messages: int | None = 8
     flood_seconds: int = 60
+
+    @cached_property
+    def squeezed_words(self) -> tuple[tuple[str, str], ...]:
+        """(word as listed, word as compared), worked out once per set of limits."""
+        return tuple((word, squeeze(word)) for word in self.words if squeeze(word))
 
 
 @dataclass(frozen=True)
@@ -113,8 +119,8 @@ def squeeze(text: str) -> str:
 def judge(limits: Limits, seen: Seen) -> Offence | None:
     """The first rule ``seen`` breaks under ``limits``, with what matched; None if it is fine."""
     squeezed = squeeze(seen.text)
-    for word in limits.words:
-        if squeeze(word) and squeeze(word) in squeezed:
+    for word, compared in limits.squeezed_words:
+        if compared in squeezed:
             return Offence(Rule.WORD, word)
     if limits.links and seen.kind == "text":
         link = _LINK.search(unicodedata.normalize("NFKC", seen.text or ""))

@@ -21,6 +21,7 @@ from models.catalog import RedPacket, RelayLine
 from models.orders import Order
 from models.people import Distributor
 from models.statuses import RedPacketReason
+from services import audit
 from services.codes import new_code
 
 
@@ -131,6 +132,14 @@ async def check_upgrade(ctx: Context, person: Distributor) -> None:
         people.append(above)
         chain.append(await _climber(ctx, above))
     for current, up in zip(people, ups, strict=False):
+        audit.record(
+            ctx,
+            "membership",
+            "distributor.level_up",
+            subject=current.code,
+            before={"level": current.level},
+            after={"level": up.to_level},
+        )
         current.level = up.to_level
         current.level_since = ctx.now
         if current.contact_id:
