@@ -42,6 +42,7 @@ from bot.runtime.dispatch import Dispatcher
 from bot.runtime.health import Health
 from bot.runtime.metrics import EventMetrics, MetricsHook
 from bot.runtime.middleware import AnswerLimiter, Middleware
+from bot.runtime.moderation import Moderator
 from bot.runtime.scheduler import refresh_sources, register_colearning_jobs
 from bot.runtime.sender import OutboxSender
 from bot.runtime.spool import Spool, SpoolInUse
@@ -245,8 +246,9 @@ async def serve(
 def middlewares(env: Env, metrics: EventMetrics) -> list[Middleware]:
     """The pre-routing stage, in the order events pass it: the figures first (so they see and
     time what any later middleware stops), then the answer limits (so whatever comes after
-    them answers within the limits)."""
-    return [MetricsHook(metrics), AnswerLimiter.for_env(env)]
+    them answers within the limits), then group moderation (its warnings within the limits; an
+    offence stops the message before routing)."""
+    return [MetricsHook(metrics), AnswerLimiter.for_env(env), Moderator(env)]
 
 
 def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None:

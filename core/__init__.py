@@ -1,5 +1,6 @@
 """The pure rules of distbot: commission split, fan-lock attribution, the ledger's settlement
-and refunds, entry, upgrades, and the config advisor. Plain data in, plain data out: no I/O,
+and refunds, entry, upgrades, withdrawals, group moderation (and finding a QR code in a
+picture's pixels), and the config advisor. Plain data in, plain data out: no I/O,
 no ORM, no asyncio. Time is always passed in as ``now``.
 
 The order sequence lives here too (``order_sequence``): the one order of steps an order event

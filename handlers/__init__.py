@@ -12,6 +12,7 @@ transport's module, nor another router."""
 
 from bot.runtime.router import Router
 from handlers import (
+    appeals,
     codes,
     colearning,
     earnings,
@@ -24,6 +25,7 @@ from handlers import (
     menu,
     red_packets,
     relay,
+    withdrawals,
 )
 
 ROUTERS: list[Router] = [
@@ -36,6 +38,8 @@ ROUTERS: list[Router] = [
     friends.router,  # friend requests (a code in the greeting registers), invitations into rooms
     menu.router,  # exactly "帮助", "菜单", "品牌" in a DM: cheap and unambiguous, so early
     codes.router,  # "注册 …", "邀请码", "申请 500 3", how to join
+    withdrawals.router,  # "提现", "提现 金额"
+    appeals.router,  # "申诉 …": against a removal by group moderation
     earnings.router,  # "收益", "升级"
     material.router,  # "推荐" from ops and managers
     keywords.router,  # brand words anywhere in a DM: after every router with DM commands

@@ -29,6 +29,7 @@ from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 from models.rooms import RoomMember
 from models.statuses import OutboxStatus
+from services import stock
 from services.membership import sync_members
 
 router = Router("groups")
@@ -146,14 +147,14 @@ async def set_stock(ctx: MessageContext, command: GroupCommand, brand: BrandSett
         ctx.reply("stock_usage", {"brand": brand.name, "courses": listed, "unknown": args.sku if args else ""})
         return
     course = courses[args.sku]
-    _epoch, thresholds = await q.set_stock(ctx.session, course.sku, args.stock)
+    done = await stock.set_stock(ctx, brand.id, course.sku, args.stock)
     ctx.reply(
         "stock_set",
         {
             "course": course.name,
             "sku": course.sku,
             "stock": args.stock,
-            "next_threshold": next_threshold(args.stock, thresholds),
+            "next_threshold": next_threshold(args.stock, done.thresholds),
         },
     )
 

@@ -6,17 +6,21 @@ Alembic migrations.
 
 May import: ``core`` and libraries (SQLAlchemy, Alembic) — nothing else of ours."""
 
+from models.audit import AuditEntry
 from models.base import Base, Money, UTCDateTime, utcnow
 from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayLine, RelayPush
 from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
 from models.console import ConsoleSession, ConsoleUser
 from models.marks import Mark
 from models.messaging import OutboxDrop, OutboxMessage
+from models.moderation import ModerationCase, ModerationStrike
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord, RoomMember
+from models.withdrawals import Withdrawal
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Brand",
     "BrandGroup",
@@ -34,6 +38,8 @@ __all__ = [
     "FriendRequestRecord",
     "LedgerLine",
     "Mark",
+    "ModerationCase",
+    "ModerationStrike",
     "Money",
     "Order",
     "OrderEvent",
@@ -46,5 +52,6 @@ __all__ = [
     "RoomInvitationRecord",
     "RoomMember",
     "UTCDateTime",
+    "Withdrawal",
     "utcnow",
 ]

@@ -134,3 +134,24 @@ class EnumString(TypeDecorator[E]):
         if value is None:
             return None
         return self.enum(value)
+
+
+class WithdrawalStatus(StrEnum):
+    """A distributor's withdrawal (提现): requested until ops approve it (paid out: a ledger line)
+    or reject it with a reason. At most one requested per person."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ModerationStatus(StrEnum):
+    """A removal from a brand group by moderation: removed by the helper, or ops told to remove
+    (the transport cannot); appealed by the person; undone (strike cleared, re-invited) or upheld
+    by ops."""
+
+    REMOVED = "removed"
+    OPS_TOLD = "ops_told"
+    APPEALED = "appealed"
+    UNDONE = "undone"
+    UPHELD = "upheld"

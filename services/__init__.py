@@ -5,7 +5,10 @@ codes and joining (``codes``, ``entry``), friend requests (``friends``), co-lear
 and applications (``colearning``, the ``session_draft`` command), catalog sync and the demo
 seed (``catalog``), settlement, reports, the outbox for ops (``outbox``), red packets owed,
 the material post, room membership (``membership``), what-if loading (``whatif``: the
-same order sequence, replayed in memory by :mod:`core.whatif`).
+same order sequence, replayed in memory by :mod:`core.whatif`), stock set
+(``stock``), withdrawals (``withdrawals``), group moderation (``moderation``), and the audit log
+every change to money, membership, stock, codes, sessions and settings is recorded in, once,
+by the use case that makes it (``audit``).
 
 Each takes typed commands (``OrderEventIn``, ``SessionDraft``, typed arguments) and a context
 (one unit of work) or the root object, returns results, and raises :mod:`services.errors` when

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from models.people import PlatformCode
 
 if TYPE_CHECKING:
+    from bot.base.context import Actor
     from bot.base.env import Env
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -41,14 +42,19 @@ def normalise_code(text: str) -> str | None:
     return candidate if _CODE.match(candidate) else None
 
 
-async def issue_platform_codes(env: Env, count: int) -> list[str]:
-    """Issue ``count`` new single-use platform codes (retrying the rare collision)."""
+async def issue_platform_codes(env: Env, count: int, actor: Actor | None = None) -> list[str]:
+    """Issue ``count`` new single-use platform codes (retrying the rare collision), recorded in
+    the audit log as done by ``actor`` (the system when None)."""
+    from bot.base.context import SYSTEM
+    from services import audit  # the CLI imports this module at start; the log only when issuing
+
     issued: list[str] = []
-    async with env.context() as ctx:
+    async with env.context(actor or SYSTEM) as ctx:
         while len(issued) < count:
             batch = {new_code(PLATFORM_LENGTH) for _ in range(count - len(issued))}
             taken = set(await ctx.session.scalars(select(PlatformCode.code).where(PlatformCode.code.in_(batch))))
             fresh = sorted(batch - taken)
             ctx.session.add_all(PlatformCode(code=code, issued_at=ctx.now) for code in fresh)
             issued.extend(fresh)
+        audit.record(ctx, "codes", "codes.issue", subject=f"{len(issued)} platform codes", after={"codes": issued})
     return issued

@@ -32,6 +32,7 @@ from models.orders import Order
 from models.people import Distributor
 from models.rooms import RoomInvitationRecord
 from models.statuses import ApplicationStatus, DeliveryStatus, DistributorStatus, InvitationStatus, SessionStatus
+from services import audit
 from services.errors import Conflict, Invalid, NotFound
 from services.session_draft import SessionDraft
 
@@ -155,6 +156,9 @@ async def create_session(ctx: Context, draft: SessionDraft) -> ColearningSession
     ctx.session.add(row)
     await ctx.session.flush()
     ctx.uow.emit(ColearningChanged())
+    audit.record(
+        ctx, "sessions", "colearning.create", subject=f"session {row.id}", brand_id=row.brand_id, after=_audited(row)
+    )
     return row
 
 
@@ -182,12 +186,22 @@ async def edit_session(ctx: Context, session_id: int, draft: SessionDraft) -> Co
     if started and moved:
         raise Conflict("starts_at: the session has started; its start cannot move (the end can)")
     told = await _groups_told(ctx.session, row.id) if moved else []
+    before = _audited(row)
     _apply(row, values, ctx.settings)
     problems = check_session(_plan(row), ctx.now, started=started) + await _check_groups(ctx.session, row.group_ids)
     if problems:
         raise Invalid(problems)
     row.updated_at = ctx.now
     ctx.uow.emit(ColearningChanged())
+    audit.record(
+        ctx,
+        "sessions",
+        "colearning.edit",
+        subject=f"session {row.id}",
+        brand_id=row.brand_id,
+        before=before,
+        after=_audited(row),
+    )
     if moved:
         await ctx.session.execute(
             delete(ColearningDelivery).where(
@@ -217,10 +231,31 @@ async def cancel_session(ctx: Context, session_id: int, reason: str = "") -> Col
         reason.strip(),
         ctx.now,
     )
+    audit.record(
+        ctx,
+        "sessions",
+        "colearning.cancel",
+        subject=f"session {row.id}",
+        brand_id=row.brand_id,
+        before={"status": SessionStatus.SCHEDULED},
+        after={"status": row.status, "reason": row.cancel_reason},
+    )
     data = session_data(row, ctx.settings) | {"reason": row.cancel_reason}
     queue_to_groups(ctx, await groups_of(ctx.session, row), "colearning_cancelled", data)
     ctx.uow.emit(ColearningChanged())
     return row
+
+
+def _audited(row: ColearningSession) -> dict[str, Any]:
+    """What the audit log keeps of a session, before and after a change."""
+    return {
+        "title": row.title,
+        "status": row.status,
+        "starts_at": row.starts_at,
+        "ends_at": row.ends_at,
+        "course": row.course_sku,
+        "groups": row.group_ids,
+    }
 
 
 def session_view(row: ColearningSession) -> dict[str, Any]:
@@ -384,6 +419,14 @@ async def approve_application(ctx: Context, application_id: int, by: str = "ops"
     app, who = await _pending(ctx, application_id)
     app.status = ApplicationStatus.ENROLLED if app.room_id else ApplicationStatus.APPROVED
     app.decided_at, app.decided_by = ctx.now, by
+    audit.record(
+        ctx,
+        "sessions",
+        "colearning.approve",
+        subject=f"application {app.id}",
+        before={"status": ApplicationStatus.PENDING},
+        after={"status": app.status, "distributor": who.code},
+    )
     invitation = await ctx.session.get(RoomInvitationRecord, app.invitation_id)
     if invitation is not None:
         invitation.status = InvitationStatus.ACCEPTED
@@ -401,6 +444,15 @@ async def reject_application(ctx: Context, application_id: int, reason: str, by:
         raise Invalid(["reason: say why, the distributor is told"])
     app, who = await _pending(ctx, application_id)
     app.status, app.reason, app.decided_at, app.decided_by = ApplicationStatus.REJECTED, reason, ctx.now, by
+    audit.record(
+        ctx,
+        "sessions",
+        "colearning.reject",
+        subject=f"application {app.id}",
+        before={"status": ApplicationStatus.PENDING},
+        after={"status": app.status, "distributor": who.code},
+        note=reason,
+    )
     invitation = await ctx.session.get(RoomInvitationRecord, app.invitation_id)
     if invitation is not None:
         invitation.status = InvitationStatus.DECLINED

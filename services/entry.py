@@ -42,6 +42,7 @@ from models.base import rowcount
 from models.people import Distributor, EntryApplication, PlatformCode
 from models.rooms import RoomMember
 from models.statuses import DistributorStatus, EntryApplicationStatus
+from services import audit
 from services.codes import new_code, normalise_code
 from services.errors import Conflict, NotFound
 
@@ -188,6 +189,18 @@ async def admit(
             await session.delete(person)
             await session.flush()
             return False
+    audit.record(
+        ctx,
+        "membership",
+        "distributor.join",
+        subject=person.code,
+        after={
+            "name": person.name,
+            "level": person.level,
+            "path": person.entry_path,
+            "recruiter": recruiter.code if recruiter else None,
+        },
+    )
     material = ctx.settings.raw.platform.material_group
     say(
         "registered",
@@ -274,6 +287,15 @@ async def decide_application(
             {"name": application.name, "platform": ctx.settings.raw.platform.name, "reason": application.note},
         )
     application.decided_at, application.decided_by = ctx.now, by[:64]
+    audit.record(
+        ctx,
+        "membership",
+        "entry_application.approve" if approve else "entry_application.reject",
+        subject=f"application {application.id}",
+        before={"status": EntryApplicationStatus.PENDING},
+        after={"status": application.status},
+        note=application.note,
+    )
     return application
 
 

@@ -24,6 +24,7 @@ from models import marks
 from models.people import Distributor, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord
 from models.statuses import DistributorStatus, FriendRequestStatus
+from services import audit
 from services.entry import join_answer, register_from_greeting
 from services.errors import Conflict, NotFound
 
@@ -106,6 +107,14 @@ async def decide_friend_request(ctx: Context, request_id: str, *, accept: bool, 
         raise Conflict(f"the request is already {record.status}")
     record.status = FriendRequestStatus.ACCEPTED if accept else FriendRequestStatus.IGNORED
     record.reason, record.decided_at, record.decided_by = "ops", ctx.now, by[:64]
+    audit.record(
+        ctx,
+        "membership",
+        "friend_request.accept" if accept else "friend_request.reject",
+        subject=record.contact_id,
+        before={"status": FriendRequestStatus.PENDING},
+        after={"status": record.status},
+    )
     if accept:
         queue_row(ctx, account=record.account, kind="friend_accept", target=record.id)
         known = await ctx.session.scalar(select(Distributor.id).where(Distributor.contact_id == record.contact_id))

@@ -34,6 +34,7 @@ from models import queries as q
 from models.orders import LedgerLine, Order
 from models.people import Buyer, Distributor, FanLock
 from models.statuses import DistributorStatus
+from services import audit
 from services.order_effects import dm_clawbacks, enter_by_purchase, relay, thresholds_crossed
 from services.order_events import OrderEventIn
 
@@ -237,6 +238,14 @@ class SqlOrders:
 
     async def level_up(self, person: Person, up: LevelUp, at: datetime) -> None:
         ctx, row = self.ctx, self.rows[person.id]
+        audit.record(
+            ctx,
+            "membership",
+            "distributor.level_up",
+            subject=row.code,
+            before={"level": row.level},
+            after={"level": up.to_level},
+        )
         row.level = up.to_level
         row.level_since = ctx.now
         if row.contact_id:

@@ -13,6 +13,7 @@ from bot.base.context import Context
 from core.ledger import PayoutRefused, payout_line, summarize
 from models.orders import LedgerLine
 from models.people import Distributor
+from services import audit
 from services.errors import NotFound, Refused
 from services.reports import core_line
 
@@ -32,4 +33,14 @@ async def record_payout(ctx: Context, code: str, amount: Decimal, note: str, by:
     except PayoutRefused as refusal:
         raise Refused(str(refusal)) from None
     ctx.session.add(LedgerLine.from_core(line, order_id=None, detail={"note": note[:200], "by": by[:64]}))
-    return earnings.balance + line.amount
+    after = earnings.balance + line.amount
+    audit.record(
+        ctx,
+        "money",
+        "payout",
+        subject=person.code,
+        before={"balance": earnings.balance},
+        after={"balance": after, "paid_out": amount},
+        note=note,
+    )
+    return after

@@ -12,6 +12,7 @@ from bot.base.config import Settings
 from bot.base.context import Context
 from models import queries as q
 from models.catalog import Brand, RedPacket
+from services import audit
 from services.errors import Conflict, NotFound
 from services.reports import local_zone
 
@@ -26,6 +27,15 @@ async def mark_paid(ctx: Context, packet_id: int, by: str) -> RedPacket:
         await ctx.session.refresh(packet)
         paid_at = packet.paid_at.astimezone(local_zone(ctx.settings)) if packet.paid_at else None
         raise Conflict("already marked paid", details={"paid_at": paid_at, "paid_by": packet.paid_by})
+    audit.record(
+        ctx,
+        "money",
+        "red_packet.paid",
+        subject=f"red packet {packet.id}",
+        brand_id=packet.brand_id,
+        before={"paid": False},
+        after={"paid": True, "by": by},
+    )
     return packet
 
 

@@ -12,8 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.base.env import Env
 from core.ledger import settle_due
+from core.money import ZERO
 from models import queries as q
 from models.orders import LedgerLine
+from services import audit
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,14 @@ async def settle_pass(env: Env, batch: int = 500) -> int:
                 ctx.session.add_all(
                     LedgerLine.from_core(line, order_id=orders[int(line.commission_id)]) for line in lines
                 )
+                if lines:
+                    audit.record(
+                        ctx,
+                        "money",
+                        "settlement",
+                        subject=f"{len(lines)} commissions",
+                        after={"settled": len(lines), "amount": sum((line.amount for line in lines), ZERO)},
+                    )
         except IntegrityError:
             retries += 1
             if retries > 5:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
-from models import Course, Distributor, LedgerLine, OutboxMessage, RedPacket, RelayPush
+from models import AuditEntry, Course, Distributor, LedgerLine, OutboxMessage, RedPacket, RelayPush
 from services.settlement import settle_pass
 from tests.support import ROOT, START, edited_settings, order_event, post_event, running_services, web_client
 
@@ -204,7 +204,18 @@ async def test_a_c_whose_recruit_becomes_a_vip_through_a_sale_climbs_in_the_same
 
         async with services.db.reading() as session:
             levels = dict((await session.execute(select(Distributor.code, Distributor.level))).all())
+            climbs = (
+                await session.execute(
+                    select(AuditEntry.subject, AuditEntry.before, AuditEntry.after, AuditEntry.actor).where(
+                        AuditEntry.action == "distributor.level_up"
+                    )
+                )
+            ).all()
     assert (levels["DEMOC003"], levels["DEMOC001"], levels["DEMOB001"]) == ("B", "B", "B")
+    assert sorted(climbs) == [  # each climb in the audit log, as the system's doing
+        ("DEMOC001", {"level": "C"}, {"level": "B"}, "system"),
+        ("DEMOC003", {"level": "C"}, {"level": "B"}, "system"),
+    ]
 
 
 async def test_refunds_cannot_put_back_more_units_than_the_order_took(client, services):

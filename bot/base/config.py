@@ -11,8 +11,8 @@ import ipaddress
 import os
 import unicodedata
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from datetime import time
+from dataclasses import dataclass, replace
+from datetime import time, timedelta
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path as FsPath
@@ -27,6 +27,8 @@ from core.attribution import FanLockRule, LockMode
 from core.entry import EntryRules, Path, ReachRule
 from core.keywords import BrandWords
 from core.ledger import DEFAULT_REFUND_WINDOW_DAYS
+from core.moderation import Limits as ModerationLimitsRule
+from core.moderation import Policy as ModerationPolicy
 from core.money import is_fen_exact, to_decimal
 from core.order_sequence import Terms
 from core.plan import CommissionPlan, build_plan
@@ -307,6 +309,48 @@ class AnswerSettings(_Model):
     repeat_minutes: int = Field(5, ge=0)  # 0: the same answer may be repeated
 
 
+class ModerationLimits(_Model):
+    """One set of group-moderation limits (core.moderation.Limits). In a brand's ``moderation``,
+    a key left out keeps the platform's value; ``words`` there are added to the platform's."""
+
+    words: list[str] = Field(default_factory=list)
+    links: bool | None = None  # a link is an offence
+    qr_codes: bool | None = None  # a picture with a QR code is an offence
+    cards: bool | None = None  # a business card is an offence
+    max_mentions: int | None = Field(None, ge=1)
+    flood_messages: int | None = Field(None, ge=1)
+    flood_seconds: int | None = Field(None, ge=1)
+
+
+class SellerRoom(_Model):
+    """More room for distributors with sales: their limits (a key left out: everyone's)."""
+
+    links: bool = False  # False: sellers may post links (their shop pages)
+    max_mentions: int | None = Field(10, ge=1)
+    flood_messages: int | None = Field(15, ge=1)
+    extra_strikes: int = Field(1, ge=0)
+
+
+class ModerationSettings(_Model):
+    """Group moderation in brand groups (core.moderation): the platform-wide rules, the sellers'
+    room, and the escalation ops set — removal at ``strikes_to_remove`` strikes within
+    ``window_hours`` (a warning in the group before that)."""
+
+    enabled: bool = True
+    rules: ModerationLimits = ModerationLimits(
+        links=True, qr_codes=True, cards=True, max_mentions=5, flood_messages=8, flood_seconds=60
+    )
+    sellers: SellerRoom = SellerRoom()
+    strikes_to_remove: int = Field(3, ge=1)
+    window_hours: int = Field(24, ge=1)
+
+
+class WithdrawalSettings(_Model):
+    """Withdrawals (提现): the smallest amount a request may ask for."""
+
+    minimum: Money = Decimal("50.00")
+
+
 class ColearningSettings(_Model):
     """Co-learning sessions (共学营): how late a scheduled message may go out, how often the
     timer re-reads the sessions (edits made by the CLI or another process)."""
@@ -322,6 +366,7 @@ class BrandSettings(_Model):
     aliases: list[str] = Field(default_factory=list)
     intro: str = ""
     managers: list[str] = Field(default_factory=list)  # contact ids of course managers
+    moderation: ModerationLimits = ModerationLimits()  # this brand's words and overrides
     groups: list[GroupSettings] = Field(min_length=1)
     courses: list[CourseSettings] = Field(min_length=1)
 
@@ -351,6 +396,8 @@ class RawSettings(_Model):
     dm: DmSettings = DmSettings()
     answers: AnswerSettings = AnswerSettings()
     colearning: ColearningSettings = ColearningSettings()
+    withdrawals: WithdrawalSettings = WithdrawalSettings()
+    moderation: ModerationSettings = ModerationSettings()
 
 
 @dataclass(frozen=True)
@@ -393,6 +440,42 @@ class Settings:
     def bound_targets(self) -> frozenset[str]:
         """Full-price courses that some trial is bound to."""
         return frozenset(c.bound_to for c in self.courses.values() if c.bound_to)
+
+    def moderation_policy(self, brand_id: str) -> ModerationPolicy:
+        """The moderation policy of one brand's groups: the platform's rules with the brand's
+        words added and its overrides applied; the sellers' room on top of that."""
+        return self._moderation_policies[brand_id]
+
+    @cached_property
+    def _moderation_policies(self) -> dict[str, ModerationPolicy]:
+        m = self.raw.moderation
+        policies = {}
+        for brand in self.raw.brands:
+            own = brand.moderation
+
+            def pick(name: str, own: ModerationLimits = own) -> Any:
+                mine = getattr(own, name)
+                return mine if mine is not None else getattr(m.rules, name)
+
+            everyone = ModerationLimitsRule(
+                words=tuple(dict.fromkeys([*m.rules.words, *own.words])),
+                links=bool(pick("links")),
+                qr_codes=bool(pick("qr_codes")),
+                cards=bool(pick("cards")),
+                max_mentions=pick("max_mentions"),
+                flood_messages=pick("flood_messages"),
+                flood_seconds=pick("flood_seconds") or 60,
+            )
+            sellers = replace(
+                everyone,
+                links=everyone.links and m.sellers.links,
+                max_mentions=m.sellers.max_mentions,
+                flood_messages=m.sellers.flood_messages,
+            )
+            policies[brand.id] = ModerationPolicy(
+                everyone, sellers, m.strikes_to_remove, m.sellers.extra_strikes, timedelta(hours=m.window_hours)
+            )
+        return policies
 
     @cached_property
     def order_terms(self) -> Terms:

@@ -95,6 +95,21 @@ class Kept:
         return value
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, as the audit log records it: ``name`` (a console user, a WeChat contact,
+    the API caller's ``by``, the CLI's operating-system user, ``system``), ``role`` (ops,
+    manager, distributor, guest, system) and ``source``, where the action came from
+    (console, api, cli, chat, system)."""
+
+    name: str
+    role: str
+    source: str
+
+
+SYSTEM = Actor("system", "system", "system")
+
+
 @dataclass
 class Context:
     session: AsyncSession
@@ -103,3 +118,5 @@ class Context:
     now: datetime
     uow: UnitOfWork  # the transaction ``session`` belongs to
     kept: Kept  # what the process keeps across events (the root object's)
+    # Who this unit of work acts for: each entry point says so when it opens the context.
+    actor: Actor = SYSTEM

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.base.config import Settings
-from bot.base.context import Clock, Context, Kept, SystemClock
+from bot.base.context import SYSTEM, Actor, Clock, Context, Kept, SystemClock
 from bot.base.db import Database
 from bot.base.render import Renderer
 from bot.base.uow import UnitOfWork
@@ -75,7 +75,8 @@ class Env:
         await uow.committed()
 
     @asynccontextmanager
-    async def context(self) -> AsyncIterator[Context]:
-        """One unit of work with its context: committed when the block ends."""
+    async def context(self, actor: Actor = SYSTEM) -> AsyncIterator[Context]:
+        """One unit of work with its context, acting for ``actor`` (what the audit log records
+        as who did it and from where): committed when the block ends."""
         async with self.unit_of_work() as uow:
-            yield Context(uow.session, self.settings, self.renderer, self.clock.now(), uow, self.kept)
+            yield Context(uow.session, self.settings, self.renderer, self.clock.now(), uow, self.kept, actor)

@@ -36,6 +36,8 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "relay_top",
         "red_packet_announcement",
         "announcement",
+        "moderation_warning",
+        "moderation_removed",
         "colearning_relay",
         "colearning_relay_image",
         "colearning_reminder",
@@ -57,6 +59,14 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "entry_application_ops",
         "colearning_ops_new",
         "friend_request_ops",
+        "withdrawal_ops",
+        "moderation_remove_ops",
+        "moderation_appeal_ops",
+        "moderation_removed_dm",
+        "moderation_undone",
+        "moderation_upheld",
+        "withdrawal_approved",
+        "withdrawal_rejected",
     ),
     Priority.WELCOME: (
         "registered",
@@ -95,6 +105,12 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "colearning_apply_steps",
         "colearning_not_distributor",
         "error_fallback",
+        "withdrawal_status",
+        "withdrawal_refused",
+        "withdrawal_usage",
+        "withdrawal_requested",
+        "moderation_appeal_received",
+        "moderation_appeal_none",
     ),
     Priority.MENU: ("menu", "menu_reminder", "how_to_join", "answer_later"),
 }
@@ -105,6 +121,7 @@ BY_KIND: dict[str, Priority] = {
     "room_invite": Priority.WELCOME,
     "friend_accept": Priority.WELCOME,
     "room_invitation_accept": Priority.WELCOME,
+    "room_remove": Priority.LIVE,  # moderation: out before the ad poster posts again
 }
 
 

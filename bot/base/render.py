@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from core.money import to_decimal, yuan
@@ -25,7 +25,10 @@ SUFFIX = ".txt.j2"
 
 def yuan_filter(value: Any) -> str:
     """The ``yuan`` filter, the same in messages and the console: an amount (Decimal, int or a
-    numeric string; never a float) as "7,581.00"."""
+    numeric string; never a float) as "7,581.00". A missing amount fails as missing data does
+    everywhere (UndefinedError), not as a wrong type."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
     return yuan(to_decimal(value))
 
 

@@ -43,7 +43,7 @@ class Message:
     text: str
     at: datetime
     room: str | None = None
-    kind: str = "text"  # text | image
+    kind: str = "text"  # text | image | card (a business card: a contact shared)
     mentions: tuple[str, ...] = ()
     mentions_self: bool = False
 

@@ -111,10 +111,11 @@ def _at(value: datetime, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def _change(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -> int:
     """One change in a unit of work; a refusal prints every problem and exits 1."""
+    from bot.cli.users import cli_actor
     from services.errors import ServiceError
 
     async def work(env: Any) -> Any:
-        async with env.context() as ctx:
+        async with env.context(cli_actor()) as ctx:
             return await action(ctx)
 
     try:

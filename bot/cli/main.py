@@ -187,6 +187,7 @@ def issue_codes(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.app import build_env, prepare
+    from bot.cli.users import cli_actor
     from services.codes import issue_platform_codes
 
     if not 1 <= args.count <= 10_000:
@@ -197,7 +198,7 @@ def issue_codes(args: argparse.Namespace) -> int:
     async def go() -> list[str]:
         try:
             await prepare(env)  # a fresh database is migrated first
-            return await issue_platform_codes(env, args.count)
+            return await issue_platform_codes(env, args.count, cli_actor())
         finally:
             await env.db.dispose()
 
@@ -269,4 +270,3 @@ def _print_summary(settings: Settings, warning_count: int) -> None:
         f" {levels[1]} {yuan(example.amount_for('recruiter'))},"
         f" platform {yuan(example.platform)}"
     )
-

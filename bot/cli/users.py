@@ -7,6 +7,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.base.context import Actor
 
 ROLES = ("ops", "manager")  # as bot.console.auth has them; not imported here so every command starts fast
 
@@ -22,6 +26,18 @@ def add_users_commands(
     add.add_argument("--brand", action="append", default=[], metavar="ID", help="a brand a manager runs (repeat it)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=users_add)
+
+
+def cli_actor() -> Actor:
+    """Who the audit log names for a change made with ``distbot``: the operating-system user
+    running it (ops, by having the machine and the configuration)."""
+    from bot.base.context import Actor
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "cli"
+    return Actor(name, "ops", "cli")
 
 
 def _password(from_stdin: bool) -> str | None:
@@ -40,8 +56,11 @@ def users_add(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from bot.app import build_env, prepare
+    from bot.base.context import Context
+    from bot.base.uow import UnitOfWork
     from bot.console.auth import AccountError, add_user
     from models.catalog import Brand
+    from services import audit
 
     if args.role == "ops" and args.brand:
         print("error: --brand is for managers; ops see every brand", file=sys.stderr)
@@ -59,7 +78,16 @@ def users_add(args: argparse.Namespace) -> int:
                 unknown = [b for b in args.brand if b not in known]
                 if unknown:
                     return f"no brand has the id {', '.join(map(repr, unknown))} (brands: {', '.join(sorted(known))})"
-                await add_user(session, args.name, password, args.role, args.brand)
+                user = await add_user(session, args.name, password, args.role, args.brand)
+                ctx = Context(session, env.settings, env.renderer, env.clock.now(), UnitOfWork(session), cli_actor())
+                audit.record(
+                    ctx,
+                    "settings",
+                    "console_user.add",
+                    subject=user.name,
+                    brand_id=args.brand[0] if len(args.brand) == 1 else None,
+                    after={"role": user.role, "brands": list(user.brand_ids)},
+                )
             return None
         except AccountError as exc:
             return str(exc)

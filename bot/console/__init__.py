@@ -13,6 +13,22 @@ from aiohttp import web
 
 
 def console_routes() -> list[web.AbstractRouteDef]:
-    from bot.console import friend_pages, ops_pages, outbox_pages, pages
+    from bot.console import (
+        audit_pages,
+        friend_pages,
+        moderation_pages,
+        ops_pages,
+        outbox_pages,
+        pages,
+        withdrawal_pages,
+    )
 
-    return [*pages.routes, *ops_pages.routes, *outbox_pages.routes, *friend_pages.routes]
+    return [
+        *pages.routes,
+        *ops_pages.routes,
+        *outbox_pages.routes,
+        *friend_pages.routes,
+        *audit_pages.routes,
+        *withdrawal_pages.routes,
+        *moderation_pages.routes,
+    ]

@@ -27,6 +27,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.base.context import Actor
 from bot.web.keys import ENV
 from models.console import ConsoleSession, ConsoleUser
 
@@ -84,6 +85,11 @@ class User:
 
     def sees_brand(self, brand_id: str | None) -> bool:
         return self.is_ops or (brand_id is not None and brand_id in self.brand_ids)
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for what this user does on the console."""
+        return Actor(self.name, self.role, "console")
 
 
 class AccountError(ValueError):

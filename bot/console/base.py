@@ -25,7 +25,7 @@ from multidict import MultiDict, MultiDictProxy
 from bot.base.render import yuan_filter
 from bot.console.auth import User, current_user
 from bot.web.keys import ENV
-from models.statuses import DistributorStatus, FriendRequestStatus, OutboxStatus, SessionStatus
+from models.statuses import DistributorStatus, FriendRequestStatus, OutboxStatus, SessionStatus, WithdrawalStatus
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Form = MultiDictProxy[Any]
@@ -46,6 +46,9 @@ NAV = [
     ("colearning", "/console/colearning", "共学营", True),
     ("friend_requests", "/console/friend-requests", "好友申请", True),
     ("outbox", "/console/outbox", "消息队列", True),
+    ("withdrawals", "/console/withdrawals", "提现", True),
+    ("moderation", "/console/moderation", "群管理", False),
+    ("audit", "/console/audit", "操作记录", False),
 ]
 NOTICES = {
     "paid": "已标记为已发放。",
@@ -60,6 +63,12 @@ NOTICES = {
     "friend_accepted": "已通过好友申请，小助手会在微信里接受。",
     "friend_rejected": "已拒绝好友申请。",
     "gone": "操作未执行：没有这条记录。",
+    "stock_set": "库存已设置，红包阈值重新生效。",
+    "withdrawal_approved": "提现已通过，已记为打款并通知本人。",
+    "withdrawal_rejected": "提现已拒绝，本人会收到原因。",
+    "moderation_undone": "已撤销：违规记录已清除，已重新邀请进群并通知本人。",
+    "moderation_upheld": "已维持移出。",
+    "strike_cleared": "已清除这条违规记录。",
 }
 
 
@@ -95,6 +104,7 @@ PAGES.globals.update(
     DistributorStatus=DistributorStatus,
     SessionStatus=SessionStatus,
     FriendRequestStatus=FriendRequestStatus,
+    WithdrawalStatus=WithdrawalStatus,
 )
 
 

@@ -63,7 +63,7 @@ async def friend_requests(request: web.Request, user: User, form: Form) -> web.S
 async def decide(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     accept = request.match_info["decision"] == "accept"
     try:
-        async with request.app[ENV].context() as ctx:
+        async with request.app[ENV].context(user.actor) as ctx:
             await decide_friend_request(ctx, request.match_info["id"], accept=accept, by=user.name)
     except NotFound:
         done = "gone"

@@ -139,7 +139,7 @@ def _session_data(form: Form, *, editing: bool) -> dict[str, Any]:
 async def create_session(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     env = request.app[ENV]
     try:
-        async with env.context() as ctx:
+        async with env.context(user.actor) as ctx:
             await ops.create_session(ctx, SessionDraft.parse(_session_data(form, editing=False), zone_of(request)))
     except ServiceError as refusal:
         return await _colearning_page(request, user, refusal.problems, fields(form, SESSION_FIELDS))
@@ -183,7 +183,7 @@ async def edit_session(request: web.Request, user: User, form: Form) -> web.Stre
     if session_id is None:
         return not_found(request, user)
     try:
-        async with env.context() as ctx:
+        async with env.context(user.actor) as ctx:
             data = _session_data(form, editing=True)
             row = await ctx.session.get(ColearningSession, session_id)
             if row is not None and data.get("starts_at") == _form_values(row, request)["starts_at"]:
@@ -213,7 +213,7 @@ async def _decide(request: web.Request, user: User, action: str, form: Form) -> 
     if target is None:
         return not_found(request, user)
     try:
-        async with env.context() as ctx:
+        async with env.context(user.actor) as ctx:
             if action == "cancel":
                 await ops.cancel_session(ctx, target, str(form.get("reason", "")))
             elif action == "approve":
@@ -251,7 +251,7 @@ async def _entry_decision(request: web.Request, user: User, form: Form, approve:
     if target is None:
         return not_found(request, user)
     try:
-        async with env.context() as ctx:
+        async with env.context(user.actor) as ctx:
             await decide_application(ctx, target, approve=approve, by=user.name, reason=str(form.get("reason", "")))
     except NotFound:
         return not_found(request, user)

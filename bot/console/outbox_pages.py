@@ -212,7 +212,7 @@ async def resolve(request: web.Request, user: User, form: Form) -> web.StreamRes
     retrying = request.match_info["action"] == "retry"
     back = OutboxStatus.DEAD
     try:
-        async with request.app[ENV].context() as ctx:
+        async with request.app[ENV].context(user.actor) as ctx:
             row = await ctx.session.get(OutboxMessage, message_id)
             if row is not None and row.status in FOR_OPS:
                 back = row.status

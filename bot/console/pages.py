@@ -239,7 +239,7 @@ async def red_packets(request: web.Request, user: auth.User, form: Form) -> web.
 async def mark_paid(request: web.Request, user: auth.User, form: Form) -> web.StreamResponse:
     packet_id = ident(request.match_info["id"])
     try:
-        async with request.app[ENV].context() as ctx:
+        async with request.app[ENV].context(user.actor) as ctx:
             packet = await ctx.session.get(RedPacket, packet_id) if packet_id is not None else None
             if packet is None or not user.sees_brand(packet.brand_id):
                 return not_found(request, user)

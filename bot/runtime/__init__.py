@@ -29,7 +29,8 @@ protocol); it sees:
   router sees it; what the middleware wrote is still committed). Raising fails the event like a
   handler's error.
 
-A group-moderation middleware goes after the answer limits (``bot.app.middlewares``).
+Group moderation (``moderation.Moderator``) goes after the answer limits
+(``bot.app.middlewares``): it judges every brand-group message and stops an offence there.
 
 May import: ``services``, ``bot.base``, ``models``, ``core`` — never ``handlers`` (the routers
 and middlewares are handed in by the composition root), ``bot.web``, ``bot.console``,

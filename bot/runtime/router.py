@@ -33,7 +33,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, TypeVar
 
-from bot.base.context import Context
+from bot.base.context import SYSTEM, Actor, Context
 from bot.base.outbox import count_withheld, queue_row
 from bot.base.priorities import Priority, priority_of
 from bot.base.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, RoomLeave, Transport
@@ -65,6 +65,12 @@ class MessageContext(Context):
     answers: AnswerBatch | None = None  # this unit of work's answer limits (bot.runtime.middleware.AnswerLimiter)
     route: str | None = None  # the route handling the event, once routing found one
     _once: dict[Callable[..., Any], Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # A chat command acts for its sender, in the role the router gave them.
+        if self.actor is SYSTEM and self.event is not None:
+            sender = getattr(self.event, "sender", None) or getattr(self.event, "contact", None) or "?"
+            self.actor = Actor(str(sender), self.role.value, "chat")
 
     @property
     def message(self) -> Message:

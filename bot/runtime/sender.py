@@ -265,6 +265,8 @@ class OutboxSender:
             await transport.accept_friend(row.target)
         elif row.kind == "room_invitation_accept":
             await transport.accept_room_invitation(row.target)
+        elif row.kind == "room_remove":
+            await transport.remove_from_room(str(payload["room"]), row.target, ref=ref)
         else:
             raise TransportError(f"unknown outbox kind {row.kind!r}")
 

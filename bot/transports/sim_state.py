@@ -186,6 +186,21 @@ class WorldState:
     def _apply_leave(self, r: Record, _: Record) -> None:
         room = self.rooms[r["room"]]
         room.members = [m for m in room.members if m not in r["contacts"]]
+        if r.get("remover"):  # the members see it in the chat, as on WeChat
+            for contact in r["contacts"]:
+                room.messages.append(
+                    {
+                        "id": f"system-{self._seq}-{contact}",
+                        "kind": "system",
+                        "from": r["remover"],
+                        "mentions": [],
+                        "text": f"{self.name(contact)} 被移出群聊",
+                        "at": r["at"],
+                        "seq": self._seq,
+                        "name": "",
+                        "room": r["room"],
+                    }
+                )
 
     def _apply_invite(self, r: Record, _: Record) -> None:
         self.invitations[r["id"]] = Invitation(r["id"], r["room"], r["contact"], r["inviter"], r["at"], self._seq)

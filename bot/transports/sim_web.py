@@ -10,7 +10,7 @@ foreign ``Origin``, or it is 403 (:mod:`bot.transports.sim_guard`).
 | route | body / answer |
 | --- | --- |
 | ``GET /sim`` | the chat page |
-| ``POST /sim/messages`` | ``{from, text, room?, mentions?, kind?: text\\|image, image_b64?}`` → 202 ``{message}`` |
+| ``POST /sim/messages`` | ``{from, text, room?, mentions?, kind?: text\\|image\\|card, image_b64?}`` → 202 |
 | ``POST /sim/friendships`` | ``{from, name?, hello?}`` → 202 ``{status, request, contact}`` |
 | ``GET /sim/contacts`` | ``{helper: {id, name}, contacts: [{id, name, friend}]}`` |
 | ``GET /sim/contacts/{id}/messages`` | ``{contact, messages, conversation, invitations}`` |

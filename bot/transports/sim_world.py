@@ -31,7 +31,7 @@ __all__ = ["DIRECT_ADD_LIMIT", "Invitation", "PendingFriend", "Refused", "Room",
 
 log = logging.getLogger(__name__)
 DIRECT_ADD_LIMIT = 40  # up to this many members the helper adds people directly
-KINDS = ("text", "image")
+KINDS = ("text", "image", "card")  # card: a business card (a contact shared)
 
 
 class SimWorld(WorldState):

@@ -691,7 +691,11 @@ class WechatyTransport:
         payload = msg.payload
         if payload.from_id == self.self_id:
             return None  # the helper's own messages come back as events
-        kind = {types.MESSAGE_TYPE_TEXT: "text", types.MESSAGE_TYPE_IMAGE: "image"}.get(msg.type())
+        kind = {
+            types.MESSAGE_TYPE_TEXT: "text",
+            types.MESSAGE_TYPE_IMAGE: "image",
+            types.MESSAGE_TYPE_CONTACT: "card",  # a business card shared (group moderation)
+        }.get(msg.type())
         if kind is None:
             log.info("wechaty: %s message %s ignored", msg.type().name, message_id)
             return None

@@ -12,7 +12,16 @@ from aiohttp import web
 
 from bot.base.env import Env
 from bot.runtime.health import Health
-from bot.web import colearning_api, ops_api, ops_queue_api, red_packets_api, webhooks
+from bot.web import (
+    audit_api,
+    colearning_api,
+    moderation_api,
+    ops_api,
+    ops_queue_api,
+    red_packets_api,
+    webhooks,
+    withdrawals_api,
+)
 from bot.web.errors import Handler, error_boundary, reply
 from bot.web.health import healthz, readyz
 from bot.web.keys import ENV, HEALTH
@@ -43,6 +52,9 @@ def make_app(
     app.add_routes(ops_queue_api.routes)
     app.add_routes(red_packets_api.routes)
     app.add_routes(colearning_api.routes)
+    app.add_routes(audit_api.routes)
+    app.add_routes(withdrawals_api.routes)
+    app.add_routes(moderation_api.routes)
     for more in routes:
         app.add_routes(more)
     return app

@@ -28,7 +28,7 @@ from aiohttp import web
 from bot.base.env import Env
 from bot.base.jsonutil import BodyRefused, body_problem, loads, row_id
 from bot.web.errors import lists_problems, reply
-from bot.web.keys import ENV
+from bot.web.keys import ENV, api_actor
 from models.statuses import ApplicationStatus
 from services import colearning as ops
 from services.errors import Invalid, NotFound
@@ -62,7 +62,7 @@ async def _change(
         body = await _body(request)
     except ValueError as exc:
         raise Invalid([f"body: {body_problem(exc)}"]) from None
-    async with env.context() as ctx:
+    async with env.context(api_actor(body.get("by"))) as ctx:
         result = await action(ctx, body)
     return reply(result, ok)
 

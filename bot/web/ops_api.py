@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.base.jsonutil import body_problem, loads
 from bot.web.errors import reply
-from bot.web.keys import ENV
+from bot.web.keys import ENV, api_actor
 from core.money import to_decimal
 from services import reports
 from services.errors import Invalid, NotFound
@@ -110,6 +110,6 @@ async def payout(request: web.Request) -> web.Response:
     except (ValueError, TypeError):
         raise _invalid(['amount: must be yuan in ASCII digits, e.g. "100.00"'], {}) from None
     note, by = str(body.get("note", "")), str(body.get("by", "ops"))
-    async with env.context() as ctx:
+    async with env.context(api_actor(by)) as ctx:
         balance = await record_payout(ctx, code, amount, note, by)
     return reply({"status": "recorded", "amount": amount, "balance": balance})

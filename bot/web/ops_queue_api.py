@@ -14,7 +14,7 @@ from aiohttp import web
 from bot.base.jsonutil import body_problem, loads, row_id
 from bot.base.outbox import local_day
 from bot.web.errors import reply
-from bot.web.keys import ENV
+from bot.web.keys import ENV, api_actor
 from models.statuses import EntryApplicationStatus, FriendRequestStatus, OutboxStatus
 from services import friends
 from services import outbox as outbox_ops
@@ -52,7 +52,7 @@ async def decide_friend_request(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise Invalid(['body must be {"by": "…"} or empty'])
     accept = request.match_info["decision"] == "accept"
-    async with request.app[ENV].context() as ctx:
+    async with request.app[ENV].context(api_actor(body.get("by"))) as ctx:
         record = await friends.decide_friend_request(
             ctx, request.match_info["id"], accept=accept, by=str(body.get("by", "ops"))
         )
@@ -109,7 +109,7 @@ async def decide_entry_application(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise Invalid(['body must be {"reason": "…", "by": "…"}'])
     approve = request.match_info["decision"] == "approve"
-    async with env.context() as ctx:
+    async with env.context(api_actor(body.get("by"))) as ctx:
         application = await decide_application(
             ctx, application_id, approve=approve, by=str(body.get("by", "ops")), reason=str(body.get("reason", ""))
         )

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.base.jsonutil import loads, row_id
 from bot.web.errors import reply
-from bot.web.keys import ENV
+from bot.web.keys import ENV, api_actor
 from services import red_packets as packets
 from services.errors import Invalid, NotFound
 from services.reports import local_zone
@@ -51,7 +51,7 @@ async def mark_paid(request: web.Request) -> web.Response:
         by = ""
     if not by or len(by) > 64:
         raise Invalid(['body must be {"by": "<who sent it>"} (1–64 characters)'])
-    async with env.context() as ctx:
+    async with env.context(api_actor(by)) as ctx:
         packet = await packets.mark_paid(ctx, packet_id, by)
         paid_at = ctx.now.astimezone(local_zone(env.settings))
     return reply({"status": "paid", "id": packet.id, "paid_at": paid_at, "paid_by": by})
