@@ -2,7 +2,7 @@
 or settings — who, when, what, before and after, from where.
 
 Append-only for every role: nothing in the code updates or deletes a row, and the database
-refuses it too (a trigger on both SQLite and PostgreSQL, made by migration 0011: ``UPDATE`` or
+refuses it too (a trigger on both SQLite and PostgreSQL, made by migration 0010: ``UPDATE`` or
 ``DELETE`` on ``audit_entries`` raises ``audit_entries is append-only``)."""
 
 from __future__ import annotations
