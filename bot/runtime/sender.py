@@ -180,40 +180,36 @@ class OutboxSender:
         """Send one message if one is due. Returns 0 after a send (or a lost claim), the
         seconds until a room may take its next message, the poll interval when the transport
         was not connected after all, or None when nothing is due."""
-        now = self.env.clock.now()
+        now, mono = self.env.clock.now(), self.monotonic()
+        # Rooms still waiting their turn are left out by the pick itself: another room's row
+        # (or a DM) goes meanwhile, however many rows the waiting rooms hold.
+        self.room_ready = {room: at for room, at in self.room_ready.items() if at > mono}
         async with self.env.db.reading() as session:
-            rows = await box.due_rows(session, self.account, now)
-        if not rows:
-            return None
-        mono = self.monotonic()
-        ready = next((r for r in rows if self.room_ready.get(self._room_of(r), 0.0) <= mono), None)
-        if ready is None:  # every room read is waiting its turn: a DM further back may go now
-            async with self.env.db.reading() as session:
-                ready = await box.next_due_dm(session, self.account, now)
-        if ready is None:
-            return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
-        group = [ready]
-        if ready.coalesce_key:
-            async with self.env.db.reading() as session:
-                group += await box.coalescible_lines(session, ready, now, self.max_lines - 1)
+            ready = await box.next_due(session, self.account, now, self.room_ready.keys())
+            group = [ready.id] if ready is not None else []
+            if ready is not None and ready.coalesce_key:
+                group += await box.coalescible_lines(session, self.account, ready, now, self.max_lines - 1)
+            waiting = ready is None and bool(self.room_ready) and await box.next_due(session, self.account, now)
+        if ready is None:  # nothing due, or only rows of rooms waiting their turn
+            return max(0.01, min(self.room_ready.values()) - mono) if waiting else None
         gap = self.account_ready - self.monotonic()
         if gap > 0:  # the account's own pace comes before any room's
             await self.sleep(gap)
         if not await self._claim(group):
             return 0.0
-        # Read back what was claimed: a row may have been rewritten while this sender waited
-        # out the account's pace (a welcome gaining the names of people who just joined).
+        # Read back what was claimed, in full (text, payload): a row may have been rewritten
+        # while this sender waited out the account's pace (a welcome gaining the names of
+        # people who just joined).
         async with self.env.db.reading() as session:
-            group = await box.claimed_rows(session, [r.id for r in group])
-        return 0.0 if await self._deliver(group) else self.poll
+            rows = await box.claimed_rows(session, group)
+        return 0.0 if await self._deliver(rows) else self.poll
 
     def _room_of(self, row: OutboxMessage) -> str:
         if row.kind in ROOM_KINDS:
             return str(row.payload.get("room", ""))
         return row.target if row.target_is_room else ""
 
-    async def _claim(self, group: list[OutboxMessage]) -> bool:
-        ids = [r.id for r in group]
+    async def _claim(self, ids: list[int]) -> bool:
         async with self.env.db.unit_of_work() as session:
             if await box.claim(session, ids) != len(ids):
                 await session.rollback()
