@@ -122,6 +122,10 @@ async def next_due(session: AsyncSession, account: str, now: datetime, busy: Col
 
 def coalescible_lines_query(account: str, first: Due, now: datetime, limit: int) -> Select[int]:
     """The statement of :func:`coalescible_lines`."""
+    return select(OutboxMessage.id).where(*_coalescible(account, first, now)).order_by(OutboxMessage.id).limit(limit)
+
+
+def _coalescible(account: str, first: Due, now: datetime, *, with_first: bool = False) -> list[ColumnElement[bool]]:
     other = aliased(OutboxMessage)
     barrier = (
         select(func.min(other.id))
@@ -134,18 +138,13 @@ def coalescible_lines_query(account: str, first: Due, now: datetime, limit: int)
         )
         .scalar_subquery()
     )
-    return (
-        select(OutboxMessage.id)
-        .where(
-            *_due(account, now),
-            OutboxMessage.coalesce_key == first.coalesce_key,
-            OutboxMessage.target == first.target,
-            OutboxMessage.id > first.id,
-            or_(barrier.is_(None), OutboxMessage.id < barrier),
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
+    return [
+        *_due(account, now),
+        OutboxMessage.coalesce_key == first.coalesce_key,
+        OutboxMessage.target == first.target,
+        OutboxMessage.id >= first.id if with_first else OutboxMessage.id > first.id,
+        or_(barrier.is_(None), OutboxMessage.id < barrier),
+    ]
 
 
 async def coalescible_lines(session: AsyncSession, account: str, first: Due, now: datetime, limit: int) -> list[int]:
@@ -153,8 +152,24 @@ async def coalescible_lines(session: AsyncSession, account: str, first: Due, now
     rows of the same account, target and coalesce key queued after it, oldest first, at most
     ``limit`` (their ids) — but only those queued before the target's next *other* queued message (a red
     packet queued after line 3 stays after line 3: line 4 must not jump over it into this
-    message). Looked up directly, not among :func:`due_rows`: the lines may lie beyond them."""
+    message)."""
     return list(await session.scalars(coalescible_lines_query(account, first, now, limit)))
+
+
+async def pending_lines(
+    session: AsyncSession, account: str, first: Due, now: datetime, limit: int
+) -> list[tuple[int, datetime, dict[str, Any]]]:
+    """``first`` and the lines that may go out with it (as :func:`coalescible_lines`), at most
+    ``limit`` in all, oldest first: (id, queued at, the line's data — ``payload["line"]``, {} for
+    a row queued without it). For the relay digest (core.relay_digest), which needs who sold
+    what in every line waiting, not only in the first ``coalesce_max_lines``."""
+    rows = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.payload)
+        .where(*_coalescible(account, first, now, with_first=True))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return [(id_, at, dict((payload or {}).get("line") or {})) for id_, at, payload in rows]
 
 
 async def claim(session: AsyncSession, ids: Sequence[int]) -> int:

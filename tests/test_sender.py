@@ -269,3 +269,44 @@ async def test_nothing_due_means_the_sender_says_so_even_while_a_room_waits_its_
 
     assert await sender.send_next() == 0.0
     assert await sender.send_next() is None
+
+
+def relay_lines(numbers: range, room: str = "room-1") -> list[dict]:
+    seller = {"seller": "李娜", "course": "星火思维秋季课", "quantity": 1}
+    return [
+        {
+            "target": room,
+            "room": True,
+            "text": f"{n}. 李** 出单",
+            "key": f"relay:{room}",
+            "priority": 0,
+            "payload": {"line": {**seller, "number": n}},
+        }
+        for n in numbers
+    ]
+
+
+async def test_a_burst_of_relay_lines_goes_out_as_one_digest_then_the_red_packet_it_triggered_then_later_lines(
+    services,
+):
+    await queue(services, *relay_lines(range(1, 51)))
+    await queue(services, {"target": "room-1", "room": True, "text": "🧧 红包", "priority": 0})
+    await queue(services, *relay_lines(range(51, 54)))
+    transport = FakeTransport()
+
+    await drain(sender_for(services, transport))
+
+    digest, red_packet, later = (s.text for s in transport.sent)
+    assert "过去 1 分钟出单 50 单，前三名：李** 50 单" in digest
+    assert red_packet == "🧧 红包"
+    assert later == "51. 李** 出单\n52. 李** 出单\n53. 李** 出单"
+    assert set((await statuses(services)).values()) == {"sent"}
+
+
+async def test_relay_lines_that_fit_one_message_go_as_lines_not_as_a_digest(services):
+    await queue(services, *relay_lines(range(1, 31)))
+    transport = FakeTransport()
+
+    await drain(sender_for(services, transport))
+
+    assert [s.text for s in transport.sent] == ["\n".join(f"{n}. 李** 出单" for n in range(1, 31))]

@@ -180,7 +180,10 @@ async def drops_on(session: AsyncSession, day: date) -> list[OutboxDrop]:
 async def post_to_brand_groups(
     ctx: Context, brand_id: str, template: str, data: dict[str, Any], *, coalesce: str | None = None
 ) -> list[BrandGroup]:
-    """Queue the same message for every group of the brand; returns the groups."""
+    """Queue the same message for every group of the brand; returns the groups. A coalesced
+    message (a relay line) carries its data in ``payload["line"]`` (JSON values only): when
+    a burst queues more lines than a message holds, the sender posts their digest
+    (core.relay_digest) and reads the sellers from there."""
     groups = await q.brand_groups(ctx.session, brand_id)
     for group in groups:
         queue_text(
@@ -191,6 +194,7 @@ async def post_to_brand_groups(
             template=template,
             data=data,
             coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
+            payload={"line": dict(data)} if coalesce else None,
         )
     return groups
 
