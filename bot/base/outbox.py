@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import Table, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from models.messaging import OutboxDrop, OutboxMessage
 from models.statuses import OutboxStatus
 from models.upsert import upsert
 
+OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
 PENDING = "distbot.outbox"
 WITHHELD = "distbot.outbox.withheld"  # Counter of (account, reason, template)
 STAGED = "distbot.outbox.staged"  # (the day the drops count on, the cap) for this unit of work
@@ -102,7 +103,9 @@ def _write_queued(session: Session) -> None:
     if rows and cap is not None:
         rows = _within_cap(session, rows, cap, withheld)
     if rows:
-        session.execute(insert(OutboxMessage), rows)
+        # The table, not the mapped class: a plain executemany, without the ORM's bulk path
+        # (a third of the cost per row in bench/dispatch.py).
+        session.execute(insert(OUTBOX_TABLE), rows)
     if withheld and day is not None:
         _count(session, day, withheld)
 
