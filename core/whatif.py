@@ -34,7 +34,7 @@ is refunded → C −48.00, B −2.40; pool net 120.00 = 96.00 + 4.80 + 19.20 ke
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -125,7 +125,7 @@ def starting_level(current: str, joined_at: datetime | None, start: datetime | N
 
 def replay(
     members: Sequence[Member],
-    events: Sequence[Event],
+    events: Iterable[Event],
     plans: Sequence[CommissionPlan],
     terms: Terms,
     *,
@@ -133,12 +133,25 @@ def replay(
     until: datetime | None = None,
     on_progress: Callable[[int], object] | None = None,
 ) -> Replay:
-    """Replay ``events`` (stable-sorted by time) under every plan; see the module docstring.
+    """Replay ``events`` under every plan; see the module docstring. A sequence (a list) is
+    stable-sorted by time first; any other iterable — a stream read from the database in
+    replay order — is taken as it comes and never held whole, so memory grows with the replay's
+    state, not with the events: an event earlier than the one before it raises ValueError.
     ``on_progress(n)`` is told every few thousand events how many more were done."""
     return _Replayer(members, plans, terms).run(events, start, until, on_progress)
 
 
 PROGRESS_EVERY = 4096
+
+
+def _in_order(events: Iterable[Event]) -> Iterator[Event]:
+    """A stream of events, checked to come in time order (what sorting a list would give)."""
+    last: datetime | None = None
+    for event in events:
+        if last is not None and event.at < last:
+            raise ValueError(f"event {event.event_id} at {event.at} comes after one at {last}: not in time order")
+        last = event.at
+        yield event
 _TEAM = frozenset({Metric.TEAM_SIZE, Metric.TEAM_VIPS})
 _HEADS = frozenset({Metric.DIRECT_INVITES, Metric.DIRECT_VIPS}) | _TEAM
 
@@ -183,7 +196,7 @@ class _Replayer:
 
     def run(
         self,
-        events: Sequence[Event],
+        events: Iterable[Event],
         start: datetime | None,
         until: datetime | None,
         on_progress: Callable[[int], object] | None,
@@ -195,7 +208,8 @@ class _Replayer:
             EventType.CHECKIN_COMPLETED: self._checkin_completed,
         }
         done = 0
-        for event in sorted(events, key=lambda e: e.at):
+        ordered = sorted(events, key=lambda e: e.at) if isinstance(events, Sequence) else _in_order(events)
+        for event in ordered:
             done += 1
             if on_progress is not None and done % PROGRESS_EVERY == 0:
                 on_progress(PROGRESS_EVERY)
