@@ -273,12 +273,18 @@ def run() -> None:
         f"generated {len(members):,} distributors, {args.orders:,} orders = {len(events):,} events"
         f" in {time.perf_counter() - started:.1f} s"
     )
-    core = bench_core(members, events, args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        if not args.no_end_to_end:
+        if args.no_end_to_end:
+            bench_core(members, events, args.repeat)
+        else:  # each run: the core, then end to end at once, so a ratio's two figures share the load
             config, count = database_with(workdir, args.orders, args.distributors)
-            e2e = bench_end_to_end(config, count, args.repeat)
+            core: list[float] = []
+            e2e: list[float] = []
+            for _ in range(args.repeat):
+                core += bench_core(members, events, 1)
+                e2e += bench_end_to_end(config, count, 1)
+            print(f"core: {spread(core, ',.0f')} events/s; end to end: {spread(e2e, ',.0f')} events/s")
             ratios = [e / c for e, c in zip(e2e, core, strict=True)]
             print(f"end to end / core, run by run: {spread(ratios, '.2f')} (aim ≥ 0.80); load {loadavg()}")
         sizes = [int(n) for n in args.memory.split(",") if n.strip()]

@@ -23,14 +23,14 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, func, select, type_coerce
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -288,11 +288,15 @@ def _database_events(connection: Connection, until: datetime | None) -> Iterator
     extracted (by the database's JSON functions, not by decoding every payload here), and the
     strings and amounts many events share (skus, codes, buyers, prices) are kept once."""
     payload = OrderEvent.payload
+    # SQLite keeps a timestamp as UTC text: read as text, it is parsed by datetime.fromisoformat
+    # (C) instead of SQLAlchemy's pattern match, a fifth of the loading's cost.
+    text_times = connection.dialect.name == "sqlite"
+    occurred_at = type_coerce(OrderEvent.occurred_at, String) if text_times else OrderEvent.occurred_at
     query = select(
         OrderEvent.event_id,
         OrderEvent.type,
         OrderEvent.order_id,
-        OrderEvent.occurred_at,
+        occurred_at,
         payload["course_sku"].as_string(),
         payload["quantity"].as_string(),
         payload["amount"].as_string(),
@@ -307,7 +311,7 @@ def _database_events(connection: Connection, until: datetime | None) -> Iterator
     amounts: dict[Any, Decimal] = {}
     result = connection.execute(query.execution_options(yield_per=STREAM_ROWS))
     for rows in result.partitions():
-        for event_id, type_, order_id, occurred_at, sku, quantity, amount, buyer, ref in rows:
+        for event_id, type_, order_id, at, sku, quantity, amount, buyer, ref in rows:
             money = amounts.get(amount)
             if money is None:  # stored as text by the pipeline
                 money = amounts[amount] = to_decimal("0" if amount is None else amount)
@@ -316,7 +320,7 @@ def _database_events(connection: Connection, until: datetime | None) -> Iterator
                 type=types[type_],
                 order_id=order_id,
                 sku=shared.setdefault(sku, sku) if sku is not None else "",
-                at=occurred_at,
+                at=datetime.fromisoformat(at).replace(tzinfo=UTC) if text_times else at,
                 quantity=1 if quantity is None else int(quantity),
                 amount=money,
                 buyer=shared.setdefault(buyer, buyer) if buyer is not None else None,
