@@ -13,10 +13,20 @@ Time is SIMULATED for the sending: the sender's monotonic clock and sleep, and t
 clock, are one fake clock that jumps instead of waiting, so hours of pacing take a minute or
 two of real time. Rows become visible to the sender at their order's time (``not_before``).
 
-Two runs on the same orders:
+Three modes on the same orders, each run ``--runs`` times (the pacing jitter's seed changes
+between runs):
+  before. everything queued, relay lines coalesced 30 to a message and never digested (the
+     sender as it was): the baseline of the run;
   A. everything the burst queued — relay lines, and the "you earned …" DMs (one per payee per
-     order) that the sender serves in the same queue, in id order;
-  B. the relay lines alone (every other row set aside): what the room limits alone allow.
+     order) that the sender serves in the same queue — with the relay digest: a room whose
+     waiting lines are more than one message holds gets one digest of them all
+     (core.relay_digest);
+  B. the relay lines alone (every other row — the earned DMs too — set aside): what the room
+     limits alone allow.
+
+Aim: every order visible in its group (its own line, or a digest counting it) within 2 minutes,
+and the earned DMs still all sent. Prints min/median/max over the runs, the worst wait as a
+ratio to the baseline's, and /proc/loadavg.
 """
 
 from __future__ import annotations
@@ -36,14 +46,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, update  # noqa: E402
+from sqlalchemy import func, or_, select, update  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from bot.app import build_env, prepare  # noqa: E402
 from bot.base.config import load_settings  # noqa: E402
 from bot.base.context import FixedClock  # noqa: E402
 from bot.base.env import Env  # noqa: E402
 from bot.runtime.sender import OutboxSender  # noqa: E402
+from core.relay_digest import Digest  # noqa: E402
 from models import Course, OutboxMessage, RelayPush  # noqa: E402
+from models import outbox_queries as box  # noqa: E402
 from models.statuses import OutboxStatus  # noqa: E402
 from services.order_events import OrderEventIn  # noqa: E402
 from services.orders import handle_order_event  # noqa: E402
@@ -77,8 +90,10 @@ class Recorder:
     def __init__(self, time: SimTime):
         self.time = time
         self.sent: list[tuple[float, str, bool, int]] = []  # (at, target, room, rows in it)
+        self.digests = 0
 
     async def send_text(self, target, text, *, room, mentions=(), ref=None) -> str:
+        self.digests += "过去" in text and "分钟出单" in text
         self.sent.append((self.time.elapsed, target, room, len((ref or "").split(","))))
         return str(len(self.sent))
 
@@ -115,10 +130,20 @@ async def burst(env: Env, orders: int, seconds: float, seed: int) -> None:
             await handle_order_event(ctx, event)
 
 
-async def drain(env: Env, time: SimTime, seed: int) -> Recorder:
+class SenderBefore(OutboxSender):
+    """The sender before the digest: relay lines coalesced ``coalesce_max_lines`` at a time."""
+
+    async def _relay_group(
+        self, session: AsyncSession, first: box.Due, now: datetime
+    ) -> tuple[list[int], Digest | None]:
+        more = await box.coalescible_lines(session, self.account, first, now, self.max_lines - 1)
+        return [first.id, *more], None
+
+
+async def drain(env: Env, time: SimTime, seed: int, before: bool = False) -> Recorder:
     transport = Recorder(time)
     limits = env.settings.raw.outbox.limits
-    sender = OutboxSender(
+    sender = (SenderBefore if before else OutboxSender)(
         env,
         transport,
         limits,
@@ -153,7 +178,7 @@ def quantile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def report(env: Env, transport: Recorder, label: str) -> None:
+async def report(env: Env, transport: Recorder, label: str, detail: bool) -> dict[str, float]:
     async with env.db.reading() as session:
         relay = (
             await session.execute(
@@ -162,18 +187,47 @@ async def report(env: Env, transport: Recorder, label: str) -> None:
                 )
             )
         ).all()
+        earned = dict(
+            (
+                await session.execute(
+                    select(OutboxMessage.status, func.count())
+                    .where(OutboxMessage.template == "earned_dm")
+                    .group_by(OutboxMessage.status)
+                )
+            ).all()
+        )
+        last_dm = await session.scalar(
+            select(func.max(OutboxMessage.sent_at)).where(OutboxMessage.template == "earned_dm")
+        )
     per_room: dict[str, list[float]] = defaultdict(list)
     for target, created, sent in relay:
         per_room[target].append((sent - created).total_seconds())
     messages = Counter(target for _, target, room, _ in transport.sent if room)
-    lines = Counter()
+    lines: Counter[str] = Counter()
     for _, target, room, count in transport.sent:
         if room:
             lines[target] += count
     dms = sum(1 for _, _, room, _ in transport.sent if not room)
     span = transport.sent[-1][0] if transport.sent else 0.0
+    every = [w for waits in per_room.values() for w in waits]
+    figures = {
+        "messages": float(len(transport.sent)),
+        "digests": float(transport.digests),
+        "span": span,
+        "median": statistics.median(every) if every else 0.0,
+        "p95": quantile(every, 0.95) if every else 0.0,
+        "worst": max(every) if every else 0.0,
+        "earned sent": float(earned.get(OutboxStatus.SENT, 0)),
+        "earned queued": float(sum(earned.values())),
+        "last earned": (last_dm - START).total_seconds() if last_dm is not None else 0.0,
+    }
+    if not detail:
+        return figures
     print(f"\n{label}")
-    print(f"  sent {len(transport.sent):,} messages in {minutes(span)} of simulated time ({dms:,} of them DMs)")
+    print(
+        f"  sent {len(transport.sent):,} messages in {minutes(span)} of simulated time ({dms:,} of them DMs,"
+        f" {transport.digests:,} relay digests)"
+    )
     print(
         f"  {'room':<18} {'messages':>9} {'relay lines':>12} {'lines/msg':>10} {'median wait':>12} {'worst wait':>11}"
     )
@@ -183,12 +237,24 @@ async def report(env: Env, transport: Recorder, label: str) -> None:
             f"  {room:<18} {messages[room]:>9,} {lines[room]:>12,} {lines[room] / messages[room]:>10.1f}"
             f" {minutes(statistics.median(waits)):>12} {minutes(max(waits)):>11}"
         )
-    every = [w for waits in per_room.values() for w in waits]
     if every:
         print(
-            f"  order → its relay line sent: median {minutes(statistics.median(every))},"
-            f" p95 {minutes(quantile(every, 0.95))}, worst {minutes(max(every))}"
+            f"  order → visible in its group (its line or a digest): median {minutes(figures['median'])},"
+            f" p95 {minutes(figures['p95'])}, worst {minutes(figures['worst'])}"
         )
+    if figures["earned queued"]:
+        print(
+            f"  earned DMs: {figures['earned sent']:,.0f} of {figures['earned queued']:,.0f} rows sent,"
+            f" the last {minutes(figures['last earned'])} after the burst began"
+        )
+    return figures
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 async def main() -> None:
@@ -196,13 +262,15 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     settings = load_settings(ROOT / "config.yaml")
     limits = settings.raw.outbox.limits
     print(
         f"distbot relay bench: {args.orders:,} paid orders in {args.seconds:g} s across 3 brands, a push open in each;"
         f" limits account {limits.account_interval_seconds} s, room {limits.room_interval_seconds} s,"
-        f" jitter 0–{limits.jitter_seconds} s, {settings.raw.outbox.coalesce_max_lines} lines per message."
+        f" jitter 0–{limits.jitter_seconds} s, {settings.raw.outbox.coalesce_max_lines} lines per message;"
+        f" load {loadavg()}."
         "\nSending time is SIMULATED (a fake clock for the sender's monotonic/sleep and the root object's now)."
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -217,26 +285,52 @@ async def main() -> None:
             kinds = Counter((await session.scalars(select(OutboxMessage.template))).all())
         print("queued: " + ", ".join(f"{n:,} {name}" for name, n in kinds.most_common()))
 
-        for label, relay_only in (
-            ("A. everything queued (relay lines and DMs, one queue)", False),
-            ("B. relay lines alone", True),
-        ):
-            async with env.db.unit_of_work() as session:
-                await session.execute(
-                    update(OutboxMessage).values(status=OutboxStatus.QUEUED, sent_at=None, attempts=0)
-                )
-                if relay_only:  # set aside as dropped: the sender never takes those
+        modes = {
+            "before": ("before: everything queued, 30 lines a message, no digest (baseline)", False, True),
+            "A": ("A. everything queued (relay lines and DMs, one queue), with digests", False, False),
+            "B": ("B. relay lines alone (every other row set aside)", True, False),
+        }
+        results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+        for run in range(args.runs):
+            for mode, (label, relay_only, before) in modes.items():
+                async with env.db.unit_of_work() as session:
                     await session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.coalesce_key.is_(None))
-                        .values(status=OutboxStatus.DROPPED)
+                        update(OutboxMessage).values(status=OutboxStatus.QUEUED, sent_at=None, attempts=0)
                     )
-            sim = SimTime(START)
-            env.clock = sim
-            started = time.perf_counter()
-            transport = await drain(env, sim, args.seed)
-            await report(env, transport, label)
-            print(f"  (simulated in {time.perf_counter() - started:.1f} s of real time)")
+                    if relay_only:  # set aside as dropped, a status the sender never takes
+                        await session.execute(
+                            update(OutboxMessage)
+                            .where(
+                                or_(OutboxMessage.coalesce_key.is_(None), ~OutboxMessage.coalesce_key.like("relay:%"))
+                            )
+                            .values(status=OutboxStatus.DROPPED)
+                        )
+                sim = SimTime(START)
+                env.clock = sim
+                started = time.perf_counter()
+                transport = await drain(env, sim, args.seed + run, before=before)
+                results[mode].append(await report(env, transport, label, detail=run == 0))
+                if run == 0:
+                    print(f"  (simulated in {time.perf_counter() - started:.1f} s of real time)")
+        print(f"\nover {args.runs} runs (min / median / max); load {loadavg()}")
+        for mode, (label, _, _) in modes.items():
+            rows = results[mode]
+
+            def span(key: str, rows: list[dict[str, float]] = rows) -> str:
+                values = [r[key] for r in rows]
+                return " / ".join(minutes(v) for v in (min(values), statistics.median(values), max(values)))
+
+            ratio = statistics.median(
+                r["worst"] / b["worst"] for r, b in zip(rows, results["before"], strict=True) if b["worst"]
+            )
+            print(f"  {label}")
+            print(
+                f"    messages {statistics.median(r['messages'] for r in rows):,.0f}"
+                f" ({statistics.median(r['digests'] for r in rows):,.0f} digests);"
+                f" order → visible: median {span('median')}, worst {span('worst')} ({ratio:.3f}× the baseline's worst);"
+                f" earned DMs sent {min(r['earned sent'] for r in rows):,.0f}/{rows[0]['earned queued']:,.0f},"
+                f" the last after {span('last earned')}"
+            )
         await env.db.dispose()
 
 

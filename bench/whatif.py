@@ -1,15 +1,27 @@
-"""Plan what-if: order events replayed per second, for generated histories.
+"""Plan what-if: order events replayed per second, for generated histories, and the memory a
+replay takes per event.
 
     .venv/bin/python bench/whatif.py [--orders 100000] [--distributors 5000] [--no-end-to-end] [--repeat 3]
+                                     [--memory 100000,300000] [--held]
 
 Generates a platform on the demo configuration: distributors in a recruiter tree (a few A at
 the roots, B and C below, some of them shop customers too), buyers arriving through codes,
 and events over 90 days on every demo course — paid orders, refunds (~5%), CPA trials
 qualifying, check-ins completed. Then measures, in one run (best of ``--repeat`` runs each):
 
-- core: :func:`core.whatif.replay` alone, three plans at once (configured, team, sales);
+- core: :func:`core.whatif.replay` alone, three plans at once (configured, team, sales), on
+  the events in a list: the baseline;
 - end to end: ``distbot whatif --json --chart`` on an SQLite file holding those
-  distributors and events (read-only open, loading, replay, report, chart).
+  distributors and events (read-only open, events streamed from the database, replay,
+  report, chart), as a ratio to the core's rate (aim: ≥ 0.8);
+- memory: for each size of ``--memory`` (orders), a fresh process runs the load and the
+  replay of ``distbot whatif`` (services.whatif.gather) on such a database and reports the
+  peak of what they allocate (tracemalloc, started after the imports) and its peak resident
+  memory (ru_maxrss, the interpreter and libraries included); the slope between two sizes is
+  the memory per event (aim: ≤ 700 B). With ``--held``, the same with the events first
+  gathered in a list shows what streaming saves.
+
+Min/median/max over ``--repeat`` runs, with /proc/loadavg.
 """
 
 from __future__ import annotations
@@ -18,10 +30,15 @@ import argparse
 import asyncio
 import contextlib
 import io
+import json
 import random
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -86,18 +103,30 @@ def generate(orders: int, distributors: int, seed: int = 7) -> tuple[list[Member
     return members, events
 
 
-def bench_core(members: list[Member], events: list[Event], repeat: int) -> float:
+def spread(values: list[float], fmt: str) -> str:
+    return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def bench_core(members: list[Member], events: list[Event], repeat: int) -> list[float]:
+    """Events per second of the core replay, one figure per run."""
     settings = load_settings(ROOT / "config.yaml")
     plans = resolve_plans(settings, PLANS, None)
-    elapsed = float("inf")
+    rates = []
     for _ in range(repeat):
         started = time.perf_counter()
         result = replay(members, events, plans, terms_of(settings))
-        elapsed = min(elapsed, time.perf_counter() - started)
+        rates.append(len(events) / (time.perf_counter() - started))
     paid = ", ".join(f"{o.plan.name} {o.paid:,}" for o in result.plans)
-    print(f"core replay: {len(events):,} events in {elapsed:.2f} s = {len(events) / elapsed:,.0f} events/s")
-    print(f"  ({result.orders:,} orders, {len(result.upgrades):,} upgrades; paid: {paid})")
-    return elapsed
+    print(f"core replay: {len(events):,} events, {spread(rates, ',.0f')} events/s (min / median / max)")
+    print(f"  ({result.orders:,} orders, {len(result.upgrades):,} upgrades; paid: {paid}); load {loadavg()}")
+    return rates
 
 
 async def write_database(url: str, members: list[Member], events: list[Event]) -> None:
@@ -148,27 +177,79 @@ def _row(e: Event) -> dict[str, object]:
     }
 
 
-def bench_end_to_end(members: list[Member], events: list[Event], repeat: int) -> float:
-    with tempfile.TemporaryDirectory() as workdir:
-        url = f"sqlite+aiosqlite:///{Path(workdir) / 'bench.db'}"
-        asyncio.run(write_database(url, members, events))
-        text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace("sqlite+aiosqlite:///distbot.db", url)
-        config = Path(workdir) / "config.yaml"
-        config.write_text(text, encoding="utf-8")
-        argv = ["whatif", "--config", str(config), "--json", "--no-progress", "--chart", str(Path(workdir) / "c.png")]
-        for plan in PLANS:
-            argv += ["--plan", plan]
-        elapsed = float("inf")
-        for _ in range(repeat):
-            out = io.StringIO()
-            started = time.perf_counter()
-            with contextlib.redirect_stdout(out):
-                code = main(argv)
-            elapsed = min(elapsed, time.perf_counter() - started)
-    assert code == 0, out.getvalue()[-2000:]
-    print(f"end to end (distbot whatif --json --chart, SQLite): {len(events):,} events in {elapsed:.2f} s")
-    print(f"  = {len(events) / elapsed:,.0f} events/s")
-    return elapsed
+def database_with(workdir: Path, orders: int, distributors: int) -> tuple[Path, int]:
+    """An SQLite database and its configuration holding a generated history; the events count."""
+    members, events = generate(orders, distributors)
+    url = f"sqlite+aiosqlite:///{workdir / f'bench-{orders}.db'}"
+    asyncio.run(write_database(url, members, events))
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace("sqlite+aiosqlite:///distbot.db", url)
+    config = workdir / f"config-{orders}.yaml"
+    config.write_text(text, encoding="utf-8")
+    return config, len(events)
+
+
+def bench_end_to_end(config: Path, events: int, repeat: int) -> list[float]:
+    argv = ["whatif", "--config", str(config), "--json", "--no-progress", "--chart", str(config.parent / "c.png")]
+    for plan in PLANS:
+        argv += ["--plan", plan]
+    rates = []
+    for _ in range(repeat):
+        out = io.StringIO()
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(out):
+            code = main(argv)
+        rates.append(events / (time.perf_counter() - started))
+        assert code == 0, out.getvalue()[-2000:]
+    print(f"end to end (distbot whatif --json --chart, SQLite): {events:,} events, {spread(rates, ',.0f')} events/s")
+    return rates
+
+
+def memory_child(config: str, hold: bool) -> None:
+    """In a fresh process: the load and replay of distbot whatif; prints the peak RSS."""
+    import services.whatif as whatif
+
+    if hold:  # the events gathered in a list first, as before they were streamed
+        stream = whatif._database_events
+        whatif._database_events = lambda connection, until: iter(list(stream(connection, until)))  # type: ignore[assignment]
+    settings = load_settings(Path(config))
+    tracemalloc.start()  # after the imports: what the load and the replay allocate
+    result, inputs, _, _ = whatif.gather(settings, PLANS, None, None, None, None, progress=False)
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"peak": peak, "traced": traced, "events": inputs.span.count, "orders": result.orders}))
+
+
+def measure_memory(config: Path, hold: bool) -> dict[str, int]:
+    argv = [sys.executable, __file__, "--memory-child", str(config)] + (["--hold"] if hold else [])
+    return dict(json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout.splitlines()[-1]))
+
+
+def bench_memory(workdir: Path, sizes: list[int], distributors: int, held: bool) -> None:
+    found: dict[bool, list[dict[str, int]]] = {False: [], True: []}
+    for orders in sizes:
+        config, _ = database_with(workdir, orders, distributors)
+        for hold in (False, True) if held else (False,):
+            m = measure_memory(config, hold)
+            found[hold].append(m)
+            how = "events held in a list" if hold else "streamed"
+            print(
+                f"memory: {orders:,} orders = {m['events']:,} events, {how}: peak traced {m['traced'] / 2**20:,.1f} MiB"
+                f" ({m['traced'] / m['events']:,.0f} B per event), peak RSS {m['peak'] / 2**20:,.0f} MiB"
+                f" (interpreter and libraries included); load {loadavg()}"
+            )
+    for hold in (False, True):
+        if not found[hold]:
+            continue
+        small, big = found[hold][0], found[hold][-1]
+        if big["events"] > small["events"]:
+            events = big["events"] - small["events"]
+            how = "events held in a list" if hold else "streamed"
+            print(
+                f"memory per event ({how}, slope {small['events']:,} → {big['events']:,} events):"
+                f" traced {(big['traced'] - small['traced']) / events:,.0f} B,"
+                f" RSS {(big['peak'] - small['peak']) / events:,.0f} B"
+            )
 
 
 def run() -> None:
@@ -176,17 +257,39 @@ def run() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--distributors", type=int, default=5_000)
     parser.add_argument("--no-end-to-end", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (default 3)")
+    parser.add_argument("--memory", default="100000,300000", help="orders at which to measure memory ('' for none)")
+    parser.add_argument("--held", action="store_true", help="measure memory with the events held in a list too")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    parser.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child, args.hold)
+        return
+    print(f"distbot what-if bench; load {loadavg()}")
     started = time.perf_counter()
     members, events = generate(args.orders, args.distributors)
     print(
         f"generated {len(members):,} distributors, {args.orders:,} orders = {len(events):,} events"
         f" in {time.perf_counter() - started:.1f} s"
     )
-    bench_core(members, events, args.repeat)
-    if not args.no_end_to_end:
-        bench_end_to_end(members, events, args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        if args.no_end_to_end:
+            bench_core(members, events, args.repeat)
+        else:  # each run: the core, then end to end at once, so a ratio's two figures share the load
+            config, count = database_with(workdir, args.orders, args.distributors)
+            core: list[float] = []
+            e2e: list[float] = []
+            for _ in range(args.repeat):
+                core += bench_core(members, events, 1)
+                e2e += bench_end_to_end(config, count, 1)
+            print(f"core: {spread(core, ',.0f')} events/s; end to end: {spread(e2e, ',.0f')} events/s")
+            ratios = [e / c for e, c in zip(e2e, core, strict=True)]
+            print(f"end to end / core, run by run: {spread(ratios, '.2f')} (aim ≥ 0.80); load {loadavg()}")
+        sizes = [int(n) for n in args.memory.split(",") if n.strip()]
+        if sizes:
+            bench_memory(workdir, sizes, args.distributors, args.held)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ from services import material
 from services.catalog import seed_demo, sync_catalog
 from services.colearning import ColearningChanged
 from services.membership import sync_rooms_at_start
+from services.outbox import prune_sent
 from services.settlement import settle_pass
 
 __all__ = ["StartupError", "build_env", "prepare", "serve", "web_app"]
@@ -252,7 +253,8 @@ def middlewares(env: Env, metrics: EventMetrics) -> list[Middleware]:
 
 
 def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None:
-    """The settlement pass and the material post, each kept alive through database outages."""
+    """The settlement pass, the outbox's pruning of sent rows and the material post, each kept
+    alive through database outages."""
     cap = float(env.settings.raw.runtime.retry_max_seconds)
 
     def next_run(job_id: str) -> Callable[[], datetime | None]:
@@ -269,6 +271,19 @@ def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None
         args=[env],
         minutes=env.settings.raw.settlement.run_every_minutes,
         id="settlement",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=at_start,
+    )
+    prune = Retrying("outbox pruning", prune_sent, cap=cap, next_run=next_run("outbox-prune"))
+    health.jobs.append(prune)
+    scheduler.add_job(
+        prune.run,
+        "interval",
+        args=[env],
+        minutes=env.settings.raw.outbox.prune_every_minutes,
+        id="outbox-prune",
         replace_existing=True,
         max_instances=1,
         coalesce=True,

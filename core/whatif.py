@@ -35,7 +35,7 @@ is refunded → C −48.00, B −2.40; pool net 120.00 = 96.00 + 4.80 + 19.20 ke
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -85,7 +85,7 @@ def starting_level(current: str, joined_at: datetime | None, start: datetime | N
 
 def replay(
     members: Sequence[Member],
-    events: Sequence[Event],
+    events: Iterable[Event],
     plans: Sequence[CommissionPlan],
     terms: Terms,
     *,
@@ -93,7 +93,10 @@ def replay(
     until: datetime | None = None,
     on_progress: Callable[[int], object] | None = None,
 ) -> Replay:
-    """Replay ``events`` (stable-sorted by time) under every plan; see the module docstring.
+    """Replay ``events`` under every plan; see the module docstring. A sequence (a list) is
+    stable-sorted by time first; any other iterable — a stream read from the database in
+    replay order — is taken as it comes and never held whole, so memory grows with the replay's
+    state, not with the events: an event earlier than the one before it raises ValueError.
     ``on_progress(n)`` is told every few thousand events how many more were done."""
     world = MemoryOrders(members, plans, terms, start)
     return _run(world, events, terms, start, until, on_progress)
@@ -104,7 +107,7 @@ PROGRESS_EVERY = 4096
 
 def _run(
     world: MemoryOrders,
-    events: Sequence[Event],
+    events: Iterable[Event],
     terms: Terms,
     start: datetime | None,
     until: datetime | None,
@@ -113,7 +116,8 @@ def _run(
     replayed: defaultdict[str, int] = defaultdict(int)
     skipped: defaultdict[str, int] = defaultdict(int)
     warm_up = done = 0
-    for event in sorted(events, key=lambda e: e.at):
+    ordered = sorted(events, key=lambda e: e.at) if isinstance(events, Sequence) else _in_order(events)
+    for event in ordered:
         done += 1
         if on_progress is not None and done % PROGRESS_EVERY == 0:
             on_progress(PROGRESS_EVERY)
@@ -154,3 +158,13 @@ def _run(
         population=population,
         plans=outcomes,
     )
+
+
+def _in_order(events: Iterable[Event]) -> Iterator[Event]:
+    """A stream of events, checked to come in time order (what sorting a list would give)."""
+    last: datetime | None = None
+    for event in events:
+        if last is not None and event.at < last:
+            raise ValueError(f"event {event.event_id} at {event.at} comes after one at {last}: not in time order")
+        last = event.at
+        yield event

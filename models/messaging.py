@@ -13,6 +13,7 @@ from models.base import Base, UTCDateTime, utcnow
 from models.statuses import EnumString, OutboxStatus
 
 QUEUED = text(f"status = '{OutboxStatus.QUEUED}'")
+SENT = text(f"status = '{OutboxStatus.SENT}'")
 # Kinds sent to a person but paced as posts to their room (``payload["room"]``).
 ROOM_KINDS = ("room_add", "room_invite")
 
@@ -30,9 +31,17 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index(None, "status", "account", "not_before"),
-        # The sender's read: one account's queued rows by priority, then room posts, then age.
-        # Partial, so the sent history (most of the table) is not in it.
-        Index(None, "account", "priority", "target_is_room", "id", sqlite_where=QUEUED, postgresql_where=QUEUED),
+        # A target's queued rows in order: "which lines coalesce before the target's next other
+        # message?".
+        Index("ix_outbox_queued_target", "account", "target", "id", sqlite_where=QUEUED, postgresql_where=QUEUED),
+        # "Is an earlier row of this target waiting out a retry?", asked of every candidate row:
+        # a seek to the target's rows due later, which are few, instead of a walk over all its
+        # earlier rows (a room's backlog of relay lines).
+        Index(
+            "ix_outbox_queued_waiting", "account", "target", "not_before", sqlite_where=QUEUED, postgresql_where=QUEUED
+        ),
+        # Pruning the sent history after outbox.keep_sent_days (services.outbox.prune_sent).
+        Index("ix_outbox_sent_at", "sent_at", sqlite_where=SENT, postgresql_where=SENT),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +60,20 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The sender's pick: one account's queued rows by priority, then room posts (DESC, as the query
+# orders them, so no sort), then age. Partial, so the sent history (most of the table) is not in
+# it: the pick walks this index and stops at the first row it may send.
+Index(
+    "ix_outbox_queued_next",
+    OutboxMessage.account,
+    OutboxMessage.priority,
+    OutboxMessage.target_is_room.desc(),
+    OutboxMessage.id,
+    sqlite_where=QUEUED,
+    postgresql_where=QUEUED,
+)
 
 
 class OutboxDrop(Base):

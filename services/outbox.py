@@ -1,9 +1,11 @@
 """The outbox as ops see it (:func:`overview`), and what they do with the messages the sender
-gave up on: send a dead or uncertain one again, or drop it so it is never sent."""
+gave up on: send a dead or uncertain one again, or drop it so it is never sent; the sent
+history's retention (:func:`prune_sent`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import logging
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -11,12 +13,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
 from bot.base.context import Context
+from bot.base.env import Env
 from bot.base.outbox import DROP_REASONS, drops_on
 from bot.base.priorities import Priority
+from models import outbox_queries as box
 from models.base import rowcount
 from models.messaging import OutboxMessage
 from models.statuses import FOR_OPS, OutboxStatus
 from services.errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
+
+
+async def prune_sent(env: Env, batch: int = 5000) -> int:
+    """Delete the rows sent more than ``outbox.keep_sent_days`` ago, ``batch`` per transaction,
+    so the table holds the queue and recent history rather than every message ever sent; returns
+    how many went. Safe in several processes at once (a row is deleted once, whoever does it)."""
+    days = env.settings.raw.outbox.keep_sent_days
+    if days is None:
+        return 0
+    before = env.clock.now() - timedelta(days=days)
+    pruned = 0
+    while True:
+        async with env.db.unit_of_work() as session:
+            count = await box.prune_sent(session, before, batch)
+        pruned += count
+        if count < batch:
+            break
+    if pruned:
+        log.info("outbox: %d message(s) sent before %s deleted (outbox.keep_sent_days %d)", pruned, before, days)
+    return pruned
 
 
 async def resolve(ctx: Context, message_id: int, *, retry: bool) -> OutboxMessage:

@@ -29,6 +29,12 @@ SAMPLES: dict[str, dict] = {
         "lines": [{"kind": "seller", "amount": Decimal("-48.00"), "after_settlement": False}],
     },
     "relay_line": {"number": 3, "seller": "李娜", "course": "星火思维秋季课", "quantity": 2},
+    "relay_digest": {
+        "minutes": 1,
+        "orders": 312,
+        "units": 312,
+        "top": [{"seller": "李娜", "orders": 120}, {"seller": "张伟", "orders": 80}, {"seller": "王芳", "orders": 60}],
+    },
     "red_packet_announcement": {"course": "星火思维秋季课", "threshold": 100, "stock": 99, "brand": "星火思维"},
     "red_packet_manager_dm": {
         "course": "星火思维秋季课",
@@ -46,6 +52,7 @@ EXPECTED = {
     "earned_dm": "销售佣金：144.00 元",
     "clawback_dm": "-48.00 元（结算前取消）",
     "relay_line": "3. 李** 出单 星火思维秋季课 ×2",
+    "relay_digest": "过去 1 分钟出单 312 单，前三名：李** 120 单、张** 80 单、王** 60 单",
     "red_packet_announcement": "库存降到 100 份及以下（现余 99 份）！",
     "red_packet_manager_dm": (
         "库存降到 100 份及以下（现余 99 份），群里已宣布红包。\n请在 星火思维推广1群、星火思维推广2群"

@@ -44,6 +44,7 @@ async def queue(services, *rows: dict) -> None:
                     text=row.get("text", "hi"),
                     payload=row.get("payload", {}),
                     coalesce_key=row.get("key"),
+                    priority=row.get("priority", 3),
                     created_at=START,
                     not_before=START,
                 )
@@ -227,3 +228,85 @@ async def test_a_dm_behind_a_long_backlog_of_waiting_group_posts_still_goes_out(
     await sender.send_next()
 
     assert [s.target for s in transport.sent] == ["room-1", "wx-lina"]
+
+
+async def test_a_room_never_waits_behind_another_rooms_backlog_waiting_its_turn(services):
+    # 250 posts for room-1 come first in the queue; room-2's one post comes after all of them
+    await queue(services, *({"target": "room-1", "room": True, "text": f"{i}. 李** 出单"} for i in range(250)))
+    await queue(services, {"target": "room-2", "room": True, "text": "🧧 红包"})
+    transport, time = FakeTransport(), FakeTime()
+    sender = sender_for(services, transport, time)
+
+    await sender.send_next()  # room-1's first post; room-1 now waits 8 s
+    time.now = sender.account_ready  # the account may send again, room-1 not yet
+    await sender.send_next()
+
+    assert [(s.target, s.text) for s in transport.sent] == [("room-1", "0. 李** 出单"), ("room-2", "🧧 红包")]
+
+
+async def test_a_room_add_waits_for_its_rooms_turn_while_another_rooms_post_goes(services):
+    await queue(
+        services,
+        {"target": "room-1", "room": True, "text": "r1", "priority": 0},
+        {"target": "wx-lina", "kind": "room_add", "payload": {"room": "room-1"}, "priority": 2},
+        {"target": "room-2", "room": True, "text": "r2", "priority": 3},
+    )
+    transport, time = FakeTransport(), FakeTime()
+    sender = sender_for(services, transport, time)
+
+    await sender.send_next()
+    time.now = sender.account_ready  # room-1 (and so its room add) waits its turn
+    await sender.send_next()
+
+    assert [s.kind for s in transport.sent] == ["text", "text"]
+    assert [s.target for s in transport.sent] == ["room-1", "room-2"]
+
+
+async def test_nothing_due_means_the_sender_says_so_even_while_a_room_waits_its_turn(services):
+    await queue(services, {"target": "room-1", "room": True, "text": "r1"})
+    transport, time = FakeTransport(), FakeTime()
+    sender = sender_for(services, transport, time)
+
+    assert await sender.send_next() == 0.0
+    assert await sender.send_next() is None
+
+
+def relay_lines(numbers: range, room: str = "room-1") -> list[dict]:
+    seller = {"seller": "李娜", "course": "星火思维秋季课", "quantity": 1}
+    return [
+        {
+            "target": room,
+            "room": True,
+            "text": f"{n}. 李** 出单",
+            "key": f"relay:{room}",
+            "priority": 0,
+            "payload": {"line": {**seller, "number": n}},
+        }
+        for n in numbers
+    ]
+
+
+async def test_a_burst_of_relay_lines_goes_out_as_one_digest_then_the_red_packet_it_triggered_then_later_lines(
+    services,
+):
+    await queue(services, *relay_lines(range(1, 51)))
+    await queue(services, {"target": "room-1", "room": True, "text": "🧧 红包", "priority": 0})
+    await queue(services, *relay_lines(range(51, 54)))
+    transport = FakeTransport()
+
+    await drain(sender_for(services, transport))
+
+    digest, red_packet, later = (s.text for s in transport.sent)
+    assert "过去 1 分钟出单 50 单，前三名：李** 50 单" in digest
+    assert red_packet == "🧧 红包"
+    assert later == "51. 李** 出单\n52. 李** 出单\n53. 李** 出单"
+    assert set((await statuses(services)).values()) == {"sent"}
+
+
+async def test_relay_lines_that_fit_one_message_go_as_lines_not_as_a_digest(services):
+    await queue(services, *relay_lines(range(1, 31)))
+    transport = FakeTransport()
+
+    await drain(sender_for(services, transport))
+
+    assert [s.text for s in transport.sent] == ["\n".join(f"{n}. 李** 出单" for n in range(1, 31))]

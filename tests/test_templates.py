@@ -4,6 +4,7 @@ data is printed as it is, never evaluated."""
 from __future__ import annotations
 
 import importlib
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -66,3 +67,18 @@ def test_amounts_render_to_the_fen_with_thousands_separators_and_times_in_shangh
     text = Renderer(tmp_path).render("t", {"a": Decimal("12345.5"), "at": datetime(2026, 11, 25, 2, 0, tzinfo=UTC)})
 
     assert text == "12,345.50 2026-11-25 10:00"
+
+
+def test_a_template_edited_on_disk_is_used_within_a_second_not_looked_up_at_every_message(tmp_path):
+    clock = [100.0]
+    renderer = Renderer(tmp_path, monotonic=lambda: clock[0])
+    path = tmp_path / "t.txt.j2"
+    path.write_text("旧 {{ a }}", encoding="utf-8")
+    assert renderer.render("t", {"a": 1}) == "旧 1"
+
+    path.write_text("新 {{ a }}", encoding="utf-8")
+    os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 10))  # a later mtime, whatever the filesystem
+    clock[0] += 0.5
+    assert renderer.render("t", {"a": 2}) == "旧 2"
+    clock[0] += 0.6
+    assert renderer.render("t", {"a": 3}) == "新 3"

@@ -13,7 +13,7 @@ import bot.base.poster
 from bot.cli.whatif_chart import nice_step, render_chart, short
 from bot.cli.whatif_report import build_report
 from core.whatif import replay
-from services.whatif import Inputs
+from services.whatif import EventSpan, Inputs
 from tests.core.test_whatif import HISTORY, MEMBERS, SALES, TEAM, TERMS
 from tests.support import demo_settings
 
@@ -21,7 +21,9 @@ from tests.support import demo_settings
 def report() -> dict:
     result = replay(MEMBERS, HISTORY, [TEAM, SALES], TERMS)
     people = {m.id: (m.code, m.name or m.code) for m in MEMBERS}
-    inputs = Inputs(MEMBERS, HISTORY, people, {m.id: m.level for m in MEMBERS}, {}, [], "history")
+    events = sorted(HISTORY, key=lambda e: e.at)
+    levels = {m.id: m.level for m in MEMBERS}
+    inputs = Inputs(MEMBERS, events, len(events), EventSpan.of(events), people, levels, {}, [], "history")
     return build_report(demo_settings(), result, inputs, [TEAM, SALES], None, Decimal("100.00"))
 
 

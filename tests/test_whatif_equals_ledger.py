@@ -6,7 +6,7 @@ the course bound to them; refunds partial, repeated and too large; CPA qualifica
 check-ins; gaps that let the fan lock's protection lapse; a course with little stock). The live
 side takes them one transaction each through :func:`services.orders.process_event`, on the
 test database; the replay takes the same stream as ``distbot whatif --orders FILE.csv`` does
-— a CSV loaded by :func:`services.whatif.load`, replayed by :func:`services.whatif.run_replay`.
+— a CSV loaded by :func:`services.whatif.gather_inputs`, replayed by :func:`services.whatif.run_replay`.
 A replay keeps no stock, so the orders the shop could not sell (the pipeline refused them
 for stock) are not in its file.
 """
@@ -38,7 +38,7 @@ from services.errors import Duplicate, ServiceError
 from services.order_events import OrderEventIn
 from services.order_file import COLUMNS
 from services.orders import process_event
-from services.whatif import load, resolve_plans, run_replay
+from services.whatif import gather_inputs, resolve_plans, run_replay
 from tests.support import PG_URL, START, Databases, edited_settings, running_services
 
 # Upgrades and entry by purchase within reach of a short stream; the box nearly sold out.
@@ -202,7 +202,7 @@ async def run_live(
                 update={"database": SETTINGS.raw.database.model_copy(update={"url": env.db.url})}
             ),
         )
-        inputs, _ = await load(configured, csv_path, None, None)
+        inputs = await gather_inputs(configured, csv_path, None, None, lambda read, _: read)
     members = [dataclasses.replace(m, level=levels.get(int(m.id), m.level)) for m in inputs.members]
     return Live(ledger, refused, sold_out), dataclasses.replace(inputs, members=members)
 

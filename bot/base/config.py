@@ -123,6 +123,10 @@ class OutboxSettings(_Model):
     # Queued rows of the lowest priority (menus, how-to-join, "稍后再试") one helper account may
     # hold; a new one beyond it is not queued, and counted (GET /api/outbox). None: no cap.
     low_priority_cap: int | None = Field(200, ge=1)
+    # Sent rows are deleted this many days after they were sent (None: kept for ever), every
+    # prune_every_minutes; dead, uncertain and dropped rows stay for ops whatever their age.
+    keep_sent_days: int | None = Field(30, ge=1)
+    prune_every_minutes: int = Field(60, ge=1)
 
 
 class TransportSettings(_Model):

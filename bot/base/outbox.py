@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
@@ -36,6 +36,7 @@ from models.messaging import OutboxDrop, OutboxMessage
 from models.statuses import OutboxStatus
 from models.upsert import upsert
 
+OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
 # Messages not sent on purpose (models.messaging.OutboxDrop), not to be confused with rows ops
 # dropped (models.statuses.OutboxStatus.DROPPED), which were queued once.
 DROP_REASONS = ("cap", "limit", "repeat")
@@ -106,7 +107,9 @@ class _Queued:
         if rows and self.cap is not None:
             rows = await _within_cap(self.session, rows, self.cap, self.withheld)
         if rows:
-            await self.session.execute(insert(OutboxMessage), rows)
+            # The table, not the mapped class: a plain executemany, without the ORM's bulk path
+            # (a third of the cost per row in bench/dispatch.py).
+            await self.session.execute(insert(OUTBOX_TABLE), rows)
         if self.withheld:
             await _count(self.session, self.day, self.withheld)
 
@@ -184,7 +187,10 @@ async def drops_on(session: AsyncSession, day: date) -> list[OutboxDrop]:
 async def post_to_brand_groups(
     ctx: Context, brand_id: str, template: str, data: dict[str, Any], *, coalesce: str | None = None
 ) -> list[BrandGroup]:
-    """Queue the same message for every group of the brand; returns the groups."""
+    """Queue the same message for every group of the brand; returns the groups. A coalesced
+    message (a relay line) carries its data in ``payload["line"]`` (JSON values only): when
+    a burst queues more lines than a message holds, the sender posts their digest
+    (core.relay_digest) and reads the sellers from there."""
     groups = await q.brand_groups(ctx.session, brand_id)
     for group in groups:
         queue_text(
@@ -195,6 +201,7 @@ async def post_to_brand_groups(
             template=template,
             data=data,
             coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
+            payload={"line": dict(data)} if coalesce else None,
         )
     return groups
 

@@ -31,6 +31,7 @@ LOW = Priority.MENU  # the tier capped per account
 _TIERS: dict[Priority, tuple[str, ...]] = {
     Priority.LIVE: (
         "relay_line",
+        "relay_digest",  # composed by the sender from queued relay lines, which are LIVE
         "relay_started",
         "relay_final",
         "relay_top",

@@ -7,13 +7,14 @@ reach Python internals. User text only ever arrives as data, never as template s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined, Undefined
+from jinja2 import FileSystemLoader, StrictUndefined, Template, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from core.money import to_decimal, yuan
@@ -32,9 +33,21 @@ def yuan_filter(value: Any) -> str:
     return yuan(to_decimal(value))
 
 
+RECHECK_SECONDS = 1.0  # how soon a template edited on disk is used
+
+
 class Renderer:
-    def __init__(self, directory: Path = TEMPLATES, timezone: str = "Asia/Shanghai"):
+    def __init__(
+        self,
+        directory: Path = TEMPLATES,
+        timezone: str = "Asia/Shanghai",
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.directory = directory
+        self.monotonic = monotonic
+        # name → (template, when its file was last checked): Jinja checks the file (a stat)
+        # at every get_template; at thousands of messages a second, once a second is enough.
+        self._templates: dict[str, tuple[Template, float]] = {}
         self.timezone = ZoneInfo(timezone)
         self.env = SandboxedEnvironment(
             loader=FileSystemLoader(str(directory)),
@@ -56,7 +69,7 @@ class Renderer:
         return value.astimezone(self.timezone).strftime(fmt)
 
     def render(self, name: str, data: Mapping[str, Any] | None = None) -> str:
-        template = self.env.get_template(name + SUFFIX)  # reloaded when ops edit the file
+        template = self._template(name)
         same = self._by_identity.get((name, id(data)))
         if same is not None and same[0] is data and same[1] is template:
             return same[2]  # the very same data object as last time (e.g. the menu's)
@@ -73,6 +86,16 @@ class Renderer:
             self._cache[key] = (template, text)
             self._by_identity[(name, id(data))] = (data, template, text)
         return text
+
+    def _template(self, name: str) -> Template:
+        """The template, reloaded within ``RECHECK_SECONDS`` when ops edit its file."""
+        now = self.monotonic()
+        known = self._templates.get(name)
+        if known is not None and now - known[1] < RECHECK_SECONDS:
+            return known[0]
+        template = self.env.get_template(name + SUFFIX)
+        self._templates[name] = (template, now)
+        return template
 
     def names(self) -> list[str]:
         return sorted(

@@ -79,7 +79,9 @@ def users_add(args: argparse.Namespace) -> int:
                 if unknown:
                     return f"no brand has the id {', '.join(map(repr, unknown))} (brands: {', '.join(sorted(known))})"
                 user = await add_user(session, args.name, password, args.role, args.brand)
-                ctx = Context(session, env.settings, env.renderer, env.clock.now(), UnitOfWork(session), env.kept, cli_actor())
+                ctx = Context(
+                    session, env.settings, env.renderer, env.clock.now(), UnitOfWork(session), env.kept, cli_actor()
+                )
                 audit.record(
                     ctx,
                     "settings",

@@ -49,7 +49,7 @@ def build_report(
         for m in inputs.members
         if levels_at and not (m.joined_at and m.joined_at > levels_at) and inputs.level_since[m.id] > levels_at
     )
-    first, last = (inputs.events[0].at, inputs.events[-1].at) if inputs.events else (None, None)
+    first, last = inputs.span.first, inputs.span.last
     report: dict[str, Any] = {
         "source": inputs.source,
         "timezone": settings.raw.platform.timezone,

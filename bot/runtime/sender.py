@@ -6,9 +6,11 @@ after, so a crash re-sends at most the one message in flight; rows left ``sendin
 up again at start. Sends keep a minimum gap per account and per room, each with random jitter
 (WeChat publishes no limit and restricts accounts at low volumes). Rows queued with the same
 coalesce key for the same target (relay lines of a room, "you earned" DMs to a person) go out
-as one message. Rows go by priority (bot.base.priorities), then group posts before DMs when both
-are due. Transport errors are retried with doubling backoff; after ``max_attempts`` (or an
-error that cannot succeed) the row is dead-lettered for ops to look at.
+as one message; relay lines beyond what one message holds go as one digest of them all
+(core.relay_digest: "过去 1 分钟出单 312 单，前三名 …"). Rows go by priority (bot.base.priorities),
+then group posts before DMs when both are due. Transport errors are retried with doubling
+backoff; after ``max_attempts`` (or an error that cannot succeed) the row is dead-lettered for
+ops to look at.
 
 One target (a room, a person) gets its messages of one priority in the order they were queued,
 which is the order of their causes — an order's relay line before the red packet it triggered: a row
@@ -34,7 +36,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,11 +45,14 @@ from bot.base.config import RateLimits
 from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
 from bot.base.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
+from core.relay_digest import Digest, PendingLine, digest_of
 from models import outbox_queries as box
 from models.messaging import ROOM_KINDS, OutboxMessage
 from models.statuses import OutboxStatus
 
 log = logging.getLogger(__name__)
+RELAY = "relay:"  # the coalesce key of a push's relay lines (bot.base.outbox.post_to_brand_groups)
+DIGEST_MAX_LINES = 20_000  # lines one digest stands for at most (a bound on what one read loads)
 
 
 class OutboxSender:
@@ -180,52 +185,65 @@ class OutboxSender:
         """Send one message if one is due. Returns 0 after a send (or a lost claim), the
         seconds until a room may take its next message, the poll interval when the transport
         was not connected after all, or None when nothing is due."""
-        now = self.env.clock.now()
+        now, mono = self.env.clock.now(), self.monotonic()
+        # Rooms still waiting their turn are left out by the pick itself: another room's row
+        # (or a DM) goes meanwhile, however many rows the waiting rooms hold.
+        self.room_ready = {room: at for room, at in self.room_ready.items() if at > mono}
+        digest: Digest | None = None
         async with self.env.db.reading() as session:
-            rows = await box.due_rows(session, self.account, now)
-        if not rows:
-            return None
-        mono = self.monotonic()
-        ready = next((r for r in rows if self.room_ready.get(self._room_of(r), 0.0) <= mono), None)
-        if ready is None:  # every room read is waiting its turn: a DM further back may go now
-            async with self.env.db.reading() as session:
-                ready = await box.next_due_dm(session, self.account, now)
-        if ready is None:
-            return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
-        group = [ready]
-        if ready.coalesce_key:
-            async with self.env.db.reading() as session:
-                group += await box.coalescible_lines(session, ready, now, self.max_lines - 1)
+            ready = await box.next_due(session, self.account, now, self.room_ready.keys())
+            group = [ready.id] if ready is not None else []
+            if ready is not None and (ready.coalesce_key or "").startswith(RELAY):
+                group, digest = await self._relay_group(session, ready, now)
+            elif ready is not None and ready.coalesce_key:
+                group += await box.coalescible_lines(session, self.account, ready, now, self.max_lines - 1)
+            waiting = ready is None and bool(self.room_ready) and await box.next_due(session, self.account, now)
+        if ready is None:  # nothing due, or only rows of rooms waiting their turn
+            return max(0.01, min(self.room_ready.values()) - mono) if waiting else None
         gap = self.account_ready - self.monotonic()
         if gap > 0:  # the account's own pace comes before any room's
             await self.sleep(gap)
         if not await self._claim(group):
             return 0.0
-        # Read back what was claimed: a row may have been rewritten while this sender waited
-        # out the account's pace (a welcome gaining the names of people who just joined).
+        # Read back what was claimed, in full (text, payload): a row may have been rewritten
+        # while this sender waited out the account's pace (a welcome gaining the names of
+        # people who just joined).
         async with self.env.db.reading() as session:
-            group = await box.claimed_rows(session, [r.id for r in group])
-        return 0.0 if await self._deliver(group) else self.poll
+            rows = await box.claimed_rows(session, group)
+        text = None if digest is None else self.env.renderer.render("relay_digest", digest_data(digest))
+        return 0.0 if await self._deliver(rows, text) else self.poll
+
+    async def _relay_group(
+        self, session: AsyncSession, first: box.Due, now: datetime
+    ) -> tuple[list[int], Digest | None]:
+        """The relay lines that go out with ``first`` and, when more wait than one message
+        holds, their digest (core.relay_digest): the room then gets every waiting line in one
+        message instead of 30 at a time, so a burst never leaves a room minutes behind."""
+        pending = await box.pending_lines(session, self.account, first, now, DIGEST_MAX_LINES)
+        lines = [PendingLine(str(data.get("seller", "")), int(data.get("quantity", 1)), at) for _, at, data in pending]
+        digest = digest_of(lines, self.max_lines, now)
+        ids = [id_ for id_, _, _ in pending]
+        return (ids, digest) if digest is not None else (ids[: self.max_lines], None)
 
     def _room_of(self, row: OutboxMessage) -> str:
         if row.kind in ROOM_KINDS:
             return str(row.payload.get("room", ""))
         return row.target if row.target_is_room else ""
 
-    async def _claim(self, group: list[OutboxMessage]) -> bool:
-        ids = [r.id for r in group]
+    async def _claim(self, ids: list[int]) -> bool:
         async with self.env.db.unit_of_work() as session:
             if await box.claim(session, ids) != len(ids):
                 await session.rollback()
                 return False  # another sender of this account took some of them
         return True
 
-    async def _deliver(self, group: list[OutboxMessage]) -> bool:
-        """Send a claimed group; False when the transport was not connected (put back as it was)."""
+    async def _deliver(self, group: list[OutboxMessage], text: str | None = None) -> bool:
+        """Send a claimed group (as ``text`` when given: a digest); False when the transport
+        was not connected (put back as it was)."""
         first = group[0]
         ref = ",".join(str(r.id) for r in group)
         try:
-            await self._send(first, joined(r.text for r in group), ref)
+            await self._send(first, joined(r.text for r in group) if text is None else text, ref)
         except NotConnected as error:
             await self._put_back(group, error)
             return False
@@ -314,6 +332,12 @@ class OutboxSender:
         room = self._room_of(row)
         if room:
             self.room_ready[room] = mono + self.room_gap + self.rng.uniform(0, self.jitter)
+
+
+def digest_data(digest: Digest) -> dict[str, Any]:
+    """The relay_digest template's data."""
+    top = [{"seller": seller, "orders": orders} for seller, orders in digest.top]
+    return {"minutes": digest.minutes, "orders": digest.orders, "units": digest.units, "top": top}
 
 
 def joined(texts: Iterable[str]) -> str:

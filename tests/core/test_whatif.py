@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
+
 from core.attribution import FanLockRule, LockMode
 from core.commission import Kind
 from core.plan import build_plan
@@ -179,3 +181,20 @@ def test_going_from_team_to_sales_b1_loses_most_and_c2_gains_most():
         ("a1", Decimal("-62.00")),  # 18.00 − 80.00
         ("c1", Decimal("58.67")),  # 192.00 − 133.33; C3 earns nothing either way and is left out
     ]
+
+
+def test_a_stream_of_events_in_time_order_replays_exactly_as_the_list_does():
+    in_order = sorted(HISTORY, key=lambda e: e.at)
+
+    streamed = replay(MEMBERS, (e for e in in_order), [TEAM, SALES], TERMS)
+    listed = replay(MEMBERS, HISTORY, [TEAM, SALES], TERMS)
+
+    assert [(p.earnings, p.paid) for p in streamed.plans] == [(p.earnings, p.paid) for p in listed.plans]
+    assert (streamed.replayed, streamed.upgrades) == (listed.replayed, listed.upgrades)
+
+
+def test_a_stream_that_goes_back_in_time_is_refused_rather_than_replayed_in_the_wrong_order():
+    backwards = sorted(HISTORY, key=lambda e: e.at, reverse=True)
+
+    with pytest.raises(ValueError, match="not in time order"):
+        replay(MEMBERS, iter(backwards), [TEAM, SALES], TERMS)
