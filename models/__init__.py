@@ -10,6 +10,7 @@ from models.base import Base, Money, UTCDateTime, utcnow
 from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayLine, RelayPush
 from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
 from models.console import ConsoleSession, ConsoleUser
+from models.fleet import FleetLease
 from models.marks import Mark
 from models.messaging import OutboxDrop, OutboxMessage
 from models.orders import LedgerLine, Order, OrderEvent
@@ -31,6 +32,7 @@ __all__ = [
     "Distributor",
     "EntryApplication",
     "FanLock",
+    "FleetLease",
     "FriendRequestRecord",
     "LedgerLine",
     "Mark",

@@ -85,6 +85,23 @@ class RuntimeSettings(_Model):
     transport_grace_seconds: Decimal = Field(Decimal("60"), ge=0)  # disconnected longer than this: unhealthy
 
 
+class FleetSettings(_Model):
+    """Several processes on one PostgreSQL (README: "Running more than one process"). A dead
+    process's leases are taken over within ``lease_seconds + heartbeat_seconds``."""
+
+    # The helper accounts this process serves besides platform.helper_account (DISTBOT_ACCOUNTS,
+    # comma-separated, wins): it connects a transport for each and sends for those whose lease it holds.
+    accounts: list[str] = Field(default_factory=list)
+    lease_seconds: Decimal = Field(Decimal("10"), gt=0)  # a lease not renewed for this long is free
+    heartbeat_seconds: Decimal = Field(Decimal("2"), gt=0)  # how often leases are renewed (and free ones taken)
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> FleetSettings:
+        if self.heartbeat_seconds * 2 > self.lease_seconds:
+            raise ValueError("fleet.heartbeat_seconds must be at most half of fleet.lease_seconds")
+        return self
+
+
 class WebhookSettings(_Model):
     secret: str | None = None  # DISTBOT_WEBHOOK_SECRET wins
     tolerance_seconds: int = Field(300, ge=1)
@@ -339,6 +356,7 @@ class RawSettings(_Model):
     brands: list[BrandSettings] = Field(min_length=1)
     database: DatabaseSettings = DatabaseSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    fleet: FleetSettings = FleetSettings()
     webhook: WebhookSettings = WebhookSettings()
     admin: AdminSettings = AdminSettings()
     console: ConsoleSettings = ConsoleSettings()
@@ -392,6 +410,14 @@ class Settings:
     def bound_targets(self) -> frozenset[str]:
         """Full-price courses that some trial is bound to."""
         return frozenset(c.bound_to for c in self.courses.values() if c.bound_to)
+
+    @property
+    def accounts(self) -> list[str]:
+        """Every helper account this process serves, its own (:attr:`helper_account`) first:
+        ``DISTBOT_ACCOUNTS`` (comma-separated) or ``fleet.accounts`` add the others."""
+        others = os.environ.get("DISTBOT_ACCOUNTS")
+        extra = [a.strip() for a in others.split(",")] if others else list(self.raw.fleet.accounts)
+        return list(dict.fromkeys([self.helper_account, *(a for a in extra if a)]))
 
     @cached_property
     def brands(self) -> dict[str, BrandSettings]:

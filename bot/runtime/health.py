@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
     from bot.runtime.dispatch import Dispatcher
+    from bot.runtime.fleet import Fleet
     from bot.runtime.sender import OutboxSender
 
 
@@ -46,6 +47,7 @@ class Health:
         self.dispatcher: Dispatcher | None = None
         self.sender: OutboxSender | None = None
         self.scheduler: BaseScheduler | None = None
+        self.fleet: Fleet | None = None
         self.jobs: list[Retrying] = []
         self.stopping = False
         self.started = datetime.now(UTC)
@@ -66,6 +68,8 @@ class Health:
             checks["sender"] = self._sender(outbox)
         if self.scheduler is not None:
             checks["scheduler"] = self._scheduler()
+        if self.fleet is not None:
+            checks["fleet"] = {"ok": True, **self.fleet.state()}
         failing = [name for name, check in checks.items() if not check["ok"]]
         if self.stopping:
             failing.append("stopping")

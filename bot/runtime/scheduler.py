@@ -21,7 +21,7 @@ Wiring (``bot.app.serve``): ``await register_colearning_jobs(env, scheduler, tra
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,8 +82,16 @@ SOURCES = SourceRooms()
 class ColearningTimer:
     """Keeps the scheduler's co-learning jobs in line with the tables and runs them."""
 
-    def __init__(self, env: Env, scheduler: BaseScheduler, transport: Transport | None = None):
+    def __init__(
+        self,
+        env: Env,
+        scheduler: BaseScheduler,
+        transport: Transport | None = None,
+        leading: Callable[[], bool] = lambda: True,
+    ):
         self.env, self.scheduler, self.transport = env, scheduler, transport
+        # Several processes: every one keeps the jobs set, only the leader sends (bot.runtime.fleet).
+        self.leading = leading
         cap = float(env.settings.raw.runtime.retry_max_seconds)
         self.retrying_sync = Retrying("co-learning sync", self.sync, cap=cap, next_run=self._next_sync)
         self.retrying_run = Retrying("co-learning messages", self.run, cap=cap)
@@ -139,7 +147,11 @@ class ColearningTimer:
         }
 
     async def run(self, session_id: int, key: str) -> None:
-        """One moment of one session: sent to each group at most once, or skipped and logged."""
+        """One moment of one session: sent to each group at most once, or skipped and logged.
+        Not on a process that does not lead: the leader's own job sends it (and a new leader's
+        sync sets it again at once, to be sent if still within the grace time)."""
+        if not self.leading():
+            return
         env, now = self.env, self.env.clock.now()
         async with env.db.reading() as session:
             row = await session.get(ColearningSession, session_id)
@@ -207,11 +219,12 @@ _TIMERS: dict[int, ColearningTimer] = {}
 
 
 async def register_colearning_jobs(
-    env: Env, scheduler: BaseScheduler, transport: Transport | None = None
+    env: Env, scheduler: BaseScheduler, transport: Transport | None = None, leading: Callable[[], bool] = lambda: True
 ) -> ColearningTimer:
     """Set every co-learning job from the tables now, and re-read them every
-    ``colearning.sync_seconds``. ``transport`` reads the member lists at each start."""
-    timer = ColearningTimer(env, scheduler, transport)
+    ``colearning.sync_seconds``. ``transport`` reads the member lists at each start; the jobs
+    send only while ``leading()`` (the process leads the fleet)."""
+    timer = ColearningTimer(env, scheduler, transport, leading)
     _TIMERS[id(env)] = timer
     await timer.sync()
     scheduler.add_job(
