@@ -99,6 +99,7 @@ async def prepare(env: Env) -> None:
         await env.db.dispose()
         raise problem from None
     async with env.context() as ctx:
+        await env.db.one_at_a_time(ctx.session)  # several processes starting together
         await sync_catalog(ctx.session, env.settings)
         seeded = await seed_demo(ctx.session, env.settings, ctx.now)
     if seeded:

@@ -39,6 +39,10 @@ def database_url(configured: str | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# PostgreSQL advisory lock keys (any 64-bit number, unique to distbot's uses).
+STARTING = 0x64697374_0001  # migrating and preparing at start
+
+
 class Database:
     """The engine, its session factory, and the unit of work. Every unit of work and read tells
     :attr:`outage` how it went, so an outage is logged once when it starts and once when it ends
@@ -92,9 +96,19 @@ class Database:
             await session.execute(text("SELECT 1"))
 
     async def upgrade(self) -> None:
-        """Apply every migration not yet applied (``distbot db upgrade``)."""
+        """Apply every migration not yet applied (``distbot db upgrade``). Processes starting
+        together on one PostgreSQL take turns (one migrates, the others then find it done)."""
         async with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STARTING})
             await connection.run_sync(_upgrade)
+
+    async def one_at_a_time(self, session: AsyncSession, key: int = STARTING) -> None:
+        """Hold PostgreSQL's transaction advisory lock ``key`` until ``session`` commits: what
+        every starting process does once (the catalog, the demo seed) is done by one at a time.
+        Nothing on SQLite, where one process runs."""
+        if self.engine.dialect.name == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -9,7 +9,8 @@ voted on here. Leases:
   co-learning timers). The others schedule them too and skip them while not leading, so a new
   leader has them all set; on taking the lead it runs them at once.
 - ``sender:<account>``: the one process that sends for a helper account, among those configured
-  for it (``fleet.accounts``). Its claims of outbox rows go through the lease (fencing: a process
+  for it (``fleet.accounts``). A process reaches for the accounts it stands by for only once it
+  has been up for a lease's time, so each account's own process takes it first. Its claims of outbox rows go through the lease (fencing: a process
   whose lease ran out cannot claim), and the lease row carries the account's pace, shared by
   whoever sends next.
 
@@ -73,6 +74,10 @@ class Fleet:
         self.single = env.db.engine.dialect.name != "postgresql"
         self.names = [LEADER, *(sender_lease(a) for a in self.accounts)]
         self.monotonic = monotonic
+        self.started = monotonic()
+        # The accounts this process serves besides its own: their leases are left for a lease's
+        # time after start, so each account's own process takes its lease first (they spread).
+        self.standby = {sender_lease(a) for a in self.accounts[1:]}
         self._until: dict[str, float] = {}  # lease → by our clock, when we stop counting it ours
         self._events = {name: asyncio.Event() for name in self.names}
         self._on_gain: dict[str, list[Callable[[], Any]]] = {name: [] for name in self.names}
@@ -159,6 +164,8 @@ class Fleet:
         """Take or renew every lease this process wants, one transaction each."""
         for name in self.names:
             asked = self.monotonic()
+            if name in self.standby and asked - self.started < self.ttl and not self.holds(name):
+                continue
             async with self.env.db.unit_of_work() as session:
                 ours = await q.take(session, name, self.holder, self.ttl)
             was = self.holds(name)
