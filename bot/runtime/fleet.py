@@ -10,9 +10,9 @@ voted on here. Leases:
   leader has them all set; on taking the lead it runs them at once.
 - ``sender:<account>``: the one process that sends for a helper account, among those configured
   for it (``fleet.accounts``). A process reaches for the accounts it stands by for only once it
-  has been up for a lease's time, so each account's own process takes it first. Its claims of outbox rows go through the lease (fencing: a process
-  whose lease ran out cannot claim), and the lease row carries the account's pace, shared by
-  whoever sends next.
+  has been up for a lease's time, so each account's own process takes it first. Its claims of
+  outbox rows go through the lease (fencing: a process whose lease ran out cannot claim), and
+  the lease row carries the account's pace, shared by whoever sends next.
 
 A process that stops cleanly releases its leases: another takes them at its next heartbeat. One
 that dies holds them until they run out: takeover within ``lease_seconds + heartbeat_seconds``
