@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 
@@ -27,6 +28,7 @@ from bot.base.context import Clock, process_clock
 from bot.base.db import Database
 from bot.base.env import Env
 from bot.base.faults import Retrying
+from bot.base.metrics import Metrics
 from bot.base.render import TEMPLATES, Renderer
 from bot.base.startup import (
     StartupError,
@@ -234,6 +236,7 @@ async def serve(
     scheduler = AsyncIOScheduler(timezone="UTC")
     health.dispatcher, health.sender, health.scheduler = served[0].dispatcher, served[0].sender, scheduler
     schedule_jobs(env, scheduler, health, fleet)
+    scheduler.add_listener(_lag_recorder(env.kept(Metrics)), EVENT_JOB_SUBMITTED)
     scheduler.start()
     timer = await register_colearning_jobs(env, scheduler, transport, leading=lambda: fleet.leading)
     health.jobs += [timer.retrying_sync, timer.retrying_run]
@@ -266,6 +269,22 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         log.info("stopped in %.1f s (grace %g s)", loop.time() - began, grace)
+
+
+def _lag_recorder(metrics: Metrics) -> Callable[[JobSubmissionEvent], None]:
+    """How late each job starts (the co-learning moments as one job: their ids are per session)."""
+
+    def record(event: JobSubmissionEvent) -> None:
+        if event.scheduled_run_times:
+            job = (
+                "colearning"
+                if event.job_id.startswith("colearning:") and event.job_id != "colearning:sync"
+                else event.job_id
+            )
+            lag = (datetime.now(UTC) - event.scheduled_run_times[-1]).total_seconds()
+            metrics.scheduler_lag.labels(job).set(max(0.0, lag))
+
+    return record
 
 
 async def _first_beat(fleet: Fleet) -> None:

@@ -1,5 +1,6 @@
-"""The fleet's lease statements (bot.runtime.fleet), one function each; PostgreSQL only (on
-SQLite one process owns everything and takes no lease). Nothing here commits.
+"""The fleet's lease statements (bot.runtime.fleet), one function each — PostgreSQL only (on
+SQLite one process owns everything and takes no lease) — and the outbox's queues per account
+that ``distbot fleet status`` and ``/metrics`` show (both databases). Nothing here commits.
 
 Each is a single statement on one row, so PostgreSQL's row lock is the whole of the
 coordination: two processes taking the same expired lease at once both run the upsert, one
@@ -17,6 +18,7 @@ stops renewing; 10 s later ``b`` asks again and holds it, ``acquired_at`` its ow
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +26,8 @@ from sqlalchemy import DateTime, case, extract, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.fleet import FleetLease
+from models.messaging import OutboxMessage
+from models.statuses import OutboxStatus
 from models.upsert import upsert
 
 
@@ -117,3 +121,33 @@ async def leases(session: AsyncSession) -> tuple[datetime, list[FleetLease]]:
     rows = list(await session.scalars(select(FleetLease).order_by(FleetLease.name)))
     assert now is not None
     return now, rows
+
+
+@dataclass(frozen=True)
+class AccountQueue:
+    account: str
+    queued: int
+    oldest_queued: datetime | None  # created_at of the oldest queued row
+    sending: int
+    dead: int
+
+
+async def queues(session: AsyncSession) -> list[AccountQueue]:
+    """Per helper account: rows queued (and since when the oldest), being sent, dead-lettered.
+    Over the statuses of work not done, not the sent history."""
+    status = OutboxMessage.status
+    rows = (
+        await session.execute(
+            select(
+                OutboxMessage.account,
+                func.count().filter(status == OutboxStatus.QUEUED),
+                func.min(OutboxMessage.created_at).filter(status == OutboxStatus.QUEUED),
+                func.count().filter(status == OutboxStatus.SENDING),
+                func.count().filter(status == OutboxStatus.DEAD),
+            )
+            .where(status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.DEAD)))
+            .group_by(OutboxMessage.account)
+            .order_by(OutboxMessage.account)
+        )
+    ).all()
+    return [AccountQueue(a, int(q), oldest, int(s), int(d)) for a, q, oldest, s, d in rows]

@@ -16,7 +16,7 @@ from datetime import time
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path as FsPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -83,6 +83,8 @@ class RuntimeSettings(_Model):
     inbox_spool: str = "distbot-inbox-{account}.jsonl"
     health_timeout_seconds: Decimal = Field(Decimal("0.5"), gt=0)  # the probe's bound on its database check
     transport_grace_seconds: Decimal = Field(Decimal("60"), ge=0)  # disconnected longer than this: unhealthy
+    # json: one JSON object per log line, with the call's trace id (DISTBOT_LOG_FORMAT=json wins).
+    log_format: Literal["text", "json"] = "text"
 
 
 class FleetSettings(_Model):

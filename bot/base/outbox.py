@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.base.config import Settings
 from bot.base.context import Context
+from bot.base.logs import TRACED_OUTBOX, trace
 from bot.base.priorities import LOW, priority_of
 from models import queries as q
 from models.catalog import BrandGroup
@@ -102,7 +103,11 @@ def _write_queued(session: Session) -> None:
     if rows and cap is not None:
         rows = _within_cap(session, rows, cap, withheld)
     if rows:
-        session.execute(insert(OutboxMessage), rows)
+        if trace.get():  # a traced call: its log names the rows it queued (bot.base.db)
+            statement = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+            session.info[TRACED_OUTBOX] = list(session.scalars(statement, rows))
+        else:
+            session.execute(insert(OutboxMessage), rows)
     if withheld and day is not None:
         _count(session, day, withheld)
 
@@ -193,4 +198,3 @@ async def post_to_brand_groups(
             coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
         )
     return groups
-

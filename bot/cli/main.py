@@ -140,6 +140,10 @@ def run_bot(args: argparse.Namespace) -> int:
     from bot.app import build_env, serve
 
     env = build_env(args.config)
+    if env.settings.raw.runtime.log_format == "json":
+        from bot.base.logs import configure_logging
+
+        configure_logging(json_lines=True)
     # What stops it from starting is a StartupError, said in one line by the caller.
     asyncio.run(serve(env, args.host, args.port, allow_remote_sim=args.allow_remote_sim))
     return 0
@@ -269,4 +273,3 @@ def _print_summary(settings: Settings, warning_count: int) -> None:
         f" {levels[1]} {yuan(example.amount_for('recruiter'))},"
         f" platform {yuan(example.platform)}"
     )
-

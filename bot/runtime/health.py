@@ -177,4 +177,3 @@ class Health:
             "jobs": len(self.scheduler.get_jobs()),
             "waiting_for_database": waiting,
         }
-

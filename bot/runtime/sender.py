@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.base.config import RateLimits
 from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
+from bot.base.metrics import Metrics
 from bot.base.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
 from bot.runtime.fleet import Ownership
 from models import outbox_queries as box
@@ -75,6 +76,7 @@ class OutboxSender:
         self.transport = transport
         self.account = account or transport.account
         self.ownership = ownership  # None: this process alone sends for the account (SQLite)
+        self.metrics = env.kept(Metrics)
         self.account_gap = float(limits.account_interval_seconds)
         self.room_gap = float(limits.room_interval_seconds)
         self.jitter = float(limits.jitter_seconds)
@@ -269,18 +271,23 @@ class OutboxSender:
         try:
             await self._send(first, joined(r.text for r in group), ref)
         except NotConnected as error:
+            self._count_failure("not_connected")
             await self._put_back(group, error)
             return False
         except Uncertain as error:
+            self._count_failure("uncertain")
             await self._uncertain(group, error)
         except TransportError as error:
+            self._count_failure(type(error).__name__)
             await self._failed(group, error)
         except Exception as error:  # a transport bug must not kill the sender
             log.exception("outbox: transport raised on message %s", ref)
+            self._count_failure("transport_bug")
             await self._failed(group, TransportError(repr(error)))
         else:
             await self._settle(group, OutboxStatus.SENT, sent_at=self.env.clock.now(), last_error="")
             self.sent += len(group)
+            self.metrics.messages_out.labels(self.account, first.kind).inc(len(group))
         finally:
             self._spaced(first)
         return True
@@ -309,6 +316,9 @@ class OutboxSender:
             await transport.accept_room_invitation(row.target)
         else:
             raise TransportError(f"unknown outbox kind {row.kind!r}")
+
+    def _count_failure(self, reason: str) -> None:
+        self.metrics.send_failures.labels(self.account, reason).inc()
 
     async def _put_back(self, group: list[OutboxMessage], error: NotConnected) -> None:
         """Nothing went out: queued again as it was, the claim's attempt not counted."""
@@ -341,6 +351,8 @@ class OutboxSender:
             error,
             "; dead-lettered" if dead else f"; next try in {delay:.0f} s",
         )
+        if dead:
+            self.metrics.dead_letters.labels(self.account).inc(len(group))
         await self._settle(
             group,
             OutboxStatus.DEAD if dead else OutboxStatus.QUEUED,

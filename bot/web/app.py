@@ -16,6 +16,7 @@ from bot.web import colearning_api, ops_api, ops_queue_api, red_packets_api, web
 from bot.web.errors import Handler, error_boundary, reply
 from bot.web.health import healthz, readyz
 from bot.web.keys import ENV, HEALTH
+from bot.web.metrics import metrics
 
 
 @web.middleware
@@ -29,15 +30,14 @@ async def ops_auth(request: web.Request, handler: Handler) -> web.StreamResponse
     return await handler(request)
 
 
-def make_app(
-    env: Env, health: Health, routes: Iterable[Iterable[web.AbstractRouteDef]] = ()
-) -> web.Application:
+def make_app(env: Env, health: Health, routes: Iterable[Iterable[web.AbstractRouteDef]] = ()) -> web.Application:
     """The application with the API's routes, and ``routes`` (the console's, a transport's)."""
     app = web.Application(middlewares=[error_boundary, ops_auth], client_max_size=1024 * 1024)
     app[ENV] = env
     app[HEALTH] = health
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     app.add_routes(webhooks.routes)
     app.add_routes(ops_api.routes)
     app.add_routes(ops_queue_api.routes)
