@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.base.startup import StartupError
 from bot.cli.colearning import add_colearning_commands
+from bot.cli.fleet import add_fleet_commands
 from bot.cli.users import add_users_commands
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_colearning_commands(commands, config)
     add_users_commands(commands, config)
+    add_fleet_commands(commands, config)
 
     for name, func, summary in (
         ("earnings", earnings, "a distributor's earnings"),

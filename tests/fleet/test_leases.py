@@ -111,3 +111,23 @@ async def test_a_colearning_reminder_is_sent_by_the_leader_only_and_once(service
     leads.update(a=True, b=False)  # the lead moves; a's sync sets the moment again and it fires
     await a.run(session_id, "reminder:1440")
     assert [r.target for r in await outbox(services, template="colearning_reminder")] == ROOMS
+
+
+async def test_fleet_status_says_who_leads_and_sends_for_how_long_and_each_accounts_queue(services: Env) -> None:
+    from bot.cli.fleet import describe, read
+    from tests.test_sender import queue
+
+    await queue(services, {"target": "a"}, {"target": "b"})
+    if services.db.engine.dialect.name == "postgresql":
+        await fleet(services, "host:41:ab").beat()
+
+    report = await read(services)
+    lines = describe(report)
+
+    assert "  helper: 2 queued (oldest 0.0 s), 0 sending, 0 dead" in lines
+    if services.db.engine.dialect.name == "sqlite":
+        assert "SQLite: one process leads and sends for every account (no leases)" in lines
+    else:
+        assert [lease["holder"] for lease in report["leases"]] == ["host:41:ab", "host:41:ab"]
+        assert any(line.startswith("leader: host:41:ab, held ") and "runs out in " in line for line in lines)
+        assert any(line.startswith("sender:helper: host:41:ab, held ") for line in lines)
