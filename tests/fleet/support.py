@@ -18,6 +18,7 @@ from tests.process_support import free_port, start_bot, write_config
 
 ACCOUNTS = ("helper", "helper2")
 LEASE, HEARTBEAT = 4, 1  # takeover within 5 s (config defaults: 10 + 2)
+BOUND = LEASE + HEARTBEAT
 FAST = "sim_limits: {account_interval_seconds: 0.004, room_interval_seconds: 0, jitter_seconds: 0.002}"
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from bot.base.db import Database
 from bot.web.webhooks import sign
 from models import OutboxMessage
-from tests.fleet.support import HEARTBEAT, LEASE, Member, fleet_config, holders
+from tests.fleet.support import BOUND, Member, fleet_config, holders
 from tests.support import PG_URL, SECRET, Databases, order_event
 
 pytestmark = [
@@ -36,7 +36,6 @@ pytestmark = [
 CLOCK = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
 QUEUED_PER_ACCOUNT = 120
 PACE = 0.01  # seconds between two sends of one account: the burst lasts a few seconds
-BOUND = LEASE + HEARTBEAT
 SLACK = 2.0  # two busy cores: a heartbeat task may run late
 
 
