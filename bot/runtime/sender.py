@@ -235,6 +235,8 @@ class OutboxSender:
             return 0.0 if self.ownership is None or self.ownership.held else self.poll
         if turn > 0:  # the account's shared pace (several processes): claimed, waiting its turn
             await self.sleep(turn)
+            if self.ownership is not None and not self.ownership.held:
+                return self.poll  # lost meanwhile: left `sending` for whoever takes the lease to recover
         # Read back what was claimed: a row may have been rewritten while this sender waited
         # out the account's pace (a welcome gaining the names of people who just joined).
         async with self.env.db.reading() as session:

@@ -131,3 +131,49 @@ async def test_fleet_status_says_who_leads_and_sends_for_how_long_and_each_accou
         assert [lease["holder"] for lease in report["leases"]] == ["host:41:ab", "host:41:ab"]
         assert any(line.startswith("leader: host:41:ab, held ") and "runs out in " in line for line in lines)
         assert any(line.startswith("sender:helper: host:41:ab, held ") for line in lines)
+
+
+async def test_only_the_lease_holder_sends_and_the_next_one_sends_what_it_left_in_flight(services: Env) -> None:
+    import random
+    from decimal import Decimal
+
+    from bot.base.config import RateLimits
+    from bot.runtime.sender import OutboxSender
+    from models import outbox_queries as box
+    from tests.fakes import FakeTransport
+    from tests.test_sender import queue, statuses
+
+    on_postgres(services)
+    await queue(services, {"target": "a", "text": "1"}, {"target": "b", "text": "2"}, {"target": "c", "text": "3"})
+    a, b = fleet(services, "a", ttl=0.5), fleet(services, "b", ttl=0.5)
+    limits = RateLimits(
+        account_interval_seconds=Decimal(0), room_interval_seconds=Decimal(0), jitter_seconds=Decimal(0)
+    )
+    first, second = FakeTransport(), FakeTransport()
+    sends_a = OutboxSender(services, first, limits, ownership=a.ownership("helper"), rng=random.Random(1))
+    sends_b = OutboxSender(services, second, limits, ownership=b.ownership("helper"), rng=random.Random(1))
+    await a.beat()
+    await b.beat()
+
+    await sends_a.send_next()
+    assert await sends_b.send_next() is not None and second.sent == []  # b is no holder: fenced
+    async with services.db.unit_of_work() as session:
+        await box.claim(session, [2])  # a claims "2" and dies before sending it
+    await asyncio.sleep(0.6)
+    await b.beat()
+    a._until[sender_lease("helper")] = float("inf")  # a, paused, still believes it holds the lease
+    assert await sends_a.send_next() == 0.0 and [m.text for m in first.sent] == ["1"]
+
+    b.heartbeat = 0.1
+    b.start()  # b keeps its lease now, and its sender runs
+    sends_b.start()
+    try:
+        for _ in range(100):
+            if len(second.sent) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await sends_b.stop()
+        await b.stop()
+    assert [m.text for m in second.sent] == ["2", "3"]
+    assert set((await statuses(services)).values()) == {"sent"}
