@@ -49,7 +49,7 @@ _NETWORK_ERRNOS = {
     errno.EPIPE,
 }
 # SQLite reports bad SQL as OperationalError too: those are bugs, not outages.
-_SQLITE_NOT_OUTAGE = ("no such ", "syntax error", 'near "', "has no column", "already exists")
+_SQLITE_NOT_OUTAGE = ("no such ", "syntax error", "near \"", "has no column", "already exists")
 
 
 def _chain(error: BaseException) -> list[BaseException]:

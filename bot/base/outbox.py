@@ -198,3 +198,4 @@ async def post_to_brand_groups(
             coalesce_key=f"{coalesce}:{group.room_id}" if coalesce else None,
         )
     return groups
+

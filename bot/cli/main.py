@@ -275,3 +275,4 @@ def _print_summary(settings: Settings, warning_count: int) -> None:
         f" {levels[1]} {yuan(example.amount_for('recruiter'))},"
         f" platform {yuan(example.platform)}"
     )
+

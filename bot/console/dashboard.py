@@ -65,7 +65,9 @@ def _day(column: Any, window: Window) -> Any:
     return case(*((column < bound, i) for i, bound in enumerate(window.bounds[1:-1])), else_=len(window.days) - 1)
 
 
-async def orders_by_day(session: AsyncSession, window: Window, brands: Sequence[tuple[str, str]]) -> list[BrandDays]:
+async def orders_by_day(
+    session: AsyncSession, window: Window, brands: Sequence[tuple[str, str]]
+) -> list[BrandDays]:
     """Paid orders and their amounts per day, for each of ``brands`` ((id, name), in order)."""
     result = {brand_id: BrandDays(brand_id, name, [0] * len(window.days), [ZERO] * len(window.days))
               for brand_id, name in brands}  # fmt: skip

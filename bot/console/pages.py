@@ -195,7 +195,9 @@ async def brand(request: web.Request, user: auth.User, form: Form) -> web.Stream
         stock = await reports.stock_report(session, env.settings, brand_id)
         if stock is None:
             return not_found(request, user)
-        board = await reports.leaderboard_report(session, env.settings, brand_id, period, metric, 10, env.clock.now())
+        board = await reports.leaderboard_report(
+            session, env.settings, brand_id, period, metric, 10, env.clock.now()
+        )
         groups = await _groups(session, brand_id)
     assert board is not None
     chart = bar_chart([(row["rank"], row["seller"], row["value"]) for row in board["rows"]], money=metric == "amount")

@@ -177,3 +177,4 @@ class Health:
             "jobs": len(self.scheduler.get_jobs()),
             "waiting_for_database": waiting,
         }
+

@@ -50,8 +50,6 @@ PAGE = Path(__file__).resolve().parent / "static" / "sim.html"
 def reply(data: Any, status: int = 200) -> web.Response:
     """JSON out, as the rest of the bot answers (amounts as exact strings)."""
     return web.json_response(data, status=status, dumps=dumps)
-
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # An image travels as base64 in JSON (4/3 of its size): room for the largest image kept.
 MESSAGE_BODY_MAX = 3 * 1024 * 1024

@@ -30,7 +30,9 @@ async def ops_auth(request: web.Request, handler: Handler) -> web.StreamResponse
     return await handler(request)
 
 
-def make_app(env: Env, health: Health, routes: Iterable[Iterable[web.AbstractRouteDef]] = ()) -> web.Application:
+def make_app(
+    env: Env, health: Health, routes: Iterable[Iterable[web.AbstractRouteDef]] = ()
+) -> web.Application:
     """The application with the API's routes, and ``routes`` (the console's, a transport's)."""
     app = web.Application(middlewares=[error_boundary, ops_auth], client_max_size=1024 * 1024)
     app[ENV] = env

@@ -34,9 +34,8 @@ DEFAULT_PATH = "/wecom/callback"
 
 
 class CallbackEndpoint:
-    def __init__(
-        self, crypto: CallbackCrypto, deliver: Callable[[CallbackEvent], Awaitable[None]], *, recent: int = 4096
-    ):
+    def __init__(self, crypto: CallbackCrypto, deliver: Callable[[CallbackEvent], Awaitable[None]], *,
+                 recent: int = 4096):
         self.crypto = crypto
         self._deliver = deliver
         self._recent: OrderedDict[str, None] = OrderedDict()

@@ -200,12 +200,8 @@ class ApiCaller:
             self._session = aiohttp.ClientSession()
         try:
             async with self._session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=body if form is None else None,
-                data=form() if form is not None else None,
-                timeout=self._timeout,
+                method, self.base_url + path, params=params, json=body if form is None else None,
+                data=form() if form is not None else None, timeout=self._timeout,
             ) as response:
                 status = response.status
                 raw = await response.read()

@@ -48,25 +48,13 @@ class ContactsApi(ApiCaller):
             raise InvalidRequest("a 联系我 code needs at least one member or department")
         if type == 1 and (len(users) != 1 or parties):
             raise InvalidRequest("a single-member 联系我 code (type 1) takes exactly one member")
-        body: dict[str, Any] = {
-            "type": type,
-            "scene": scene,
-            "state": state,
-            "skip_verify": skip_verify,
-            "user": list(users),
-            **({"party": list(parties)} if parties else {}),
-            **({"remark": remark} if remark else {}),
-            **({"style": style} if style else {}),
-            **(options or {}),
-        }
+        body: dict[str, Any] = {"type": type, "scene": scene, "state": state, "skip_verify": skip_verify,
+                                "user": list(users), **({"party": list(parties)} if parties else {}),
+                                **({"remark": remark} if remark else {}), **({"style": style} if style else {}),
+                                **(options or {})}
         data = await self.call("externalcontact/add_contact_way", body=body, sends=True)
-        return ContactWay(
-            config_id=data.get("config_id", ""),
-            qr_code=data.get("qr_code", ""),
-            state=state,
-            users=tuple(users),
-            raw=data,
-        )
+        return ContactWay(config_id=data.get("config_id", ""), qr_code=data.get("qr_code", ""), state=state,
+                          users=tuple(users), raw=data)
 
     async def get_contact_way(self, config_id: str) -> ContactWay:
         data = await self.call("externalcontact/get_contact_way", body={"config_id": config_id}, sends=False)
@@ -81,9 +69,8 @@ class ContactsApi(ApiCaller):
     async def del_contact_way(self, config_id: str) -> None:
         await self.call("externalcontact/del_contact_way", body={"config_id": config_id}, sends=True)
 
-    async def send_welcome_msg(
-        self, welcome_code: str, *, text: str | None = None, attachments: Sequence[Attachment] = ()
-    ) -> None:
+    async def send_welcome_msg(self, welcome_code: str, *, text: str | None = None,
+                               attachments: Sequence[Attachment] = ()) -> None:
         """The welcome to a new contact: within 20 s of the add event, once (41051 after)."""
         body = {"welcome_code": welcome_code, **message_body(text, attachments)}
         await self.call("externalcontact/send_welcome_msg", body=body, sends=True)

@@ -213,11 +213,8 @@ class CallbackCrypto:
             f"<AgentID>{xmlsafe.cdata(agent_id)}</AgentID>"
             f"<Encrypt>{xmlsafe.cdata(encrypted)}</Encrypt></xml>"
         ).encode()
-        query = {
-            "msg_signature": signature(self.token, timestamp, nonce, encrypted),
-            "timestamp": timestamp,
-            "nonce": nonce,
-        }
+        query = {"msg_signature": signature(self.token, timestamp, nonce, encrypted), "timestamp": timestamp,
+                 "nonce": nonce}
         return SealedCallback(query=query, body=body)
 
     def url_check(self, echo: str, *, nonce: str | None = None, timestamp: str | None = None) -> dict[str, str]:
@@ -225,12 +222,8 @@ class CallbackCrypto:
         nonce = nonce or _nonce()
         timestamp = timestamp or str(unix(self._clock.now()))
         echostr = self.encrypt(echo)
-        return {
-            "msg_signature": signature(self.token, timestamp, nonce, echostr),
-            "timestamp": timestamp,
-            "nonce": nonce,
-            "echostr": echostr,
-        }
+        return {"msg_signature": signature(self.token, timestamp, nonce, echostr), "timestamp": timestamp,
+                "nonce": nonce, "echostr": echostr}
 
 
 def _pad(data: bytes) -> bytes:

@@ -96,11 +96,8 @@ ERROR_CODES: dict[int, ErrorCode] = _codes(
     (41001, "缺少access_token参数 (access token missing)", ErrorClass.REFRESH),
     (45009, "接口调用超过限制 (frequency limit reached: blocked for a while)", ErrorClass.BACK_OFF),
     (45033, "接口并发调用超过限制 (too many concurrent calls)", ErrorClass.BACK_OFF),
-    (
-        60011,
-        "no permission for this member/department/tag: wrong secret, or outside the app's visibility",
-        ErrorClass.PERMANENT,
-    ),
+    (60011, "no permission for this member/department/tag: wrong secret, or outside the app's visibility",
+     ErrorClass.PERMANENT),
     (81013, "all users, departments and tags invalid or outside the app's scope", ErrorClass.PERMANENT),
     (81017, "groupchat/list needs owner_filter: more than 1000 members are visible", ErrorClass.PERMANENT),
     (84061, "not an external contact: no relation, or the relation is newer than the data", ErrorClass.PERMANENT),

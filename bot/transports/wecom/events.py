@@ -142,12 +142,8 @@ class ExternalChatChanged(CallbackEvent):
     member_version: str
 
     def _key_parts(self) -> tuple[str, ...]:
-        return (
-            self.raw.get("ChangeType", ""),
-            self.chat_id,
-            self.raw.get("UpdateDetail", ""),
-            self.raw.get("CurMemVer", ""),
-        )
+        return (self.raw.get("ChangeType", ""), self.chat_id, self.raw.get("UpdateDetail", ""),
+                self.raw.get("CurMemVer", ""))
 
 
 @dataclass(frozen=True)
@@ -202,14 +198,8 @@ def _contact_event(values: dict[str, str], base: dict[str, Any]) -> CallbackEven
     change = _member(ContactChange, values.get("ChangeType", ""))
     user_id, external_user_id = _required(values, "UserID"), _required(values, "ExternalUserID")
     if change in (ContactChange.ADD, ContactChange.ADD_HALF):
-        return ExternalContactAdded(
-            **base,
-            change_type=change,
-            user_id=user_id,
-            external_user_id=external_user_id,
-            state=values.get("State", ""),
-            welcome_code=values.get("WelcomeCode", ""),
-        )
+        return ExternalContactAdded(**base, change_type=change, user_id=user_id, external_user_id=external_user_id,
+                                    state=values.get("State", ""), welcome_code=values.get("WelcomeCode", ""))
     if change in (ContactChange.DEL_EXTERNAL, ContactChange.DEL_FOLLOW_USER):
         return ExternalContactRemoved(**base, change_type=change, user_id=user_id, external_user_id=external_user_id)
     return ExternalContactChanged(**base, change_type=change, user_id=user_id, external_user_id=external_user_id)

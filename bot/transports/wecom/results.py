@@ -52,13 +52,8 @@ class ContactWay:
 
     @classmethod
     def from_json(cls, data: Json) -> ContactWay:
-        return cls(
-            config_id=data.get("config_id", ""),
-            qr_code=data.get("qr_code", ""),
-            state=data.get("state", ""),
-            users=tuple(data.get("user") or ()),
-            raw=data,
-        )
+        return cls(config_id=data.get("config_id", ""), qr_code=data.get("qr_code", ""),
+                   state=data.get("state", ""), users=tuple(data.get("user") or ()), raw=data)
 
 
 @dataclass(frozen=True)
@@ -84,24 +79,13 @@ class ExternalContact:
     def from_json(cls, data: Json) -> ExternalContact:
         contact = data.get("external_contact") or {}
         follows = tuple(
-            FollowUser(
-                userid=f.get("userid", ""),
-                remark=f.get("remark", ""),
-                added=parse_time(f.get("createtime")),
-                state=f.get("state", ""),
-                tags=tuple(f.get("tags") or ()),
-            )
+            FollowUser(userid=f.get("userid", ""), remark=f.get("remark", ""), added=parse_time(f.get("createtime")),
+                       state=f.get("state", ""), tags=tuple(f.get("tags") or ()))
             for f in data.get("follow_user") or ()
         )
-        return cls(
-            external_userid=contact.get("external_userid", ""),
-            name=contact.get("name", ""),
-            type=int(contact.get("type") or 0),
-            unionid=contact.get("unionid", ""),
-            follow_users=follows,
-            next_cursor=data.get("next_cursor", ""),
-            raw=data,
-        )
+        return cls(external_userid=contact.get("external_userid", ""), name=contact.get("name", ""),
+                   type=int(contact.get("type") or 0), unionid=contact.get("unionid", ""), follow_users=follows,
+                   next_cursor=data.get("next_cursor", ""), raw=data)
 
 
 # --- customer groups -------------------------------------------------------------------------
@@ -151,30 +135,16 @@ class GroupChat:
     def from_json(cls, data: Json) -> GroupChat:
         chat = data.get("group_chat") or {}
         members = tuple(
-            GroupMember(
-                userid=m.get("userid", ""),
-                type=int(m.get("type") or 0),
-                joined=parse_time(m.get("join_time")),
-                join_scene=int(m.get("join_scene") or 0),
-                invitor=(m.get("invitor") or {}).get("userid", ""),
-                group_nickname=m.get("group_nickname", ""),
-                name=m.get("name", ""),
-                unionid=m.get("unionid", ""),
-                state=m.get("state", ""),
-            )
+            GroupMember(userid=m.get("userid", ""), type=int(m.get("type") or 0), joined=parse_time(m.get("join_time")),
+                        join_scene=int(m.get("join_scene") or 0), invitor=(m.get("invitor") or {}).get("userid", ""),
+                        group_nickname=m.get("group_nickname", ""), name=m.get("name", ""),
+                        unionid=m.get("unionid", ""), state=m.get("state", ""))
             for m in chat.get("member_list") or ()
         )
-        return cls(
-            chat_id=chat.get("chat_id", ""),
-            name=chat.get("name", ""),
-            owner=chat.get("owner", ""),
-            created=parse_time(chat.get("create_time")),
-            notice=chat.get("notice", ""),
-            members=members,
-            admins=tuple(a.get("userid", "") for a in chat.get("admin_list") or ()),
-            member_version=str(chat.get("member_version", "")),
-            raw=data,
-        )
+        return cls(chat_id=chat.get("chat_id", ""), name=chat.get("name", ""), owner=chat.get("owner", ""),
+                   created=parse_time(chat.get("create_time")), notice=chat.get("notice", ""), members=members,
+                   admins=tuple(a.get("userid", "") for a in chat.get("admin_list") or ()),
+                   member_version=str(chat.get("member_version", "")), raw=data)
 
 
 @dataclass(frozen=True)
@@ -193,18 +163,10 @@ class JoinWay:
     @classmethod
     def from_json(cls, data: Json) -> JoinWay:
         way = data.get("join_way") or {}
-        return cls(
-            config_id=way.get("config_id", ""),
-            scene=int(way.get("scene") or 0),
-            remark=way.get("remark", ""),
-            auto_create_room=bool(way.get("auto_create_room")),
-            room_base_name=way.get("room_base_name", ""),
-            room_base_id=int(way.get("room_base_id") or 0),
-            chat_ids=tuple(way.get("chat_id_list") or ()),
-            qr_code=way.get("qr_code", ""),
-            state=way.get("state", ""),
-            raw=data,
-        )
+        return cls(config_id=way.get("config_id", ""), scene=int(way.get("scene") or 0), remark=way.get("remark", ""),
+                   auto_create_room=bool(way.get("auto_create_room")), room_base_name=way.get("room_base_name", ""),
+                   room_base_id=int(way.get("room_base_id") or 0), chat_ids=tuple(way.get("chat_id_list") or ()),
+                   qr_code=way.get("qr_code", ""), state=way.get("state", ""), raw=data)
 
 
 # --- group messages (add_msg_template) and media ---------------------------------------------
@@ -340,16 +302,10 @@ class KfMessage:
 
     @classmethod
     def from_json(cls, data: Json) -> KfMessage:
-        return cls(
-            msgid=data.get("msgid", ""),
-            open_kfid=data.get("open_kfid", ""),
-            external_userid=data.get("external_userid", ""),
-            servicer_userid=data.get("servicer_userid", ""),
-            sent=parse_time(data.get("send_time")),
-            origin=int(data.get("origin") or 0),
-            msgtype=data.get("msgtype", ""),
-            raw=data,
-        )
+        return cls(msgid=data.get("msgid", ""), open_kfid=data.get("open_kfid", ""),
+                   external_userid=data.get("external_userid", ""), servicer_userid=data.get("servicer_userid", ""),
+                   sent=parse_time(data.get("send_time")), origin=int(data.get("origin") or 0),
+                   msgtype=data.get("msgtype", ""), raw=data)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ from bot.transports.wecom.results import AccessToken
 
 
 class TokenCache:
-    def __init__(
-        self, fetch: Callable[[], Awaitable[AccessToken]], clock: Clock, *, margin: timedelta = timedelta(seconds=60)
-    ):
+    def __init__(self, fetch: Callable[[], Awaitable[AccessToken]], clock: Clock, *,
+                 margin: timedelta = timedelta(seconds=60)):
         self._fetch = fetch
         self._clock = clock
         self.margin = margin
