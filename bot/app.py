@@ -14,10 +14,12 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 
@@ -27,6 +29,7 @@ from bot.base.context import Clock, process_clock
 from bot.base.db import Database
 from bot.base.env import Env
 from bot.base.faults import Retrying
+from bot.base.metrics import Metrics
 from bot.base.render import TEMPLATES, Renderer
 from bot.base.startup import (
     StartupError,
@@ -39,6 +42,7 @@ from bot.base.startup import (
 from bot.base.transport import Transport
 from bot.console import console_routes
 from bot.runtime.dispatch import Dispatcher
+from bot.runtime.fleet import LEADER, Fleet, OncePerPeriod
 from bot.runtime.health import Health
 from bot.runtime.metrics import EventMetrics, MetricsHook
 from bot.runtime.middleware import AnswerLimiter, Middleware
@@ -107,6 +111,7 @@ async def prepare(env: Env) -> None:
         await env.db.dispose()
         raise problem from None
     async with env.context() as ctx:
+        await env.db.one_at_a_time(ctx.session)  # several processes starting together
         await sync_catalog(ctx.session, env.settings)
         seeded = await seed_demo(ctx.session, env.settings, ctx.now)
     if seeded:
@@ -144,11 +149,21 @@ def exposure_refusal(kind: str, host: str, allow_remote_sim: bool) -> str | None
     )
 
 
-def make_transport(env: Env, base_url: str) -> Transport:
+def make_transport(env: Env, base_url: str, account: str | None = None) -> Transport:
     """The configured transport (``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT), built
-    by its registered factory; ``base_url`` is where the web application answers."""
-    setup = registry.Setup(env.settings, env.clock.now, base_url)
+    by its registered factory; ``base_url`` is where the web application answers; ``account``:
+    the helper account it connects as (default: the process's own)."""
+    setup = registry.Setup(env.settings, env.clock.now, base_url, account)
     return registry.find(transport_kind(env)).build(setup)
+
+
+@dataclass
+class Served:
+    """One helper account this process serves: its connection, its chat, its sender."""
+
+    transport: Transport
+    dispatcher: Dispatcher
+    sender: OutboxSender
 
 
 async def serve(
@@ -169,58 +184,78 @@ async def serve(
         raise StartupError(refused)
     refuse_demo_secrets(env.settings, host)
     await prepare(env)  # the database first: nothing else is opened if it cannot be
+    accounts = env.settings.accounts  # the process's own first
     try:
         transport = transport or make_transport(env, _base_url(host, port))
+        transports = [transport, *(make_transport(env, _base_url(host, port), a) for a in accounts[1:])]
     except StartupError:
         await env.db.dispose()  # the process ends here: close what prepare() opened
         raise
     runtime = env.settings.raw.runtime
-    spool = Spool(runtime.inbox_spool.format(account=env.settings.helper_account))
+    fleet = Fleet(env, accounts)
     metrics = EventMetrics()  # this process's event figures, read by /healthz and the console
-    dispatcher = Dispatcher(env, handlers.ROUTERS, transport, middlewares=middlewares(env, metrics), spool=spool)
-    try:
-        dispatcher.start()  # first: what an earlier run left in the spool is handled before anything new
-    except SpoolInUse as exc:
-        await env.db.dispose()
-        raise StartupError(f"{exc} (runtime.inbox_spool)") from None
+    served: list[Served] = []
+    for account, link in zip(accounts, transports, strict=True):
+        spool = Spool(runtime.inbox_spool.format(account=account))
+        dispatcher = Dispatcher(env, handlers.ROUTERS, link, middlewares=middlewares(env, metrics), spool=spool)
+        try:
+            dispatcher.start()  # first: what an earlier run left in the spool is handled before anything new
+        except SpoolInUse as exc:
+            for earlier in served:
+                await earlier.dispatcher.stop(grace=0)
+            await env.db.dispose()
+            raise StartupError(f"{exc} (runtime.inbox_spool)") from None
+        limits = link.rate_limits(env.settings.raw.outbox)
+        sender = OutboxSender(env, link, limits, account=account, ownership=fleet.ownership(account))
+        served.append(Served(link, dispatcher, sender))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    limits = transport.rate_limits(env.settings.raw.outbox)
-    sender = OutboxSender(env, transport, limits, account=env.settings.helper_account)
-    env.committed = sender.wake.set
+    def wake_senders() -> None:
+        for each in served:
+            each.sender.wake.set()
+
+    env.committed = wake_senders
     health = Health(env, transport)
     health.metrics = metrics
+    health.fleet = fleet
 
     grace = float(runtime.stop_grace_seconds)
     runner = web.AppRunner(web_app(env, transport, health), access_log=None, shutdown_timeout=grace / 4)
     await runner.setup()
-    await transport.start(dispatcher.submit)
+    for each in served:
+        await each.transport.start(each.dispatcher.submit)
     # Rooms that had members before the bot looked, read before anyone can ask for a count.
     await sync_rooms_at_start(env, transport)
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
-        await transport.stop()
-        await dispatcher.stop(grace=grace)
+        for each in served:
+            await each.transport.stop()
+            await each.dispatcher.stop(grace=grace)
         await runner.cleanup()
         await env.db.dispose()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         raise listen_problem(host, port, exc) from None
-    sender.start()
+    await _first_beat(fleet)
+    fleet.start()
+    for each in served:
+        each.sender.start()
 
     scheduler = AsyncIOScheduler(timezone="UTC")
-    health.dispatcher, health.sender, health.scheduler = dispatcher, sender, scheduler
-    schedule_jobs(env, scheduler, health)
+    health.dispatcher, health.sender, health.scheduler = served[0].dispatcher, served[0].sender, scheduler
+    schedule_jobs(env, scheduler, health, fleet)
+    scheduler.add_listener(_lag_recorder(env.kept(Metrics)), EVENT_JOB_SUBMITTED)
     scheduler.start()
-    timer = await register_colearning_jobs(env, scheduler, transport)  # re-registered from our tables
+    timer = await register_colearning_jobs(env, scheduler, transport, leading=lambda: fleet.leading)
     health.jobs += [timer.retrying_sync, timer.retrying_run]
+    fleet.on_gain(LEADER, lambda: _lead(scheduler, timer.sync))
     async with env.db.reading() as session:
-        accounts = await session.scalar(select(func.count(ConsoleUser.id)))
-    _announce(env, transport, host, port, console_accounts=int(accounts or 0))
+        users = await session.scalar(select(func.count(ConsoleUser.id)))
+    _announce(env, transport, host, port, console_accounts=int(users or 0))
     try:
         await stop.wait()
     finally:
@@ -233,10 +268,14 @@ async def serve(
         def left() -> float:
             return max(0.0, deadline - loop.time())
 
-        await _within(transport.stop(), left(), "the transport")
-        await dispatcher.stop(grace=left() * 0.8)  # the sender's send in flight gets the rest
-        await sender.stop(grace=left())
+        for each in served:
+            await _within(each.transport.stop(), left(), "the transport")
+        for each in served:
+            await each.dispatcher.stop(grace=left() * 0.8)  # the sender's send in flight gets the rest
+        for each in served:
+            await each.sender.stop(grace=left())
         scheduler.shutdown(wait=False)  # cancels jobs still running (a settlement batch rolls back)
+        await fleet.stop(grace=max(left(), 0.5))  # leases released: the others take over at once
         await _within(runner.cleanup(), left(), "the web server")
         await _within(env.db.dispose(), max(left(), 0.5), "closing database connections")
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -252,10 +291,54 @@ def middlewares(env: Env, metrics: EventMetrics) -> list[Middleware]:
     return [MetricsHook(metrics), AnswerLimiter.for_env(env), Moderator(env)]
 
 
-def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None:
+def _lag_recorder(metrics: Metrics) -> Callable[[JobSubmissionEvent], None]:
+    """How late each job starts (the co-learning moments as one job: their ids are per session)."""
+
+    def record(event: JobSubmissionEvent) -> None:
+        if event.scheduled_run_times:
+            job = (
+                "colearning"
+                if event.job_id.startswith("colearning:") and event.job_id != "colearning:sync"
+                else event.job_id
+            )
+            lag = (datetime.now(UTC) - event.scheduled_run_times[-1]).total_seconds()
+            metrics.scheduler_lag.labels(job).set(max(0.0, lag))
+
+    return record
+
+
+async def _first_beat(fleet: Fleet) -> None:
+    """Take what leases are free before anything starts, so a lone process leads at once."""
+    try:
+        await fleet.beat()
+    except Exception as error:
+        log.warning("fleet: no lease taken at start (%s); trying again at the heartbeat", type(error).__name__)
+
+
+async def _lead(scheduler: AsyncIOScheduler, sync: Callable[[], Awaitable[None]]) -> None:
+    """This process has just taken the lead: the singleton jobs run now rather than at their
+    next time here (the settlement pass only if its period is over), and the co-learning moments
+    the previous leader did not send are set again."""
+    now = datetime.now(UTC)
+    for job_id in ("settlement", material.MATERIAL_JOB_ID):
+        if scheduler.get_job(job_id) is not None:
+            scheduler.modify_job(job_id, next_run_time=now)
+    await sync()
+
+
+def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health, fleet: Fleet | None = None) -> None:
     """The settlement pass, the outbox's pruning of sent rows and the material post, each kept
-    alive through database outages."""
+    alive through database outages; with a ``fleet``, run by its leader only, the settlement pass
+    at most once a period fleet-wide."""
     cap = float(env.settings.raw.runtime.retry_max_seconds)
+    period = 60 * env.settings.raw.settlement.run_every_minutes
+    settle_job: Callable[..., Awaitable[object]] = settle_pass
+    post_job: Callable[..., Awaitable[object]] = material.post_material
+    prune_job: Callable[..., Awaitable[object]] = prune_sent
+    if fleet is not None:
+        prune_job = fleet.leader_only(prune_sent, "outbox pruning")
+        settle_job = fleet.leader_only(OncePerPeriod(fleet, "settlement", period, settle_pass), "settlement pass")
+        post_job = fleet.leader_only(material.post_material, "material post")
 
     def next_run(job_id: str) -> Callable[[], datetime | None]:
         return lambda: getattr(scheduler.get_job(job_id), "next_run_time", None)
@@ -263,7 +346,7 @@ def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None
     # APScheduler times its runs by the wall clock; "run once at start" is the wall clock's now
     # (a process on DISTBOT_CLOCK would otherwise see these runs as long missed and skip them).
     at_start = datetime.now(UTC)
-    settle = Retrying("settlement", settle_pass, cap=cap, next_run=next_run("settlement"))
+    settle = Retrying("settlement", settle_job, cap=cap, next_run=next_run("settlement"))
     health.jobs.append(settle)
     scheduler.add_job(
         settle.run,
@@ -276,7 +359,7 @@ def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None
         coalesce=True,
         next_run_time=at_start,
     )
-    prune = Retrying("outbox pruning", prune_sent, cap=cap, next_run=next_run("outbox-prune"))
+    prune = Retrying("outbox pruning", prune_job, cap=cap, next_run=next_run("outbox-prune"))
     health.jobs.append(prune)
     scheduler.add_job(
         prune.run,
@@ -290,7 +373,7 @@ def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None
         next_run_time=at_start,
     )
     if (trigger := material.material_trigger(env.settings)) is not None:
-        post = Retrying("material post", material.post_material, cap=cap, next_run=next_run(material.MATERIAL_JOB_ID))
+        post = Retrying("material post", post_job, cap=cap, next_run=next_run(material.MATERIAL_JOB_ID))
         health.jobs.append(post)
         # Posts once a day (recorded in the same transaction as the post), so the run at start
         # is safe and catches up a post missed while the bot was down.

@@ -11,6 +11,7 @@ from models.base import Base, Money, UTCDateTime, utcnow
 from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayLine, RelayPush
 from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
 from models.console import ConsoleSession, ConsoleUser
+from models.fleet import FleetLease
 from models.marks import Mark
 from models.messaging import OutboxDrop, OutboxMessage
 from models.moderation import ModerationCase, ModerationStrike
@@ -35,6 +36,7 @@ __all__ = [
     "Distributor",
     "EntryApplication",
     "FanLock",
+    "FleetLease",
     "FriendRequestRecord",
     "LedgerLine",
     "Mark",

@@ -45,10 +45,13 @@ def write_config(tmp: Path, *replacements: tuple[str, str]) -> Path:
     return path
 
 
-def start_bot(config: Path, port: int, log: Path, clock: datetime, *options: str) -> subprocess.Popen[bytes]:
-    """``distbot run`` with its clock at ``clock`` (running on from there), output to ``log``."""
+def start_bot(
+    config: Path, port: int, log: Path, clock: datetime, *options: str, environment: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``distbot run`` with its clock at ``clock`` (running on from there), output to ``log``;
+    ``environment`` adds variables (e.g. ``DISTBOT_HELPER_ACCOUNT``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTBOT_")}
-    env.update(PYTHONPATH=str(ROOT), DISTBOT_CLOCK=clock.isoformat())
+    env.update(PYTHONPATH=str(ROOT), DISTBOT_CLOCK=clock.isoformat(), **(environment or {}))
     with log.open("ab") as output:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "run", "--config", str(config), "--port", str(port), *options],

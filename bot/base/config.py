@@ -16,7 +16,7 @@ from datetime import time, timedelta
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path as FsPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -86,6 +86,25 @@ class RuntimeSettings(_Model):
     inbox_spool: str = "distbot-inbox-{account}.jsonl"
     health_timeout_seconds: Decimal = Field(Decimal("0.5"), gt=0)  # the probe's bound on its database check
     transport_grace_seconds: Decimal = Field(Decimal("60"), ge=0)  # disconnected longer than this: unhealthy
+    # json: one JSON object per log line, with the call's trace id (DISTBOT_LOG_FORMAT=json wins).
+    log_format: Literal["text", "json"] = "text"
+
+
+class FleetSettings(_Model):
+    """Several processes on one PostgreSQL (README: "Running more than one process"). A dead
+    process's leases are taken over within ``lease_seconds + heartbeat_seconds``."""
+
+    # The helper accounts this process serves besides platform.helper_account (DISTBOT_ACCOUNTS,
+    # comma-separated, wins): it connects a transport for each and sends for those whose lease it holds.
+    accounts: list[str] = Field(default_factory=list)
+    lease_seconds: Decimal = Field(Decimal("10"), gt=0)  # a lease not renewed for this long is free
+    heartbeat_seconds: Decimal = Field(Decimal("2"), gt=0)  # how often leases are renewed (and free ones taken)
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> FleetSettings:
+        if self.heartbeat_seconds * 2 > self.lease_seconds:
+            raise ValueError("fleet.heartbeat_seconds must be at most half of fleet.lease_seconds")
+        return self
 
 
 class WebhookSettings(_Model):
@@ -389,6 +408,7 @@ class RawSettings(_Model):
     brands: list[BrandSettings] = Field(min_length=1)
     database: DatabaseSettings = DatabaseSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    fleet: FleetSettings = FleetSettings()
     webhook: WebhookSettings = WebhookSettings()
     admin: AdminSettings = AdminSettings()
     console: ConsoleSettings = ConsoleSettings()
@@ -491,6 +511,14 @@ class Settings:
             vip_levels=self.vip_levels,
             refund_window_days=self.raw.settlement.refund_window_days,
         )
+
+    @property
+    def accounts(self) -> list[str]:
+        """Every helper account this process serves, its own (:attr:`helper_account`) first:
+        ``DISTBOT_ACCOUNTS`` (comma-separated) or ``fleet.accounts`` add the others."""
+        others = os.environ.get("DISTBOT_ACCOUNTS")
+        extra = [a.strip() for a in others.split(",")] if others else list(self.raw.fleet.accounts)
+        return list(dict.fromkeys([self.helper_account, *(a for a in extra if a)]))
 
     @cached_property
     def brands(self) -> dict[str, BrandSettings]:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
 from bot.base.context import Context
+from bot.base.logs import TRACED_OUTBOX, trace
 from bot.base.priorities import LOW, priority_of
 from models import queries as q
 from models.catalog import BrandGroup
@@ -109,7 +110,11 @@ class _Queued:
         if rows:
             # The table, not the mapped class: a plain executemany, without the ORM's bulk path
             # (a third of the cost per row in bench/dispatch.py).
-            await self.session.execute(insert(OUTBOX_TABLE), rows)
+            if trace.get():  # a traced call: its log names the rows it queued (bot.base.db)
+                statement = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+                self.session.info[TRACED_OUTBOX] = list(await self.session.scalars(statement, rows))
+            else:
+                await self.session.execute(insert(OUTBOX_TABLE), rows)
         if self.withheld:
             await _count(self.session, self.day, self.withheld)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.base.startup import StartupError
 from bot.cli.colearning import add_colearning_commands
+from bot.cli.fleet import add_fleet_commands
 from bot.cli.users import add_users_commands
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_colearning_commands(commands, config)
     add_users_commands(commands, config)
+    add_fleet_commands(commands, config)
 
     for name, func, summary in (
         ("earnings", earnings, "a distributor's earnings"),
@@ -140,6 +142,10 @@ def run_bot(args: argparse.Namespace) -> int:
     from bot.app import build_env, serve
 
     env = build_env(args.config)
+    if env.settings.raw.runtime.log_format == "json":
+        from bot.base.logs import configure_logging
+
+        configure_logging(json_lines=True)
     # What stops it from starting is a StartupError, said in one line by the caller.
     asyncio.run(serve(env, args.host, args.port, allow_remote_sim=args.allow_remote_sim))
     return 0

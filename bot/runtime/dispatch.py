@@ -34,6 +34,8 @@ from sqlalchemy import select
 
 from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
+from bot.base.logs import trace
+from bot.base.metrics import Metrics
 from bot.base.outbox import queue_text
 from bot.base.transport import Event, FriendRequest, Message, RoomInvitation, RoomJoin, Transport
 from bot.runtime.middleware import AnswerLimiter, Middleware, Outcome, run_stage
@@ -100,6 +102,8 @@ class Dispatcher:
         the database is out, once the event is written to the inbox spool."""
         if self._worker is None:
             raise RuntimeError("the dispatcher is not running")
+        account = self.transport.account if self.transport is not None else self.env.settings.helper_account
+        self.env.kept(Metrics).messages_in.labels(account, type(event).__name__).inc()
         if self.spooling:
             if self._admitted(event):
                 self.spool.append([event])
@@ -221,6 +225,8 @@ class Dispatcher:
         a database outage propagates with the rest still in the list."""
         if not events:
             return
+        first = events[0]  # the batch's log lines and writes carry it
+        trace.set(f"chat:{getattr(first, 'id', '') or describe_event(first)}")
         try:
             await self._bounded(events)
         except Exception as error:

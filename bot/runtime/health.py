@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
     from bot.runtime.dispatch import Dispatcher
+    from bot.runtime.fleet import Fleet
     from bot.runtime.metrics import EventMetrics
     from bot.runtime.sender import OutboxSender
 
@@ -49,6 +50,7 @@ class Health:
         self.metrics: EventMetrics | None = None  # the pre-routing stage's event figures
         self.sender: OutboxSender | None = None
         self.scheduler: BaseScheduler | None = None
+        self.fleet: Fleet | None = None
         self.jobs: list[Retrying] = []
         self.stopping = False
         self.started = datetime.now(UTC)
@@ -69,6 +71,8 @@ class Health:
             checks["sender"] = self._sender(outbox)
         if self.scheduler is not None:
             checks["scheduler"] = self._scheduler()
+        if self.fleet is not None:
+            checks["fleet"] = {"ok": True, **self.fleet.state()}
         failing = [name for name, check in checks.items() if not check["ok"]]
         if self.stopping:
             failing.append("stopping")

@@ -27,7 +27,7 @@ Wiring (``bot.app``): ``env.react(ColearningChanged, …)`` in ``build_env``, th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -85,8 +85,16 @@ class SourceRooms:
 class ColearningTimer:
     """Keeps the scheduler's co-learning jobs in line with the tables and runs them."""
 
-    def __init__(self, env: Env, scheduler: BaseScheduler, transport: Transport | None = None):
+    def __init__(
+        self,
+        env: Env,
+        scheduler: BaseScheduler,
+        transport: Transport | None = None,
+        leading: Callable[[], bool] = lambda: True,
+    ):
         self.env, self.scheduler, self.transport = env, scheduler, transport
+        # Several processes: every one keeps the jobs set, only the leader sends (bot.runtime.fleet).
+        self.leading = leading
         cap = float(env.settings.raw.runtime.retry_max_seconds)
         self.retrying_sync = Retrying("co-learning sync", self.sync, cap=cap, next_run=self._next_sync)
         self.retrying_run = Retrying("co-learning messages", self.run, cap=cap)
@@ -146,7 +154,11 @@ class ColearningTimer:
         }
 
     async def run(self, session_id: int, key: str) -> None:
-        """One moment of one session: sent to each group at most once, or skipped and logged."""
+        """One moment of one session: sent to each group at most once, or skipped and logged.
+        Not on a process that does not lead: the leader's own job sends it (and a new leader's
+        sync sets it again at once, to be sent if still within the grace time)."""
+        if not self.leading():
+            return
         env, now = self.env, self.env.clock.now()
         async with env.db.reading() as session:
             row = await session.get(ColearningSession, session_id)
@@ -211,12 +223,13 @@ class ColearningTimer:
 
 
 async def register_colearning_jobs(
-    env: Env, scheduler: BaseScheduler, transport: Transport | None = None
+    env: Env, scheduler: BaseScheduler, transport: Transport | None = None, leading: Callable[[], bool] = lambda: True
 ) -> ColearningTimer:
     """Set every co-learning job from the tables now, and re-read them every
     ``colearning.sync_seconds``, and at once after a change committed in this process
-    (``ColearningChanged``). ``transport`` reads the member lists at each start."""
-    timer = ColearningTimer(env, scheduler, transport)
+    (``ColearningChanged``). ``transport`` reads the member lists at each start; the jobs
+    send only while ``leading()`` (the process leads the fleet)."""
+    timer = ColearningTimer(env, scheduler, transport, leading)
     env.react(ColearningChanged, timer.changed)
     await timer.sync()
     scheduler.add_job(

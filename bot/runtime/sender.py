@@ -22,6 +22,12 @@ so nothing is counted or dead-lettered however long the outage, and a send refus
 connected" goes back to the queue as it was. A send whose outcome is unknown (no answer in
 time) is not sent again blindly: it becomes ``uncertain`` for ops to retry or drop.
 
+Several processes (bot.runtime.fleet): only the holder of the account's sender lease sends; the
+others wait for it. On PostgreSQL each claim reserves the account's next turn on the lease row in
+the claim's own transaction, so a process whose lease ran out cannot claim (another has taken
+over) and the pace is the account's, not the process's. Each time the lease is taken, the rows a
+previous holder left ``sending`` are queued again: at most its one message in flight goes twice.
+
 The database going away never ends the sender: it waits (doubling, up to
 ``runtime.retry_max_seconds``) and carries on. A message sent while the database is out is
 recorded as sent once it is back (a send cannot be taken back); rows it had claimed but not
@@ -44,7 +50,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.base.config import RateLimits
 from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
+from bot.base.metrics import Metrics
 from bot.base.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
+from bot.runtime.fleet import Ownership
 from core.relay_digest import Digest, PendingLine, digest_of
 from models import outbox_queries as box
 from models.messaging import ROOM_KINDS, OutboxMessage
@@ -63,6 +71,7 @@ class OutboxSender:
         limits: RateLimits,
         *,
         account: str | None = None,
+        ownership: Ownership | None = None,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -71,6 +80,8 @@ class OutboxSender:
         self.env = env
         self.transport = transport
         self.account = account or transport.account
+        self.ownership = ownership  # None: this process alone sends for the account (SQLite)
+        self.metrics = env.kept(Metrics)
         self.account_gap = float(limits.account_interval_seconds)
         self.room_gap = float(limits.room_interval_seconds)
         self.jitter = float(limits.jitter_seconds)
@@ -114,8 +125,13 @@ class OutboxSender:
 
     async def run(self) -> None:
         doing.set("outbox sender")
-        recovered = False
+        recovered, generation = False, 0
         while not self._stopping:
+            if self.ownership is not None and not self.ownership.held:
+                await self._wait_for_lease()
+                continue
+            if self.ownership is not None and self.ownership.generation != generation:
+                recovered, generation = False, self.ownership.generation  # taken (again): recover
             if not self.transport.can_send():
                 await self._wait_for_transport()
                 continue
@@ -159,6 +175,21 @@ class OutboxSender:
                 except TimeoutError:
                     pass
 
+    async def _wait_for_lease(self) -> None:
+        """Another process sends for this account: wait until this one holds its lease."""
+        assert self.ownership is not None
+        log.info("outbox: %s is sent by another process; this one stands by", self.account)
+        lease = asyncio.ensure_future(self.ownership.wait())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait((lease, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (lease, stopped):
+                waiter.cancel()
+            await asyncio.gather(lease, stopped, return_exceptions=True)
+        if not self._stopping:
+            log.info("outbox: this process now sends for %s", self.account)
+
     async def _wait_for_transport(self) -> None:
         """Paused until the transport can send again (or the sender stops)."""
         log.warning("outbox: %s cannot send (%s not connected); sending paused", self.account, self.transport.name)
@@ -201,10 +232,15 @@ class OutboxSender:
         if ready is None:  # nothing due, or only rows of rooms waiting their turn
             return max(0.01, min(self.room_ready.values()) - mono) if waiting else None
         gap = self.account_ready - self.monotonic()
-        if gap > 0:  # the account's own pace comes before any room's
+        if gap > 0 and self.ownership is None:  # the account's own pace comes before any room's
             await self.sleep(gap)
-        if not await self._claim(group):
-            return 0.0
+        turn = await self._claim(group)
+        if turn is None:
+            return 0.0 if self.ownership is None or self.ownership.held else self.poll
+        if turn > 0:  # the account's shared pace (several processes): claimed, waiting its turn
+            await self.sleep(turn)
+            if self.ownership is not None and not self.ownership.held:
+                return self.poll  # lost meanwhile: left `sending` for whoever takes the lease to recover
         # Read back what was claimed, in full (text, payload): a row may have been rewritten
         # while this sender waited out the account's pace (a welcome gaining the names of
         # people who just joined).
@@ -230,12 +266,22 @@ class OutboxSender:
             return str(row.payload.get("room", ""))
         return row.target if row.target_is_room else ""
 
-    async def _claim(self, ids: list[int]) -> bool:
+    async def _claim(self, ids: list[int]) -> float | None:
+        """Claim the rows ``ids``; the seconds to wait before sending it (the account's shared pace), or
+        None when it was not claimed: another sender took some of it, or the lease is lost."""
+        turn = 0.0
         async with self.env.db.unit_of_work() as session:
+            if self.ownership is not None:
+                gap = self.account_gap + self.rng.uniform(0, self.jitter)
+                reserved = await self.ownership.turn(session, gap)
+                if reserved is None:
+                    await session.rollback()
+                    return None  # another process holds the account's lease now
+                turn = reserved
             if await box.claim(session, ids) != len(ids):
                 await session.rollback()
-                return False  # another sender of this account took some of them
-        return True
+                return None  # another sender of this account took some of them
+        return turn
 
     async def _deliver(self, group: list[OutboxMessage], text: str | None = None) -> bool:
         """Send a claimed group (as ``text`` when given: a digest); False when the transport
@@ -245,18 +291,23 @@ class OutboxSender:
         try:
             await self._send(first, joined(r.text for r in group) if text is None else text, ref)
         except NotConnected as error:
+            self._count_failure("not_connected")
             await self._put_back(group, error)
             return False
         except Uncertain as error:
+            self._count_failure("uncertain")
             await self._uncertain(group, error)
         except TransportError as error:
+            self._count_failure(type(error).__name__)
             await self._failed(group, error)
         except Exception as error:  # a transport bug must not kill the sender
             log.exception("outbox: transport raised on message %s", ref)
+            self._count_failure("transport_bug")
             await self._failed(group, TransportError(repr(error)))
         else:
             await self._settle(group, OutboxStatus.SENT, sent_at=self.env.clock.now(), last_error="")
             self.sent += len(group)
+            self.metrics.messages_out.labels(self.account, first.kind).inc(len(group))
         finally:
             self._spaced(first)
         return True
@@ -287,6 +338,9 @@ class OutboxSender:
             await transport.remove_from_room(str(payload["room"]), row.target, ref=ref)
         else:
             raise TransportError(f"unknown outbox kind {row.kind!r}")
+
+    def _count_failure(self, reason: str) -> None:
+        self.metrics.send_failures.labels(self.account, reason).inc()
 
     async def _put_back(self, group: list[OutboxMessage], error: NotConnected) -> None:
         """Nothing went out: queued again as it was, the claim's attempt not counted."""
@@ -319,6 +373,8 @@ class OutboxSender:
             error,
             "; dead-lettered" if dead else f"; next try in {delay:.0f} s",
         )
+        if dead:
+            self.metrics.dead_letters.labels(self.account).inc(len(group))
         await self._settle(
             group,
             OutboxStatus.DEAD if dead else OutboxStatus.QUEUED,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import MappingProxyType
 
 from bot.base.config import Settings
@@ -30,6 +31,7 @@ class Setup:
     settings: Settings
     clock: Callable[[], datetime]
     base_url: str
+    account: str | None = None  # the helper account; None: the process's own (settings.helper_account)
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,20 @@ class TransportKind:
 
 
 def _sim(setup: Setup) -> Transport:
-    journal = setup.settings.raw.transport.sim_journal
-    return SimTransport.from_settings(setup.settings, journal, page_url=f"{setup.base_url}/sim", clock=setup.clock)
+    journal = Path(setup.settings.raw.transport.sim_journal)
+    if setup.account is None or setup.account == setup.settings.helper_account:
+        return SimTransport.from_settings(setup.settings, journal, page_url=f"{setup.base_url}/sim", clock=setup.clock)
+    # A further account of the process: its own world and journal beside the first, no page.
+    journal = journal.with_name(f"{journal.stem}-{setup.account}{journal.suffix}")
+    return SimTransport.from_settings(setup.settings, journal, clock=setup.clock, account=setup.account)
 
 
 def _wechaty(setup: Setup) -> Transport:
+    if setup.account is not None and setup.account != setup.settings.helper_account:
+        raise StartupError(
+            f"the wechaty transport serves one helper account per process: run a process for {setup.account}"
+            " (DISTBOT_HELPER_ACCOUNT) instead of listing it in fleet.accounts"
+        )
     try:
         return WechatyTransport(account=setup.settings.helper_account)
     except (ImportError, ValueError) as exc:  # says what to install or set, in one line

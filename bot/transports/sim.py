@@ -64,10 +64,12 @@ class SimTransport:
         *,
         page_url: str | None = None,
         clock: Callable[[], datetime] = utc_now,
+        account: str | None = None,
     ) -> SimTransport:
         """``clock``: when things happen in the simulated world (the bot's clock, so a process
-        on DISTBOT_CLOCK sees messages at its own time)."""
-        return cls(SimWorld.from_settings(settings, journal, clock=clock), page_url=page_url)
+        on DISTBOT_CLOCK sees messages at its own time); ``account``: the helper account it
+        is (default: the process's own)."""
+        return cls(SimWorld.from_settings(settings, journal, clock=clock, helper=account), page_url=page_url)
 
     # ----------------------------------------------------------------------------- events in
 

@@ -54,13 +54,19 @@ class SimWorld(WorldState):
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, journal: str | Path = DEFAULT_JOURNAL, *, clock: Callable[[], datetime] = utc_now
+        cls,
+        settings: Settings,
+        journal: str | Path = DEFAULT_JOURNAL,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        helper: str | None = None,
     ) -> SimWorld:
         """The configured world: a room per brand group (the helper and the brand's managers)
         and the material group (the helper, demo distributors, ops); demo distributors,
-        managers and ops are the helper's friends. What the journal holds already is kept."""
+        managers and ops are the helper's friends. What the journal holds already is kept.
+        ``helper``: the helper account (default: the process's own, ``settings.helper_account``)."""
         raw = settings.raw
-        world = cls(settings.helper_account, journal, helper_name=f"{raw.platform.name}小助手", clock=clock)
+        world = cls(helper or settings.helper_account, journal, helper_name=f"{raw.platform.name}小助手", clock=clock)
         people: dict[str, str] = {}
         for person in raw.demo.distributors:
             if person.contact_id:

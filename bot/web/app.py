@@ -25,6 +25,7 @@ from bot.web import (
 from bot.web.errors import Handler, error_boundary, reply
 from bot.web.health import healthz, readyz
 from bot.web.keys import ENV, HEALTH
+from bot.web.metrics import metrics
 
 
 @web.middleware
@@ -47,6 +48,7 @@ def make_app(
     app[HEALTH] = health
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     app.add_routes(webhooks.routes)
     app.add_routes(ops_api.routes)
     app.add_routes(ops_queue_api.routes)

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 
 from aiohttp import web
 
 from bot.base.env import Env
 from bot.base.jsonutil import body_problem, loads
+from bot.base.logs import trace
+from bot.base.metrics import Metrics
 from bot.web.errors import error_response, reply
 from bot.web.keys import ENV
 from services.errors import Invalid, ServiceError
@@ -71,6 +74,7 @@ async def receive_order(request: web.Request) -> web.Response:
     event, errors = parse_event(data, now=env.clock.now(), skus=env.settings.courses)
     if event is None:
         raise Invalid(errors)
+    trace.set(request.headers.get("X-Request-Id") or f"webhook:{event.event_id}")  # this request's task only
     return await ingest(env, event)
 
 
@@ -78,8 +82,12 @@ async def ingest(env: Env, event: OrderEventIn, source: str = "webhook") -> web.
     """Run one event in its own unit of work (:func:`services.orders.process_event`) and answer
     as the webhook does: 200 with what happened, a replay 200 ``duplicate``, a refusal 409 or
     422 (``bot.web.errors``)."""
+    started = time.perf_counter()
+    latency = env.kept(Metrics).order_latency
     try:
         accepted = await process_event(env, event, source)
     except ServiceError as error:
+        latency.labels(type(error).__name__).observe(time.perf_counter() - started)
         return error_response(error)
+    latency.labels("accepted").observe(time.perf_counter() - started)
     return reply({"status": "accepted", "event_id": event.event_id, "order_id": accepted.order_id, **accepted.detail})
