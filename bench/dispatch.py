@@ -186,11 +186,11 @@ async def main() -> None:
             rate, latencies = await run(workdir, f"menu-figures-{n}", handlers.ROUTERS, args.dms, figures=True)
             hook_ratios.append(without / rate)
     print(f"\n{args.runs} runs, min / median / max; load {loadavg()}")
-    print(f"{'run':<40}{'DMs/s':>22}{'p50 ms':>22}{'p99 ms':>22}")
+    print(f"{'run':<36}{'DMs/s':>24}{'p50 ms':>26}{'p99 ms':>26}")
     for (label, pace), rows in results.items():
         name = f"{label}, {'all at once' if pace is None else f'paced {pace:.0f}/s'}"
         rates, p50s, p99s = ([row[i] for row in rows] for i in range(3))
-        print(f"{name:<40}{spread(rates, ',.0f'):>22}{spread(p50s, '.1f'):>22}{spread(p99s, '.1f'):>22}")
+        print(f"{name:<36}{spread(rates, ',.0f'):>24}  {spread(p50s, '.1f'):>24}  {spread(p99s, '.1f'):>24}")
     for label in ("menu", "menu, journal off"):
         ratios = [b[0] / m[0] for b, m in zip(results[("no-op (baseline)", None)], results[(label, None)], strict=True)]
         print(f"cost per DM, {label}, vs the no-op (all at once): {spread(ratios, '.2f')}×")

@@ -180,6 +180,7 @@ def _row(e: Event) -> dict[str, object]:
 def database_with(workdir: Path, orders: int, distributors: int) -> tuple[Path, int]:
     """An SQLite database and its configuration holding a generated history; the events count."""
     members, events = generate(orders, distributors)
+    workdir = Path(tempfile.mkdtemp(dir=workdir))  # a database of its own, whatever was made before
     url = f"sqlite+aiosqlite:///{workdir / f'bench-{orders}.db'}"
     asyncio.run(write_database(url, members, events))
     text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace("sqlite+aiosqlite:///distbot.db", url)
