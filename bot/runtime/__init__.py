@@ -19,7 +19,7 @@ protocol); it sees:
   comparing, ``ctx.role`` (ops, the room's course manager, a distributor, a guest),
   ``ctx.distributor``, ``ctx.brand_of_room()``, ``ctx.transport`` and its capabilities, the
   unit of work (``ctx.session``, ``ctx.uow``: ``after_commit``, ``attached``, ``emit``), what
-  the process keeps across events (``ctx.kept(Kind)``: e.g. a moderation's strike counts), the
+  the process keeps across events (``ctx.kept(Kind)``, one object per kind), the
   clock reading ``ctx.now``;
 - sending goes through the context like a handler's: ``ctx.reply(template, data)`` (in a room,
   mentioning the sender; within the answer limits when registered after them) or
