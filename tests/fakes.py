@@ -20,6 +20,7 @@ from bot.base.transport import (
     Capabilities,
     Event,
     EventSink,
+    JoinCode,
     NeedInvite,
     NotConnected,
     TransportError,
@@ -141,6 +142,18 @@ class FakeTransport:
         self.members[room] = [self.self_id, *members]
         self.sent.append(Sent("room_create", room, topic, True))
         return room
+
+    async def join_code(self, rooms: Sequence[str], *, name: str, state: str) -> JoinCode:
+        self._maybe_fail(self.capabilities.join_codes, "make join codes")
+        code = JoinCode(f"jw-fake-{len(self.sent) + 1}", f"https://join.example/{state or name}")
+        self.sent.append(Sent("join_code", ",".join(rooms), code.url, True))
+        return code
+
+    async def contact_code(self, state: str) -> JoinCode:
+        self._maybe_fail(self.capabilities.contact_codes, "make contact codes")
+        code = JoinCode(f"cw-fake-{len(self.sent) + 1}", f"https://contact.example/{state}")
+        self.sent.append(Sent("contact_code", state, code.url, False))
+        return code
 
     def status(self) -> TransportStatus:
         up = self.connected.is_set()

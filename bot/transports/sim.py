@@ -22,8 +22,10 @@ from bot.base.transport import (
     Capabilities,
     Event,
     EventSink,
+    JoinCode,
     TransportStatus,
     UnknownTarget,
+    Unsupported,
     WebRoute,
     conversation_of,
 )
@@ -176,6 +178,12 @@ class SimTransport:
 
     async def create_room(self, topic: str, members: Sequence[str]) -> str:
         return self.world.create_room(topic, members)
+
+    async def join_code(self, rooms: Sequence[str], *, name: str, state: str) -> JoinCode:
+        raise Unsupported("personal WeChat has no join codes: people are added or invited")
+
+    async def contact_code(self, state: str) -> JoinCode:
+        raise Unsupported("personal WeChat has no contact codes: people send a friend request")
 
     def can_send(self) -> bool:
         return True  # in process: never disconnected

@@ -49,6 +49,7 @@ from bot.base.transport import (
     Event,
     EventSink,
     FriendRequest,
+    JoinCode,
     Message,
     NeedInvite,
     NotConnected,
@@ -894,6 +895,12 @@ class WechatyTransport:
                 return None  # this puppet cannot create rooms: the next caller knows beforehand
             raise
         return created.room_id or None
+
+    async def join_code(self, rooms: Sequence[str], *, name: str, state: str) -> JoinCode:
+        raise Unsupported("personal WeChat has no join codes: people are added or invited")
+
+    async def contact_code(self, state: str) -> JoinCode:
+        raise Unsupported("personal WeChat has no contact codes: people send a friend request")
 
     @staticmethod
     def _need(declared: bool, capability: str, what: str) -> None:
