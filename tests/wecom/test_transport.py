@@ -23,8 +23,8 @@ from bot.base.transport import (
     UnknownTarget,
     Unsupported,
 )
-from tests.wecom.transport_support import HELPER, Wired, wired
 from tests.wechaty.support import eventually
+from tests.wecom.transport_support import HELPER, Wired, wired
 
 
 @pytest.fixture

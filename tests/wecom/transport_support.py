@@ -15,8 +15,8 @@ from bot.base.context import FixedClock
 from bot.base.transport import PostCap
 from bot.transports.wecom import CallbackCrypto, RetryPolicy, WeComClient
 from bot.transports.wecom_transport import WeComTransport
-from tests.wecom.fake_server import AES_KEY, CALLBACK_TOKEN, CORP_ID, FakeWeCom, Limits
 from tests.wechaty.support import Sink
+from tests.wecom.fake_server import AES_KEY, CALLBACK_TOKEN, CORP_ID, FakeWeCom, Limits
 
 HELPER = "helper"  # the member customers add
 KF_NAME = "童趣优课小助手"
