@@ -15,6 +15,7 @@ from models.messaging import OutboxDrop, OutboxMessage
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord, RoomMember
+from models.transport_codes import TransportCode
 
 __all__ = [
     "Base",
@@ -45,6 +46,7 @@ __all__ = [
     "RelayPush",
     "RoomInvitationRecord",
     "RoomMember",
+    "TransportCode",
     "UTCDateTime",
     "utcnow",
 ]

@@ -1,0 +1,33 @@
+"""codes a transport made (WeCom join ways and 联系我 codes)
+
+Revision ID: 0012
+Revises: 0009
+Create Date: 2026-11-29 18:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "transport_codes",
+        sa.Column("account", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("config_id", sa.String(length=128), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("account", "kind", "key", name=op.f("pk_transport_codes")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("transport_codes")
