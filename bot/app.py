@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -37,6 +37,7 @@ from bot.base.startup import (
 )
 from bot.base.transport import Transport
 from bot.console import console_routes
+from bot.runtime import group_tasks
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.health import Health
 from bot.runtime.scheduler import register_colearning_jobs
@@ -203,6 +204,8 @@ async def serve(
     scheduler = AsyncIOScheduler(timezone="UTC")
     health.dispatcher, health.sender, health.scheduler = dispatcher, sender, scheduler
     schedule_jobs(env, scheduler, health)
+    if transport.capabilities.group_posts_need_confirmation:
+        schedule_group_tasks(env, scheduler, transport)
     scheduler.start()
     timer = await register_colearning_jobs(env, scheduler, transport)  # re-registered from our tables
     health.jobs += [timer.retrying_sync, timer.retrying_run]
@@ -272,6 +275,22 @@ def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health) -> None
             next_run_time=at_start,
             **trigger,
         )
+
+
+def schedule_group_tasks(env: Env, scheduler: AsyncIOScheduler, transport: Transport) -> None:
+    """Proposed group posts followed every minute until sent, refused or expired."""
+    rules = env.settings.raw.transport.wecom.group_messages
+    remind_after = timedelta(minutes=rules.remind_after_minutes)
+    expire_after = timedelta(hours=rules.expire_after_hours)
+
+    async def follow_tasks() -> None:
+        try:
+            await group_tasks.follow(env, transport, remind_after=remind_after, expire_after=expire_after)
+        except Exception as exc:  # the database away: the next minute tries again
+            log.warning("following group tasks failed: %s", exc)
+
+    scheduler.add_job(follow_tasks, "interval", minutes=1, id="group-tasks", replace_existing=True, max_instances=1,
+                      coalesce=True)
 
 
 async def _within(step: Awaitable[None], seconds: float, what: str) -> None:

@@ -51,6 +51,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The transport's id of a proposed group post (WeCom's msgid): followed until sent or expired.
+    task_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxDrop(Base):

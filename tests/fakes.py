@@ -23,6 +23,7 @@ from bot.base.transport import (
     JoinCode,
     NeedInvite,
     NotConnected,
+    PostState,
     TransportError,
     TransportStatus,
     UnknownTarget,
@@ -57,6 +58,7 @@ class FakeTransport:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     tried: int = 0  # sends tried, connected or not
     since: datetime | None = None
+    post_states: dict[str, PostState] = field(default_factory=dict)  # proposed posts' states by task id
 
     def __post_init__(self) -> None:
         self.connected.set()
@@ -154,6 +156,18 @@ class FakeTransport:
         code = JoinCode(f"cw-fake-{len(self.sent) + 1}", f"https://contact.example/{state}")
         self.sent.append(Sent("contact_code", state, code.url, False))
         return code
+
+    async def post_state(self, task_id: str, room: str) -> PostState:
+        self._maybe_fail(self.capabilities.group_posts_need_confirmation, "follow proposed posts")
+        return self.post_states.get(task_id, PostState.PROPOSED)
+
+    async def remind_post(self, task_id: str) -> None:
+        self._maybe_fail(self.capabilities.group_posts_need_confirmation, "follow proposed posts")
+        self.sent.append(Sent("post_remind", task_id))
+
+    async def cancel_post(self, task_id: str) -> None:
+        self._maybe_fail(self.capabilities.group_posts_need_confirmation, "follow proposed posts")
+        self.sent.append(Sent("post_cancel", task_id))
 
     def status(self) -> TransportStatus:
         up = self.connected.is_set()

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -253,6 +254,17 @@ WECHAT = Capabilities(
 )
 
 
+class PostState(StrEnum):
+    """Where a proposed group post is (``capabilities.group_posts_need_confirmation``): waiting
+    for the staff member, delivered, refused because the room's cap for the period is used up,
+    or failed otherwise (the room is gone, the task cancelled)."""
+
+    PROPOSED = "proposed"
+    SENT = "sent"
+    CAPPED = "capped"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class JoinCode:
     """A code or link the transport made: ``url`` is what a person scans or opens,
@@ -365,6 +377,16 @@ class Transport(Protocol):
     async def contact_code(self, state: str) -> JoinCode:
         """A code people scan to add the helper; their adds carry ``state`` (≤30 characters)
         back as the :class:`FriendRequest`'s greeting (``capabilities.contact_codes``)."""
+
+    async def post_state(self, task_id: str, room: str) -> PostState:
+        """Where the post ``send_text``/``send_image`` proposed to ``room`` as ``task_id`` is
+        (``capabilities.group_posts_need_confirmation``)."""
+
+    async def remind_post(self, task_id: str) -> None:
+        """Remind the staff member to confirm ``task_id`` (WeCom: 3 reminders a task in 24 h)."""
+
+    async def cancel_post(self, task_id: str) -> None:
+        """Withdraw ``task_id``: nobody can confirm it any more."""
 
     def status(self) -> TransportStatus: ...
 

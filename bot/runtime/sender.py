@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.base.config import RateLimits
 from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
-from bot.base.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
+from bot.base.transport import NeedInvite, NotConnected, OutsideWindow, Transport, TransportError, Uncertain
 from models import outbox_queries as box
 from models.messaging import ROOM_KINDS, OutboxMessage
 from models.statuses import OutboxStatus
@@ -225,33 +225,41 @@ class OutboxSender:
         first = group[0]
         ref = ",".join(str(r.id) for r in group)
         try:
-            await self._send(first, joined(r.text for r in group), ref)
+            handed = await self._send(first, joined(r.text for r in group), ref)
         except NotConnected as error:
             await self._put_back(group, error)
             return False
         except Uncertain as error:
             await self._uncertain(group, error)
+        except OutsideWindow as error:  # the person's window is closed: held until they write again
+            log.info("outbox: %s to %s held: %s", ref, first.target, error)
+            await self._settle(group, OutboxStatus.HELD, last_error=str(error)[:500])
         except TransportError as error:
             await self._failed(group, error)
         except Exception as error:  # a transport bug must not kill the sender
             log.exception("outbox: transport raised on message %s", ref)
             await self._failed(group, TransportError(repr(error)))
         else:
-            await self._settle(group, OutboxStatus.SENT, sent_at=self.env.clock.now(), last_error="")
+            if first.target_is_room and self.transport.capabilities.group_posts_need_confirmation:
+                # handed over as a task a staff member confirms: sent once the transport says so
+                await self._settle(group, OutboxStatus.PROPOSED, task_id=handed, last_error="")
+            else:
+                await self._settle(group, OutboxStatus.SENT, sent_at=self.env.clock.now(), last_error="")
             self.sent += len(group)
         finally:
             self._spaced(first)
         return True
 
-    async def _send(self, row: OutboxMessage, text: str, ref: str) -> None:
+    async def _send(self, row: OutboxMessage, text: str, ref: str) -> str | None:
+        """Hand the row to the transport; the id it gives a text or a picture (None otherwise)."""
         transport, payload = self.transport, row.payload or {}
         if row.kind == "text":
-            await transport.send_text(
+            return await transport.send_text(
                 row.target, text, room=row.target_is_room, mentions=payload.get("mentions", ()), ref=ref
             )
-        elif row.kind == "image":
+        if row.kind == "image":
             image = base64.b64decode(str(payload["image_b64"]))
-            await transport.send_image(
+            return await transport.send_image(
                 row.target, image, room=row.target_is_room, name=str(payload.get("name", "image.png")), ref=ref
             )
         elif row.kind == "room_add":
@@ -267,6 +275,7 @@ class OutboxSender:
             await transport.accept_room_invitation(row.target)
         else:
             raise TransportError(f"unknown outbox kind {row.kind!r}")
+        return None
 
     async def _put_back(self, group: list[OutboxMessage], error: NotConnected) -> None:
         """Nothing went out: queued again as it was, the claim's attempt not counted."""

@@ -23,6 +23,7 @@ from bot.base.transport import (
     Event,
     EventSink,
     JoinCode,
+    PostState,
     TransportStatus,
     UnknownTarget,
     Unsupported,
@@ -184,6 +185,15 @@ class SimTransport:
 
     async def contact_code(self, state: str) -> JoinCode:
         raise Unsupported("personal WeChat has no contact codes: people send a friend request")
+
+    async def post_state(self, task_id: str, room: str) -> PostState:
+        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
+
+    async def remind_post(self, task_id: str) -> None:
+        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
+
+    async def cancel_post(self, task_id: str) -> None:
+        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
 
     def can_send(self) -> bool:
         return True  # in process: never disconnected

@@ -53,6 +53,7 @@ from bot.base.transport import (
     Message,
     NeedInvite,
     NotConnected,
+    PostState,
     Refused,
     RoomFull,
     RoomInvitation,
@@ -901,6 +902,15 @@ class WechatyTransport:
 
     async def contact_code(self, state: str) -> JoinCode:
         raise Unsupported("personal WeChat has no contact codes: people send a friend request")
+
+    async def post_state(self, task_id: str, room: str) -> PostState:
+        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
+
+    async def remind_post(self, task_id: str) -> None:
+        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
+
+    async def cancel_post(self, task_id: str) -> None:
+        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
 
     @staticmethod
     def _need(declared: bool, capability: str, what: str) -> None:

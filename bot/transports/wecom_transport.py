@@ -52,6 +52,7 @@ from bot.base.transport import (
     NotConnected,
     OutsideWindow,
     PostCap,
+    PostState,
     PrivateWindow,
     Refused,
     RoomJoin,
@@ -80,7 +81,7 @@ from bot.transports.wecom import (
 )
 from bot.transports.wecom.callback import DEFAULT_PATH
 from bot.transports.wecom.events import ChatChange, ChatUpdate
-from bot.transports.wecom.results import Attachment, KfMessage, KfOrigin
+from bot.transports.wecom.results import Attachment, KfMessage, KfOrigin, SendStatus, TaskStatus
 
 if TYPE_CHECKING:
     from bot.base.config import OutboxSettings, RateLimits
@@ -99,6 +100,12 @@ WECOM = Capabilities(
 )
 # Codes saying the person or group is not (or no longer) there, rather than a request refused.
 _UNKNOWN_TARGET_CODES = frozenset({40096, 84061})
+_POST_STATES: dict[int, PostState] = {
+    SendStatus.NOT_SENT: PostState.PROPOSED,
+    SendStatus.SENT: PostState.SENT,
+    SendStatus.NOT_FRIEND: PostState.FAILED,
+    SendStatus.CAP_REACHED: PostState.CAPPED,
+}
 _KF_MSGID = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 
@@ -375,6 +382,32 @@ class WeComTransport:
         if chat_id in task.fail_list:
             raise UnknownTarget(f"{chat_id} is not a customer group of {self.self_id}")
         return task.msgid
+
+    async def post_state(self, task_id: str, room: str) -> PostState:
+        """From the task (0: the member has not confirmed) and then the room's send result
+        (1 sent, 2 failed, 3 the room's share of group messages used up)."""
+        async with self._calling("externalcontact/get_groupmsg_task"):
+            tasks = await self.client.get_groupmsg_task(task_id)
+            mine = next((t for t in tasks.items if t.userid == self.self_id), None)
+            if mine is None or mine.status != TaskStatus.SENT:
+                return PostState.PROPOSED
+            cursor = ""
+            while True:
+                page = await self.client.get_groupmsg_send_result(task_id, self.self_id, cursor=cursor)
+                for result in page.items:
+                    if result.chat_id == room:
+                        return _POST_STATES.get(result.status, PostState.PROPOSED)
+                if page.last:
+                    return PostState.FAILED  # confirmed, and the room not among its recipients
+                cursor = page.next_cursor
+
+    async def remind_post(self, task_id: str) -> None:
+        async with self._calling("externalcontact/remind_groupmsg_send"):
+            await self.client.remind_groupmsg_send(task_id)
+
+    async def cancel_post(self, task_id: str) -> None:
+        async with self._calling("externalcontact/cancel_groupmsg_send"):
+            await self.client.cancel_groupmsg_send(task_id)
 
     def _open_window(self, person: str) -> _Window:
         if not self.open_kfid:

@@ -1,4 +1,4 @@
-"""codes a transport made (WeCom join ways and 联系我 codes)
+"""codes a transport made (WeCom join ways and 联系我 codes); the task id of a proposed group post
 
 Revision ID: 0012
 Revises: 0009
@@ -27,7 +27,11 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("account", "kind", "key", name=op.f("pk_transport_codes")),
     )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("task_id", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("task_id")
     op.drop_table("transport_codes")
