@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.messaging import OutboxMessage
@@ -51,3 +51,52 @@ async def release_held(session: AsyncSession, account: str, people: Collection[s
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
+
+
+async def waiting_for_room(session: AsyncSession, account: str, room: str, now: datetime) -> list[OutboxMessage]:
+    """The texts due for one room, oldest first (a capped room's next digest)."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.account == account,
+                OutboxMessage.status == OutboxStatus.QUEUED,
+                OutboxMessage.target == room,
+                OutboxMessage.target_is_room.is_(True),
+                OutboxMessage.kind == "text",
+                OutboxMessage.not_before <= now,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(500)
+        )
+    )
+
+
+async def posts_since(session: AsyncSession, account: str, room: str, since: datetime) -> list[datetime]:
+    """When each post to ``room`` since ``since`` was handed over (proposed, or sent after):
+    what counts against the room's cap. A task withdrawn or refused reached nobody."""
+    rows = await session.execute(
+        select(OutboxMessage.task_id, func.min(OutboxMessage.proposed_at))
+        .where(
+            OutboxMessage.account == account,
+            OutboxMessage.target == room,
+            OutboxMessage.status.in_((OutboxStatus.PROPOSED, OutboxStatus.SENT)),
+            OutboxMessage.task_id.is_not(None),
+            OutboxMessage.proposed_at >= since,
+        )
+        .group_by(OutboxMessage.task_id)
+    )
+    return [at for _, at in rows if at is not None]
+
+
+async def postpone(session: AsyncSession, ids: Collection[int], until: datetime, why: str) -> None:
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(not_before=until, last_error=why)
+    )
+
+
+async def merge_away(session: AsyncSession, ids: Collection[int], why: str) -> None:
+    """Rows merged away by a digest (a leaderboard superseded by a newer one): never sent."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(status=OutboxStatus.DROPPED, last_error=why)
+    )

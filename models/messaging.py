@@ -53,6 +53,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The transport's id of a proposed group post (WeCom's msgid): followed until sent or expired.
     task_id: Mapped[str | None] = mapped_column(String(64))
+    proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it was handed over as a task
 
 
 class OutboxDrop(Base):

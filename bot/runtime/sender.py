@@ -43,6 +43,7 @@ from bot.base.config import RateLimits
 from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
 from bot.base.transport import NeedInvite, NotConnected, OutsideWindow, Transport, TransportError, Uncertain
+from bot.runtime import quota_gate
 from models import outbox_queries as box
 from models.messaging import ROOM_KINDS, OutboxMessage
 from models.statuses import OutboxStatus
@@ -193,7 +194,13 @@ class OutboxSender:
         if ready is None:
             return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
         group = [ready]
-        if ready.coalesce_key:
+        if ready.target_is_room and ready.kind == "text" and self.transport.capabilities.group_post_cap is not None:
+            # a capped room: what waits for it goes as one digest per window, or waits (core.quota)
+            digest = await quota_gate.digest(self.env, self.transport, ready, now)
+            if digest is None:
+                return 0.0
+            group = digest
+        elif ready.coalesce_key:
             async with self.env.db.reading() as session:
                 group += await box.coalescible_lines(session, ready, now, self.max_lines - 1)
         gap = self.account_ready - self.monotonic()
@@ -242,7 +249,7 @@ class OutboxSender:
         else:
             if first.target_is_room and self.transport.capabilities.group_posts_need_confirmation:
                 # handed over as a task a staff member confirms: sent once the transport says so
-                await self._settle(group, OutboxStatus.PROPOSED, task_id=handed, last_error="")
+                await self._settle(group, OutboxStatus.PROPOSED, task_id=handed, proposed_at=self.env.clock.now())
             else:
                 await self._settle(group, OutboxStatus.SENT, sent_at=self.env.clock.now(), last_error="")
             self.sent += len(group)

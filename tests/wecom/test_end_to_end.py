@@ -185,3 +185,60 @@ async def test_a_token_expiring_mid_run_loses_no_post(bot: Bot):
     assert [r.status for r in rows] == [OutboxStatus.PROPOSED, OutboxStatus.PROPOSED]
     assert len(bot.w.fake.groupmsg.templates) == 2
     assert len(bot.w.fake.calls_to("gettoken")) == 2
+
+
+async def test_a_days_hourly_pushes_become_one_confirmed_digest_a_day_within_the_cap(bot: Bot):
+    room = BRAND_ROOMS[0]
+    for hour in range(14):  # 10:00 to 23:00 Shanghai, a push of two lines each hour
+        async with bot.env.context() as ctx:
+            for n in (1, 2):
+                queue_text(ctx, target=room, template="relay_line", room=True, coalesce_key="relay",
+                           data={"number": n, "seller": f"家长{hour}", "course": "思维课", "quantity": 1})
+        await bot.settle()
+        for template in list(bot.w.fake.groupmsg.templates.values()):
+            if not template.tasks[HELPER].status:
+                bot.w.fake.groupmsg.confirm(template.msgid, HELPER)  # the course manager confirms
+        await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
+        bot.w.clock.advance(hours=1)
+    bot.w.clock.advance(hours=1)  # past midnight: the next window
+    await bot.settle()
+    for template in list(bot.w.fake.groupmsg.templates.values()):
+        if not template.tasks[HELPER].status:
+            bot.w.fake.groupmsg.confirm(template.msgid, HELPER)
+    await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
+
+    received = bot.w.fake.groupmsg.received(room)
+    assert len(received) == 2  # the first push at once, the rest as the next day's digest
+    assert sum(len(text.splitlines()) for text in received) == 28  # every line delivered
+    rows = await bot.rows()
+    assert {r.status for r in rows} == {OutboxStatus.SENT}
+    assert all(s == 1 for t in bot.w.fake.groupmsg.templates.values() for s in
+               (r.status for r in t.tasks[HELPER].recipients))  # none refused for the cap
+
+
+async def test_a_colearning_relay_to_fifty_groups_stays_within_every_groups_quota(bot: Bot):
+    rooms = [f"room-colearn-{n:02d}" for n in range(50)]
+    for room in rooms:
+        group = Group(room, room, HELPER, bot.w.clock.now())
+        group.members[HELPER] = Member(HELPER, 1, bot.w.clock.now(), 1)
+        bot.w.fake.groups.groups[room] = group
+    for minute in range(3):  # the lecturer speaks three times in a minute: relayed to every group
+        async with bot.env.context() as ctx:
+            for room in rooms:
+                queue_text(ctx, target=room, template="relay_line", room=True, coalesce_key="colearn",
+                           data={"number": minute + 1, "seller": "讲师", "course": "共学营", "quantity": 1})
+        await bot.settle()
+        bot.w.clock.advance(minutes=1)
+
+    templates = list(bot.w.fake.groupmsg.templates.values())
+    assert len(templates) == 50  # one task per group: the later lines wait for the next window
+    for template in templates:
+        bot.w.fake.groupmsg.confirm(template.msgid, HELPER)
+    assert all(len(bot.w.fake.groupmsg.received(room)) == 1 for room in rooms)
+    waiting = [r for r in await bot.rows() if r.status == OutboxStatus.QUEUED]
+    assert len(waiting) == 100 and sum("one post per window of a day" in r.last_error for r in waiting) == 50
+
+    bot.w.clock.advance(days=1)  # the next window: each group's waiting lines as one digest
+    await bot.settle()
+    later = [t for t in bot.w.fake.groupmsg.templates.values() if t.msgid not in {x.msgid for x in templates}]
+    assert len(later) == 50 and all(len(t.text.splitlines()) == 2 for t in later)

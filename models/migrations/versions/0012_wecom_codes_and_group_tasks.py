@@ -29,9 +29,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("task_id", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("proposed_at")
         batch_op.drop_column("task_id")
     op.drop_table("transport_codes")
