@@ -1,8 +1,9 @@
-"""The outbox's side of the quota planner (:mod:`core.quota`): before a text goes to a room
+"""The outbox's side of the quota planner (:mod:`core.quota`): before a post goes to a room
 whose posts the transport caps (``capabilities.group_post_cap``, WeCom's monthly cap), every
-text waiting for that room is planned together. Either one digest goes now — the rows it
-merges, with the plan's reason kept on each, leaderboards superseded by a newer one dropped with
-theirs — or they all wait for the room's next window, the reason said on each row for ops."""
+text waiting for that room is planned together (a picture is planned alone: it cannot be
+merged). Either one digest goes now — the rows it merges, with the plan's reason kept on each,
+leaderboards superseded by a newer one dropped with theirs — or they all wait for the room's
+next window, the reason said on each row for ops."""
 
 from __future__ import annotations
 
@@ -33,7 +34,11 @@ async def digest(env: Env, transport: Transport, ready: OutboxMessage, now: date
     local = now.astimezone(zone)
     period = period_of(cap.per, local)
     async with env.db.reading() as session:
-        waiting = await tasks.waiting_for_room(session, transport.account, ready.target, now)
+        # texts merge into one digest; a picture (a leaderboard poster) is a post of its own
+        if ready.kind == "text":
+            waiting = await tasks.waiting_for_room(session, transport.account, ready.target, now)
+        else:
+            waiting = [ready]
         posted = await tasks.posts_since(session, transport.account, ready.target, period[0].astimezone(UTC))
     if not waiting:
         return None

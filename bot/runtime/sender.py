@@ -194,7 +194,7 @@ class OutboxSender:
         if ready is None:
             return max(0.01, min(self.room_ready[self._room_of(r)] for r in rows) - mono)
         group = [ready]
-        if ready.target_is_room and ready.kind == "text" and self.transport.capabilities.group_post_cap is not None:
+        if ready.target_is_room and self.transport.capabilities.group_post_cap is not None:
             # a capped room: what waits for it goes as one digest per window, or waits (core.quota)
             digest = await quota_gate.digest(self.env, self.transport, ready, now)
             if digest is None:

@@ -17,7 +17,7 @@ import handlers
 from bot.base.config import RateLimits
 from bot.base.context import FixedClock
 from bot.base.env import Env
-from bot.base.outbox import queue_text
+from bot.base.outbox import queue_row, queue_text
 from bot.runtime import group_tasks
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.sender import OutboxSender
@@ -242,3 +242,22 @@ async def test_a_colearning_relay_to_fifty_groups_stays_within_every_groups_quot
     await bot.settle()
     later = [t for t in bot.w.fake.groupmsg.templates.values() if t.msgid not in {x.msgid for x in templates}]
     assert len(later) == 50 and all(len(t.text.splitlines()) == 2 for t in later)
+
+
+async def test_a_leaderboard_poster_to_a_capped_group_waits_for_the_next_window_like_any_post(bot: Bot):
+    import base64
+
+    from tests.sim_support import png
+
+    room = BRAND_ROOMS[0]
+    async with bot.env.context() as ctx:
+        queue_text(ctx, target=room, template="relay_line", room=True,
+                   data={"number": 1, "seller": "家长1", "course": "思维课", "quantity": 1})
+        queue_row(ctx, kind="image", target=room, target_is_room=True, template="leaderboard_poster",
+                  text="排行榜海报", payload={"image_b64": base64.b64encode(png()).decode(), "name": "board.png"})
+    await bot.settle()
+
+    text, poster = await bot.rows()
+    assert text.status == OutboxStatus.PROPOSED
+    assert poster.status == OutboxStatus.QUEUED and "one post per window" in poster.last_error
+    assert len(bot.w.fake.groupmsg.templates) == 1
