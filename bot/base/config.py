@@ -162,6 +162,12 @@ class WeComSettings(_Model):
     callback_max_skew_seconds: int = Field(300, ge=1)
 
 
+class SimSettings(_Model):
+    # wechat: personal WeChat's rules; wecom: WeCom's (posts proposed and confirmed on /sim/wecom,
+    # the monthly cap, join codes instead of adds, the 48 h window for private messages).
+    flavour: Literal["wechat", "wecom"] = "wechat"
+
+
 class TransportSettings(_Model):
     # One of the transports the composition root registers (bot.transports.registry): this
     # layer does not know them, so whoever loads the file for a run passes their kinds in
@@ -170,6 +176,7 @@ class TransportSettings(_Model):
     sim_journal: str = "sim-world.jsonl"
     friend_keywords: list[str] = Field(default_factory=lambda: ["分销", "推广", "合作"])
     wecom: WeComSettings = WeComSettings()
+    sim: SimSettings = SimSettings()
 
 
 class DemoDistributor(_Model):

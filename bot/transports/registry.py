@@ -21,6 +21,7 @@ from bot.base.render import TEMPLATES, Renderer
 from bot.base.startup import StartupError
 from bot.base.transport import PostCap, Transport
 from bot.transports.sim import SimTransport
+from bot.transports.sim_wecom import SimWeComTransport
 from bot.transports.wechaty_adapter import WechatyTransport
 from bot.transports.wecom import CallbackCrypto, WeComClient
 from bot.transports.wecom_transport import WeComTransport
@@ -48,7 +49,8 @@ class TransportKind:
 
 def _sim(setup: Setup) -> Transport:
     journal = setup.settings.raw.transport.sim_journal
-    return SimTransport.from_settings(setup.settings, journal, page_url=f"{setup.base_url}/sim", clock=setup.clock)
+    flavour = SimWeComTransport if setup.settings.raw.transport.sim.flavour == "wecom" else SimTransport
+    return flavour.from_settings(setup.settings, journal, page_url=f"{setup.base_url}/sim", clock=setup.clock)
 
 
 def _wechaty(setup: Setup) -> Transport:
