@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -41,6 +41,7 @@ from bot.base.startup import (
 )
 from bot.base.transport import Transport
 from bot.console import console_routes
+from bot.runtime import group_tasks
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.fleet import LEADER, Fleet, OncePerPeriod
 from bot.runtime.health import Health
@@ -249,6 +250,8 @@ async def serve(
     health.dispatcher, health.sender, health.scheduler = served[0].dispatcher, served[0].sender, scheduler
     schedule_jobs(env, scheduler, health, fleet)
     scheduler.add_listener(_lag_recorder(env.kept(Metrics)), EVENT_JOB_SUBMITTED)
+    if transport.capabilities.group_posts_need_confirmation:
+        schedule_group_tasks(env, scheduler, transport)
     scheduler.start()
     timer = await register_colearning_jobs(env, scheduler, transport, leading=lambda: fleet.leading)
     health.jobs += [timer.retrying_sync, timer.retrying_run]
@@ -389,6 +392,22 @@ def schedule_jobs(env: Env, scheduler: AsyncIOScheduler, health: Health, fleet: 
             next_run_time=at_start,
             **trigger,
         )
+
+
+def schedule_group_tasks(env: Env, scheduler: AsyncIOScheduler, transport: Transport) -> None:
+    """Proposed group posts followed every minute until sent, refused or expired."""
+    rules = env.settings.raw.transport.wecom.group_messages
+    remind_after = timedelta(minutes=rules.remind_after_minutes)
+    expire_after = timedelta(hours=rules.expire_after_hours)
+
+    async def follow_tasks() -> None:
+        try:
+            await group_tasks.follow(env, transport, remind_after=remind_after, expire_after=expire_after)
+        except Exception as exc:  # the database away: the next minute tries again
+            log.warning("following group tasks failed: %s", exc)
+
+    scheduler.add_job(follow_tasks, "interval", minutes=1, id="group-tasks", replace_existing=True, max_instances=1,
+                      coalesce=True)
 
 
 async def _within(step: Awaitable[None], seconds: float, what: str) -> None:

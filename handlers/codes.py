@@ -5,16 +5,18 @@ in. Who may join, and how, is :mod:`services.entry`'s; this router reads what wa
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
-from bot.base.transport import Message
+from bot.base.transport import Message, TransportError
 from bot.runtime.router import Found, MessageContext, Role, Router, exactly, keyword, private, role, text_message
 from core.entry import Path
 from models.statuses import DistributorStatus
-from services import entry
+from services import entry, transport_codes
 from services.entry import join_answer
 
+log = logging.getLogger(__name__)
 router = Router("codes")
 
 _REGISTER = re.compile(r"^注册[\s:：]*(.*)$", re.S)
@@ -72,7 +74,13 @@ async def my_code(ctx: MessageContext) -> None:
         return
     level = ctx.settings.levels.get(person.level)
     if level is None or level.can_recruit:
-        ctx.reply("my_code", {"code": person.code})
+        data = {"code": person.code}
+        if ctx.transport is not None and ctx.transport.capabilities.contact_codes:
+            try:  # a 联系我 code whose adds carry the distributor's code: scanned, not typed
+                data["contact_url"] = (await transport_codes.contact_code(ctx, ctx.transport, person.code)).url
+            except TransportError as error:
+                log.warning("no contact code for %s: %s", person.code, error)
+        ctx.reply("my_code", data)
         return
     recruiting = [lv.name for lv in ctx.settings.raw.levels if lv.can_recruit]
     ctx.reply("my_code_cannot_recruit", {"level_name": level.name, "recruit_levels": recruiting})

@@ -14,7 +14,9 @@ router = Router("friends")
 
 @router.on(event(FriendRequest))
 async def friend_request(ctx: MessageContext, event: FriendRequest) -> None:
-    await friends.receive_friend_request(ctx, event, account=ctx.account, known=ctx.distributor)
+    # Where the transport has no requests to accept (WeCom's 联系我 codes), the person is in already.
+    added = ctx.transport is not None and not ctx.transport.capabilities.friend_requests
+    await friends.receive_friend_request(ctx, event, account=ctx.account, known=ctx.distributor, added=added)
 
 
 @router.on(event(RoomInvitation))

@@ -3,7 +3,8 @@
 Keywords and aliases come from config.yaml and are found by :func:`core.keywords.match_brands`
 (width, case and spaces ignored, inside longer sentences too). Someone who is not a
 distributor is told how to join instead. A distributor already in one of the brand's groups
-is told which; otherwise the first group with room (:func:`core.keywords.choose_group`) takes
+is told which. Where the transport has join codes (WeCom), the answer is the brand's join code;
+otherwise the first group with room (:func:`core.keywords.choose_group`) takes
 them — a direct add up to 40 members, an invitation above — and a seat is counted at once, so
 a burst of requests between two member-list syncs does not overfill a group. When every group
 is full, the helper creates the next one where the transport can; otherwise ops hear of it
@@ -27,6 +28,7 @@ from models import marks
 from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 from models.rooms import RoomMember
+from services import transport_codes
 from services.entry import join_answer
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,18 @@ async def place(ctx: MessageContext, brand: BrandSettings) -> None:
         if group is not None:
             join = Join.ADD if kind == "room_add" else Join.INVITE
             ctx.reply("group_joined", {"brand": brand.name, "group": group.name, "join": join.value})
+            return
+    if ctx.transport is not None and ctx.transport.capabilities.join_codes and groups:
+        # Nobody is added here (WeCom's customer groups): the brand's join code lets them in,
+        # and the transport opens the next group when the code's groups are full.
+        try:
+            code = await transport_codes.join_code(
+                ctx, ctx.transport, brand.id, [g.room_id for g in groups], f"{brand.name}推广"
+            )
+        except TransportError as error:
+            log.warning("no join code for %s: %s", brand.id, error)
+        else:
+            ctx.reply("group_join_code", {"brand": brand.name, "url": code.url})
             return
     fill = ctx.settings.raw.brand_groups
     placement = choose_group(

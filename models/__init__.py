@@ -18,6 +18,7 @@ from models.moderation import ModerationCase, ModerationStrike
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord, RoomMember
+from models.transport_codes import TransportCode
 from models.withdrawals import Withdrawal
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "RelayPush",
     "RoomInvitationRecord",
     "RoomMember",
+    "TransportCode",
     "UTCDateTime",
     "Withdrawal",
     "utcnow",

@@ -60,6 +60,9 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The transport's id of a proposed group post (WeCom's msgid): followed until sent or expired.
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it was handed over as a task
 
 
 # The sender's pick: one account's queued rows by priority, then room posts (DESC, as the query

@@ -27,7 +27,13 @@ class OutboxStatus(StrEnum):
     """Where an outbox row is (bot.runtime.sender moves them; ops resolve the last three):
     queued → sending (claimed, committed before the transport is called) → sent; a failed send
     goes back to queued (with a later ``not_before``) or, for good, to dead; a send whose outcome
-    is unknown becomes uncertain. Ops retry (→ queued) or drop (→ dropped) a dead or uncertain one."""
+    is unknown becomes uncertain. Ops retry (→ queued) or drop (→ dropped) a dead or uncertain one.
+
+    Where group posts wait for a staff member's confirmation (WeCom's group-message tasks), a
+    post handed over is proposed (``task_id`` names the task), then sent once the transport
+    reports it delivered, or expired when nobody confirmed it in time (the task is cancelled).
+    A private message outside the transport's window (微信客服's 48 h) is held until the person
+    writes again, then queued; ops see held rows and may drop them."""
 
     QUEUED = "queued"
     SENDING = "sending"
@@ -35,11 +41,14 @@ class OutboxStatus(StrEnum):
     UNCERTAIN = "uncertain"
     DEAD = "dead"
     DROPPED = "dropped"
+    PROPOSED = "proposed"
+    EXPIRED = "expired"
+    HELD = "held"
 
 
 # The rows that wait on a person: sending failed for good, or no answer came (it may or may
-# not have gone out). Ops retry or drop them.
-FOR_OPS = (OutboxStatus.UNCERTAIN, OutboxStatus.DEAD)
+# not have gone out), or the person's window is closed. Ops retry or drop them.
+FOR_OPS = (OutboxStatus.UNCERTAIN, OutboxStatus.DEAD, OutboxStatus.HELD)
 
 
 class DistributorStatus(StrEnum):

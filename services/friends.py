@@ -53,14 +53,18 @@ async def greeting_reason(ctx: Context, hello: str) -> str | None:
 
 
 async def receive_friend_request(
-    ctx: Context, request: FriendRequest, *, account: str, known: Distributor | None = None
+    ctx: Context, request: FriendRequest, *, account: str, known: Distributor | None = None, added: bool = False
 ) -> None:
     """A friend request to the helper account ``account``, recorded once (a delivery twice is
     ignored): accepted for a code or a keyword in its greeting (a code registers the person),
-    else left for ops, who hear of it. ``known``: the sender's distributor row, if loaded."""
+    else left for ops, who hear of it. ``known``: the sender's distributor row, if loaded.
+    ``added``: the transport has no requests to accept (WeCom: the person added the helper by a
+    联系我 code, whose state is the greeting) — recorded as accepted, nothing queued to accept."""
     if await ctx.session.get(FriendRequestRecord, request.id) is not None:
         return  # delivered twice
     reason = await greeting_reason(ctx, request.hello)
+    if added:
+        reason = reason or "added"
     ctx.session.add(
         FriendRequestRecord(
             id=request.id,
@@ -75,7 +79,8 @@ async def receive_friend_request(
         )
     )
     if reason:
-        queue_row(ctx, account=account, kind="friend_accept", target=request.id)
+        if not added:
+            queue_row(ctx, account=account, kind="friend_accept", target=request.id)
         await register_from_greeting(ctx, request, account=account, known=known)  # a code registers them
         return
     # WeChat keeps only a person's latest request: an older one still waiting is replaced.

@@ -20,8 +20,10 @@ from bot.base.transport import (
     Capabilities,
     Event,
     EventSink,
+    JoinCode,
     NeedInvite,
     NotConnected,
+    PostState,
     TransportError,
     TransportStatus,
     UnknownTarget,
@@ -56,6 +58,7 @@ class FakeTransport:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     tried: int = 0  # sends tried, connected or not
     since: datetime | None = None
+    post_states: dict[str, PostState] = field(default_factory=dict)  # proposed posts' states by task id
 
     def __post_init__(self) -> None:
         self.connected.set()
@@ -141,6 +144,30 @@ class FakeTransport:
         self.members[room] = [self.self_id, *members]
         self.sent.append(Sent("room_create", room, topic, True))
         return room
+
+    async def join_code(self, rooms: Sequence[str], *, name: str, state: str) -> JoinCode:
+        self._maybe_fail(self.capabilities.join_codes, "make join codes")
+        code = JoinCode(f"jw-fake-{len(self.sent) + 1}", f"https://join.example/{state or name}")
+        self.sent.append(Sent("join_code", ",".join(rooms), code.url, True))
+        return code
+
+    async def contact_code(self, state: str) -> JoinCode:
+        self._maybe_fail(self.capabilities.contact_codes, "make contact codes")
+        code = JoinCode(f"cw-fake-{len(self.sent) + 1}", f"https://contact.example/{state}")
+        self.sent.append(Sent("contact_code", state, code.url, False))
+        return code
+
+    async def post_state(self, task_id: str, room: str) -> PostState:
+        self._maybe_fail(self.capabilities.group_posts_need_confirmation, "follow proposed posts")
+        return self.post_states.get(task_id, PostState.PROPOSED)
+
+    async def remind_post(self, task_id: str) -> None:
+        self._maybe_fail(self.capabilities.group_posts_need_confirmation, "follow proposed posts")
+        self.sent.append(Sent("post_remind", task_id))
+
+    async def cancel_post(self, task_id: str) -> None:
+        self._maybe_fail(self.capabilities.group_posts_need_confirmation, "follow proposed posts")
+        self.sent.append(Sent("post_cancel", task_id))
 
     def status(self) -> TransportStatus:
         up = self.connected.is_set()

@@ -86,33 +86,36 @@ def test_each_transport_chooses_its_pace_from_the_configured_ones(tmp_path: Path
 
 def test_a_transport_kind_nobody_registered_is_refused_with_its_line_and_the_kinds_there_are(tmp_path: Path):
     path = tmp_path / "config.yaml"
-    path.write_text((ROOT / "config.yaml").read_text(encoding="utf-8").replace("  kind: sim\n", "  kind: wechat\n"))
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace("  kind: sim\n", "  kind: wechat\n")
+    path.write_text(text)
+    line = text.splitlines().index("  kind: wechat") + 1
 
     with pytest.raises(ConfigError) as refused:
         load_settings(path, transport_kinds=("sim", "wechaty"))
 
     [problem] = refused.value.describe()
-    assert problem.endswith("config.yaml:166: transport.kind: no transport 'wechat' here: one of sim, wechaty")
+    assert problem.endswith(f"config.yaml:{line}: transport.kind: no transport 'wechat' here: one of sim, wechaty")
 
 
 def test_distbot_run_refuses_a_transport_kind_it_does_not_have_before_touching_anything(tmp_path, capsys):
-    config = write_config(tmp_path, ("  kind: sim\n", "  kind: wecom\n"))
+    config = write_config(tmp_path, ("  kind: sim\n", "  kind: wework\n"))
 
     code = main(["run", "--config", str(config), "--port", str(free_port())])
 
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 1
-    assert any("transport.kind" in line and "no transport 'wecom' here: one of sim, wechaty" in line for line in lines)
+    refusal = "no transport 'wework' here: one of sim, wechaty, wecom"
+    assert any("transport.kind" in line and refusal in line for line in lines)
     assert not (tmp_path / "bot.db").exists()
 
 
 def test_an_unknown_distbot_transport_is_refused_in_one_line_naming_the_transports(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("DISTBOT_TRANSPORT", "wecom")
+    monkeypatch.setenv("DISTBOT_TRANSPORT", "wework")
 
     code = main(["run", "--config", str(write_config(tmp_path)), "--port", str(free_port())])
 
     assert code == 1
-    assert capsys.readouterr().err == "error: no transport 'wecom' (DISTBOT_TRANSPORT): one of sim, wechaty\n"
+    assert capsys.readouterr().err == "error: no transport 'wework' (DISTBOT_TRANSPORT): one of sim, wechaty, wecom\n"
     assert not (tmp_path / "bot.db").exists()
 
 

@@ -148,6 +148,52 @@ class OutboxSettings(_Model):
     prune_every_minutes: int = Field(60, ge=1)
 
 
+# The WeCom values config.yaml ships with (transport.wecom): enough to start on 127.0.0.1 against
+# a fake, known to everyone, so refused on any other address (bot.base.startup.demo_secrets).
+DEMO_WECOM_SECRET = "demo-wecom-secret"
+DEMO_WECOM_TOKEN = "demoWecomToken"
+DEMO_WECOM_AES_KEY = "demoWecomAesKey0000000000000000000000000000"  # 43 characters, as WeCom's are
+
+
+class WeComKfSettings(_Model):
+    open_kfid: str = ""  # the 微信客服 account DMs go through (wk…); "" sends no DM
+    url: str = ""  # its link (kf/add_contact_way), given in the welcome so people know where to write
+    cursor_file: str = "wecom-kf-cursor.txt"  # sync_msg's cursor, kept across restarts
+
+
+class WeComGroupMessageSettings(_Model):
+    # As set in the admin console: month_days (WeCom's default), week_7 or day_1.
+    cap: Literal["month_days", "week_7", "day_1"] = "month_days"
+    remind_after_minutes: int = Field(60, ge=1)
+    expire_after_hours: int = Field(24, ge=1)
+
+
+class WeComSettings(_Model):
+    """``transport.wecom``: the self-built app the ``wecom`` transport speaks as. The secret,
+    the callback Token and the EncodingAESKey may come from DISTBOT_WECOM_SECRET,
+    DISTBOT_WECOM_TOKEN and DISTBOT_WECOM_AES_KEY (they win over the file), the corp id from
+    DISTBOT_WECOM_CORP_ID."""
+
+    corp_id: str = "wwdemocorp000000"
+    agent_id: str = "1000002"
+    secret: str = DEMO_WECOM_SECRET
+    token: str = DEMO_WECOM_TOKEN
+    aes_key: str = DEMO_WECOM_AES_KEY
+    callback_path: str = Field("/wecom/callback", pattern="^/[A-Za-z0-9_/-]+$")
+    sender_userid: str = "helper"  # the member customers add, whose group posts are proposed
+    kf: WeComKfSettings = WeComKfSettings()
+    group_messages: WeComGroupMessageSettings = WeComGroupMessageSettings()
+    api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    timeout_seconds: Decimal = Field(Decimal("15"), gt=0)
+    callback_max_skew_seconds: int = Field(300, ge=1)
+
+
+class SimSettings(_Model):
+    # wechat: personal WeChat's rules; wecom: WeCom's (posts proposed and confirmed on /sim/wecom,
+    # the monthly cap, join codes instead of adds, the 48 h window for private messages).
+    flavour: Literal["wechat", "wecom"] = "wechat"
+
+
 class TransportSettings(_Model):
     # One of the transports the composition root registers (bot.transports.registry): this
     # layer does not know them, so whoever loads the file for a run passes their kinds in
@@ -155,6 +201,8 @@ class TransportSettings(_Model):
     kind: str = Field("sim", pattern="^[a-z][a-z0-9_]*$")
     sim_journal: str = "sim-world.jsonl"
     friend_keywords: list[str] = Field(default_factory=lambda: ["分销", "推广", "合作"])
+    wecom: WeComSettings = WeComSettings()
+    sim: SimSettings = SimSettings()
 
 
 class DemoDistributor(_Model):
@@ -546,6 +594,22 @@ class Settings:
     @property
     def admin_token(self) -> str | None:
         return os.environ.get("DISTBOT_ADMIN_TOKEN") or self.raw.admin.token
+
+    @property
+    def wecom_corp_id(self) -> str:
+        return os.environ.get("DISTBOT_WECOM_CORP_ID") or self.raw.transport.wecom.corp_id
+
+    @property
+    def wecom_secret(self) -> str:
+        return os.environ.get("DISTBOT_WECOM_SECRET") or self.raw.transport.wecom.secret
+
+    @property
+    def wecom_token(self) -> str:
+        return os.environ.get("DISTBOT_WECOM_TOKEN") or self.raw.transport.wecom.token
+
+    @property
+    def wecom_aes_key(self) -> str:
+        return os.environ.get("DISTBOT_WECOM_AES_KEY") or self.raw.transport.wecom.aes_key
 
     @property
     def vip_levels(self) -> frozenset[str]:

@@ -73,7 +73,9 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
         "registered",
         "group_welcome",
         "group_joined",
+        "group_join_code",
         "group_created",
+        "wecom_welcome",  # sent by the wecom transport itself (send_welcome_msg), never queued
         "colearning_received",
         "colearning_approved",
         "colearning_rejected",

@@ -49,6 +49,16 @@ def demo_secrets(settings: Settings) -> list[tuple[str, str]]:
         found.append(("webhook.secret", "DISTBOT_WEBHOOK_SECRET"))
     if settings.admin_token == DEMO_ADMIN_TOKEN:
         found.append(("admin.token", "DISTBOT_ADMIN_TOKEN"))
+    if settings.raw.transport.kind == "wecom":
+        from bot.base.config import DEMO_WECOM_AES_KEY, DEMO_WECOM_SECRET, DEMO_WECOM_TOKEN
+
+        for path, variable, value, demo in (
+            ("transport.wecom.secret", "DISTBOT_WECOM_SECRET", settings.wecom_secret, DEMO_WECOM_SECRET),
+            ("transport.wecom.token", "DISTBOT_WECOM_TOKEN", settings.wecom_token, DEMO_WECOM_TOKEN),
+            ("transport.wecom.aes_key", "DISTBOT_WECOM_AES_KEY", settings.wecom_aes_key, DEMO_WECOM_AES_KEY),
+        ):
+            if value == demo:
+                found.append((path, variable))
     return found
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -137,6 +138,11 @@ class Unsupported(Refused):
     no image bytes, no invitation cards, …). Ask the capability before calling."""
 
 
+class OutsideWindow(Refused):
+    """A private message the transport's ``private_window`` does not allow now (no message from
+    the person within the window, or its count used up): it can go once the person writes again."""
+
+
 class UnknownTarget(TransportError):
     """No such contact or room."""
 
@@ -208,7 +214,9 @@ class Capabilities:
     - ``friend_requests``: people ask to befriend the helper (:class:`FriendRequest` events) and
       ``accept_friend`` accepts them (WeCom has none: contacts come through 联系我 codes).
     - ``join_codes``: people join rooms through a code or link the bot hands out (WeCom's join
-      ways) rather than by an add or an invitation.
+      ways, ``join_code``) rather than by an add or an invitation.
+    - ``contact_codes``: ``contact_code`` makes a code people scan to add the helper, whose adds
+      carry the code's ``state`` (WeCom's 联系我 codes: a distributor's code as the state).
     - ``group_posts_need_confirmation``: a post to a room is only proposed; it goes out once a
       staff member confirms it in their client (WeCom's group-message tasks).
     - ``group_post_cap``: at most so many posts per room (and per customer) a period; None: no cap.
@@ -225,6 +233,7 @@ class Capabilities:
     accept_room_invitations: bool = False
     friend_requests: bool = False
     join_codes: bool = False
+    contact_codes: bool = False
     group_posts_need_confirmation: bool = False
     group_post_cap: PostCap | None = None
     private_window: PrivateWindow | None = None
@@ -243,6 +252,26 @@ WECHAT = Capabilities(
     accept_room_invitations=True,
     friend_requests=True,
 )
+
+
+class PostState(StrEnum):
+    """Where a proposed group post is (``capabilities.group_posts_need_confirmation``): waiting
+    for the staff member, delivered, refused because the room's cap for the period is used up,
+    or failed otherwise (the room is gone, the task cancelled)."""
+
+    PROPOSED = "proposed"
+    SENT = "sent"
+    CAPPED = "capped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class JoinCode:
+    """A code or link the transport made: ``url`` is what a person scans or opens,
+    ``config_id`` names it at the transport (WeCom lists API-made codes nowhere: keep it)."""
+
+    config_id: str
+    url: str
 
 
 class WebRoute(Protocol):
@@ -339,6 +368,25 @@ class Transport(Protocol):
     async def create_room(self, topic: str, members: Sequence[str]) -> str | None:
         """Create a room with the helper and ``members``; return its id (``capabilities.create_rooms``).
         None where the service turned out unable (the capability is withdrawn at the same time)."""
+
+    async def join_code(self, rooms: Sequence[str], *, name: str, state: str) -> JoinCode:
+        """A code people scan to join the first of ``rooms`` (at most 5) with room; when all are
+        full the transport opens the next one, named ``name`` and a number
+        (``capabilities.join_codes``). ``state`` (≤30 characters) comes back with the joins."""
+
+    async def contact_code(self, state: str) -> JoinCode:
+        """A code people scan to add the helper; their adds carry ``state`` (≤30 characters)
+        back as the :class:`FriendRequest`'s greeting (``capabilities.contact_codes``)."""
+
+    async def post_state(self, task_id: str, room: str) -> PostState:
+        """Where the post ``send_text``/``send_image`` proposed to ``room`` as ``task_id`` is
+        (``capabilities.group_posts_need_confirmation``)."""
+
+    async def remind_post(self, task_id: str) -> None:
+        """Remind the staff member to confirm ``task_id`` (WeCom: 3 reminders a task in 24 h)."""
+
+    async def cancel_post(self, task_id: str) -> None:
+        """Withdraw ``task_id``: nobody can confirm it any more."""
 
     def status(self) -> TransportStatus: ...
 

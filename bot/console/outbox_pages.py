@@ -1,7 +1,9 @@
 """The outbox pages (ops only): each tab (queued, sending, sent, uncertain, dead letters,
-dropped) in pages of 50, every row said as ops say it — who it goes to by name, what it is in
-words, when in the platform's time zone — and uncertain messages and dead letters sent again or
-dropped from here."""
+dropped; and where the transport has them, group posts proposed to a staff member, private
+messages held for the person's next message, expired posts) in pages of 50, every row said as
+ops say it — who it goes to by name, what it is in words, when in the platform's time zone —
+and uncertain messages and dead letters sent again or dropped from here, a proposed post's
+staff member reminded to confirm it."""
 
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
 from bot.base.outbox import drops_on, local_day
+from bot.base.transport import TransportError
 from bot.console.auth import User
 from bot.console.base import Form, ident, not_found, page, render, see_other
 from bot.console.pages import LEADERBOARD_METRICS, PERIOD_LABELS
-from bot.web.keys import ENV
+from bot.web.keys import ENV, HEALTH
 from models.catalog import BrandGroup
 from models.colearning import ColearningApplication
 from models.messaging import ROOM_KINDS, OutboxMessage
@@ -37,6 +40,9 @@ STATUSES = {
     OutboxStatus.UNCERTAIN: "待确认",
     OutboxStatus.DEAD: "失败",
     OutboxStatus.DROPPED: "已放弃",
+    OutboxStatus.PROPOSED: "待员工确认",
+    OutboxStatus.HELD: "等对方消息",
+    OutboxStatus.EXPIRED: "已过期",
 }
 ORDER = {
     OutboxStatus.QUEUED: (OutboxMessage.not_before, OutboxMessage.id),  # the next to go first
@@ -45,6 +51,9 @@ ORDER = {
     OutboxStatus.UNCERTAIN: (OutboxMessage.id.desc(),),
     OutboxStatus.DEAD: (OutboxMessage.id.desc(),),
     OutboxStatus.DROPPED: (OutboxMessage.id.desc(),),
+    OutboxStatus.PROPOSED: (OutboxMessage.id,),  # the longest waiting first
+    OutboxStatus.HELD: (OutboxMessage.id,),
+    OutboxStatus.EXPIRED: (OutboxMessage.id.desc(),),
 }
 # What was not sent today (models.messaging.OutboxDrop): why, and the commonest messages by name.
 DROP_REASONS = {"cap": "队列已满未排队", "limit": "超出回复频率", "repeat": "重复的回复"}
@@ -224,3 +233,25 @@ async def resolve(request: web.Request, user: User, form: Form) -> web.StreamRes
     else:
         outcome = "retried" if retrying else "dropped"
     raise see_other(f"/console/outbox?status={back}&ok={outcome}")
+
+
+@routes.post("/console/outbox/{id}/remind")
+@page(ops_only=True)
+async def remind(request: web.Request, user: User, form: Form) -> web.StreamResponse:
+    """Remind the staff member to confirm a proposed group post (WeCom: 3 reminders a task a day)."""
+    message_id = ident(request.match_info["id"])
+    transport = request.app[HEALTH].transport
+    async with request.app[ENV].db.reading() as session:
+        row = await session.get(OutboxMessage, message_id) if message_id is not None else None
+    if row is None or transport is None:
+        return not_found(request, user)
+    if row.status != OutboxStatus.PROPOSED or not row.task_id:
+        outcome = "already"
+    else:
+        try:
+            await transport.remind_post(row.task_id)
+        except TransportError:
+            outcome = "remind_refused"
+        else:
+            outcome = "reminded"
+    raise see_other(f"/console/outbox?status={OutboxStatus.PROPOSED}&ok={outcome}")

@@ -41,6 +41,7 @@ from bot.base.transport import Event, FriendRequest, Message, RoomInvitation, Ro
 from bot.runtime.middleware import AnswerLimiter, Middleware, Outcome, run_stage
 from bot.runtime.router import MessageContext, Role, Router, first_match, role_of
 from bot.runtime.spool import Spool
+from models import group_task_queries as group_tasks
 from models.people import Distributor
 
 log = logging.getLogger(__name__)
@@ -278,6 +279,10 @@ class Dispatcher:
                 if senders
                 else {}
             )
+            if self.transport is not None and self.transport.capabilities.private_window is not None:
+                # a person writing opens their window again: what waited for it goes out now
+                writers = {e.sender for e in events if isinstance(e, Message) and e.room is None}
+                await group_tasks.release_held(session, self.transport.account, writers, now)
             handled: list[str] = []  # what the log line names
             routed = 0
             for event in events:

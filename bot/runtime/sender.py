@@ -51,7 +51,8 @@ from bot.base.config import RateLimits
 from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
 from bot.base.metrics import Metrics
-from bot.base.transport import NeedInvite, NotConnected, Transport, TransportError, Uncertain
+from bot.base.transport import NeedInvite, NotConnected, OutsideWindow, Transport, TransportError, Uncertain
+from bot.runtime import quota_gate
 from bot.runtime.fleet import Ownership
 from core.relay_digest import Digest, PendingLine, digest_of
 from models import outbox_queries as box
@@ -224,13 +225,25 @@ class OutboxSender:
         async with self.env.db.reading() as session:
             ready = await box.next_due(session, self.account, now, self.room_ready.keys())
             group = [ready.id] if ready is not None else []
-            if ready is not None and (ready.coalesce_key or "").startswith(RELAY):
+            capped = (
+                ready is not None and ready.target_is_room and self.transport.capabilities.group_post_cap is not None
+            )
+            if capped:
+                assert ready is not None
+                # a capped room: what waits for it goes as one digest per window, or waits (core.quota)
+                first = (await box.claimed_rows(session, [ready.id]))[0]
+            elif ready is not None and (ready.coalesce_key or "").startswith(RELAY):
                 group, digest = await self._relay_group(session, ready, now)
             elif ready is not None and ready.coalesce_key:
                 group += await box.coalescible_lines(session, self.account, ready, now, self.max_lines - 1)
             waiting = ready is None and bool(self.room_ready) and await box.next_due(session, self.account, now)
         if ready is None:  # nothing due, or only rows of rooms waiting their turn
             return max(0.01, min(self.room_ready.values()) - mono) if waiting else None
+        if capped:
+            planned = await quota_gate.digest(self.env, self.transport, first, now)
+            if planned is None:
+                return 0.0
+            group = [r.id for r in planned]
         gap = self.account_ready - self.monotonic()
         if gap > 0 and self.ownership is None:  # the account's own pace comes before any room's
             await self.sleep(gap)
@@ -289,7 +302,7 @@ class OutboxSender:
         first = group[0]
         ref = ",".join(str(r.id) for r in group)
         try:
-            await self._send(first, joined(r.text for r in group) if text is None else text, ref)
+            handed = await self._send(first, joined(r.text for r in group) if text is None else text, ref)
         except NotConnected as error:
             self._count_failure("not_connected")
             await self._put_back(group, error)
@@ -297,6 +310,9 @@ class OutboxSender:
         except Uncertain as error:
             self._count_failure("uncertain")
             await self._uncertain(group, error)
+        except OutsideWindow as error:  # the person's window is closed: held until they write again
+            log.info("outbox: %s to %s held: %s", ref, first.target, error)
+            await self._settle(group, OutboxStatus.HELD, last_error=str(error)[:500])
         except TransportError as error:
             self._count_failure(type(error).__name__)
             await self._failed(group, error)
@@ -305,22 +321,27 @@ class OutboxSender:
             self._count_failure("transport_bug")
             await self._failed(group, TransportError(repr(error)))
         else:
-            await self._settle(group, OutboxStatus.SENT, sent_at=self.env.clock.now(), last_error="")
+            if first.target_is_room and self.transport.capabilities.group_posts_need_confirmation:
+                # handed over as a task a staff member confirms: sent once the transport says so
+                await self._settle(group, OutboxStatus.PROPOSED, task_id=handed, proposed_at=self.env.clock.now())
+            else:
+                await self._settle(group, OutboxStatus.SENT, sent_at=self.env.clock.now(), last_error="")
             self.sent += len(group)
             self.metrics.messages_out.labels(self.account, first.kind).inc(len(group))
         finally:
             self._spaced(first)
         return True
 
-    async def _send(self, row: OutboxMessage, text: str, ref: str) -> None:
+    async def _send(self, row: OutboxMessage, text: str, ref: str) -> str | None:
+        """Hand the row to the transport; the id it gives a text or a picture (None otherwise)."""
         transport, payload = self.transport, row.payload or {}
         if row.kind == "text":
-            await transport.send_text(
+            return await transport.send_text(
                 row.target, text, room=row.target_is_room, mentions=payload.get("mentions", ()), ref=ref
             )
-        elif row.kind == "image":
+        if row.kind == "image":
             image = base64.b64decode(str(payload["image_b64"]))
-            await transport.send_image(
+            return await transport.send_image(
                 row.target, image, room=row.target_is_room, name=str(payload.get("name", "image.png")), ref=ref
             )
         elif row.kind == "room_add":
@@ -338,6 +359,7 @@ class OutboxSender:
             await transport.remove_from_room(str(payload["room"]), row.target, ref=ref)
         else:
             raise TransportError(f"unknown outbox kind {row.kind!r}")
+        return None
 
     def _count_failure(self, reason: str) -> None:
         self.metrics.send_failures.labels(self.account, reason).inc()

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
 from bot.base.config import Settings
+from bot.base.render import TEMPLATES, Renderer
 from bot.base.startup import StartupError
-from bot.base.transport import Transport
+from bot.base.transport import PostCap, Transport
 from bot.transports.sim import SimTransport
+from bot.transports.sim_wecom import SimWeComTransport
 from bot.transports.wechaty_adapter import WechatyTransport
+from bot.transports.wecom import CallbackCrypto, WeComClient
+from bot.transports.wecom_transport import WeComTransport
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,12 @@ class TransportKind:
 
 def _sim(setup: Setup) -> Transport:
     journal = Path(setup.settings.raw.transport.sim_journal)
+    flavour = SimWeComTransport if setup.settings.raw.transport.sim.flavour == "wecom" else SimTransport
     if setup.account is None or setup.account == setup.settings.helper_account:
-        return SimTransport.from_settings(setup.settings, journal, page_url=f"{setup.base_url}/sim", clock=setup.clock)
+        return flavour.from_settings(setup.settings, journal, page_url=f"{setup.base_url}/sim", clock=setup.clock)
     # A further account of the process: its own world and journal beside the first, no page.
     journal = journal.with_name(f"{journal.stem}-{setup.account}{journal.suffix}")
-    return SimTransport.from_settings(setup.settings, journal, clock=setup.clock, account=setup.account)
+    return flavour.from_settings(setup.settings, journal, clock=setup.clock, account=setup.account)
 
 
 def _wechaty(setup: Setup) -> Transport:
@@ -65,10 +70,45 @@ def _wechaty(setup: Setup) -> Transport:
         raise StartupError(f"the wechaty transport cannot start: {exc} (or use transport.kind: sim)") from None
 
 
+POST_CAPS = {"month_days": PostCap("month"), "week_7": PostCap("week", 7), "day_1": PostCap("day", 1)}
+
+
+def _wecom(setup: Setup) -> Transport:
+    settings = setup.settings
+    config = settings.raw.transport.wecom
+    clock = WeComTransport.clock_for(setup.clock)
+    try:
+        crypto = CallbackCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id, clock=clock,
+                                max_skew=timedelta(seconds=config.callback_max_skew_seconds))
+        client = WeComClient(settings.wecom_corp_id, settings.wecom_secret, base_url=config.api_base_url, clock=clock,
+                             timeout=float(config.timeout_seconds))
+    except ValueError as exc:  # an empty secret, an EncodingAESKey that is not 43 characters
+        raise StartupError(f"the wecom transport cannot start: {exc} (transport.wecom)") from None
+    renderer = Renderer(TEMPLATES, settings.raw.platform.timezone)
+
+    def welcome(state: str) -> str:
+        data = {"platform": settings.raw.platform.name, "code": state, "kf_url": config.kf.url}
+        return renderer.render("wecom_welcome", data)
+
+    return WeComTransport(
+        client,
+        crypto,
+        account=settings.helper_account,
+        sender_userid=config.sender_userid,
+        open_kfid=config.kf.open_kfid,
+        clock=setup.clock,
+        welcome=welcome,
+        cap=POST_CAPS[config.group_messages.cap],
+        callback_path=config.callback_path,
+        kf_cursor_file=Path(config.kf.cursor_file),
+    )
+
+
 KINDS: Mapping[str, TransportKind] = MappingProxyType(
     {
         "sim": TransportKind("sim", _sim, no_login="the WeChat simulator"),
         "wechaty": TransportKind("wechaty", _wechaty),
+        "wecom": TransportKind("wecom", _wecom),
     }
 )
 

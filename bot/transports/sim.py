@@ -22,8 +22,11 @@ from bot.base.transport import (
     Capabilities,
     Event,
     EventSink,
+    JoinCode,
+    PostState,
     TransportStatus,
     UnknownTarget,
+    Unsupported,
     WebRoute,
     conversation_of,
 )
@@ -178,6 +181,21 @@ class SimTransport:
 
     async def create_room(self, topic: str, members: Sequence[str]) -> str:
         return self.world.create_room(topic, members)
+
+    async def join_code(self, rooms: Sequence[str], *, name: str, state: str) -> JoinCode:
+        raise Unsupported("personal WeChat has no join codes: people are added or invited")
+
+    async def contact_code(self, state: str) -> JoinCode:
+        raise Unsupported("personal WeChat has no contact codes: people send a friend request")
+
+    async def post_state(self, task_id: str, room: str) -> PostState:
+        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
+
+    async def remind_post(self, task_id: str) -> None:
+        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
+
+    async def cancel_post(self, task_id: str) -> None:
+        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
 
     def can_send(self) -> bool:
         return True  # in process: never disconnected

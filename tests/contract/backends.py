@@ -338,9 +338,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _wecom(tmp_path: Path) -> Backend:
+    from tests.contract.wecom_backend import WeComBackend  # it builds on this module's world
+
+    return WeComBackend(tmp_path)
+
+
 BACKENDS = {
     "sim": lambda tmp_path: SimBackend(tmp_path),
     "wechaty": lambda tmp_path: WechatyBackend(),
     "fake": lambda tmp_path: FakeBackend(WECHAT),
     "fake-bare": lambda tmp_path: FakeBackend(Capabilities()),  # declares nothing: every optional call refuses
+    "wecom": _wecom,  # the fake WeCom server on the far side
 }

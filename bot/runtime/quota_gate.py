@@ -1,0 +1,56 @@
+"""The outbox's side of the quota planner (:mod:`core.quota`): before a post goes to a room
+whose posts the transport caps (``capabilities.group_post_cap``, WeCom's monthly cap), every
+text waiting for that room is planned together (a picture is planned alone: it cannot be
+merged). Either one digest goes now — the rows it merges, with the plan's reason kept on each,
+leaderboards superseded by a newer one dropped with theirs — or they all wait for the room's
+next window, the reason said on each row for ops."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.base.env import Env
+from bot.base.transport import Transport
+from core.quota import Kind, Waiting, period_of, plan_group
+from models import group_task_queries as tasks
+from models.messaging import OutboxMessage
+
+LEADERBOARDS = ("leaderboard",)
+RELAY_LINES = ("relay_line", "colearning_relay")
+
+
+def kind_of(row: OutboxMessage) -> Kind:
+    if row.template in LEADERBOARDS:
+        return "leaderboard"
+    return "relay" if row.template in RELAY_LINES else "post"
+
+
+async def digest(env: Env, transport: Transport, ready: OutboxMessage, now: datetime) -> list[OutboxMessage] | None:
+    """The rows to send to ``ready``'s room as one digest now, or None (they wait)."""
+    cap = transport.capabilities.group_post_cap
+    assert cap is not None
+    zone = ZoneInfo(env.settings.raw.platform.timezone)
+    local = now.astimezone(zone)
+    period = period_of(cap.per, local)
+    async with env.db.reading() as session:
+        # texts merge into one digest; a picture (a leaderboard poster) is a post of its own
+        if ready.kind == "text":
+            waiting = await tasks.waiting_for_room(session, transport.account, ready.target, now)
+        else:
+            waiting = [ready]
+        posted = await tasks.posts_since(session, transport.account, ready.target, period[0].astimezone(UTC))
+    if not waiting:
+        return None
+    plan = plan_group([Waiting(r.id, kind_of(r)) for r in waiting], now=local, period=period,
+                      allowed=cap.allowed(local.date()), posted=[at.astimezone(zone) for at in posted])
+    async with env.db.unit_of_work() as session:
+        if not plan.send:
+            until = (plan.wait_until or local).astimezone(UTC)
+            await tasks.postpone(session, [r.id for r in waiting], until, plan.reason)
+            return None
+        if plan.superseded:
+            await tasks.merge_away(session, plan.superseded, "superseded by a newer leaderboard in the same digest")
+        await tasks.postpone(session, plan.send, now, plan.reason)
+    by_id = {r.id: r for r in waiting}
+    return [by_id[i] for i in plan.send]

@@ -1,0 +1,102 @@
+"""The named queries of posts that wait on people: group posts proposed to a staff member
+(followed until the transport reports them sent, or they expire) and private messages held
+until the person writes again (see ``OutboxStatus``)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.messaging import OutboxMessage
+from models.statuses import OutboxStatus
+
+
+async def proposed_rows(session: AsyncSession, account: str, limit: int = 500) -> list[OutboxMessage]:
+    """One account's proposed posts, oldest first."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.account == account, OutboxMessage.status == OutboxStatus.PROPOSED)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+async def settle_task(session: AsyncSession, task_id: str, status: OutboxStatus, **values: object) -> int:
+    """Every row of one proposed task (coalesced rows share it) to ``status``."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.task_id == task_id, OutboxMessage.status == OutboxStatus.PROPOSED)
+        .values(status=status, **values)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_held(session: AsyncSession, account: str, people: Collection[str], now: datetime) -> int:
+    """``people`` wrote: what was held for them is queued again, due now."""
+    if not people:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.account == account,
+            OutboxMessage.status == OutboxStatus.HELD,
+            OutboxMessage.target.in_(list(people)),
+        )
+        .values(status=OutboxStatus.QUEUED, not_before=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+
+async def waiting_for_room(session: AsyncSession, account: str, room: str, now: datetime) -> list[OutboxMessage]:
+    """The texts due for one room, oldest first (a capped room's next digest)."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.account == account,
+                OutboxMessage.status == OutboxStatus.QUEUED,
+                OutboxMessage.target == room,
+                OutboxMessage.target_is_room.is_(True),
+                OutboxMessage.kind == "text",
+                OutboxMessage.not_before <= now,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(500)
+        )
+    )
+
+
+async def posts_since(session: AsyncSession, account: str, room: str, since: datetime) -> list[datetime]:
+    """When each post to ``room`` since ``since`` was handed over (proposed, or sent after):
+    what counts against the room's cap. A task withdrawn or refused reached nobody."""
+    rows = await session.execute(
+        select(OutboxMessage.task_id, func.min(OutboxMessage.proposed_at))
+        .where(
+            OutboxMessage.account == account,
+            OutboxMessage.target == room,
+            OutboxMessage.status.in_((OutboxStatus.PROPOSED, OutboxStatus.SENT)),
+            OutboxMessage.task_id.is_not(None),
+            OutboxMessage.proposed_at >= since,
+        )
+        .group_by(OutboxMessage.task_id)
+    )
+    return [at for _, at in rows if at is not None]
+
+
+async def postpone(session: AsyncSession, ids: Collection[int], until: datetime, why: str) -> None:
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(not_before=until, last_error=why)
+    )
+
+
+async def merge_away(session: AsyncSession, ids: Collection[int], why: str) -> None:
+    """Rows merged away by a digest (a leaderboard superseded by a newer one): never sent."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(status=OutboxStatus.DROPPED, last_error=why)
+    )

@@ -1,0 +1,263 @@
+"""The bot on WeCom, end to end: the fake WeCom server, the wecom transport, the dispatcher with
+the routers, the outbox sender and the group-task follower, on one database and one clock."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+import handlers
+from bot.base.config import RateLimits
+from bot.base.context import FixedClock
+from bot.base.env import Env
+from bot.base.outbox import queue_row, queue_text
+from bot.runtime import group_tasks
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.sender import OutboxSender
+from models import Distributor, OutboxMessage
+from models.statuses import OutboxStatus
+from tests.wechaty.support import eventually
+from tests.wecom.fake_contacts import Relation
+from tests.wecom.fake_groups import Group, Member
+from tests.wecom.transport_support import HELPER, Wired, wired
+
+BRAND_ROOMS = ("room-xinghuo-1", "room-xinghuo-2")
+REMIND, EXPIRE = timedelta(minutes=60), timedelta(hours=24)
+
+
+@dataclass
+class Bot:
+    env: Env
+    w: Wired
+    dispatcher: Dispatcher
+    sender: OutboxSender
+
+    async def settle(self) -> None:
+        """Everything taken in is handled and everything due is handed to WeCom."""
+        await self.w.transport.drain()
+        await self.dispatcher._drained()
+        for _ in range(200):
+            wait = await self.sender.send_next()
+            if wait is None:
+                return
+            if wait:
+                await self.sender.sleep(wait)
+
+    async def rows(self) -> list[OutboxMessage]:
+        async with self.env.db.reading() as session:
+            return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+    def customer(self, contact: str, name: str) -> str:
+        self.w.fake.contacts.customers[contact] = name
+        self.w.fake.contacts.relations[(HELPER, contact)] = Relation(HELPER, contact, "", self.w.clock.now())
+        return contact
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def bot(services: Env, tmp_path: Path) -> AsyncIterator[Bot]:
+    clock = services.clock
+    assert isinstance(clock, FixedClock)
+    async with wired(clock, tmp_path) as w:
+        for room in BRAND_ROOMS:  # the brand's customer groups, owned by the helper
+            group = Group(room, room, HELPER, clock.now())
+            group.members[HELPER] = Member(HELPER, 1, clock.now(), 1)
+            w.fake.groups.groups[room] = group
+        dispatcher = Dispatcher(services, handlers.ROUTERS, w.transport)
+        dispatcher.start()
+        w.transport._sink = dispatcher.submit  # the wired transport hands its events to the bot
+        limits = RateLimits(account_interval_seconds=Decimal(0), room_interval_seconds=Decimal(0),
+                            jitter_seconds=Decimal(0))
+        sender = OutboxSender(services, w.transport, limits, rng=random.Random(1), monotonic=lambda: 0.0,
+                              sleep=_no_sleep)
+        try:
+            yield Bot(services, w, dispatcher, sender)
+        finally:
+            await dispatcher.stop()
+
+
+async def test_a_newcomer_adding_the_helper_by_a_distributors_code_is_welcomed_and_registered_under_them(bot: Bot):
+    code = await bot.w.transport.contact_code("DEMOC001")
+    newcomer = bot.w.fake.contacts.add_customer("陈静")
+
+    await bot.w.fake.contacts.customer_adds(newcomer, config_id=code.config_id)
+    await eventually(lambda: bool(bot.w.fake.contacts.welcomes))
+    await bot.settle()
+
+    [welcome] = bot.w.fake.contacts.welcomes
+    assert welcome.external_userid == newcomer and "DEMOC001" in welcome.text
+    async with bot.env.db.reading() as session:
+        person = await session.scalar(select(Distributor).where(Distributor.contact_id == newcomer))
+        recruiter = await session.scalar(select(Distributor).where(Distributor.code == "DEMOC001"))
+    assert person is not None and recruiter is not None and person.recruiter_id == recruiter.id
+
+
+async def test_a_brand_keyword_through_wecom_kf_is_answered_with_the_brands_join_code(bot: Bot):
+    lina = bot.customer("wx-lina", "李娜")
+
+    await bot.w.fake.kf.customer_says(bot.w.open_kfid, lina, "数学")
+    await eventually(lambda: bool(bot.w.fake.kf.stream))
+    await bot.settle()
+
+    [answer] = bot.w.fake.kf.received(lina)
+    [way] = bot.w.fake.groups.ways.values()
+    assert answer.startswith("星火思维推广群：扫码或点开链接就能进群") and way.qr_code in answer
+    assert way.chat_ids == list(BRAND_ROOMS) and way.auto_create_room
+    assert [r.kind for r in await bot.rows()] == ["text"]  # nobody added, nobody invited
+
+
+async def test_a_pushs_relay_lines_become_one_proposed_task_sent_once_the_member_confirms(bot: Bot):
+    async with bot.env.context() as ctx:
+        for n in range(3):
+            queue_text(ctx, target=BRAND_ROOMS[0], template="relay_line", room=True, coalesce_key="relay",
+                       data={"number": n + 1, "seller": f"家长{n + 1}", "course": "思维课", "quantity": 1})
+    await bot.settle()
+
+    rows = await bot.rows()
+    assert {r.status for r in rows} == {OutboxStatus.PROPOSED} and len({r.task_id for r in rows}) == 1
+    assert bot.w.fake.groupmsg.received(BRAND_ROOMS[0]) == []  # nothing reaches the group unconfirmed
+    bot.w.fake.groupmsg.confirm(rows[0].task_id or "", HELPER)
+    done = await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
+
+    assert done.sent == 1
+    assert {r.status for r in await bot.rows()} == {OutboxStatus.SENT}
+    [digest] = bot.w.fake.groupmsg.received(BRAND_ROOMS[0])
+    assert len(digest.splitlines()) == 3
+
+
+async def test_an_unconfirmed_task_is_reminded_then_withdrawn_and_shown_expired(bot: Bot):
+    async with bot.env.context() as ctx:
+        queue_text(ctx, target=BRAND_ROOMS[0], template="relay_line", room=True,
+                   data={"number": 1, "seller": "家长1", "course": "思维课", "quantity": 1})
+    await bot.settle()
+    [row] = await bot.rows()
+
+    bot.w.clock.advance(minutes=61)
+    assert (await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)).reminded == 1
+    assert (await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)).waiting == 1
+    bot.w.clock.advance(hours=24)
+    assert (await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)).expired == 1
+
+    [expired] = await bot.rows()
+    assert expired.status == OutboxStatus.EXPIRED and "nobody confirmed it within 24 h" in expired.last_error
+    assert bot.w.fake.groupmsg.templates[row.task_id or ""].cancelled
+
+
+async def test_a_reply_outside_the_48_hour_window_waits_for_the_persons_next_message(bot: Bot):
+    lina = bot.customer("wx-lina", "李娜")
+    await bot.w.fake.kf.customer_says(bot.w.open_kfid, lina, "收益")
+    await eventually(lambda: bool(bot.w.fake.kf.stream))
+    await bot.w.transport.drain()
+    await bot.dispatcher._drained()
+    bot.w.clock.advance(hours=49)  # the answer was not sent in time: the window has closed
+
+    await bot.settle()
+    [held] = await bot.rows()
+    assert held.status == OutboxStatus.HELD and "48 hours" in held.last_error
+    assert bot.w.fake.kf.received(lina) == []
+
+    await bot.w.fake.kf.customer_says(bot.w.open_kfid, lina, "在吗")
+    await eventually(lambda: len(bot.w.fake.kf.stream) == 2)
+    await bot.settle()
+
+    assert bot.w.fake.kf.received(lina)[0] == held.text  # the held answer went out first
+
+
+async def test_a_token_expiring_mid_run_loses_no_post(bot: Bot):
+    for room in BRAND_ROOMS:
+        async with bot.env.context() as ctx:
+            queue_text(ctx, target=room, template="relay_line", room=True,
+                       data={"number": 1, "seller": "家长1", "course": "思维课", "quantity": 1})
+        await bot.settle()
+        bot.w.clock.advance(hours=2, minutes=1)  # the access token (7200 s) has expired
+
+    rows = await bot.rows()
+    assert [r.status for r in rows] == [OutboxStatus.PROPOSED, OutboxStatus.PROPOSED]
+    assert len(bot.w.fake.groupmsg.templates) == 2
+    assert len(bot.w.fake.calls_to("gettoken")) == 2
+
+
+async def test_a_days_hourly_pushes_become_one_confirmed_digest_a_day_within_the_cap(bot: Bot):
+    room = BRAND_ROOMS[0]
+    for hour in range(14):  # 10:00 to 23:00 Shanghai, a push of two lines each hour
+        async with bot.env.context() as ctx:
+            for n in (1, 2):
+                queue_text(ctx, target=room, template="relay_line", room=True, coalesce_key="relay",
+                           data={"number": n, "seller": f"家长{hour}", "course": "思维课", "quantity": 1})
+        await bot.settle()
+        for template in list(bot.w.fake.groupmsg.templates.values()):
+            if not template.tasks[HELPER].status:
+                bot.w.fake.groupmsg.confirm(template.msgid, HELPER)  # the course manager confirms
+        await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
+        bot.w.clock.advance(hours=1)
+    bot.w.clock.advance(hours=1)  # past midnight: the next window
+    await bot.settle()
+    for template in list(bot.w.fake.groupmsg.templates.values()):
+        if not template.tasks[HELPER].status:
+            bot.w.fake.groupmsg.confirm(template.msgid, HELPER)
+    await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
+
+    received = bot.w.fake.groupmsg.received(room)
+    assert len(received) == 2  # the first push at once, the rest as the next day's digest
+    assert sum(len(text.splitlines()) for text in received) == 28  # every line delivered
+    rows = await bot.rows()
+    assert {r.status for r in rows} == {OutboxStatus.SENT}
+    assert all(s == 1 for t in bot.w.fake.groupmsg.templates.values() for s in
+               (r.status for r in t.tasks[HELPER].recipients))  # none refused for the cap
+
+
+async def test_a_colearning_relay_to_fifty_groups_stays_within_every_groups_quota(bot: Bot):
+    rooms = [f"room-colearn-{n:02d}" for n in range(50)]
+    for room in rooms:
+        group = Group(room, room, HELPER, bot.w.clock.now())
+        group.members[HELPER] = Member(HELPER, 1, bot.w.clock.now(), 1)
+        bot.w.fake.groups.groups[room] = group
+    for minute in range(3):  # the lecturer speaks three times in a minute: relayed to every group
+        async with bot.env.context() as ctx:
+            for room in rooms:
+                queue_text(ctx, target=room, template="relay_line", room=True, coalesce_key="colearn",
+                           data={"number": minute + 1, "seller": "讲师", "course": "共学营", "quantity": 1})
+        await bot.settle()
+        bot.w.clock.advance(minutes=1)
+
+    templates = list(bot.w.fake.groupmsg.templates.values())
+    assert len(templates) == 50  # one task per group: the later lines wait for the next window
+    for template in templates:
+        bot.w.fake.groupmsg.confirm(template.msgid, HELPER)
+    assert all(len(bot.w.fake.groupmsg.received(room)) == 1 for room in rooms)
+    waiting = [r for r in await bot.rows() if r.status == OutboxStatus.QUEUED]
+    assert len(waiting) == 100 and sum("one post per window of a day" in r.last_error for r in waiting) == 50
+
+    bot.w.clock.advance(days=1)  # the next window: each group's waiting lines as one digest
+    await bot.settle()
+    later = [t for t in bot.w.fake.groupmsg.templates.values() if t.msgid not in {x.msgid for x in templates}]
+    assert len(later) == 50 and all(len(t.text.splitlines()) == 2 for t in later)
+
+
+async def test_a_leaderboard_poster_to_a_capped_group_waits_for_the_next_window_like_any_post(bot: Bot):
+    import base64
+
+    from tests.sim_support import png
+
+    room = BRAND_ROOMS[0]
+    async with bot.env.context() as ctx:
+        queue_text(ctx, target=room, template="relay_line", room=True,
+                   data={"number": 1, "seller": "家长1", "course": "思维课", "quantity": 1})
+        queue_row(ctx, kind="image", target=room, target_is_room=True, template="leaderboard_poster",
+                  text="排行榜海报", payload={"image_b64": base64.b64encode(png()).decode(), "name": "board.png"})
+    await bot.settle()
+
+    text, poster = await bot.rows()
+    assert text.status == OutboxStatus.PROPOSED
+    assert poster.status == OutboxStatus.QUEUED and "one post per window" in poster.last_error
+    assert len(bot.w.fake.groupmsg.templates) == 1
