@@ -92,7 +92,7 @@ def test_a_transport_kind_nobody_registered_is_refused_with_its_line_and_the_kin
         load_settings(path, transport_kinds=("sim", "wechaty"))
 
     [problem] = refused.value.describe()
-    assert problem.endswith("config.yaml:166: transport.kind: no transport 'wechat' here: one of sim, wechaty")
+    assert problem.endswith("config.yaml:177: transport.kind: no transport 'wechat' here: one of sim, wechaty")
 
 
 def test_distbot_run_refuses_a_transport_kind_it_does_not_have_before_touching_anything(tmp_path, capsys):
