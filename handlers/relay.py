@@ -23,7 +23,7 @@ from handlers.brand_groups import group_command, managers, refuse
 from models import boards
 from models import queries as q
 from models.catalog import RelayPush
-from services import reports
+from services import audit, reports
 from services.errors import NotFound
 
 router = Router("relay")
@@ -41,6 +41,7 @@ async def start_relay(ctx: MessageContext, message: Message, command: GroupComma
         return
     title = command.rest[:64]
     ctx.session.add(RelayPush(brand_id=brand.id, title=title, started_at=ctx.now, started_by=message.sender))
+    audit.record(ctx, "sessions", "relay.start", subject=title or brand.name, brand_id=brand.id, after={"title": title})
     await post_to_brand_groups(ctx, brand.id, "relay_started", {"brand": brand.name, "title": title})
 
 
@@ -53,6 +54,15 @@ async def end_relay(ctx: MessageContext, brand: BrandSettings) -> None:
         return
     push.ended_at = ctx.now
     await ctx.session.flush()
+    audit.record(
+        ctx,
+        "sessions",
+        "relay.end",
+        subject=push.title or brand.name,
+        brand_id=brand.id,
+        before={"started_at": push.started_at},
+        after={"ended_at": push.ended_at},
+    )
     lines = [
         {"number": number, "seller": seller, "course": course, "quantity": quantity, "refunded": refunded}
         for number, seller, course, quantity, refunded in await boards.push_lines(ctx.session, push.id)

@@ -71,6 +71,22 @@ async def test_the_same_change_in_the_group_is_recorded_for_the_manager_from_the
     assert entry.after == {"stock": 180}
 
 
+async def test_a_relay_push_started_and_ended_in_the_group_is_recorded_for_the_manager(services):
+    dispatcher = Dispatcher(services, handlers.ROUTERS, FakeTransport())
+    dispatcher.start()
+    for n, text in enumerate(("开始接龙 周末冲刺", "结束接龙")):
+        await dispatcher.submit(
+            Message(id=f"m{n}", sender="mgr-zhaolin", sender_name="赵琳", text=text, at=START, room="room-xinghuo-1")
+        )
+    await dispatcher.stop()
+
+    started, ended = [e for e in await entries(services) if e.action.startswith("relay.")]
+    assert (started.action, started.actor, started.source) == ("relay.start", "mgr-zhaolin", "chat")
+    assert started.kind == "sessions"
+    assert (started.brand_id, started.subject, started.after) == ("xinghuo", "周末冲刺", {"title": "周末冲刺"})
+    assert (ended.action, ended.brand_id, ended.subject) == ("relay.end", "xinghuo", "周末冲刺")
+
+
 async def test_the_api_sets_stock_in_the_callers_name_and_lists_the_log_filtered(client, services):
     response = await client.post(
         "/api/brands/xinghuo/stock", json={"sku": "XH-MATH-S1", "stock": 90, "by": "finance-wang"}, headers=AUTH

@@ -94,5 +94,5 @@ def sleeps(clock: FixedClock) -> Sleeps:
 @pytest.fixture
 async def client(fake: FakeWeCom, clock: FixedClock, sleeps: Sleeps) -> AsyncIterator[WeComClient]:
     async with WeComClient(fake.corp_id, fake.secret, base_url=fake.base_url, clock=clock, sleep=sleeps,
-                           timeout=2.0, retry=RetryPolicy()) as wecom:
+                           timeout=15.0, retry=RetryPolicy()) as wecom:
         yield wecom

@@ -48,7 +48,7 @@ async def wired(clock: FixedClock, tmp_path: Path, *, limits: Limits | None = No
     fake.contacts.add_staff(HELPER, "小助手")
     open_kfid = fake.kf.add_account(KF_NAME)
     wecom_clock = WeComTransport.clock_for(clock.now)
-    client = WeComClient(fake.corp_id, fake.secret, base_url=fake.base_url, clock=wecom_clock, timeout=2.0,
+    client = WeComClient(fake.corp_id, fake.secret, base_url=fake.base_url, clock=wecom_clock, timeout=15.0,
                          retry=RetryPolicy(), sleep=_no_wait)
     transport = WeComTransport(
         client, CallbackCrypto(CALLBACK_TOKEN, AES_KEY, CORP_ID, clock=wecom_clock), account="helper",
