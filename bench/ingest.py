@@ -106,7 +106,7 @@ async def pipeline_rate(url: str, orders: int, concurrency: int, batch: int, tag
             "quantity": 1,
             "amount": "199.00",
             "buyer": {"id": f"bench-b-{i % 1000}", "name": "测试买家"},
-            "occurred_at": (NOW + timedelta(seconds=i)).isoformat(),
+            "occurred_at": (NOW + timedelta(milliseconds=i)).isoformat(),  # within the 5 minutes allowed
         }
         if refs[i % 4]:
             event["ref"] = refs[i % 4]
