@@ -271,12 +271,12 @@ async def apply(port: OrderPort, event: Event, terms: Terms) -> Outcome:
 async def _paid(port: OrderPort, event: Event, course: CourseTerms, terms: Terms) -> Outcome:
     if event.buyer is None or event.quantity < 1:
         raise Refusal(RefusalKind.INVALID, "malformed", "a paid event needs a buyer and at least one unit", "buyer")
+    left = await port.short_of_stock(event)
+    if left is not None:  # refused before anything is read or booked: a refusal costs less than a sale
+        raise out_of_stock(event.sku, left, event.quantity)
     facts = await port.paid_facts(event, trials=course.sku in terms.bound_targets)
     if facts.order_taken:
         raise Refusal(RefusalKind.DUPLICATE, "duplicate_order", f"order {event.order_id} was recorded before")
-    left = await port.short_of_stock(event)
-    if left is not None:  # refused before anything is booked: a refusal costs less than a sale
-        raise out_of_stock(event.sku, left, event.quantity)
     own = facts.own if facts.own is not None and facts.own.active else None
     ref = facts.ref if facts.ref is not None and facts.ref.active else None
     attribution = attribute(

@@ -117,4 +117,10 @@ class OrderBatcher:
         async with self.env.context() as ctx:
             port = SqlOrders(ctx, source, {w.event.event_id: w.event for w in batch})
             await port.prefetch([event_of(w.event) for w in batch])
-            return [await handle_order_event(ctx, w.event, source, port) for w in batch]
+            accepted = []
+            for waiting in batch:
+                accepted.append(await handle_order_event(ctx, waiting.event, source, port))
+                # What one event wrote is in the database before the next reads, as if it had
+                # committed (a refund's claw-back reads the ledger lines of its order).
+                await ctx.session.flush()
+            return accepted
