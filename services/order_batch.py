@@ -65,6 +65,7 @@ class OrderBatcher:
         return await answer
 
     async def _run(self) -> None:
+        batch: list[_Waiting] = []
         try:
             while self._waiting:
                 if len(self._waiting) < self.batch_max and self.window > 0:
@@ -73,7 +74,7 @@ class OrderBatcher:
                 await self._settle(batch)
         finally:
             self._runner = None
-            for left in self._waiting:  # only when cancelled (the process stopping)
+            for left in [*batch, *self._waiting]:  # unanswered only when cancelled (the process stopping)
                 if not left.answer.done():
                     left.answer.cancel()
             self._waiting.clear()
