@@ -1,12 +1,15 @@
 """Paid orders per second through the whole webhook pipeline, beside the raw single-row
 INSERT rate of the same database, in one run, for SQLite and (when reachable) PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--orders 2000] [--concurrency 16] [--pg URL]
+    .venv/bin/python bench/ingest.py [--orders 2000] [--concurrency 16] [--batch 1,16] [--runs 3] [--pg URL]
 
 The pipeline figure is measured end to end: a real aiohttp server on 127.0.0.1, signed
-requests from an aiohttp client with N in flight, one transaction per order (attribution,
-ledger lines, stock, outbox). The raw figure is one committed INSERT of one row per
-transaction through the same engine. Aim: pipeline ≥ 30% of raw.
+requests from an aiohttp client with N in flight (attribution, ledger lines, stock, outbox),
+once per ``--batch`` size (``orders.batch_max``: 1 = one transaction per order). The raw
+figure is one committed INSERT of one row per transaction through the same engine, measured
+in the same run. CPU ms per order is the whole process's (server and client: one process).
+Refused: as many orders again once the stock is empty, each answered 409. Aim: pipeline ≥ 1.0×
+raw. Each line is min / median / max of ``--runs`` runs; the load average is printed first.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +44,7 @@ from bot.base.context import FixedClock  # noqa: E402
 from bot.base.db import Database  # noqa: E402
 from bot.web.webhooks import sign  # noqa: E402
 from models import Course  # noqa: E402
+from services.order_batch import OrderBatcher  # noqa: E402
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -68,11 +74,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def pipeline_rate(url: str, orders: int, concurrency: int) -> tuple[float, dict[str, int]]:
+@dataclass
+class Pass:
+    """One pass of orders: orders/s, CPU ms per order, the answers' statuses."""
+
+    rate: float
+    cpu_ms: float
+    statuses: dict[str, int]
+
+
+async def pipeline_rate(url: str, orders: int, concurrency: int, batch: int, tag: str) -> tuple[Pass, Pass]:
+    """The accepted pass, then as many orders again refused for want of stock."""
     env = build_env(settings=load_settings(ROOT / "config.yaml"), database_url=url, clock=FixedClock(NOW))
+    env.keep(OrderBatcher(env, batch, float(env.settings.raw.orders.batch_window_ms) / 1000))
     await prepare(env)
-    async with env.db.unit_of_work() as session:  # enough stock for the run
-        await session.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=orders * 10))
+    async with env.db.unit_of_work() as session:  # exactly enough stock for the accepted pass
+        await session.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=orders))
     secret = env.settings.webhook_secret or ""
     runner = web.AppRunner(web_app(env), access_log=None)
     await runner.setup()
@@ -80,25 +97,37 @@ async def pipeline_rate(url: str, orders: int, concurrency: int) -> tuple[float,
     await web.TCPSite(runner, "127.0.0.1", port).start()
     refs = ["DEMOC001", "DEMOC002", "DEMOB001", None]
     bodies = []
-    for i in range(orders):
+    for i in range(orders * 2):
         event = {
-            "event_id": f"bench-{i}",
+            "event_id": f"bench-{tag}-{i}",
             "type": "paid",
-            "order_id": f"bench-o-{i}",
+            "order_id": f"bench-{tag}-o-{i}",
             "course_sku": "KX-BOX",
             "quantity": 1,
             "amount": "199.00",
             "buyer": {"id": f"bench-b-{i % 1000}", "name": "测试买家"},
-            "occurred_at": (NOW + timedelta(seconds=i)).isoformat(),
+            "occurred_at": (NOW + timedelta(milliseconds=i)).isoformat(),  # within the 5 minutes allowed
         }
         if refs[i % 4]:
             event["ref"] = refs[i % 4]
         bodies.append(json.dumps(event, ensure_ascii=False).encode())
+    timestamp = str(int(NOW.timestamp()))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        accepted = await _pass(session, bodies[:orders], port, secret, timestamp, concurrency)
+        refused = await _pass(session, bodies[orders:], port, secret, timestamp, concurrency)
+    await runner.cleanup()
+    await env.db.dispose()
+    return accepted, refused
+
+
+async def _pass(
+    session: aiohttp.ClientSession, bodies: list[bytes], port: int, secret: str, timestamp: str, concurrency: int
+) -> Pass:
     statuses: dict[str, int] = {}
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
-    timestamp = str(int(NOW.timestamp()))
 
     async def worker(session: aiohttp.ClientSession) -> None:
         while not queue.empty():
@@ -108,14 +137,21 @@ async def pipeline_rate(url: str, orders: int, concurrency: int) -> tuple[float,
                 status = (await r.json())["status"]
                 statuses[status] = statuses.get(status, 0) + 1
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-        rate = orders / (time.perf_counter() - started)
-    await runner.cleanup()
-    await env.db.dispose()
-    return rate, statuses
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return Pass(len(bodies) / elapsed, cpu * 1000 / len(bodies), statuses)
+
+
+def spread(values: list[float], fmt: str) -> str:
+    return "/".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+    except OSError:
+        return "?"
 
 
 async def reset_pg(url: str) -> bool:
@@ -160,20 +196,42 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--batch", default="1,16", help="orders.batch_max values to compare")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--pg", default=os.environ.get("DISTBOT_TEST_DATABASE_URL", DEFAULT_PG))
     args = parser.parse_args()
-    print(f"{args.orders} paid orders, {args.concurrency} in flight, each its own transaction")
-    print(f"{'database':<12}{'raw INSERT/s':>14}{'pipeline/s':>12}{'ratio':>8}   statuses")
+    batches = [int(b) for b in args.batch.split(",")]
+    print(f"{args.orders} paid orders accepted then {args.orders} refused (no stock), {args.concurrency} in flight")
+    print(f"load average before: {loadavg()}; min/median/max of {args.runs} runs")
+    header = f"{'database':<11}{'batch':>6}{'raw INSERT/s':>16}{'orders/s':>14}{'× raw':>16}{'CPU ms/order':>16}"
+    print(header + f"{'refused/s':>14}{'CPU ms/refused':>16}   statuses")
     with tempfile.TemporaryDirectory() as workdir:
         targets = [("SQLite", f"sqlite+aiosqlite:///{workdir}/bench.db", None)]
-        if await reset_pg(args.pg):
+        if not args.sqlite_only and await reset_pg(args.pg):
             targets.append(("PostgreSQL", await fresh_pg_database(args.pg), args.pg))
         for name, url, admin in targets:
-            raw = await raw_insert_rate(url, args.orders)
-            rate, statuses = await pipeline_rate(url, args.orders, args.concurrency)
-            print(f"{name:<12}{raw:>14.0f}{rate:>12.0f}{rate / raw:>8.0%}   {statuses}")
+            raws: list[float] = []
+            results: dict[int, list[tuple[Pass, Pass]]] = {b: [] for b in batches}
+            for run in range(args.runs):
+                raws.append(await raw_insert_rate(url, args.orders))
+                for batch in batches:
+                    results[batch].append(
+                        await pipeline_rate(url, args.orders, args.concurrency, batch, f"{run}-{batch}")
+                    )
+            for batch in batches:
+                ok = [a for a, _ in results[batch]]
+                no = [r for _, r in results[batch]]
+                ratios = [a.rate / raw for a, raw in zip(ok, raws, strict=True)]
+                print(
+                    f"{name:<11}{batch:>6}{spread(raws, '.0f'):>16}{spread([a.rate for a in ok], '.0f'):>14}"
+                    f"{spread(ratios, '.2f'):>16}{spread([a.cpu_ms for a in ok], '.1f'):>16}"
+                    f"{spread([r.rate for r in no], '.0f'):>14}{spread([r.cpu_ms for r in no], '.1f'):>16}"
+                    f"   {ok[-1].statuses} {no[-1].statuses}"
+                )
             if admin:
                 await drop_pg_database(admin, url)
+    print(f"load average after: {loadavg()}")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ from services import material
 from services.catalog import seed_demo, sync_catalog
 from services.colearning import ColearningChanged
 from services.membership import sync_rooms_at_start
+from services.order_batch import OrderBatcher
 from services.outbox import prune_sent
 from services.settlement import settle_pass
 
@@ -92,6 +93,9 @@ def build_env(
     # A co-learning change committed in this process reaches the relay filter at once (and the
     # timer, where ``serve`` runs one: ``register_colearning_jobs``).
     env.react(ColearningChanged, lambda _: refresh_sources(env))
+    # The process's one batcher of concurrent order events (the webhook submits to it).
+    orders = settings.raw.orders
+    env.keep(OrderBatcher(env, orders.batch_max, float(orders.batch_window_ms) / 1000))
     return env
 
 

@@ -217,6 +217,9 @@ class MemoryOrders:
         self.persons.pop(person.id, None)
         self.upgrades.append((at, up))
 
+    async def short_of_stock(self, event: Event) -> int | None:
+        return None  # stock is not kept: the replayed orders are ones the shop sold
+
     async def finish_paid(
         self, event: Event, order: OrderState, seller: Person | None, own: Person | None
     ) -> int | None:

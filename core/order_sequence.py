@@ -173,6 +173,11 @@ class OrderPort(Protocol):
     async def paid_facts(self, event: Event, *, trials: bool) -> PaidFacts:
         """The buyer's accounts, locks, bound trials (when ``trials``) and earlier purchases."""
 
+    async def short_of_stock(self, event: Event) -> int | None:
+        """The stock left of ``event.sku`` when it is too little for ``event.quantity`` (and
+        the order is not a replay); None otherwise, or when stock is not kept. A cheap early
+        look: :meth:`finish_paid` still takes the stock exactly."""
+
     async def order(self, event: Event) -> OrderState | None:
         """The paid order ``event.order_id``, held against concurrent events of the same order."""
 
@@ -221,6 +226,11 @@ class OrderPort(Protocol):
         """Mark the order's check-ins completed (the first time counts)."""
 
 
+def out_of_stock(sku: str, left: int, quantity: int) -> Refusal:
+    """The refusal of an order larger than the stock: ``only 0 left of XH-MATH-S1, 1 ordered``."""
+    return Refusal(RefusalKind.REFUSED, "out_of_stock", f"only {left} left of {sku}, {quantity} ordered")
+
+
 def run_now(step: Coroutine[Any, Any, T]) -> T:
     """Run a step over a port that never waits (the in-memory one) to its end, without an
     event loop: its first resumption finishes it."""
@@ -261,6 +271,9 @@ async def apply(port: OrderPort, event: Event, terms: Terms) -> Outcome:
 async def _paid(port: OrderPort, event: Event, course: CourseTerms, terms: Terms) -> Outcome:
     if event.buyer is None or event.quantity < 1:
         raise Refusal(RefusalKind.INVALID, "malformed", "a paid event needs a buyer and at least one unit", "buyer")
+    left = await port.short_of_stock(event)
+    if left is not None:  # refused before anything is read or booked: a refusal costs less than a sale
+        raise out_of_stock(event.sku, left, event.quantity)
     facts = await port.paid_facts(event, trials=course.sku in terms.bound_targets)
     if facts.order_taken:
         raise Refusal(RefusalKind.DUPLICATE, "duplicate_order", f"order {event.order_id} was recorded before")

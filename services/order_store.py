@@ -9,7 +9,9 @@ the session (its identity map), so asking for the seller again costs no round tr
 
 A port serves the events of its unit of work: ``incoming`` maps each event id to the event
 as received (the stored payload, the buyer's name and phone), so one adapter can serve many
-events of one transaction.
+events of one transaction. A batch's port reads what its events need once, before them
+(:meth:`SqlOrders.prefetch`): the buyers' own accounts, the ref codes' owners and their
+recruiters, in two queries instead of two per order.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from core.attribution import Attribution
 from core.commission import Party, Payout, split_sale
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
-from core.order_sequence import Event, OrderState, PaidFacts, Person, Refusal, RefusalKind
+from core.order_sequence import Event, OrderState, PaidFacts, Person, out_of_stock
+from core.products import EventType
 from core.upgrade import LevelUp, Metric
 from models import ingest
 from models import queries as q
@@ -73,6 +76,13 @@ class SqlOrders:
         self.orders: dict[str, Order] = {}  # the orders it has read or written
         self.new_to_brand: dict[str, bool] = {}  # order id → the buyer never bought from its brand
         self.purchases: dict[str, Decimal] = {}  # buyer → their purchases now, for entry by purchase
+        self.stock: dict[str, int | None] = {}  # sku → its stock as this unit of work last saw it
+        # What prefetch() read: buyer → own account (None: none), ref code → owner. A buyer
+        # met again in this unit of work is read afresh (their first order may have made
+        # them a distributor).
+        self.own_of: dict[str, Distributor | None] = {}
+        self.code_owner: dict[str, Distributor] = {}
+        self.buyers_seen: set[str] = set()
 
     def code(self, person_id: str) -> str:
         """The code of a distributor this port has read."""
@@ -85,6 +95,22 @@ class SqlOrders:
         return person_of(row)
 
     # --- reads ----------------------------------------------------------------------------------
+
+    async def prefetch(self, events: Sequence[Event]) -> None:
+        """Read once what the paid events of a batch will ask for: the buyers' accounts, the
+        ref codes' owners (one query) and their recruiters (one more)."""
+        paid = [e for e in events if e.type is EventType.PAID and e.buyer]
+        buyers = {e.buyer for e in paid if e.buyer}
+        codes = {e.ref.strip().upper() for e in paid if e.ref}
+        rows = await ingest.distributors_of(self.session, buyers, codes)
+        self.own_of.update(dict.fromkeys(buyers))
+        for row in rows:
+            self._keep(row)
+            if row.buyer_id in buyers and self.own_of.get(row.buyer_id) is None:
+                self.own_of[row.buyer_id] = row
+            if row.code in codes:
+                self.code_owner[row.code] = row
+        await self.people({str(row.recruiter_id) for row in rows if row.recruiter_id is not None})
 
     async def record(self, events: Sequence[Event]) -> Collection[str]:
         """One INSERT … ON CONFLICT DO NOTHING per event (a concurrent delivery of the same id
@@ -110,7 +136,11 @@ class SqlOrders:
         who always sells to themself) and the earlier purchases."""
         session, buyer = self.session, event.buyer or ""
         ref_code = event.ref.strip().upper() if event.ref else None
-        own_row, ref_row = await ingest.distributors_for_order(session, buyer, ref_code)
+        if buyer in self.own_of and buyer not in self.buyers_seen and (not ref_code or ref_code in self.code_owner):
+            own_row, ref_row = self.own_of[buyer], self.code_owner.get(ref_code) if ref_code else None
+        else:
+            own_row, ref_row = await ingest.distributors_for_order(session, buyer, ref_code)
+        self.buyers_seen.add(buyer)
         own, ref = self._keep(own_row), self._keep(ref_row)
         taken = await q.bound_trials(session, buyer, event.sku) if trials else []
         locks = await q.lock_history(session, buyer) if own is None or not own.active else []
@@ -118,6 +148,23 @@ class SqlOrders:
         bought_course, bought_brand = await ingest.earlier_purchases(session, buyer, event.sku, brand_id)
         self.new_to_brand[event.order_id] = not bought_brand
         return PaidFacts(own=own, ref=ref, locks=locks, trials=taken, bought_before=bought_course)
+
+    async def short_of_stock(self, event: Event) -> int | None:
+        """One SELECT per course and unit of work while there is enough (the stock this unit
+        of work took is followed from what :meth:`finish_paid` returns); when it looks short,
+        read again (another transaction may have returned some) and make sure the order is
+        not a replay, which is answered as one."""
+        if event.sku not in self.stock:
+            self.stock[event.sku] = await ingest.stock_of(self.session, event.sku)
+        known = self.stock[event.sku]
+        if known is None or known >= event.quantity:
+            return None
+        left = self.stock[event.sku] = await ingest.stock_of(self.session, event.sku)
+        if left is None or left >= event.quantity:
+            return None
+        if await self.session.get(Order, event.order_id) is not None:
+            return None
+        return left
 
     async def order(self, event: Event) -> OrderState | None:
         # Locked: two refunds of one order at once must not both pass the sequence's checks.
@@ -128,12 +175,13 @@ class SqlOrders:
         return state_of(row)
 
     async def people(self, ids: Collection[str]) -> Mapping[str, Person]:
-        found = {}
-        for person_id in ids:
-            person = self._keep(await self.session.get(Distributor, int(person_id)))  # the identity map first
-            if person is not None:
-                found[person_id] = person
-        return found
+        """Those already read from this port's rows (kept, so the session cannot drop them);
+        the others in one query."""
+        missing = {int(i) for i in ids if i not in self.rows}
+        if missing:
+            for row in await ingest.distributors_by_id(self.session, missing):
+                self._keep(row)
+        return {i: person_of(self.rows[i]) for i in ids if i in self.rows}
 
     async def metrics(self, person: Person, needed: frozenset[Metric], at: datetime) -> Mapping[Metric, Decimal]:
         vips = sorted(self.ctx.settings.vip_levels)
@@ -270,11 +318,10 @@ class SqlOrders:
         # contends for: taken here, their locks are held only until the commit that follows.
         taken = await ingest.take_stock(session, order.sku, order.quantity)
         if taken is None:
-            left = await ingest.stock_of(session, order.sku)
-            raise Refusal(
-                RefusalKind.REFUSED, "out_of_stock", f"only {left} left of {order.sku}, {order.quantity} ordered"
-            )
+            left = self.stock[order.sku] = await ingest.stock_of(session, order.sku)
+            raise out_of_stock(order.sku, left or 0, order.quantity)
         stock_left, epoch, thresholds = taken
+        self.stock[order.sku] = stock_left
         # What the order causes in the brand's groups is queued in causal order: its relay line,
         # then the red packet its stock reached (the sender keeps a room's messages in this order).
         brand_id = ctx.settings.course_brand[order.sku]
@@ -310,6 +357,7 @@ class SqlOrders:
         )
         if event.quantity:
             await q.return_stock(session, row.course_sku, event.quantity)
+            self.stock.pop(row.course_sku, None)
         await dm_clawbacks(self.ctx, row, event.amount, lines)
         return tuple(lines)
 

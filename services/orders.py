@@ -72,11 +72,11 @@ async def process_event(env: Env, event: OrderEventIn, source: str = "webhook") 
             if known:
                 raise _duplicate(event) from None
         raise
-    _log_accepted(event, accepted, source)
+    log_accepted(event, accepted, source)
     return accepted
 
 
-def _log_accepted(event: OrderEventIn, accepted: Accepted, source: str) -> None:
+def log_accepted(event: OrderEventIn, accepted: Accepted, source: str) -> None:
     """One line per accepted event (a back-fill's lines are debug: its summary says it all)."""
     detail = accepted.detail
     paid = ", ".join(f"{p['distributor']} {p['kind']} {p['amount']}" for p in detail.get("payouts", ())) or "nobody"
@@ -110,9 +110,12 @@ def event_of(event: OrderEventIn) -> Event:
     )
 
 
-async def handle_order_event(ctx: Context, event: OrderEventIn, source: str = "webhook") -> Accepted:
-    """Run ``event`` through the order sequence in ``ctx``'s unit of work."""
-    port = SqlOrders(ctx, source, {event.event_id: event})
+async def handle_order_event(
+    ctx: Context, event: OrderEventIn, source: str = "webhook", port: SqlOrders | None = None
+) -> Accepted:
+    """Run ``event`` through the order sequence in ``ctx``'s unit of work (over ``port`` when
+    several events share it: :mod:`services.order_batch`)."""
+    port = port or SqlOrders(ctx, source, {event.event_id: event})
     try:
         outcome = await apply(port, event_of(event), ctx.settings.order_terms)
     except Refusal as refusal:

@@ -112,6 +112,15 @@ class WebhookSettings(_Model):
     tolerance_seconds: int = Field(300, ge=1)
 
 
+class OrderSettings(_Model):
+    """Micro-batching of concurrent order events (``services.order_batch``): up to
+    ``batch_max`` events arriving within ``batch_window_ms`` share one transaction; 1 runs
+    each event in its own."""
+
+    batch_max: int = Field(16, ge=1, le=256)
+    batch_window_ms: Decimal = Field(Decimal("2"), ge=0, le=100)
+
+
 class AdminSettings(_Model):
     token: str | None = None  # DISTBOT_ADMIN_TOKEN wins
 
@@ -458,6 +467,7 @@ class RawSettings(_Model):
     runtime: RuntimeSettings = RuntimeSettings()
     fleet: FleetSettings = FleetSettings()
     webhook: WebhookSettings = WebhookSettings()
+    orders: OrderSettings = OrderSettings()
     admin: AdminSettings = AdminSettings()
     console: ConsoleSettings = ConsoleSettings()
     demo: DemoSettings = DemoSettings()

@@ -25,8 +25,8 @@ from bot.base.metrics import Metrics
 from bot.web.errors import error_response, reply
 from bot.web.keys import ENV
 from services.errors import Invalid, ServiceError
+from services.order_batch import OrderBatcher
 from services.order_events import OrderEventIn, parse_event
-from services.orders import process_event
 
 MAX_BODY = 64 * 1024
 routes = web.RouteTableDef()
@@ -79,13 +79,14 @@ async def receive_order(request: web.Request) -> web.Response:
 
 
 async def ingest(env: Env, event: OrderEventIn, source: str = "webhook") -> web.Response:
-    """Run one event in its own unit of work (:func:`services.orders.process_event`) and answer
+    """Run one event — in a transaction shared with those arriving at the same moment
+    (:class:`services.order_batch.OrderBatcher`), answered once it has committed — and answer
     as the webhook does: 200 with what happened, a replay 200 ``duplicate``, a refusal 409 or
     422 (``bot.web.errors``)."""
     started = time.perf_counter()
     latency = env.kept(Metrics).order_latency
     try:
-        accepted = await process_event(env, event, source)
+        accepted = await env.kept(OrderBatcher).submit(event, source)
     except ServiceError as error:
         latency.labels(type(error).__name__).observe(time.perf_counter() - started)
         return error_response(error)
