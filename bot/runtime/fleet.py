@@ -161,7 +161,10 @@ class Fleet:
             await asyncio.sleep(self.heartbeat)
 
     async def beat(self) -> None:
-        """Take or renew every lease this process wants, one transaction each."""
+        """Take or renew every lease this process wants, one transaction each (on SQLite the
+        one process holds them all already: nothing to ask)."""
+        if self.single:
+            return
         for name in self.names:
             asked = self.monotonic()
             if name in self.standby and asked - self.started < self.ttl and not self.holds(name):

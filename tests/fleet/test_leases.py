@@ -35,6 +35,8 @@ async def test_on_sqlite_one_process_holds_every_lease_without_asking(services: 
     alone = Fleet(services, ["helper", "helper2"])
     assert alone.leading and alone.holds(sender_lease("helper2"))
     assert alone.ownership("helper") is None  # the sender paces itself, as before
+    await alone.beat()  # what `distbot run` does at start: nothing to ask, nothing to fail
+    assert alone.leading and alone.holds(sender_lease("helper"))
 
 
 async def test_a_lease_has_one_holder_until_it_runs_out_and_then_another_process_takes_it(services: Env) -> None:
