@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.base.faults import database_unavailable
-from bot.base.jsonutil import dumps
+from bot.base.jsonutil import body_problem, dumps, loads
 from services.errors import Conflict, Duplicate, Invalid, NotFound, Refused, ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,18 @@ LISTED_OUTCOME: dict[type[ServiceError], str] = {NotFound: "not_found", Conflict
 def reply(data: Any, status: int = 200) -> web.Response:
     """JSON out, amounts as exact strings (``bot.base.jsonutil.dumps``)."""
     return web.json_response(data, status=status, dumps=dumps)
+
+
+async def json_object(request: web.Request, shape: str) -> dict[str, Any]:
+    """The request's JSON body as an object (an empty body is ``{}``); 422 otherwise: the
+    decoder's problem, or ``shape``, which says what the body should look like."""
+    try:
+        body = loads(await request.read() or b"{}")
+    except ValueError as error:
+        raise Invalid([body_problem(error)]) from None
+    if not isinstance(body, dict):
+        raise Invalid([shape])
+    return body
 
 
 def _kind(error: ServiceError) -> type[ServiceError]:

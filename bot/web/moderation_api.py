@@ -11,27 +11,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from bot.base.jsonutil import body_problem, loads, row_id
-from bot.web.errors import reply
+from bot.base.jsonutil import row_id
+from bot.web.errors import json_object, reply
 from bot.web.keys import ENV, api_actor
 from services import moderation
-from services.errors import Invalid, NotFound
+from services.errors import NotFound
 
 routes = web.RouteTableDef()
+SHAPE = 'body must be a JSON object, e.g. {"note": "…", "by": "…"}'
 
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = loads(await request.read() or b"{}")
-    except ValueError as error:
-        raise Invalid([body_problem(error)]) from None
-    if not isinstance(body, dict):
-        raise Invalid(['body must be a JSON object, e.g. {"note": "…", "by": "…"}'])
-    return body
 
 
 @routes.get("/api/moderation/cases")
@@ -55,7 +45,7 @@ async def decide(request: web.Request) -> web.Response:
     case_id = row_id(request.match_info["id"])
     if case_id is None:
         raise NotFound("no such case")
-    body = await _body(request)
+    body = await json_object(request, SHAPE)
     note = str(body.get("note") or "")
     async with request.app[ENV].context(api_actor(body.get("by"))) as ctx:
         if request.match_info["decision"] == "undo":
@@ -70,7 +60,7 @@ async def clear(request: web.Request) -> web.Response:
     strike_id = row_id(request.match_info["id"])
     if strike_id is None:
         raise NotFound("no such strike")
-    body = await _body(request)
+    body = await json_object(request, SHAPE)
     async with request.app[ENV].context(api_actor(body.get("by"))) as ctx:
         strike = await moderation.clear_strike(ctx, strike_id)
     return reply({"status": "cleared", "id": strike.id})

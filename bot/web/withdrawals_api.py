@@ -15,14 +15,15 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.base.jsonutil import body_problem, loads, row_id
-from bot.web.errors import reply
+from bot.base.jsonutil import row_id
+from bot.web.errors import json_object, reply
 from bot.web.keys import ENV, api_actor
 from models.statuses import WithdrawalStatus
 from services import withdrawals
 from services.errors import Invalid, NotFound
 
 routes = web.RouteTableDef()
+SHAPE = 'body must be a JSON object, e.g. {"by": "…"}'
 
 
 def _days(query: Any, required: bool) -> tuple[date | None, date | None]:
@@ -41,15 +42,6 @@ def _days(query: Any, required: bool) -> tuple[date | None, date | None]:
         raise Invalid(errors)
     return found["since"], found["until"]
 
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = loads(await request.read() or b"{}")
-    except ValueError as error:
-        raise Invalid([body_problem(error)]) from None
-    if not isinstance(body, dict):
-        raise Invalid(['body must be a JSON object, e.g. {"by": "…"}'])
-    return body
 
 
 @routes.get("/api/withdrawals")
@@ -85,7 +77,7 @@ async def decide(request: web.Request) -> web.Response:
     withdrawal_id = row_id(request.match_info["id"])
     if withdrawal_id is None:
         raise NotFound("no such withdrawal")
-    body = await _body(request)
+    body = await json_object(request, SHAPE)
     async with request.app[ENV].context(api_actor(body.get("by"))) as ctx:
         if request.match_info["decision"] == "approve":
             row = await withdrawals.approve(ctx, withdrawal_id)
