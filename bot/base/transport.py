@@ -297,6 +297,30 @@ class TransportStatus:
     since: datetime | None = None
 
 
+class PersonalWeChat:
+    """What a personal-WeChat transport (the simulator, wechaty) refuses of the interface: there
+    people are added or invited and posts go out at once, so it has no join or contact codes
+    and no proposed posts to follow. Mixed into those transports, so the refusals read once."""
+
+    async def join_code(self, rooms: Sequence[str], *, name: str, state: str) -> JoinCode:
+        raise Unsupported("personal WeChat has no join codes: people are added or invited")
+
+    async def contact_code(self, state: str) -> JoinCode:
+        raise Unsupported("personal WeChat has no contact codes: people send a friend request")
+
+    async def post_state(self, task_id: str, room: str) -> PostState:
+        raise Unsupported(NO_PROPOSED_POSTS)
+
+    async def remind_post(self, task_id: str) -> None:
+        raise Unsupported(NO_PROPOSED_POSTS)
+
+    async def cancel_post(self, task_id: str) -> None:
+        raise Unsupported(NO_PROPOSED_POSTS)
+
+
+NO_PROPOSED_POSTS = "posts go out at once here: there are no proposed posts to follow"
+
+
 class Transport(Protocol):
     """What the bot needs from WeChat (or the simulator, or WeCom).
 

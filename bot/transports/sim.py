@@ -22,11 +22,9 @@ from bot.base.transport import (
     Capabilities,
     Event,
     EventSink,
-    JoinCode,
-    PostState,
+    PersonalWeChat,
     TransportStatus,
     UnknownTarget,
-    Unsupported,
     WebRoute,
     conversation_of,
 )
@@ -40,7 +38,7 @@ __all__ = ["DEFAULT_JOURNAL", "DIRECT_ADD_LIMIT", "Refused", "SimTransport", "Si
 log = logging.getLogger(__name__)
 
 
-class SimTransport:
+class SimTransport(PersonalWeChat):
     """Personal WeChat's capabilities, kept by the world's rules (40 members for a direct add,
     the helper's own rooms, pictures both ways); it contributes the ``/sim`` page and API to the
     web application and sends at the fast ``outbox.sim_limits`` (nobody's account at stake)."""
@@ -181,21 +179,6 @@ class SimTransport:
 
     async def create_room(self, topic: str, members: Sequence[str]) -> str:
         return self.world.create_room(topic, members)
-
-    async def join_code(self, rooms: Sequence[str], *, name: str, state: str) -> JoinCode:
-        raise Unsupported("personal WeChat has no join codes: people are added or invited")
-
-    async def contact_code(self, state: str) -> JoinCode:
-        raise Unsupported("personal WeChat has no contact codes: people send a friend request")
-
-    async def post_state(self, task_id: str, room: str) -> PostState:
-        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
-
-    async def remind_post(self, task_id: str) -> None:
-        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
-
-    async def cancel_post(self, task_id: str) -> None:
-        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
 
     def can_send(self) -> bool:
         return True  # in process: never disconnected

@@ -49,11 +49,10 @@ from bot.base.transport import (
     Event,
     EventSink,
     FriendRequest,
-    JoinCode,
     Message,
     NeedInvite,
     NotConnected,
-    PostState,
+    PersonalWeChat,
     Refused,
     RoomFull,
     RoomInvitation,
@@ -368,7 +367,7 @@ def _at(timestamp: float | int | None) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-class WechatyTransport:
+class WechatyTransport(PersonalWeChat):
     """bot.base.transport.Transport over a wechaty puppet service.
 
     ``call_timeout`` bounds every call to the service; ``heartbeat_timeout`` is how long the
@@ -900,21 +899,6 @@ class WechatyTransport:
                 return None  # this puppet cannot create rooms: the next caller knows beforehand
             raise
         return created.room_id or None
-
-    async def join_code(self, rooms: Sequence[str], *, name: str, state: str) -> JoinCode:
-        raise Unsupported("personal WeChat has no join codes: people are added or invited")
-
-    async def contact_code(self, state: str) -> JoinCode:
-        raise Unsupported("personal WeChat has no contact codes: people send a friend request")
-
-    async def post_state(self, task_id: str, room: str) -> PostState:
-        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
-
-    async def remind_post(self, task_id: str) -> None:
-        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
-
-    async def cancel_post(self, task_id: str) -> None:
-        raise Unsupported("posts go out at once here: there are no proposed posts to follow")
 
     @staticmethod
     def _need(declared: bool, capability: str, what: str) -> None:
