@@ -30,6 +30,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.base.env import Env
+from bot.base.logs import trace
 from services.order_events import OrderEventIn
 from services.order_store import SqlOrders
 from services.orders import Accepted, event_of, handle_order_event, log_accepted, process_event
@@ -42,6 +43,7 @@ class _Waiting:
     event: OrderEventIn
     source: str
     answer: asyncio.Future[Accepted]
+    trace: str  # the call that submitted it: its log lines and what it wrote carry this
 
 
 class OrderBatcher:
@@ -59,7 +61,7 @@ class OrderBatcher:
         if self.batch_max <= 1:
             return await process_event(self.env, event, source)
         answer: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(event, source, answer))
+        self._waiting.append(_Waiting(event, source, answer, trace.get()))
         if self._runner is None:
             self._runner = asyncio.create_task(self._run())
         return await answer
@@ -98,11 +100,13 @@ class OrderBatcher:
             else:
                 self.batches += 1
                 for waiting, done in zip(batch, accepted, strict=True):
+                    trace.set(waiting.trace)  # this runner's own context: no caller's changes
                     log_accepted(waiting.event, done, waiting.source)
                     if not waiting.answer.done():
                         waiting.answer.set_result(done)
                 return
         for waiting in batch:
+            trace.set(waiting.trace)
             try:
                 result = await process_event(self.env, waiting.event, waiting.source)
             except Exception as error:
@@ -115,11 +119,13 @@ class OrderBatcher:
     async def _together(self, batch: list[_Waiting]) -> list[Accepted]:
         """The batch's events in one unit of work; raises (and rolls back) at the first refusal."""
         source = batch[0].source
+        trace.set(next((w.trace for w in batch if w.trace), ""))  # traced if any of them is
         async with self.env.context() as ctx:
             port = SqlOrders(ctx, source, {w.event.event_id: w.event for w in batch})
             await port.prefetch([event_of(w.event) for w in batch])
             accepted = []
             for waiting in batch:
+                trace.set(waiting.trace)  # what this event writes is noted under its own call
                 accepted.append(await handle_order_event(ctx, waiting.event, source, port))
                 # What one event wrote is in the database before the next reads, as if it had
                 # committed (a refund's claw-back reads the ledger lines of its order).

@@ -279,7 +279,7 @@ class SqlOrders:
                         "quantity": row.quantity,
                         "payouts": [{"kind": p.kind.value, "amount": p.amount} for p in mine],
                         "self_purchase": row.self_purchase and payee is seller,
-                        "settles_on": ctx.renderer._local(settles_on, "%m月%d日"),
+                        "settles_on": ctx.renderer.local(settles_on, "%m月%d日"),
                     },
                 )
         return tuple(split.payouts)

@@ -3,6 +3,8 @@ ledger lines and the outbox rows it wrote."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import logging
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from sqlalchemy import select
 
 from bot.base.logs import TRACE_LOGGER, JsonLines
 from models import LedgerLine, OutboxMessage
+from services.order_batch import OrderBatcher
 from tests.support import order_event, post_event
 
 
@@ -53,3 +56,34 @@ async def test_a_webhooks_lines_carry_its_event_id_and_name_the_ledger_lines_and
         outbox = set((await session.scalars(select(OutboxMessage.id))).all())
     assert set(wrote["ledger_lines"]) == ledger and ledger
     assert set(wrote["outbox"]) == outbox and outbox
+
+
+async def test_two_webhooks_committed_in_one_batch_each_name_only_what_their_own_order_wrote(
+    services, client, json_lines
+):
+    batcher = services.kept(OrderBatcher)
+    events = [
+        order_event("o-log-a", buyer="b-a", ref="DEMOC001", event_id="e-log-a"),
+        order_event("o-log-b", buyer="b-b", ref="DEMOC002", event_id="e-log-b"),
+    ]
+    results = await asyncio.gather(*(post_event(client, e) for e in events))
+    assert [status for status, _ in results] == [200, 200]
+    assert batcher.batches == 1  # the two went in one transaction
+
+    wrote = {line["trace"]: line for line in json_lines.lines if line["logger"] == TRACE_LOGGER}
+    assert set(wrote) == {"webhook:e-log-a", "webhook:e-log-b"}
+    async with services.db.reading() as session:
+        by_event = dict(
+            (event_id, set(ids))
+            for event_id, ids in itertools.groupby(
+                (await session.execute(select(LedgerLine.event_id, LedgerLine.id).order_by(LedgerLine.event_id))).all(),
+                key=lambda row: row[0],
+            )
+            for ids in [[row[1] for row in ids]]
+        )
+        outbox = set((await session.scalars(select(OutboxMessage.id))).all())
+    for event_id in ("e-log-a", "e-log-b"):
+        assert set(wrote[f"webhook:{event_id}"]["ledger_lines"]) == by_event[event_id]
+        assert wrote[f"webhook:{event_id}"]["outbox"]  # each order's own messages
+    outbox_a, outbox_b = (set(wrote[f"webhook:{e}"]["outbox"]) for e in ("e-log-a", "e-log-b"))
+    assert not outbox_a & outbox_b and outbox_a | outbox_b == outbox

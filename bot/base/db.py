@@ -9,7 +9,6 @@ database's own row locks serialise what must be serialised (stock).
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,12 +20,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
 
 from bot.base.faults import Outage, doing
-from bot.base.logs import TRACE_LOGGER, TRACED_OUTBOX, trace
-from models.messaging import OutboxMessage
-from models.orders import LedgerLine
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///distbot.db"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "models" / "migrations"
@@ -42,49 +37,6 @@ def database_url(configured: str | None = None) -> str:
     elif parsed.drivername == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     return parsed.render_as_string(hide_password=False)
-
-
-class TracedSession(Session):
-    """A session that, within a traced call (``bot.base.logs.trace``), logs on commit the ledger
-    lines and outbox rows it wrote, by id (``distbot.trace``, shown with JSON logs)."""
-
-
-def _noted(session: Session, _context: Any) -> None:
-    if not trace.get():
-        return
-    written = session.info.setdefault("written", {"ledger_lines": [], "outbox": []})
-    for row in session.new:
-        if isinstance(row, LedgerLine):
-            written["ledger_lines"].append(row.id)
-        elif isinstance(row, OutboxMessage):
-            written["outbox"].append(row.id)
-
-
-def _committed(session: Session) -> None:
-    written = session.info.pop("written", None)
-    queued = session.info.pop(TRACED_OUTBOX, None)
-    if queued:
-        written = written or {"ledger_lines": [], "outbox": []}
-        written["outbox"] += queued
-    if written and (written["ledger_lines"] or written["outbox"]):
-        traced.info(
-            "%s wrote ledger lines %s, outbox %s",
-            trace.get(),
-            written["ledger_lines"],
-            written["outbox"],
-            extra={"fields": written},
-        )
-
-
-def _rolled_back(session: Session) -> None:
-    session.info.pop("written", None)
-    session.info.pop(TRACED_OUTBOX, None)
-
-
-event.listen(TracedSession, "after_flush", _noted)
-event.listen(TracedSession, "after_commit", _committed)
-event.listen(TracedSession, "after_rollback", _rolled_back)
-traced = logging.getLogger(TRACE_LOGGER)
 
 
 # PostgreSQL advisory lock keys (any 64-bit number, unique to distbot's uses).
@@ -107,7 +59,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(
-            self.engine, expire_on_commit=False, autoflush=False, sync_session_class=TracedSession
+            self.engine, expire_on_commit=False, autoflush=False
         )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.outage = Outage()

@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 from bot.base.config import Settings
 from bot.base.context import SYSTEM, Actor, Clock, Context, Kept, SystemClock
 from bot.base.db import Database
+from bot.base.logs import trace
 from bot.base.render import Renderer
+from bot.base.tracing import written
 from bot.base.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -69,6 +71,8 @@ class Env:
         committed is done and its events are published (:meth:`UnitOfWork.committed`)."""
         async with self.db.unit_of_work() as session:
             uow = UnitOfWork(session, last_try=last_try, publish=self.publish)
+            if trace.get():  # a traced call's unit of work logs what it wrote once committed
+                written(uow)
             yield uow
             await uow.flush()
         self.committed()

@@ -28,7 +28,6 @@ TRACE_LOGGER = "distbot.trace"
 # The call the current task works for: ``webhook:<event id>`` (or the caller's X-Request-Id),
 # ``chat:<message id>`` — set where the call comes in, read by every log line it leads to.
 trace: contextvars.ContextVar[str] = contextvars.ContextVar("trace", default="")
-TRACED_OUTBOX = "distbot.trace.outbox"  # session.info: the outbox ids a traced unit of work queued
 
 
 class JsonLines(logging.Formatter):

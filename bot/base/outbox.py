@@ -29,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.base.config import Settings
 from bot.base.context import Context
-from bot.base.logs import TRACED_OUTBOX, trace
+from bot.base.logs import trace
 from bot.base.priorities import LOW, priority_of
+from bot.base.tracing import written
 from models import queries as q
 from models.catalog import BrandGroup
 from models.messaging import OutboxDrop, OutboxMessage
@@ -77,7 +78,9 @@ def queue_row(ctx: Context, **values: Any) -> None:
     values.setdefault("target_is_room", False)
     values.setdefault("priority", int(priority_of(values["kind"], values["template"])))
     values.update(status=OutboxStatus.QUEUED, attempts=0, last_error="", created_at=ctx.now, not_before=ctx.now)
-    _queued(ctx).rows.append(values)
+    queued = _queued(ctx)
+    queued.rows.append(values)
+    queued.traces.append(trace.get())
 
 
 def count_withheld(ctx: Context, *, account: str | None, reason: str, template: str) -> None:
@@ -97,22 +100,28 @@ class _Queued:
 
     def __init__(self, ctx: Context):
         self.session = ctx.session
+        self.uow = ctx.uow
         self.day = local_day(ctx.settings, ctx.now)
         self.cap = ctx.settings.raw.outbox.low_priority_cap
         self.rows: list[dict[str, Any]] = []
+        self.traces: list[str] = []  # the call each row was queued for (bot.base.tracing)
         self.withheld: Counter[tuple[str, str, str]] = Counter()
         ctx.uow.before_commit(self.write)
 
     async def write(self) -> None:
-        rows = self.rows
+        rows, traces = self.rows, self.traces
         if rows and self.cap is not None:
-            rows = await _within_cap(self.session, rows, self.cap, self.withheld)
+            kept = await _within_cap(self.session, rows, self.cap, self.withheld)
+            left = {id(row) for row in kept}
+            traces = [t for row, t in zip(rows, traces, strict=True) if id(row) in left]
+            rows = kept
+        record = written(self.uow) if any(traces) else None
         if rows:
             # The table, not the mapped class: a plain executemany, without the ORM's bulk path
             # (a third of the cost per row in bench/dispatch.py).
-            if trace.get():  # a traced call: its log names the rows it queued (bot.base.db)
+            if record is not None:  # a traced call: its log names the rows it queued
                 statement = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
-                self.session.info[TRACED_OUTBOX] = list(await self.session.scalars(statement, rows))
+                record.queued(traces, list(await self.session.scalars(statement, rows)))
             else:
                 await self.session.execute(insert(OUTBOX_TABLE), rows)
         if self.withheld:

@@ -59,13 +59,14 @@ class Renderer:
         self.env.filters["yuan"] = yuan_filter
         self.env.filters["mask_name"] = mask_name
         self.env.filters["mask_phone"] = mask_phone
-        self.env.filters["local"] = self._local
+        self.env.filters["local"] = self.local
         # Many messages are the same text for everyone (the menu): equal data, same template
         # object → the same text. A template edited on disk is a new object, so no stale text.
         self._cache: dict[Any, tuple[Any, str]] = {}
         self._by_identity: dict[tuple[str, int], tuple[Any, Any, str]] = {}  # data kept alive: ids stay unique
 
-    def _local(self, value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    def local(self, value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """``value`` in the platform's time zone, formatted (the templates' ``local`` filter)."""
         return value.astimezone(self.timezone).strftime(fmt)
 
     def render(self, name: str, data: Mapping[str, Any] | None = None) -> str:
