@@ -14,7 +14,7 @@ from models.console import ConsoleSession, ConsoleUser
 from models.fleet import FleetLease
 from models.marks import Mark
 from models.messaging import OutboxDrop, OutboxMessage
-from models.moderation import ModerationCase, ModerationStrike
+from models.moderation import ModerationCase, ModerationRules, ModerationStrike
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord, RoomMember
@@ -42,6 +42,7 @@ __all__ = [
     "LedgerLine",
     "Mark",
     "ModerationCase",
+    "ModerationRules",
     "ModerationStrike",
     "Money",
     "Order",

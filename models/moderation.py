@@ -1,11 +1,13 @@
-"""Group moderation's records: each strike (an offence seen in a brand group) and each removal
-case with its appeal. Strikes are cleared, never deleted; what happened is also in the audit log."""
+"""Group moderation's records: each strike (an offence seen in a brand group), each removal
+case with its appeal, and the rules as edited on the console (over config.yaml's). Strikes are
+cleared, never deleted; what happened is also in the audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -49,3 +51,16 @@ class ModerationCase(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decision_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ModerationRules(Base):
+    """The rules of one scope as edited on the console: ``platform`` (the platform-wide rules
+    and the escalation) or a brand id (that brand's words and overrides). ``rules`` holds only
+    what was edited; a key left out keeps config.yaml's value. No row: config.yaml alone."""
+
+    __tablename__ = "moderation_rules"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(128), default="")

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.base.config import Settings
 from bot.base.context import Actor, Context
 from bot.base.outbox import queue_row, queue_text
-from core.moderation import Offence, Step, next_step
+from core.moderation import Offence, Policy, Step, next_step
 from core.qr import has_qr_code
 from models.moderation import ModerationCase, ModerationStrike
 from models.orders import Order
@@ -83,14 +83,15 @@ async def record_offence(
     contact: str,
     name: str,
     offence: Offence,
+    policy: Policy,
     message_id: str,
     seller: bool,
     can_remove: bool,
     account: str,
 ) -> Outcome:
     """A strike for ``offence``, then a warning in the group mentioning the person, or — at the
-    configured number of strikes in the window — their removal (or ops told to remove them)."""
-    policy = ctx.settings.moderation_policy(brand_id)
+    configured number of strikes in the window — their removal (or ops told to remove them).
+    ``policy`` is the brand's, as the message was judged by."""
     ctx.session.add(
         ModerationStrike(
             brand_id=brand_id,

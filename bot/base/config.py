@@ -530,34 +530,7 @@ class Settings:
 
     @cached_property
     def _moderation_policies(self) -> dict[str, ModerationPolicy]:
-        m = self.raw.moderation
-        policies = {}
-        for brand in self.raw.brands:
-            own = brand.moderation
-
-            def pick(name: str, own: ModerationLimits = own) -> Any:
-                mine = getattr(own, name)
-                return mine if mine is not None else getattr(m.rules, name)
-
-            everyone = ModerationLimitsRule(
-                words=tuple(dict.fromkeys([*m.rules.words, *own.words])),
-                links=bool(pick("links")),
-                qr_codes=bool(pick("qr_codes")),
-                cards=bool(pick("cards")),
-                max_mentions=pick("max_mentions"),
-                flood_messages=pick("flood_messages"),
-                flood_seconds=pick("flood_seconds") or 60,
-            )
-            sellers = replace(
-                everyone,
-                links=everyone.links and m.sellers.links,
-                max_mentions=m.sellers.max_mentions,
-                flood_messages=m.sellers.flood_messages,
-            )
-            policies[brand.id] = ModerationPolicy(
-                everyone, sellers, m.strikes_to_remove, m.sellers.extra_strikes, timedelta(hours=m.window_hours)
-            )
-        return policies
+        return moderation_policies(self.raw.moderation, {b.id: b.moderation for b in self.raw.brands})
 
     @cached_property
     def order_terms(self) -> Terms:
@@ -803,3 +776,34 @@ def _cross_checks(raw: RawSettings) -> list[Problem]:
 def normalise_keyword(text: str) -> str:
     """Full-width to half-width, lower case, no spaces: "Ｘｉｎｇ Huo" → "xinghuo"."""
     return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def moderation_policies(m: ModerationSettings, brands: Mapping[str, ModerationLimits]) -> dict[str, ModerationPolicy]:
+    """Each brand's moderation policy: the platform's rules ``m`` with the brand's words added
+    and its overrides applied (``brands``), the sellers' room on top of that."""
+    policies = {}
+    for brand_id, own in brands.items():
+
+        def pick(name: str, own: ModerationLimits = own) -> Any:
+            mine = getattr(own, name)
+            return mine if mine is not None else getattr(m.rules, name)
+
+        everyone = ModerationLimitsRule(
+            words=tuple(dict.fromkeys([*m.rules.words, *own.words])),
+            links=bool(pick("links")),
+            qr_codes=bool(pick("qr_codes")),
+            cards=bool(pick("cards")),
+            max_mentions=pick("max_mentions"),
+            flood_messages=pick("flood_messages"),
+            flood_seconds=pick("flood_seconds") or 60,
+        )
+        sellers = replace(
+            everyone,
+            links=everyone.links and m.sellers.links,
+            max_mentions=m.sellers.max_mentions,
+            flood_messages=m.sellers.flood_messages,
+        )
+        policies[brand_id] = ModerationPolicy(
+            everyone, sellers, m.strikes_to_remove, m.sellers.extra_strikes, timedelta(hours=m.window_hours)
+        )
+    return policies

@@ -17,6 +17,7 @@ def console_routes() -> list[web.AbstractRouteDef]:
         audit_pages,
         friend_pages,
         moderation_pages,
+        moderation_rules_pages,
         ops_pages,
         outbox_pages,
         pages,
@@ -31,4 +32,5 @@ def console_routes() -> list[web.AbstractRouteDef]:
         *audit_pages.routes,
         *withdrawal_pages.routes,
         *moderation_pages.routes,
+        *moderation_rules_pages.routes,
     ]

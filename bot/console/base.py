@@ -69,6 +69,8 @@ NOTICES = {
     "moderation_undone": "已撤销：违规记录已清除，已重新邀请进群并通知本人。",
     "moderation_upheld": "已维持移出。",
     "strike_cleared": "已清除这条违规记录。",
+    "moderation_rules_saved": "群规已保存，立即生效（其他进程 30 秒内生效）。",
+    "moderation_rules_reset": "已恢复为配置文件（config.yaml）中的群规。",
     "reminded": "已提醒员工在企业微信里确认群发。",
     "remind_refused": "提醒未发出（企业微信每个任务 24 小时内最多提醒 3 次），请稍后再试。",
 }

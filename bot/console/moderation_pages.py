@@ -11,7 +11,7 @@ from bot.console.auth import User
 from bot.console.base import Form, error_page, ident, not_found, page, render, see_other
 from bot.web.keys import ENV
 from models.statuses import ModerationStatus
-from services import moderation
+from services import moderation, moderation_rules
 from services.errors import Conflict, Invalid, NotFound
 
 routes = web.RouteTableDef()
@@ -32,7 +32,7 @@ async def moderation_page(request: web.Request, user: User, form: Form) -> web.S
     async with env.db.reading() as session:
         cases = await moderation.cases(session, env.settings, brands=brands)
         strikes = await moderation.strikes(session, env.settings, brands=brands)
-    policy = env.settings.raw.moderation
+        policy = (await moderation_rules.load(session, env.settings)).platform  # as edited on the console
     return render(
         request,
         "moderation.html",

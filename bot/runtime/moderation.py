@@ -26,6 +26,7 @@ from bot.runtime.middleware import CallNext, Outcome
 from bot.runtime.router import MessageContext, Role
 from core.moderation import Seen, judge
 from services import moderation
+from services.moderation_rules import RulesCache
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +52,20 @@ class Moderator:
     def __init__(self, env: Env):
         self.env = env
         self.floods = env.kept(FloodCounts)
+        self.rules = env.kept(RulesCache)
 
     async def __call__(self, event: Event, ctx: MessageContext, call_next: CallNext) -> Outcome:
-        settings = ctx.settings
-        if not settings.raw.moderation.enabled or not isinstance(event, Message) or event.room is None:
+        if not isinstance(event, Message) or event.room is None:
             return await call_next()
         brand_id = ctx.brand_of_room()
         if brand_id is None or ctx.role in (Role.OPS, Role.MANAGER) or self._exempt(ctx, event):
             return await call_next()
+        rules = await self.rules.current(ctx.session, ctx.settings, ctx.now)  # config.yaml's, as edited
+        if not rules.enabled:
+            return await call_next()
+        policy = rules.policy(brand_id)
         seller = ctx.distributor is not None and await moderation.has_sales(ctx.session, ctx.distributor.id)
-        limits = settings.moderation_policy(brand_id).limits(seller)
+        limits = policy.limits(seller)
         recent = self.floods.count(event.room, event.sender, ctx.now, timedelta(seconds=limits.flood_seconds))
         seen = Seen(
             text=event.text,
@@ -80,6 +85,7 @@ class Moderator:
             contact=event.sender,
             name=event.sender_name or event.sender,
             offence=offence,
+            policy=policy,
             message_id=event.id,
             seller=seller,
             can_remove=transport is not None and transport.capabilities.remove_members,
