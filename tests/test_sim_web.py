@@ -71,7 +71,7 @@ async def test_an_image_is_delivered_as_an_image(sim: Sim) -> None:
         ({"from": "wx-lina", "text": "你好", "room": "room-nowhere"}, "unknown room 'room-nowhere'"),
         ({"from": "wx-lina", "text": "大家好", "room": BRAND_ROOM}, "wx-lina is not in room room-xinghuo-1"),
         ({"from": "wx-lina", "text": ""}, "'text' must be a non-empty string"),
-        ({"from": "wx-lina", "text": "你好", "kind": "voice"}, "'kind' must be 'text' or 'image'"),
+        ({"from": "wx-lina", "text": "你好", "kind": "voice"}, "'kind' must be 'text', 'image' or 'card'"),
         ({"from": "helper", "text": "我是机器人"}, "the helper speaks only through the bot"),
         ({"from": "mgr-zhaolin", "text": "hi", "mentions": "wx-lina"}, "'mentions' must be a list"),
         ({"text": "谁在说话"}, "'from' must be a non-empty string"),

@@ -42,7 +42,7 @@ from bot.base.transport import Event, TransportError
 from bot.transports import sim_guard
 from bot.transports.sim_images import image_type
 from bot.transports.sim_journal import Record
-from bot.transports.sim_world import Invitation, Room, SimWorld
+from bot.transports.sim_world import KINDS, Invitation, Room, SimWorld
 
 PAGE = Path(__file__).resolve().parent / "static" / "sim.html"
 
@@ -213,12 +213,12 @@ class SimHandlers:
         if sender == self.world.helper:
             raise Bad("the helper speaks only through the bot")
         kind = data.get("kind", "text")
-        if kind not in ("text", "image"):
-            raise Bad("'kind' must be 'text' or 'image'")
+        if kind not in KINDS:
+            raise Bad("'kind' must be 'text', 'image' or 'card'")
         image = _image_data(data)
         if image is not None and kind != "image":
             raise Bad("'image_b64' goes with kind 'image'")
-        text = _text(data, "text", required=kind == "text") or "[图片]"
+        text = _text(data, "text", required=kind == "text") or ("[名片]" if kind == "card" else "[图片]")
         mentions = data.get("mentions", [])
         if not isinstance(mentions, list) or not all(isinstance(m, str) for m in mentions):
             raise Bad("'mentions' must be a list of contact ids")

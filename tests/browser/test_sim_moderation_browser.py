@@ -71,3 +71,21 @@ async def test_an_ad_poster_is_warned_then_removed_and_the_group_sees_it(bot, br
         await page.screenshot(path=str(ARTIFACTS / f"sim-moderation-{dialect}.png"), full_page=True)
     finally:
         await context.close()
+
+
+async def test_a_business_card_shared_from_the_page_is_judged_as_a_card(bot, browser, dialect):
+    from playwright.async_api import expect
+
+    context = await browser.new_context(viewport={"width": 1200, "height": 860}, locale="zh-CN")
+    try:
+        page = await context.new_page()
+        await page.goto(str(bot.make_url("/sim?me=wx-ad")))
+        await page.locator("#conversations li", has_text="星火思维推广1群").click()
+        await page.get_by_role("button", name="名片").click()
+        await page.get_by_label("分享谁的名片").select_option("wx-lina")
+        messages = page.locator("#messages")
+        await expect(messages.get_by_text("[名片] 李娜", exact=True)).to_be_visible(timeout=WAIT)
+        warning = messages.get_by_text("本群禁止推送名片。这是你在本品牌群的第 1 次违规", exact=False)
+        await expect(warning).to_be_visible(timeout=WAIT)
+    finally:
+        await context.close()
