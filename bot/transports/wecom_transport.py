@@ -20,7 +20,8 @@ the other, by one worker:
 Sending: a post to a customer group is a group-message task (``add_msg_template``) that the
 member must confirm in the client — the id returned is the task's ``msgid``. A private message
 goes through 微信客服 within its window (48 h after the person's last message, 5 messages per
-message): outside it, :class:`OutsideWindow`. People join groups by join codes
+message; kept in a :class:`WindowStore` across restarts, :mod:`bot.transports.wecom_windows`):
+outside it, :class:`OutsideWindow`. People join groups by join codes
 (:meth:`join_code`), add the helper by 联系我 codes (:meth:`contact_code`); direct adds,
 invitations, removals, friend acceptance and room creation do not exist here (``Unsupported``).
 WeCom's errors become the interface's: permanent codes refuse with the code and its meaning, a
@@ -35,11 +36,12 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.base.kf_windows import WindowStore
 from bot.base.startup import StartupError
 from bot.base.transport import (
     Capabilities,
@@ -50,7 +52,6 @@ from bot.base.transport import (
     Message,
     NeedInvite,
     NotConnected,
-    OutsideWindow,
     PostCap,
     PostState,
     PrivateWindow,
@@ -82,6 +83,8 @@ from bot.transports.wecom import (
 from bot.transports.wecom.callback import DEFAULT_PATH
 from bot.transports.wecom.events import ChatChange, ChatUpdate
 from bot.transports.wecom.results import Attachment, KfMessage, KfOrigin, SendStatus, TaskStatus
+from bot.transports.wecom_windows import KfWindows
+from core.kf_window import Limits, Window
 
 if TYPE_CHECKING:
     from bot.base.config import OutboxSettings, RateLimits
@@ -109,14 +112,6 @@ _POST_STATES: dict[int, PostState] = {
 _KF_MSGID = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 
-@dataclass
-class _Window:
-    """A person's 微信客服 window: opened by their message at ``since``, ``used`` answers spent."""
-
-    since: datetime
-    used: int = 0
-
-
 class _Clock:
     """The bot's clock (a callable) as the WeCom library reads clocks (``now()``)."""
 
@@ -140,6 +135,7 @@ class WeComTransport:
         cap: PostCap | None = None,
         callback_path: str = DEFAULT_PATH,
         kf_cursor_file: Path | None = None,
+        windows: WindowStore | None = None,
     ):
         self.client = client
         self.account = account
@@ -159,7 +155,9 @@ class WeComTransport:
         self._welcoming: set[asyncio.Task[None]] = set()
         self._members: dict[str, set[str]] = {}  # chat id → members as last read
         self._names: dict[str, str] = {}
-        self._windows: dict[str, _Window] = {}
+        assert self.capabilities.private_window is not None
+        kf = self.capabilities.private_window
+        self.windows = KfWindows(windows, Limits(kf.hours, kf.messages), clock)
         self.welcomes = {"sent": 0, "missed": 0}
 
     @staticmethod
@@ -184,6 +182,7 @@ class WeComTransport:
             raise StartupError(f"WeCom refused the corp id or secret: errcode {exc.code}, {exc.meaning}") from None
         except (RequestFailed, ApiError) as exc:
             log.warning("wecom: no access token yet (%s); calls will fetch one", exc)
+        await self.windows.load()
         self._sink = sink
         self._since = self._now()
         self._worker = asyncio.create_task(self._work(), name="wecom-events")
@@ -209,7 +208,7 @@ class WeComTransport:
             "callbacks_refused": self.endpoint.rejected,
             "callback_retries": self.endpoint.duplicates,
             "welcomes": dict(self.welcomes),
-            "open_windows": sum(1 for w in self._windows.values() if self._window_open(w)),
+            "open_windows": self.windows.open_count(),
         }
         return TransportStatus(self.name, self.account, logged_in=up, detail=detail, connected=up, since=self._since)
 
@@ -329,7 +328,7 @@ class WeComTransport:
             return None
         person = message.external_userid
         at = message.sent or self._now()
-        self._windows[person] = _Window(at)  # a customer message opens the window anew
+        await self.windows.opened(person, at)  # a customer message opens the window anew
         name = await self._name_of(person)
         if message.msgtype == "text":
             return Message(message.msgid, person, name, message.text, at)
@@ -354,16 +353,16 @@ class WeComTransport:
             raise Unsupported("WeCom group messages cannot @-mention members")
         if room:
             return await self._propose(target, text=text)
-        window = self._open_window(target)
+        window = await self._open_window(target)
         async with self._calling("kf/send_msg"):
             sent = await self.client.kf_send_text(touser=target, open_kfid=self.open_kfid, text=text,
                                                   msgid=_kf_msgid(ref))
-        window.used += 1
+        await self.windows.spent(target, window)
         return sent
 
     async def send_image(self, target: str, image: bytes, *, room: bool, name: str, ref: str | None = None) -> str:
         if not room:
-            window = self._open_window(target)
+            window = await self._open_window(target)
         async with self._calling("media/upload"):
             media = await self.client.upload_media("image", name, image, content_type="image/png")
         if room:
@@ -371,7 +370,7 @@ class WeComTransport:
         async with self._calling("kf/send_msg"):
             sent = await self.client.kf_send_msg(touser=target, open_kfid=self.open_kfid, msgtype="image",
                                                  content={"media_id": media.media_id}, msgid=_kf_msgid(ref))
-        window.used += 1
+        await self.windows.spent(target, window)
         return sent
 
     async def _propose(self, chat_id: str, *, text: str | None = None, attachments: Sequence[Attachment] = ()) -> str:
@@ -409,20 +408,10 @@ class WeComTransport:
         async with self._calling("externalcontact/cancel_groupmsg_send"):
             await self.client.cancel_groupmsg_send(task_id)
 
-    def _open_window(self, person: str) -> _Window:
+    async def _open_window(self, person: str) -> Window:
         if not self.open_kfid:
             raise Refused("no 微信客服 account configured (transport.wecom.kf.open_kfid): no private messages")
-        window = self._windows.get(person)
-        if window is None or not self._window_open(window):
-            raise OutsideWindow(f"{person} has not written to 微信客服 in the last 48 hours")
-        assert self.capabilities.private_window is not None
-        if window.used >= self.capabilities.private_window.messages:
-            raise OutsideWindow(f"5 messages already sent to {person} since their last message")
-        return window
-
-    def _window_open(self, window: _Window) -> bool:
-        assert self.capabilities.private_window is not None
-        return self._now() - window.since < timedelta(hours=self.capabilities.private_window.hours)
+        return await self.windows.check(person)
 
     async def room_members(self, room: str) -> list[str]:
         async with self._calling("externalcontact/groupchat/get"):
