@@ -15,7 +15,9 @@ the other, by one worker:
   the names are the event's ``MemChangeList`` when it has one, else the difference to the list
   read last time;
 - 微信客服 news (``kf_msg_or_event``) → each customer message fetched with ``kf/sync_msg`` (the
-  cursor kept in a file across restarts) as a private :class:`Message`.
+  cursor kept in a file across restarts) as a private :class:`Message`; a picture is fetched
+  with ``media/get`` as it arrives (:mod:`bot.transports.wecom.pictures`) and read back by
+  :meth:`image_bytes` — one that cannot be fetched still arrives, as a picture without bytes.
 
 Sending: a post to a customer group is a group-message task (``add_msg_template``) that the
 member must confirm in the client — the id returned is the task's ``msgid``. A private message
@@ -82,6 +84,7 @@ from bot.transports.wecom import (
 )
 from bot.transports.wecom.callback import DEFAULT_PATH
 from bot.transports.wecom.events import ChatChange, ChatUpdate
+from bot.transports.wecom.pictures import PictureMissing, Pictures
 from bot.transports.wecom.results import Attachment, KfMessage, KfOrigin, SendStatus, TaskStatus
 from bot.transports.wecom_windows import KfWindows
 from core.kf_window import Limits, Window
@@ -95,6 +98,7 @@ log = logging.getLogger(__name__)
 # and every post waits for a member's confirmation, within a cap; DMs only through 微信客服.
 WECOM = Capabilities(
     send_images=True,
+    image_bytes=True,
     join_codes=True,
     contact_codes=True,
     group_posts_need_confirmation=True,
@@ -136,6 +140,7 @@ class WeComTransport:
         callback_path: str = DEFAULT_PATH,
         kf_cursor_file: Path | None = None,
         windows: WindowStore | None = None,
+        pictures: Pictures | None = None,
     ):
         self.client = client
         self.account = account
@@ -158,6 +163,7 @@ class WeComTransport:
         assert self.capabilities.private_window is not None
         kf = self.capabilities.private_window
         self.windows = KfWindows(windows, Limits(kf.hours, kf.messages), clock)
+        self.pictures = pictures or Pictures(client)
         self.welcomes = {"sent": 0, "missed": 0}
 
     @staticmethod
@@ -208,6 +214,7 @@ class WeComTransport:
             "callbacks_refused": self.endpoint.rejected,
             "callback_retries": self.endpoint.duplicates,
             "welcomes": dict(self.welcomes),
+            "pictures_missed": self.pictures.failures,
             "open_windows": self.windows.open_count(),
         }
         return TransportStatus(self.name, self.account, logged_in=up, detail=detail, connected=up, since=self._since)
@@ -333,6 +340,7 @@ class WeComTransport:
         if message.msgtype == "text":
             return Message(message.msgid, person, name, message.text, at)
         if message.msgtype == "image":
+            await self.pictures.take(message.msgid, message.media_id)  # failing, it arrives without bytes
             return Message(message.msgid, person, name, "[图片]", at, kind="image")
         return None
 
@@ -443,7 +451,10 @@ class WeComTransport:
         raise Unsupported("WeCom's APIs cannot remove a member from a customer group")
 
     async def image_bytes(self, message_id: str) -> bytes:
-        raise Unsupported("the wecom transport does not fetch the pictures people send")
+        try:
+            return await self.pictures.get(message_id)
+        except PictureMissing as exc:
+            raise UnknownTarget(str(exc)) from exc
 
     async def accept_friend(self, request_id: str) -> None:
         raise Unsupported("WeCom has no friend requests: customers add the helper by a 联系我 code")
