@@ -1,7 +1,9 @@
 """The ``wecom`` transport's 微信客服 windows: the rules of ``core.kf_window`` applied with the
 transport's clock, over a :class:`WindowStore` (the database in production) that is read at
 start and, for a customer not seen since, on demand; written when a customer's message comes
-in and when an answer goes out."""
+in and when an answer goes out. The database failing never loses a customer's message: the
+window is then kept in memory only (logged), and an answer that cannot learn its window is a
+:class:`TransportError` the outbox retries."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.base.kf_windows import MemoryWindows, WindowStore
-from bot.base.transport import OutsideWindow
+from bot.base.transport import OutsideWindow, TransportError
 from core import kf_window
 from core.kf_window import Limits, Window
 
@@ -26,14 +28,21 @@ class KfWindows:
 
     async def load(self) -> None:
         """The windows that may still be open, read once at start."""
-        self._known.update(await self.store.since(self._now() - timedelta(hours=self.limits.hours)))
+        try:
+            self._known.update(await self.store.since(self._now() - timedelta(hours=self.limits.hours)))
+        except Exception:  # read on demand instead
+            log.exception("wecom: the 微信客服 windows could not be read at start")
 
     async def opened(self, person: str, at: datetime) -> None:
         """``person`` wrote at ``at``."""
-        window = kf_window.opened(await self._window(person), at)
+        try:
+            known = await self._window(person)
+        except TransportError:
+            known = self._known.get(person)
+        window = kf_window.opened(known, at)
         if window != self._known.get(person):
             self._known[person] = window
-            await self.store.save(person, window)
+            await self._save(person, window)
 
     async def check(self, person: str) -> Window:
         """The open window an answer to ``person`` may go in; :class:`OutsideWindow` if none."""
@@ -48,9 +57,12 @@ class KfWindows:
         """An answer went out in ``window``."""
         after = kf_window.spent(window)
         self._known[person] = after
+        await self._save(person, after)  # the answer is out: a lost count must not make it a failure
+
+    async def _save(self, person: str, window: Window) -> None:
         try:
-            await self.store.save(person, after)
-        except Exception:  # the answer is out: a lost count must not turn it into a failure
+            await self.store.save(person, window)
+        except Exception:
             log.exception("wecom: the 微信客服 window of %s could not be saved", person)
 
     def open_count(self) -> int:
@@ -59,7 +71,10 @@ class KfWindows:
 
     async def _window(self, person: str) -> Window | None:
         if person not in self._known:
-            found = await self.store.find(person)
+            try:
+                found = await self.store.find(person)
+            except Exception as exc:
+                raise TransportError(f"the 微信客服 window of {person} could not be read: {exc}") from exc
             if found is None:
                 return None
             self._known[person] = found

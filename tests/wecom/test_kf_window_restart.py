@@ -5,14 +5,16 @@ holds what comes after the window closed."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from bot.base.context import FixedClock
 from bot.base.env import Env
-from bot.base.kf_windows import DbWindows
-from bot.base.transport import Message, OutsideWindow
+from bot.base.kf_windows import DbWindows, MemoryWindows
+from bot.base.transport import Message, OutsideWindow, TransportError
+from core.kf_window import Window
 from tests.wecom.fake_server import FakeWeCom
 from tests.wecom.transport_support import HELPER, KF_NAME, transport_on
 
@@ -87,3 +89,31 @@ async def test_a_customer_writing_after_the_restart_opens_a_fresh_window_of_five
             await w.transport.send_text(customer, "再6", room=False)
 
     assert len(fake.kf.received(customer)) == 7
+
+
+class BrokenStore(MemoryWindows):
+    """A database that is down: nothing is written or read."""
+
+    async def since(self, at: datetime) -> dict[str, Window]:
+        raise OSError("the database is down")
+
+    async def find(self, person: str) -> Window | None:
+        raise OSError("the database is down")
+
+    async def save(self, person: str, window: Window) -> None:
+        raise OSError("the database is down")
+
+
+async def test_with_the_database_down_a_customers_message_still_arrives_and_is_answered_from_memory(
+    fake: FakeWeCom, clock: FixedClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    customer = fake.contacts.add_customer("王妈妈")
+    async with transport_on(fake, clock, tmp_path, windows=BrokenStore()) as w:
+        with pytest.raises(TransportError):  # never wrote, and the window cannot be looked up: tried again later
+            await w.transport.send_text(customer, "你好", room=False)
+        await fake.kf.customer_says(w.open_kfid, customer, "收益")
+        assert (await w.sink.first(Message)).text == "收益"
+        await w.transport.send_text(customer, "本月收益 144.00 元", room=False)
+
+    assert fake.kf.received(customer) == ["本月收益 144.00 元"]
+    assert "could not be saved" in caplog.text
