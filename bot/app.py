@@ -158,7 +158,7 @@ def make_transport(env: Env, base_url: str, account: str | None = None) -> Trans
     """The configured transport (``transport.kind`` in config.yaml, or DISTBOT_TRANSPORT), built
     by its registered factory; ``base_url`` is where the web application answers; ``account``:
     the helper account it connects as (default: the process's own)."""
-    setup = registry.Setup(env.settings, env.clock.now, base_url, account)
+    setup = registry.Setup(env.settings, env.clock.now, base_url, account, db=env.db)
     return registry.find(transport_kind(env)).build(setup)
 
 

@@ -12,6 +12,7 @@ from models.catalog import Brand, BrandGroup, Course, RedPacket, RelayLine, Rela
 from models.colearning import ColearningApplication, ColearningDelivery, ColearningGroupRecord, ColearningSession
 from models.console import ConsoleSession, ConsoleUser
 from models.fleet import FleetLease
+from models.kf_windows import KfWindow
 from models.marks import Mark
 from models.messaging import OutboxDrop, OutboxMessage
 from models.moderation import ModerationCase, ModerationRules, ModerationStrike
@@ -39,6 +40,7 @@ __all__ = [
     "FanLock",
     "FleetLease",
     "FriendRequestRecord",
+    "KfWindow",
     "LedgerLine",
     "Mark",
     "ModerationCase",

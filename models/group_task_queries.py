@@ -1,17 +1,45 @@
 """The named queries of posts that wait on people: group posts proposed to a staff member
 (followed until the transport reports them sent, or they expire) and private messages held
-until the person writes again (see ``OutboxStatus``)."""
+until the person writes again (see ``OutboxStatus``); and which of them a brand's course manager
+sees: posts to the brand's groups, private messages to people in those groups."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 from models.statuses import OutboxStatus
+
+# What a course manager sees of the outbox: what waits on a staff member or on the person.
+WAITING = (OutboxStatus.PROPOSED, OutboxStatus.HELD, OutboxStatus.EXPIRED)
+# What a course manager sees of them: their groups' posts. Held rows are private messages.
+MANAGERS_SEE = (OutboxStatus.PROPOSED, OutboxStatus.EXPIRED)
+
+
+def of_brands(brands: Collection[str]) -> ColumnElement[bool]:
+    """Outbox rows that concern ``brands``: posts to their groups. Private messages are nobody's
+    brand: an earnings answer covers every brand the person sells, so a manager never reads it."""
+    rooms = select(BrandGroup.room_id).where(BrandGroup.brand_id.in_(list(brands) or [""]))
+    return and_(OutboxMessage.target_is_room.is_(True), OutboxMessage.target.in_(rooms))
+
+
+async def room_brand(session: AsyncSession, room: str) -> str | None:
+    """The brand whose group ``room`` is; None for any other room."""
+    return await session.scalar(select(BrandGroup.brand_id).where(BrandGroup.room_id == room))
+
+
+async def waiting_counts(session: AsyncSession, brands: Collection[str] | None) -> dict[OutboxStatus, int]:
+    """How many rows wait (proposed, held) or expired: all of them (``brands`` None) or those of ``brands``."""
+    query = select(OutboxMessage.status, func.count()).where(OutboxMessage.status.in_(WAITING))
+    if brands is not None:
+        query = query.where(of_brands(brands))
+    found: dict[OutboxStatus, int] = dict((await session.execute(query.group_by(OutboxMessage.status))).all())
+    return {status: int(found.get(status, 0)) for status in WAITING}
 
 
 async def proposed_rows(session: AsyncSession, account: str, limit: int = 500) -> list[OutboxMessage]:
@@ -50,7 +78,6 @@ async def release_held(session: AsyncSession, account: str, people: Collection[s
         .values(status=OutboxStatus.QUEUED, not_before=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
 
 
 async def waiting_for_room(session: AsyncSession, account: str, room: str, now: datetime) -> list[OutboxMessage]:

@@ -13,7 +13,12 @@ from models import ColearningApplication, ColearningSession, Distributor, Outbox
 from tests.console_support import add_pending_application, add_red_packets, log_in, make_account
 from tests.support import START, order_event, post_event
 
-OPS_ONLY = ["/console/distributors", "/console/distributors/DEMOC001", "/console/colearning", "/console/outbox"]
+OPS_ONLY = [
+    "/console/distributors",
+    "/console/distributors/DEMOC001",
+    "/console/colearning",
+    "/console/outbox?status=dead",
+]
 
 
 async def test_ops_see_every_page_in_chinese(client, services):

@@ -38,17 +38,19 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
 }
+# (section, link, label, who sees it: "all", "ops" or "manager")
 NAV = [
-    ("overview", "/console", "概览", False),
-    ("brands", "/console/brands", "品牌", False),
-    ("red_packets", "/console/red-packets", "红包", False),
-    ("distributors", "/console/distributors", "分销员", True),
-    ("colearning", "/console/colearning", "共学营", True),
-    ("friend_requests", "/console/friend-requests", "好友申请", True),
-    ("outbox", "/console/outbox", "消息队列", True),
-    ("withdrawals", "/console/withdrawals", "提现", True),
-    ("moderation", "/console/moderation", "群管理", False),
-    ("audit", "/console/audit", "操作记录", False),
+    ("overview", "/console", "概览", "all"),
+    ("brands", "/console/brands", "品牌", "all"),
+    ("red_packets", "/console/red-packets", "红包", "all"),
+    ("distributors", "/console/distributors", "分销员", "ops"),
+    ("colearning", "/console/colearning", "共学营", "ops"),
+    ("friend_requests", "/console/friend-requests", "好友申请", "ops"),
+    ("outbox", "/console/outbox", "消息队列", "ops"),
+    ("outbox", f"/console/outbox?status={OutboxStatus.PROPOSED}", "待确认群发", "manager"),
+    ("withdrawals", "/console/withdrawals", "提现", "ops"),
+    ("moderation", "/console/moderation", "群管理", "all"),
+    ("audit", "/console/audit", "操作记录", "all"),
 ]
 NOTICES = {
     "paid": "已标记为已发放。",
@@ -121,7 +123,9 @@ def render(
 ) -> web.Response:
     notice = NOTICES.get(request.query.get("ok", ""), "")
     nav = [
-        (key, href, label) for key, href, label, ops_only in NAV if user is not None and (user.is_ops or not ops_only)
+        (key, href, label)
+        for key, href, label, audience in NAV
+        if user is not None and audience in ("all", "ops" if user.is_ops else "manager")
     ]
     html = PAGES.get_template(name).render(
         user=user, nav=nav, section=section, notice=notice, zone=zone_of(request), **data

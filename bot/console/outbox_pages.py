@@ -1,9 +1,12 @@
-"""The outbox pages (ops only): each tab (queued, sending, sent, uncertain, dead letters,
+"""The outbox pages. Ops see each tab (queued, sending, sent, uncertain, dead letters,
 dropped; and where the transport has them, group posts proposed to a staff member, private
 messages held for the person's next message, expired posts) in pages of 50, every row said as
 ops say it — who it goes to by name, what it is in words, when in the platform's time zone —
 and uncertain messages and dead letters sent again or dropped from here, a proposed post's
-staff member reminded to confirm it."""
+staff member reminded to confirm it. A brand's course manager sees only the posts to their
+brands' groups that wait on a staff member — proposed and expired
+(``group_task_queries.of_brands``) — and may remind the staff member of them; another brand's
+row answers 404, private messages (held), the other tabs and retry/drop answer 403."""
 
 from __future__ import annotations
 
@@ -19,9 +22,10 @@ from bot.base.config import Settings
 from bot.base.outbox import drops_on, local_day
 from bot.base.transport import TransportError
 from bot.console.auth import User
-from bot.console.base import Form, ident, not_found, page, render, see_other
+from bot.console.base import Form, error_page, ident, not_found, page, render, see_other
 from bot.console.pages import LEADERBOARD_METRICS, PERIOD_LABELS
 from bot.web.keys import ENV, HEALTH
+from models import group_task_queries as tasks
 from models.catalog import BrandGroup
 from models.colearning import ColearningApplication
 from models.messaging import ROOM_KINDS, OutboxMessage
@@ -159,27 +163,35 @@ def pages_of(total: int, current: str) -> tuple[int, int]:
 
 
 @routes.get("/console/outbox")
-@page(ops_only=True)
+@page()
 async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResponse:
     env = request.app[ENV]
     asked = request.query.get("status", "")
-    status = OutboxStatus(asked) if asked in STATUSES else OutboxStatus.DEAD
+    shown = STATUSES if user.is_ops else {s: STATUSES[s] for s in tasks.MANAGERS_SEE}
+    if asked in STATUSES and asked not in shown:
+        return error_page(request, user, 403, "此页面仅限运营账号访问。")
+    status = OutboxStatus(asked) if asked in shown else OutboxStatus.DEAD if user.is_ops else OutboxStatus.PROPOSED
+    scope = [] if user.is_ops else [tasks.of_brands(user.brand_ids)]
     async with env.db.reading() as session:
         counts = dict(
-            (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
+            (
+                await session.execute(
+                    select(OutboxMessage.status, func.count()).where(*scope).group_by(OutboxMessage.status)
+                )
+            ).all()
         )
         number, count = pages_of(int(counts.get(status, 0)), request.query.get("page", "1"))
         rows = list(
             await session.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.status == status)
+                .where(OutboxMessage.status == status, *scope)
                 .order_by(*ORDER[status])
                 .limit(PAGE_SIZE)
                 .offset((number - 1) * PAGE_SIZE)
             )
         )
         names = await names_for(session, env.settings, rows)
-        dropped = await drops_on(session, local_day(env.settings, env.clock.now()))
+        dropped = await drops_on(session, local_day(env.settings, env.clock.now())) if user.is_ops else []
     messages = [{"row": row, **describe(row, names)} for row in rows]
     return render(
         request,
@@ -187,7 +199,7 @@ async def outbox(request: web.Request, user: User, form: Form) -> web.StreamResp
         user,
         section="outbox",
         status=status,
-        statuses=STATUSES,
+        statuses=shown,
         counts=counts,
         messages=messages,
         page=number,
@@ -236,14 +248,16 @@ async def resolve(request: web.Request, user: User, form: Form) -> web.StreamRes
 
 
 @routes.post("/console/outbox/{id}/remind")
-@page(ops_only=True)
+@page()
 async def remind(request: web.Request, user: User, form: Form) -> web.StreamResponse:
-    """Remind the staff member to confirm a proposed group post (WeCom: 3 reminders a task a day)."""
+    """Remind the staff member to confirm a proposed group post (WeCom: 3 reminders a task a
+    day). A manager reminds for their brands' groups only: another brand's post is not found."""
     message_id = ident(request.match_info["id"])
     transport = request.app[HEALTH].transport
     async with request.app[ENV].db.reading() as session:
         row = await session.get(OutboxMessage, message_id) if message_id is not None else None
-    if row is None or transport is None:
+        brand = await tasks.room_brand(session, row.target) if row is not None and row.target_is_room else None
+    if row is None or transport is None or not user.sees_brand(brand):
         return not_found(request, user)
     if row.status != OutboxStatus.PROPOSED or not row.task_id:
         outcome = "already"

@@ -15,8 +15,10 @@ from bot.console.base import Form, error_page, ident, not_found, page, render, s
 from bot.console.charts import bar_chart, column_chart
 from bot.console.throttle import LoginThrottle, client_address, networks
 from bot.web.keys import ENV, HEALTH
+from models import group_task_queries as tasks
 from models import queries as q
 from models.catalog import Brand, RedPacket
+from models.statuses import OutboxStatus
 from services import red_packets as packets
 from services import reports
 from services.errors import Conflict
@@ -124,6 +126,7 @@ async def overview(request: web.Request, user: auth.User, form: Form) -> web.Str
             )
         )
         newcomers = await dashboard.newcomers_by_day(session, window) if user.is_ops else None
+        waiting = await tasks.waiting_counts(session, None if user.is_ops else user.brand_ids)
         health = await dashboard.outbox_health(session, now) if user.is_ops else None
     runtime = await request.app[HEALTH].report() if user.is_ops else None  # what /healthz says
     labels = [d.strftime("%m-%d") for d in window.days]
@@ -133,6 +136,9 @@ async def overview(request: web.Request, user: auth.User, form: Form) -> web.Str
         "owed": int(owed or 0),
         "newcomers": newcomers[-1] if newcomers is not None else None,
     }
+    transport = request.app[HEALTH].transport
+    confirming = transport is not None and transport.capabilities.group_posts_need_confirmation
+    proposed = waiting[OutboxStatus.PROPOSED] if confirming or any(waiting.values()) else None
     charts = {
         "revenue": column_chart(labels, [(b.name, b.revenue) for b in days], money=True, unit="元"),
         "orders": column_chart(labels, [(b.name, b.orders) for b in days], money=False, unit="单"),
@@ -151,6 +157,8 @@ async def overview(request: web.Request, user: auth.User, form: Form) -> web.Str
         brands=ranked,
         health=health,
         runtime=runtime,
+        proposed=proposed,
+        held=waiting[OutboxStatus.HELD],
     )
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from bot.base.config import Settings
+from bot.base.db import Database
+from bot.base.kf_windows import DbWindows
 from bot.base.render import TEMPLATES, Renderer
 from bot.base.startup import StartupError
 from bot.base.transport import PostCap, Transport
@@ -29,13 +31,15 @@ from bot.transports.wecom_transport import WeComTransport
 
 @dataclass(frozen=True)
 class Setup:
-    """What a factory gets: the configuration, the process's clock, and the address the web
-    application answers at (the simulator shows its page under it)."""
+    """What a factory gets: the configuration, the process's clock, the address the web
+    application answers at (the simulator shows its page under it), and the database where a
+    transport keeps what must outlive a restart (WeCom's 微信客服 windows)."""
 
     settings: Settings
     clock: Callable[[], datetime]
     base_url: str
     account: str | None = None  # the helper account; None: the process's own (settings.helper_account)
+    db: Database | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ def _wecom(setup: Setup) -> Transport:
         cap=POST_CAPS[config.group_messages.cap],
         callback_path=config.callback_path,
         kf_cursor_file=Path(config.kf.cursor_file),
+        windows=DbWindows(setup.db, config.kf.open_kfid) if setup.db is not None else None,
     )
 
 

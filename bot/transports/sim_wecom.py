@@ -40,8 +40,10 @@ from bot.transports.sim import SimTransport, SimWorld
 from bot.transports.sim_journal import DEFAULT_JOURNAL
 from bot.transports.sim_state import utc_now
 from bot.transports.wecom_transport import WECOM
+from core import kf_window
 
 REMINDERS_A_DAY = 3
+_KF_LIMITS = kf_window.Limits()
 
 
 @dataclass
@@ -55,12 +57,6 @@ class SimTask:
     reminders: list[datetime] = field(default_factory=list)
 
 
-@dataclass
-class _Window:
-    since: datetime
-    used: int = 0
-
-
 class SimWeComTransport(SimTransport):
     capabilities = replace(WECOM)
 
@@ -69,7 +65,7 @@ class SimWeComTransport(SimTransport):
         self._now = clock
         self.tasks: dict[str, SimTask] = {}
         self._ids = itertools.count(1)
-        self._windows: dict[str, _Window] = {}
+        self._windows: dict[str, kf_window.Window] = {}
 
     @classmethod
     def from_settings(
@@ -88,7 +84,8 @@ class SimWeComTransport(SimTransport):
 
     def deliver(self, event: Event) -> None:
         if isinstance(event, Message) and event.private:
-            self._windows[event.sender] = _Window(self._now())  # their message opens the window
+            # their message opens the window
+            self._windows[event.sender] = kf_window.opened(self._windows.get(event.sender), self._now())
         if isinstance(event, FriendRequest):
             self.world.befriend(event.contact)  # a 联系我 add: a contact at once, nothing to accept
         super().deliver(event)
@@ -120,11 +117,10 @@ class SimWeComTransport(SimTransport):
 
     def _spend_window(self, person: str) -> None:
         window = self._windows.get(person)
-        if window is None or self._now() - window.since >= timedelta(hours=48):
-            raise OutsideWindow(f"{person} has not written in the last 48 hours")
-        if window.used >= 5:
-            raise OutsideWindow(f"5 messages already sent to {person} since their last message")
-        window.used += 1
+        why = kf_window.refusal(window, self._now(), _KF_LIMITS)
+        if why is not None or window is None:
+            raise OutsideWindow(f"{person} {why}")
+        self._windows[person] = kf_window.spent(window)
 
     def confirm(self, task_id: str) -> PostState:
         """The staff member confirms the task: posted, or refused for the room's monthly cap."""

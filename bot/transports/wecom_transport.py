@@ -15,12 +15,15 @@ the other, by one worker:
   the names are the event's ``MemChangeList`` when it has one, else the difference to the list
   read last time;
 - 微信客服 news (``kf_msg_or_event``) → each customer message fetched with ``kf/sync_msg`` (the
-  cursor kept in a file across restarts) as a private :class:`Message`.
+  cursor kept in a file across restarts) as a private :class:`Message`; a picture is fetched
+  with ``media/get`` as it arrives (:mod:`bot.transports.wecom.pictures`) and read back by
+  :meth:`image_bytes` — one that cannot be fetched still arrives, as a picture without bytes.
 
 Sending: a post to a customer group is a group-message task (``add_msg_template``) that the
 member must confirm in the client — the id returned is the task's ``msgid``. A private message
 goes through 微信客服 within its window (48 h after the person's last message, 5 messages per
-message): outside it, :class:`OutsideWindow`. People join groups by join codes
+message; kept in a :class:`WindowStore` across restarts, :mod:`bot.transports.wecom_windows`):
+outside it, :class:`OutsideWindow`. People join groups by join codes
 (:meth:`join_code`), add the helper by 联系我 codes (:meth:`contact_code`); direct adds,
 invitations, removals, friend acceptance and room creation do not exist here (``Unsupported``).
 WeCom's errors become the interface's: permanent codes refuse with the code and its meaning, a
@@ -35,11 +38,12 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.base.kf_windows import WindowStore
 from bot.base.startup import StartupError
 from bot.base.transport import (
     Capabilities,
@@ -50,7 +54,6 @@ from bot.base.transport import (
     Message,
     NeedInvite,
     NotConnected,
-    OutsideWindow,
     PostCap,
     PostState,
     PrivateWindow,
@@ -81,7 +84,10 @@ from bot.transports.wecom import (
 )
 from bot.transports.wecom.callback import DEFAULT_PATH
 from bot.transports.wecom.events import ChatChange, ChatUpdate
+from bot.transports.wecom.pictures import PictureMissing, Pictures
 from bot.transports.wecom.results import Attachment, KfMessage, KfOrigin, SendStatus, TaskStatus
+from bot.transports.wecom_windows import KfWindows
+from core.kf_window import Limits, Window
 
 if TYPE_CHECKING:
     from bot.base.config import OutboxSettings, RateLimits
@@ -92,6 +98,7 @@ log = logging.getLogger(__name__)
 # and every post waits for a member's confirmation, within a cap; DMs only through 微信客服.
 WECOM = Capabilities(
     send_images=True,
+    image_bytes=True,
     join_codes=True,
     contact_codes=True,
     group_posts_need_confirmation=True,
@@ -107,14 +114,6 @@ _POST_STATES: dict[int, PostState] = {
     SendStatus.CAP_REACHED: PostState.CAPPED,
 }
 _KF_MSGID = re.compile(r"[0-9A-Za-z_-]{1,32}")
-
-
-@dataclass
-class _Window:
-    """A person's 微信客服 window: opened by their message at ``since``, ``used`` answers spent."""
-
-    since: datetime
-    used: int = 0
 
 
 class _Clock:
@@ -140,6 +139,8 @@ class WeComTransport:
         cap: PostCap | None = None,
         callback_path: str = DEFAULT_PATH,
         kf_cursor_file: Path | None = None,
+        windows: WindowStore | None = None,
+        pictures: Pictures | None = None,
     ):
         self.client = client
         self.account = account
@@ -159,7 +160,10 @@ class WeComTransport:
         self._welcoming: set[asyncio.Task[None]] = set()
         self._members: dict[str, set[str]] = {}  # chat id → members as last read
         self._names: dict[str, str] = {}
-        self._windows: dict[str, _Window] = {}
+        assert self.capabilities.private_window is not None
+        kf = self.capabilities.private_window
+        self.windows = KfWindows(windows, Limits(kf.hours, kf.messages), clock)
+        self.pictures = pictures or Pictures(client)
         self.welcomes = {"sent": 0, "missed": 0}
 
     @staticmethod
@@ -184,6 +188,7 @@ class WeComTransport:
             raise StartupError(f"WeCom refused the corp id or secret: errcode {exc.code}, {exc.meaning}") from None
         except (RequestFailed, ApiError) as exc:
             log.warning("wecom: no access token yet (%s); calls will fetch one", exc)
+        await self.windows.load()
         self._sink = sink
         self._since = self._now()
         self._worker = asyncio.create_task(self._work(), name="wecom-events")
@@ -209,7 +214,8 @@ class WeComTransport:
             "callbacks_refused": self.endpoint.rejected,
             "callback_retries": self.endpoint.duplicates,
             "welcomes": dict(self.welcomes),
-            "open_windows": sum(1 for w in self._windows.values() if self._window_open(w)),
+            "pictures_missed": self.pictures.failures,
+            "open_windows": self.windows.open_count(),
         }
         return TransportStatus(self.name, self.account, logged_in=up, detail=detail, connected=up, since=self._since)
 
@@ -329,11 +335,12 @@ class WeComTransport:
             return None
         person = message.external_userid
         at = message.sent or self._now()
-        self._windows[person] = _Window(at)  # a customer message opens the window anew
+        await self.windows.opened(person, at)  # a customer message opens the window anew
         name = await self._name_of(person)
         if message.msgtype == "text":
             return Message(message.msgid, person, name, message.text, at)
         if message.msgtype == "image":
+            await self.pictures.take(message.msgid, message.media_id)  # failing, it arrives without bytes
             return Message(message.msgid, person, name, "[图片]", at, kind="image")
         return None
 
@@ -354,16 +361,16 @@ class WeComTransport:
             raise Unsupported("WeCom group messages cannot @-mention members")
         if room:
             return await self._propose(target, text=text)
-        window = self._open_window(target)
+        window = await self._open_window(target)
         async with self._calling("kf/send_msg"):
             sent = await self.client.kf_send_text(touser=target, open_kfid=self.open_kfid, text=text,
                                                   msgid=_kf_msgid(ref))
-        window.used += 1
+        await self.windows.spent(target, window)
         return sent
 
     async def send_image(self, target: str, image: bytes, *, room: bool, name: str, ref: str | None = None) -> str:
         if not room:
-            window = self._open_window(target)
+            window = await self._open_window(target)
         async with self._calling("media/upload"):
             media = await self.client.upload_media("image", name, image, content_type="image/png")
         if room:
@@ -371,7 +378,7 @@ class WeComTransport:
         async with self._calling("kf/send_msg"):
             sent = await self.client.kf_send_msg(touser=target, open_kfid=self.open_kfid, msgtype="image",
                                                  content={"media_id": media.media_id}, msgid=_kf_msgid(ref))
-        window.used += 1
+        await self.windows.spent(target, window)
         return sent
 
     async def _propose(self, chat_id: str, *, text: str | None = None, attachments: Sequence[Attachment] = ()) -> str:
@@ -409,20 +416,10 @@ class WeComTransport:
         async with self._calling("externalcontact/cancel_groupmsg_send"):
             await self.client.cancel_groupmsg_send(task_id)
 
-    def _open_window(self, person: str) -> _Window:
+    async def _open_window(self, person: str) -> Window:
         if not self.open_kfid:
             raise Refused("no 微信客服 account configured (transport.wecom.kf.open_kfid): no private messages")
-        window = self._windows.get(person)
-        if window is None or not self._window_open(window):
-            raise OutsideWindow(f"{person} has not written to 微信客服 in the last 48 hours")
-        assert self.capabilities.private_window is not None
-        if window.used >= self.capabilities.private_window.messages:
-            raise OutsideWindow(f"5 messages already sent to {person} since their last message")
-        return window
-
-    def _window_open(self, window: _Window) -> bool:
-        assert self.capabilities.private_window is not None
-        return self._now() - window.since < timedelta(hours=self.capabilities.private_window.hours)
+        return await self.windows.check(person)
 
     async def room_members(self, room: str) -> list[str]:
         async with self._calling("externalcontact/groupchat/get"):
@@ -454,7 +451,10 @@ class WeComTransport:
         raise Unsupported("WeCom's APIs cannot remove a member from a customer group")
 
     async def image_bytes(self, message_id: str) -> bytes:
-        raise Unsupported("the wecom transport does not fetch the pictures people send")
+        try:
+            return await self.pictures.get(message_id)
+        except PictureMissing as exc:
+            raise UnknownTarget(str(exc)) from exc
 
     async def accept_friend(self, request_id: str) -> None:
         raise Unsupported("WeCom has no friend requests: customers add the helper by a 联系我 code")

@@ -201,6 +201,7 @@ class Media:
     type: str
     created: datetime
     size: int
+    data: bytes = b""
 
 
 class FakeMedia:
@@ -213,8 +214,13 @@ class FakeMedia:
         require(data, BAD_PARAM, "an empty file")
         media_id = self.server.ids.next("media-")
         now = self.server.clock.now()
-        self.items[media_id] = Media(kind, now, len(data))
+        self.items[media_id] = Media(kind, now, len(data), data)
         return {"type": kind, "media_id": media_id, "created_at": str(unix(now))}
+
+    def get(self, media_id: str) -> Media:
+        """media/get: the file of a media id still valid (40007 otherwise)."""
+        self.check(media_id)
+        return self.items[media_id]
 
     def check(self, media_id: str) -> None:
         media = self.items.get(media_id)

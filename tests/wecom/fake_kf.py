@@ -83,6 +83,15 @@ class FakeKf:
         return open_kfid
 
     async def customer_says(self, open_kfid: str, external_userid: str, text: str) -> str:
+        return await self._customer_message(open_kfid, external_userid, "text", {"content": text})
+
+    async def customer_sends_image(self, open_kfid: str, external_userid: str, data: bytes) -> str:
+        """The customer sends a picture: WeCom keeps it as a temporary media (media/get, 3 days)."""
+        media_id = str(self.server.media.upload("image", data)["media_id"])
+        return await self._customer_message(open_kfid, external_userid, "image", {"media_id": media_id})
+
+    async def _customer_message(self, open_kfid: str, external_userid: str, msgtype: str,
+                                content: dict[str, Any]) -> str:
         now = self.server.clock.now()
         session = self._session(open_kfid, external_userid)
         session.last_customer_message = session.last_contact = now
@@ -91,7 +100,7 @@ class FakeKf:
             session.state = 0
         msgid = self.server.ids.next("kfmsg")
         self.stream.append({"msgid": msgid, "open_kfid": open_kfid, "external_userid": external_userid,
-                            "send_time": unix(now), "origin": 3, "msgtype": "text", "text": {"content": text}})
+                            "send_time": unix(now), "origin": 3, "msgtype": msgtype, msgtype: content})
         await self._notify(open_kfid)
         return msgid
 

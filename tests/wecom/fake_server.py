@@ -48,7 +48,7 @@ from tests.wecom.fake_base import (
     unix,
 )
 from tests.wecom.fake_contacts import FakeContacts
-from tests.wecom.fake_groupmsg import FakeGroupMessages, FakeMedia
+from tests.wecom.fake_groupmsg import FakeGroupMessages, FakeMedia, Media
 from tests.wecom.fake_groups import FakeGroups
 from tests.wecom.fake_kf import FakeKf
 
@@ -206,6 +206,11 @@ class FakeWeCom:
         call = Call(path, query, {})
         self.calls.append(call)
         try:
+            if path == "media/get":
+                media = self._media_get(query)
+                return web.Response(body=media.data, content_type="image/png" if media.type == "image" else
+                                    "application/octet-stream",
+                                    headers={"Content-Disposition": 'attachment; filename="picture.png"'})
             if path == "media/upload":
                 result = await self._upload(request, query)
             else:
@@ -231,6 +236,11 @@ class FakeWeCom:
         self._authorize(query)
         self._gate(path)
         return handler(body, query)  # type: ignore[no-any-return]
+
+    def _media_get(self, query: dict[str, str]) -> Media:
+        self._authorize(query)
+        self._gate("media/get")
+        return self.media.get(query.get("media_id", ""))
 
     async def _upload(self, request: web.Request, query: dict[str, str]) -> dict[str, Any]:
         self._authorize(query)

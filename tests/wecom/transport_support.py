@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.base.context import FixedClock
+from bot.base.kf_windows import WindowStore
 from bot.base.transport import PostCap
 from bot.transports.wecom import CallbackCrypto, RetryPolicy, WeComClient
 from bot.transports.wecom_transport import WeComTransport
@@ -40,20 +41,32 @@ async def _no_wait(seconds: float) -> None:
 
 
 @asynccontextmanager
-async def wired(clock: FixedClock, tmp_path: Path, *, limits: Limits | None = None,
-                cap: PostCap | None = None) -> AsyncIterator[Wired]:
+async def wired(clock: FixedClock, tmp_path: Path, *, limits: Limits | None = None, cap: PostCap | None = None,
+                windows: WindowStore | None = None) -> AsyncIterator[Wired]:
     """The fake with the helper as staff and a 微信客服 account, and the transport started."""
     fake = FakeWeCom(clock, limits=limits, callback_timeout=2.0)
     await fake.start()
     fake.contacts.add_staff(HELPER, "小助手")
-    open_kfid = fake.kf.add_account(KF_NAME)
+    fake.kf.add_account(KF_NAME)
+    try:
+        async with transport_on(fake, clock, tmp_path, cap=cap, windows=windows) as running:
+            yield running
+    finally:
+        await fake.stop()
+
+
+@asynccontextmanager
+async def transport_on(fake: FakeWeCom, clock: FixedClock, tmp_path: Path, *, cap: PostCap | None = None,
+                       windows: WindowStore | None = None) -> AsyncIterator[Wired]:
+    """A transport started against a running fake (again, for a restart: the same cursor file)."""
+    open_kfid = next(iter(fake.kf.accounts))
     wecom_clock = WeComTransport.clock_for(clock.now)
     client = WeComClient(fake.corp_id, fake.secret, base_url=fake.base_url, clock=wecom_clock, timeout=15.0,
                          retry=RetryPolicy(), sleep=_no_wait)
     transport = WeComTransport(
         client, CallbackCrypto(CALLBACK_TOKEN, AES_KEY, CORP_ID, clock=wecom_clock), account="helper",
         sender_userid=HELPER, open_kfid=open_kfid, clock=clock.now, welcome=welcome_text, cap=cap,
-        kf_cursor_file=tmp_path / "kf-cursor.txt",
+        kf_cursor_file=tmp_path / "kf-cursor.txt", windows=windows,
     )
     app = web.Application()
     app.add_routes(transport.web_routes())  # type: ignore[arg-type]  # aiohttp route definitions
@@ -67,4 +80,3 @@ async def wired(clock: FixedClock, tmp_path: Path, *, limits: Limits | None = No
     finally:
         await transport.stop()
         await server.close()
-        await fake.stop()

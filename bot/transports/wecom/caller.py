@@ -11,7 +11,9 @@ For each call (WECOM.md §1):
    - *retry* (-1): up to ``busy_retries`` more tries, waiting 0.5 s, 1 s, 2 s…, then :class:`Busy`;
    - *back off* (45009, 45033): :class:`RateLimited` with ``retry_after``, and the path blocked;
    - *permanent*: :class:`PermanentError` with the code and its meaning.
-4. No answer: a call that only reads, or that never connected, is :class:`RequestFailed` (safe to
+4. A file (:meth:`ApiCaller.download`, e.g. ``media/get``) comes back as its bytes, read no
+   further than the caller's limit (:class:`TooLarge` past it); an error still comes as JSON.
+5. No answer: a call that only reads, or that never connected, is :class:`RequestFailed` (safe to
    repeat); a call that sends or changes something and lost its answer after the request left is
    :class:`UnknownOutcome` — it may have happened, so it is not repeated by anyone automatically.
 """
@@ -37,6 +39,7 @@ from bot.transports.wecom.errors import (
     PermanentError,
     RateLimited,
     RequestFailed,
+    TooLarge,
     UnknownOutcome,
     describe,
 )
@@ -55,6 +58,15 @@ class RetryPolicy:
     busy_backoff: float = 0.5  # seconds before the first retry, doubled after each
     rate_limit_seconds: float = 60.0  # 45009: a minute's quota overrun blocks for 60 s
     concurrency_limit_seconds: float = 2.0  # 45033: too many calls at once, gone in moments
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """A file WeCom answered with instead of JSON."""
+
+    data: bytes
+    content_type: str
+    filename: str
 
 
 class ApiCaller:
@@ -122,13 +134,38 @@ class ApiCaller:
     ) -> dict[str, Any]:
         """The JSON answer of ``path`` (errcode 0), or the error the module's doc names.
         ``sends``: the call sends or changes something (decides what a lost answer means)."""
+        answer = await self._call(path, body=body, params=params, method=method, sends=sends, form=form)
+        if isinstance(answer, FileAnswer):
+            raise RequestFailed(path, "a file where a JSON answer was due")
+        return answer
+
+    async def download(self, path: str, *, params: Mapping[str, str], max_bytes: int) -> FileAnswer:
+        """The file ``path`` answers with (GET; at most ``max_bytes``, else :class:`TooLarge`)."""
+        answer = await self._call(path, params=params, method="GET", sends=False, max_bytes=max_bytes)
+        if not isinstance(answer, FileAnswer):
+            raise RequestFailed(path, "a JSON answer where a file was due")
+        return answer
+
+    async def _call(
+        self,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        method: str,
+        sends: bool,
+        form: Callable[[], aiohttp.FormData] | None = None,
+        max_bytes: int | None = None,
+    ) -> dict[str, Any] | FileAnswer:
         self._refuse_if_blocked(path)
         refreshed = False
         busy = 0
         while True:
             token = await self.tokens.get()
             query = {**(params or {}), "access_token": token.value}
-            payload = await self._send(method, path, query, body, form, sends=sends)
+            payload = await self._send(method, path, query, body, form, sends=sends, max_bytes=max_bytes)
+            if isinstance(payload, FileAnswer):
+                return payload
             code, errmsg = _status(payload)
             if code == 0:
                 return payload
@@ -153,6 +190,7 @@ class ApiCaller:
             asked = self._clock.now()
             params = {"corpid": self.corp_id, "corpsecret": self._secret}
             payload = await self._send("GET", GETTOKEN, params, None, None, sends=False)
+            assert isinstance(payload, dict)  # no max_bytes: always JSON
             code, errmsg = _status(payload)
             if code == 0:
                 value = payload.get("access_token")
@@ -195,7 +233,8 @@ class ApiCaller:
         form: Callable[[], aiohttp.FormData] | None,
         *,
         sends: bool,
-    ) -> dict[str, Any]:
+        max_bytes: int | None = None,
+    ) -> dict[str, Any] | FileAnswer:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         try:
@@ -204,6 +243,10 @@ class ApiCaller:
                 data=form() if form is not None else None, timeout=self._timeout,
             ) as response:
                 status = response.status
+                if status == 200 and max_bytes is not None and not _is_json(response.content_type):
+                    data = await _read_at_most(response, max_bytes, path)
+                    name = response.content_disposition.filename if response.content_disposition else None
+                    return FileAnswer(data, response.content_type, name or "")
                 raw = await response.read()
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # the connection never opened: nothing reached WeCom, whatever the call
@@ -224,6 +267,22 @@ class ApiCaller:
             reason = "an answer that is not a JSON object"
             raise UnknownOutcome(path, reason) if sends else RequestFailed(path, reason)
         return payload
+
+
+def _is_json(content_type: str) -> bool:
+    """WeCom's errors come as JSON, sometimes labelled text/plain; a file never is either."""
+    return content_type in ("application/json", "text/plain", "text/json")
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, max_bytes: int, path: str) -> bytes:
+    if response.content_length is not None and response.content_length > max_bytes:
+        raise TooLarge(path, f"{response.content_length} bytes, more than {max_bytes}")
+    data = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        data += chunk
+        if len(data) > max_bytes:
+            raise TooLarge(path, f"more than {max_bytes} bytes")
+    return bytes(data)
 
 
 def _status(payload: Mapping[str, Any]) -> tuple[int, str]:

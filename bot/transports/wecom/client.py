@@ -15,12 +15,13 @@ from bot.transports.wecom.contacts import ContactsApi
 from bot.transports.wecom.groupmsg import GroupMsgApi
 from bot.transports.wecom.groups import GroupsApi
 from bot.transports.wecom.kf import KfApi
+from bot.transports.wecom.media import MediaApi
 from bot.transports.wecom.results import AccessToken
 
 __all__ = ["DEFAULT_BASE_URL", "RetryPolicy", "WeComClient"]
 
 
-class WeComClient(ContactsApi, GroupsApi, GroupMsgApi, KfApi):
+class WeComClient(ContactsApi, GroupsApi, GroupMsgApi, KfApi, MediaApi):
     """Calls of §3 (contacts), §4 (groups), §5 (group messages, media) and §6 (kf)."""
 
     async def __aenter__(self) -> WeComClient:

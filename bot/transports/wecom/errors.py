@@ -172,6 +172,10 @@ class RequestFailed(WeComError):
         self.reason = reason
 
 
+class TooLarge(RequestFailed):
+    """A file larger than the caller takes: not read further (trying again will not help)."""
+
+
 class UnknownOutcome(WeComError):
     """A call that sends (or changes something) lost its answer after the request left: WeCom
     may have done it. The outbox marks the message uncertain instead of sending it again."""

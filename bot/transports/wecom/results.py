@@ -300,6 +300,11 @@ class KfMessage:
     def event(self) -> Json:
         return self.raw.get("event") or {} if self.msgtype == "event" else {}
 
+    @property
+    def media_id(self) -> str:
+        """An image, voice, video or file message's media (``media/get``, valid 3 days)."""
+        return str((self.raw.get(self.msgtype) or {}).get("media_id", "")) if self.msgtype else ""
+
     @classmethod
     def from_json(cls, data: Json) -> KfMessage:
         return cls(msgid=data.get("msgid", ""), open_kfid=data.get("open_kfid", ""),
