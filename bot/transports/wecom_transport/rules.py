@@ -1,0 +1,77 @@
+"""What WeCom lets a company's bot do (WECOM.md §8, §9), and WeCom's failures as the transport
+interface's errors: customer groups take nobody by an add and every post waits for a member's
+confirmation, within a cap; DMs only through 微信客服, within its window."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.base.transport import (
+    Capabilities,
+    PostCap,
+    PostState,
+    PrivateWindow,
+    Refused,
+    TransportError,
+    Uncertain,
+    UnknownTarget,
+)
+from bot.transports.wecom import ApiError, InvalidRequest, PermanentError, RequestFailed, UnknownOutcome
+from bot.transports.wecom.results import SendStatus
+
+WECOM = Capabilities(
+    send_images=True,
+    join_codes=True,
+    contact_codes=True,
+    group_posts_need_confirmation=True,
+    group_post_cap=PostCap("month"),
+    private_window=PrivateWindow(hours=48, messages=5),
+)
+# Codes saying the person or group is not (or no longer) there, rather than a request refused.
+UNKNOWN_TARGET_CODES = frozenset({40096, 84061})
+POST_STATES: dict[int, PostState] = {
+    SendStatus.NOT_SENT: PostState.PROPOSED,
+    SendStatus.SENT: PostState.SENT,
+    SendStatus.NOT_FRIEND: PostState.FAILED,
+    SendStatus.CAP_REACHED: PostState.CAPPED,
+}
+_KF_MSGID = re.compile(r"[0-9A-Za-z_-]{1,32}")
+
+
+@dataclass
+class Window:
+    """A person's 微信客服 window: opened by their message at ``since``, ``used`` answers spent."""
+
+    since: datetime
+    used: int = 0
+
+    def open_at(self, now: datetime, window: PrivateWindow) -> bool:
+        return now - self.since < timedelta(hours=window.hours)
+
+
+@asynccontextmanager
+async def calling(what: str) -> AsyncIterator[None]:
+    """WeCom's failures as the interface's errors: permanent codes refuse with the code and its
+    meaning, a lost answer of a call that sends is :class:`Uncertain`, limits and busy answers
+    are a :class:`TransportError` the outbox backs off from."""
+    try:
+        yield
+    except UnknownOutcome as exc:
+        raise Uncertain(str(exc)) from exc
+    except PermanentError as exc:
+        text = f"{what}: errcode {exc.code}, {exc.meaning}"
+        raise (UnknownTarget(text) if exc.code in UNKNOWN_TARGET_CODES else Refused(text)) from exc
+    except InvalidRequest as exc:
+        raise Refused(f"{what}: {exc}") from exc
+    except (ApiError, RequestFailed) as exc:  # busy, limits, credentials: the outbox backs off
+        raise TransportError(str(exc)) from exc
+
+
+def kf_msgid(ref: str | None) -> str:
+    """The outbox row as the kf message's own id, so WeCom can tell a resend (when it fits)."""
+    candidate = f"ob-{ref}" if ref else ""
+    return candidate if _KF_MSGID.fullmatch(candidate) else ""
