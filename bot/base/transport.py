@@ -221,6 +221,10 @@ class Capabilities:
       staff member confirms it in their client (WeCom's group-message tasks).
     - ``group_post_cap``: at most so many posts per room (and per customer) a period; None: no cap.
     - ``private_window``: when the helper may write privately; None: whenever it likes.
+    - ``group_text_bytes`` / ``private_text_bytes``: the longest text a room post / a private
+      message takes, in UTF-8 bytes (WeCom: 4000 for a group-message task, 2048 for 微信客服);
+      None: no limit worth planning for. The transport cuts a room post and splits a private
+      message that is longer (core.post_fit); a capped room's digest is fitted before.
     """
 
     create_rooms: bool = False
@@ -237,6 +241,8 @@ class Capabilities:
     group_posts_need_confirmation: bool = False
     group_post_cap: PostCap | None = None
     private_window: PrivateWindow | None = None
+    group_text_bytes: int | None = None
+    private_text_bytes: int | None = None
 
 
 # Personal WeChat, as the helper account sees it (DESIGN.md, "WeChat facts"): direct adds up to

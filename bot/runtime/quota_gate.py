@@ -3,7 +3,8 @@ whose posts the transport caps (``capabilities.group_post_cap``, WeCom's monthly
 text waiting for that room is planned together (a picture is planned alone: it cannot be
 merged). Either one digest goes now — the rows it merges, with the plan's reason kept on each,
 leaderboards superseded by a newer one dropped with theirs — or they all wait for the room's
-next window, the reason said on each row for ops."""
+next window, the reason said on each row for ops. The digest's text is fitted to the longest
+post the transport takes (core.post_fit: the oldest relay lines listed, the rest counted)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.base.env import Env
+from bot.base.render import Renderer
 from bot.base.transport import Transport
+from core.post_fit import fit_digest
 from core.quota import Kind, Waiting, period_of, plan_group
 from models import group_task_queries as tasks
 from models.messaging import OutboxMessage
@@ -54,3 +57,13 @@ async def digest(env: Env, transport: Transport, ready: OutboxMessage, now: date
         await tasks.postpone(session, plan.send, now, plan.reason)
     by_id = {r.id: r for r in waiting}
     return [by_id[i] for i in plan.send]
+
+
+def digest_text(renderer: Renderer, rows: list[OutboxMessage], limit: int | None) -> str:
+    """The digest of ``rows`` as one text: relay lines one a line, other posts after a blank
+    line each, within ``limit`` bytes (None: all of it)."""
+    lines = [r.text for r in rows if kind_of(r) == "relay"]
+    others = [r.text for r in rows if kind_of(r) != "relay"]
+    if limit is None:
+        return "\n\n".join(b for b in ("\n".join(lines), *others) if b)
+    return fit_digest(lines, others, limit, lambda n: renderer.render("digest_more", {"count": n})).text

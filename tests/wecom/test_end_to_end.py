@@ -261,3 +261,25 @@ async def test_a_leaderboard_poster_to_a_capped_group_waits_for_the_next_window_
     assert text.status == OutboxStatus.PROPOSED
     assert poster.status == OutboxStatus.QUEUED and "one post per window" in poster.last_error
     assert len(bot.w.fake.groupmsg.templates) == 1
+
+
+async def test_a_digest_too_long_for_one_group_message_lists_the_oldest_lines_and_counts_the_rest(bot: Bot):
+    room = BRAND_ROOMS[0]
+    async with bot.env.context() as ctx:
+        queue_text(ctx, target=room, template="announcement", room=True,
+                   data={"brand": "星火思维", "text": "今晚 8 点直播"})
+    await bot.settle()  # the day's first post; the lines below wait for the next window
+    async with bot.env.context() as ctx:
+        for n in range(300):
+            queue_text(ctx, target=room, template="relay_line", room=True, coalesce_key="relay",
+                       data={"number": n + 1, "seller": f"家长{n}", "course": "思维训练营", "quantity": 1})
+    await bot.settle()
+    bot.w.clock.advance(days=1)
+    await bot.settle()
+
+    [announced, digest] = [t.text for t in bot.w.fake.groupmsg.templates.values()]
+    assert announced.startswith("📢") and len(digest.encode()) <= 4000  # WeCom takes 4000 bytes
+    listed = digest.splitlines()
+    assert listed[0].startswith("1. ") and listed[-1].startswith("……还有 ")
+    assert int(listed[-1].split()[1]) + len(listed) - 1 == 300  # every line listed or counted
+    assert {r.status for r in await bot.rows()} == {OutboxStatus.PROPOSED}

@@ -30,6 +30,8 @@ WECOM = Capabilities(
     group_posts_need_confirmation=True,
     group_post_cap=PostCap("month"),
     private_window=PrivateWindow(hours=48, messages=5),
+    group_text_bytes=4000,  # add_msg_template text.content: 最多4000个字节 (document 92135)
+    private_text_bytes=2048,  # kf/send_msg text: at most 2048 bytes (WECOM.md §6)
 )
 # Codes saying the person or group is not (or no longer) there, rather than a request refused.
 UNKNOWN_TARGET_CODES = frozenset({40096, 84061})

@@ -32,6 +32,7 @@ from bot.transports.wecom.callback import DEFAULT_PATH
 from bot.transports.wecom.results import Attachment, TaskStatus
 from bot.transports.wecom_transport.inbound import Inbound
 from bot.transports.wecom_transport.rules import POST_STATES, WECOM, Window, calling, kf_msgid
+from core.post_fit import cut, split
 
 if TYPE_CHECKING:
     from bot.base.config import OutboxSettings, RateLimits
@@ -150,14 +151,29 @@ class WeComTransport:
     ) -> str:
         if mentions:
             raise Unsupported("WeCom group messages cannot @-mention members")
-        if room:
-            return await self._propose(target, text=text)
+        if room:  # the planner fits a capped room's digest; this cut is the last guard
+            return await self._propose(target, text=cut(text, self.capabilities.group_text_bytes or 4000))
         window = self._open_window(target)
-        async with calling("kf/send_msg"):
-            sent = await self.client.kf_send_text(touser=target, open_kfid=self.open_kfid, text=text,
-                                                  msgid=kf_msgid(ref))
-        window.used += 1
+        sent = ""
+        for n, part in enumerate(self._dm_parts(text, window)):
+            async with calling("kf/send_msg"):
+                sent = await self.client.kf_send_text(
+                    touser=target, open_kfid=self.open_kfid, text=part, msgid=kf_msgid(ref if n == 0 else f"{ref}-{n}")
+                )
+            window.used += 1
         return sent
+
+    def _dm_parts(self, text: str, window: Window) -> list[str]:
+        """A private text over 微信客服's 2048 bytes goes as several messages, split at line ends
+        (core.post_fit.split), as many as the window has left; the last one allowed then takes
+        the rest, cut with "…"."""
+        limit = self.capabilities.private_text_bytes or 2048
+        assert self.capabilities.private_window is not None
+        left = max(1, self.capabilities.private_window.messages - window.used)
+        parts = split(text, limit)
+        if len(parts) > left:
+            parts = [*parts[: left - 1], cut("\n".join(parts[left - 1 :]), limit)]
+        return parts
 
     async def send_image(self, target: str, image: bytes, *, room: bool, name: str, ref: str | None = None) -> str:
         if not room:
