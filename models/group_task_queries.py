@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.catalog import BrandGroup
 from models.messaging import OutboxMessage
 from models.statuses import OutboxStatus
 
@@ -51,6 +52,10 @@ async def release_held(session: AsyncSession, account: str, people: Collection[s
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
+
+async def brand_of_room(session: AsyncSession, room: str) -> str | None:
+    """The brand whose group ``room`` is (None: no brand's, a co-learning group say)."""
+    return await session.scalar(select(BrandGroup.brand_id).where(BrandGroup.room_id == room))
 
 
 async def waiting_for_room(session: AsyncSession, account: str, room: str, now: datetime) -> list[OutboxMessage]:

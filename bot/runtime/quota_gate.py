@@ -1,10 +1,12 @@
 """The outbox's side of the quota planner (:mod:`core.quota`): before a post goes to a room
 whose posts the transport caps (``capabilities.group_post_cap``, WeCom's monthly cap), every
 text waiting for that room is planned together (a picture is planned alone: it cannot be
-merged). Either one digest goes now — the rows it merges, with the plan's reason kept on each,
-leaderboards superseded by a newer one dropped with theirs — or they all wait for the room's
-next window, the reason said on each row for ops. The digest's text is fitted to the longest
-post the transport takes (core.post_fit: the oldest relay lines listed, the rest counted)."""
+merged), the window's post anchored at the time of day set for the room's brand
+(``transport.wecom.group_messages.digest_at``). Either one digest goes now — the rows it
+merges, with the plan's reason kept on each, leaderboards superseded by a newer one dropped
+with theirs — or they all wait for the room's next window (or its anchor), the reason said on
+each row for ops. The digest's text is fitted to the longest post the transport takes
+(core.post_fit: the oldest relay lines listed, the rest counted)."""
 
 from __future__ import annotations
 
@@ -43,10 +45,13 @@ async def digest(env: Env, transport: Transport, ready: OutboxMessage, now: date
         else:
             waiting = [ready]
         posted = await tasks.posts_since(session, transport.account, ready.target, period[0].astimezone(UTC))
+        brand = await tasks.brand_of_room(session, ready.target)
     if not waiting:
         return None
+    rules = env.settings.raw.transport.wecom.group_messages
+    anchor = rules.digest_at.get(brand, rules.digest_at_default) if brand else rules.digest_at_default
     plan = plan_group([Waiting(r.id, kind_of(r)) for r in waiting], now=local, period=period,
-                      allowed=cap.allowed(local.date()), posted=[at.astimezone(zone) for at in posted])
+                      allowed=cap.allowed(local.date()), posted=[at.astimezone(zone) for at in posted], anchor=anchor)
     async with env.db.unit_of_work() as session:
         if not plan.send:
             until = (plan.wait_until or local).astimezone(UTC)
