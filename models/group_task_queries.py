@@ -27,13 +27,15 @@ async def proposed_rows(session: AsyncSession, account: str, limit: int = 500) -
     )
 
 
-async def settle_task(session: AsyncSession, task_id: str, status: OutboxStatus, **values: object) -> int:
-    """Every row of one proposed task (coalesced rows share it) to ``status``."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.task_id == task_id, OutboxMessage.status == OutboxStatus.PROPOSED)
-        .values(status=status, **values)
-    )
+async def settle_task(
+    session: AsyncSession, task_id: str, status: OutboxStatus, room: str | None = None, **values: object
+) -> int:
+    """Every row of one proposed task (coalesced rows share it) to ``status``; with ``room``,
+    only that room's rows (a task covering several rooms settles room by room)."""
+    where = [OutboxMessage.task_id == task_id, OutboxMessage.status == OutboxStatus.PROPOSED]
+    if room is not None:
+        where.append(OutboxMessage.target == room)
+    result = await session.execute(update(OutboxMessage).where(*where).values(status=status, **values))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -56,6 +58,27 @@ async def release_held(session: AsyncSession, account: str, people: Collection[s
 async def brand_of_room(session: AsyncSession, room: str) -> str | None:
     """The brand whose group ``room`` is (None: no brand's, a co-learning group say)."""
     return await session.scalar(select(BrandGroup.brand_id).where(BrandGroup.room_id == room))
+
+
+async def rooms_waiting_with(
+    session: AsyncSession, account: str, texts: Collection[str], room: str, now: datetime
+) -> list[str]:
+    """Other rooms with a due text among ``texts`` (rooms that may share ``room``'s post)."""
+    rows = await session.scalars(
+        select(OutboxMessage.target)
+        .where(
+            OutboxMessage.account == account,
+            OutboxMessage.status == OutboxStatus.QUEUED,
+            OutboxMessage.target_is_room.is_(True),
+            OutboxMessage.target != room,
+            OutboxMessage.kind == "text",
+            OutboxMessage.not_before <= now,
+            OutboxMessage.text.in_(list(texts)),
+        )
+        .group_by(OutboxMessage.target)
+        .order_by(func.min(OutboxMessage.id))
+    )
+    return list(rows)
 
 
 async def waiting_for_room(session: AsyncSession, account: str, room: str, now: datetime) -> list[OutboxMessage]:

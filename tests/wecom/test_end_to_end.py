@@ -159,7 +159,7 @@ async def test_a_days_hourly_pushes_become_one_confirmed_digest_a_day_within_the
                (r.status for r in t.tasks[HELPER].recipients))  # none refused for the cap
 
 
-async def test_a_colearning_relay_to_fifty_groups_stays_within_every_groups_quota(bot: Bot):
+async def test_a_colearning_relay_to_fifty_groups_is_one_task_confirmed_once_within_every_groups_quota(bot: Bot):
     rooms = [f"room-colearn-{n:02d}" for n in range(50)]
     for room in rooms:
         group = Group(room, room, HELPER, bot.w.clock.now())
@@ -173,18 +173,19 @@ async def test_a_colearning_relay_to_fifty_groups_stays_within_every_groups_quot
         await bot.settle()
         bot.w.clock.advance(minutes=1)
 
-    templates = list(bot.w.fake.groupmsg.templates.values())
-    assert len(templates) == 50  # one task per group: the later lines wait for the next window
-    for template in templates:
-        bot.w.fake.groupmsg.confirm(template.msgid, HELPER)
-    assert all(len(bot.w.fake.groupmsg.received(room)) == 1 for room in rooms)
+    [task] = bot.w.fake.groupmsg.templates.values()  # one task for the 50 groups (chat_id_list)
+    assert bot.w.fake.groupmsg.confirm(task.msgid, HELPER) == dict.fromkeys(rooms, 1)  # confirmed once
+    assert all(bot.w.fake.groupmsg.received(room) == ["1. 讲** 出单 共学营 ×1"] for room in rooms)
     waiting = [r for r in await bot.rows() if r.status == OutboxStatus.QUEUED]
     assert len(waiting) == 100 and sum("one post per window of a day" in r.last_error for r in waiting) == 50
+    done = await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
+    assert done.sent == 50  # each group's row settled from its own send result
 
-    bot.w.clock.advance(days=1)  # the next window: each group's waiting lines as one digest
+    bot.w.clock.advance(days=1)  # the next window: the waiting lines as one digest, one task again
     await bot.settle()
-    later = [t for t in bot.w.fake.groupmsg.templates.values() if t.msgid not in {x.msgid for x in templates}]
-    assert len(later) == 50 and all(len(t.text.splitlines()) == 2 for t in later)
+    later = [t for t in bot.w.fake.groupmsg.templates.values() if t.msgid != task.msgid]
+    assert len(later) == 1 and len(later[0].text.splitlines()) == 2
+    assert bot.w.fake.groupmsg.confirm(later[0].msgid, HELPER) == dict.fromkeys(rooms, 1)  # within each cap
 
 
 async def test_a_leaderboard_poster_to_a_capped_group_waits_for_the_next_window_like_any_post(bot: Bot):

@@ -32,6 +32,7 @@ WECOM = Capabilities(
     private_window=PrivateWindow(hours=48, messages=5),
     group_text_bytes=4000,  # add_msg_template text.content: 最多4000个字节 (document 92135)
     private_text_bytes=2048,  # kf/send_msg text: at most 2048 bytes (WECOM.md §6)
+    rooms_per_post=2000,  # add_msg_template chat_id_list: 最多2000个 (document 92135, WECOM.md §5)
 )
 # Codes saying the person or group is not (or no longer) there, rather than a request refused.
 UNKNOWN_TARGET_CODES = frozenset({40096, 84061})

@@ -197,6 +197,24 @@ class WeComTransport:
             raise UnknownTarget(f"{chat_id} is not a customer group of {self.self_id}")
         return task.msgid
 
+    async def post_to_rooms(
+        self, rooms: Sequence[str], text: str, *, ref: str | None = None
+    ) -> tuple[str, tuple[str, ...]]:
+        """One group-message task for several customer groups (``chat_id_list``): the member
+        confirms it once, and WeCom counts it against each group's cap."""
+        chat_ids = list(dict.fromkeys(rooms))
+        if len(chat_ids) > self.capabilities.rooms_per_post:
+            raise Refused(f"{len(chat_ids)} groups in one task; WeCom takes {self.capabilities.rooms_per_post}")
+        async with calling("externalcontact/add_msg_template"):
+            task = await self.client.add_msg_template(
+                chat_type="group", sender=self.self_id, chat_ids=chat_ids,
+                text=cut(text, self.capabilities.group_text_bytes or 4000),
+            )
+        refused = tuple(c for c in chat_ids if c in task.fail_list)
+        if len(refused) == len(chat_ids):
+            raise UnknownTarget(f"none of {', '.join(chat_ids)} is a customer group of {self.self_id}")
+        return task.msgid, refused
+
     async def post_state(self, task_id: str, room: str) -> PostState:
         """From the task (0: the member has not confirmed) and then the room's send result
         (1 sent, 2 failed, 3 the room's share of group messages used up)."""
