@@ -14,6 +14,15 @@ window opens and something waits, everything waiting becomes one digest, merged 
 What waits while the window's post is out waits for the next window. The plan says what goes,
 what was merged away and why, and when to look again.
 
+Anchored digests. Left alone, a window's post goes as soon as anything waits — the first push
+of the morning — and all the day's later lines wait for the next window: with one post a day,
+hardly any relay line reaches its group within the hour. An ``anchor`` (a local time of day,
+set per brand: the end of the push that carries most of its orders, say 22:00, or the end of a
+co-learning session) holds the window's post until the window's first moment at that time, so
+the one post carries the busiest hour's lines while they are fresh, and the day's others with
+them. A window that has no such moment (shorter than a day and missing it), or whose anchor
+has passed, posts as soon as something waits.
+
 Worked example: a 30-day month with the default cap (30) gives one-day windows. At 10:00 on
 the 25th the group had its post of the day at 09:00; three relay lines and two leaderboards
 wait → nothing goes, look again at 00:00 on the 26th. At that moment: one digest of the three
@@ -24,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 Per = Literal["day", "week", "month"]
@@ -80,9 +89,11 @@ def plan_group(
     period: tuple[datetime, datetime],
     allowed: int,
     posted: Sequence[datetime],
+    anchor: time | None = None,
 ) -> Plan:
     """What goes to one group now. ``posted``: when the group's posts of this period went (or
-    were proposed); ``allowed``: the period's cap; all times in one time zone."""
+    were proposed); ``allowed``: the period's cap; ``anchor``: the local time of day the
+    window's post waits for (the module's doc); all times in one time zone."""
     start, end = period
     if not waiting:
         return Plan((), (), None, "nothing waits")
@@ -92,6 +103,10 @@ def plan_group(
     if any(window[0] <= at < window[1] for at in posted):
         return Plan((), (), window[1], f"one post per window of {_span(window)} under a cap of {allowed}: "
                                        f"{len(waiting)} waiting join the next digest")
+    due = anchored(window, anchor)
+    if due is not None and now < due:
+        return Plan((), (), due, f"the window's one post is anchored at {anchor:%H:%M}: "
+                                 f"{len(waiting)} waiting join that digest")
     boards = [w.id for w in waiting if w.kind == "leaderboard"]
     superseded = tuple(boards[:-1])
     relay = [w.id for w in waiting if w.kind == "relay"]
@@ -106,8 +121,44 @@ def plan_group(
     return Plan(send, superseded, None, f"one digest of {', '.join(parts)} (cap {allowed} a period)")
 
 
+def anchored(window: tuple[datetime, datetime], anchor: time | None) -> datetime | None:
+    """The window's first moment at the local time ``anchor``, None when it has none.
+
+    Example: the window (25 Nov 00:00, 26 Nov 00:00) and 22:00 → 25 Nov 22:00."""
+    if anchor is None:
+        return None
+    start, end = window
+    at = start.replace(hour=anchor.hour, minute=anchor.minute, second=0, microsecond=0)
+    if at < start:
+        at += timedelta(days=1)
+    return at if at < end else None
+
+
 def _span(window: tuple[datetime, datetime]) -> str:
     hours = (window[1] - window[0]).total_seconds() / 3600
     if hours >= 24:
         return "a day" if hours == 24 else f"{hours / 24:.3g} days"
     return f"{hours:.3g} h"
+
+
+def busiest_anchor(lines: Sequence[tuple[datetime, datetime]], confirm: timedelta) -> time | None:
+    """The hour (HH:00, local) a day's one post should be anchored at so that most relay lines
+    reach the group within an hour of their order: ``lines`` are (ordered, queued) pairs of a
+    past day, ``confirm`` how long staff take to confirm a task. A post at H reaches the
+    group at H + confirm and carries the lines queued by H; those ordered after H + confirm −
+    1 h arrive within the hour. Ties go to the earlier hour; no lines, None.
+
+    Example: with hourly pushes at the hour and 10 minutes to confirm, lines ordered at 21:15,
+    21:40, 21:50 (queued 22:00) and 14:20 (queued 15:00) → 22:00 (three within the hour)."""
+    best: tuple[int, int] | None = None
+    for hour in range(24):
+        hits = 0
+        for ordered, queued in lines:
+            post = ordered.replace(hour=hour, minute=0, second=0, microsecond=0)
+            if post < queued:
+                post += timedelta(days=1)
+            if post + confirm - ordered <= timedelta(hours=1):
+                hits += 1
+        if hits and (best is None or hits > best[1]):
+            best = (hour, hits)
+    return None if best is None else time(best[0])

@@ -1,7 +1,7 @@
 """The named queries of posts that wait on people: group posts proposed to a staff member
 (followed until the transport reports them sent, or they expire) and private messages held
 until the person writes again (see ``OutboxStatus``); and which of them a brand's course manager
-sees: posts to the brand's groups, private messages to people in those groups."""
+sees: posts to the brand's groups."""
 
 from __future__ import annotations
 
@@ -54,13 +54,15 @@ async def proposed_rows(session: AsyncSession, account: str, limit: int = 500) -
     )
 
 
-async def settle_task(session: AsyncSession, task_id: str, status: OutboxStatus, **values: object) -> int:
-    """Every row of one proposed task (coalesced rows share it) to ``status``."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.task_id == task_id, OutboxMessage.status == OutboxStatus.PROPOSED)
-        .values(status=status, **values)
-    )
+async def settle_task(
+    session: AsyncSession, task_id: str, status: OutboxStatus, room: str | None = None, **values: object
+) -> int:
+    """Every row of one proposed task (coalesced rows share it) to ``status``; with ``room``,
+    only that room's rows (a task covering several rooms settles room by room)."""
+    where = [OutboxMessage.task_id == task_id, OutboxMessage.status == OutboxStatus.PROPOSED]
+    if room is not None:
+        where.append(OutboxMessage.target == room)
+    result = await session.execute(update(OutboxMessage).where(*where).values(status=status, **values))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -78,6 +80,27 @@ async def release_held(session: AsyncSession, account: str, people: Collection[s
         .values(status=OutboxStatus.QUEUED, not_before=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def rooms_waiting_with(
+    session: AsyncSession, account: str, texts: Collection[str], room: str, now: datetime
+) -> list[str]:
+    """Other rooms with a due text among ``texts`` (rooms that may share ``room``'s post)."""
+    rows = await session.scalars(
+        select(OutboxMessage.target)
+        .where(
+            OutboxMessage.account == account,
+            OutboxMessage.status == OutboxStatus.QUEUED,
+            OutboxMessage.target_is_room.is_(True),
+            OutboxMessage.target != room,
+            OutboxMessage.kind == "text",
+            OutboxMessage.not_before <= now,
+            OutboxMessage.text.in_(list(texts)),
+        )
+        .group_by(OutboxMessage.target)
+        .order_by(func.min(OutboxMessage.id))
+    )
+    return list(rows)
 
 
 async def waiting_for_room(session: AsyncSession, account: str, room: str, now: datetime) -> list[OutboxMessage]:

@@ -175,6 +175,12 @@ class WeComGroupMessageSettings(_Model):
     cap: Literal["month_days", "week_7", "day_1"] = "month_days"
     remind_after_minutes: int = Field(60, ge=1)
     expire_after_hours: int = Field(24, ge=1)
+    # A group's one post of the window waits for a local time of day (core.quota, anchored
+    # digests): brand id → "HH:MM", e.g. the end of the push that carries most of its orders;
+    # rooms of other brands and rooms that are no brand's use digest_at_default (None: a post
+    # goes as soon as something waits).
+    digest_at: dict[str, time] = {}
+    digest_at_default: time | None = None
 
 
 class WeComSettings(_Model):

@@ -221,6 +221,13 @@ class Capabilities:
       staff member confirms it in their client (WeCom's group-message tasks).
     - ``group_post_cap``: at most so many posts per room (and per customer) a period; None: no cap.
     - ``private_window``: when the helper may write privately; None: whenever it likes.
+    - ``group_text_bytes`` / ``private_text_bytes``: the longest text a room post / a private
+      message takes, in UTF-8 bytes (WeCom: 4000 for a group-message task, 2048 for 微信客服);
+      None: no limit worth planning for. The transport cuts a room post and splits a private
+      message that is longer (core.post_fit); a capped room's digest is fitted before.
+    - ``rooms_per_post``: how many rooms one proposed text post (``post_to_rooms``) may cover,
+      confirmed once by the staff member (WeCom: a task's ``chat_id_list`` takes 2000); 1: a
+      post per room.
     """
 
     create_rooms: bool = False
@@ -237,6 +244,9 @@ class Capabilities:
     group_posts_need_confirmation: bool = False
     group_post_cap: PostCap | None = None
     private_window: PrivateWindow | None = None
+    group_text_bytes: int | None = None
+    private_text_bytes: int | None = None
+    rooms_per_post: int = 1
 
 
 # Personal WeChat, as the helper account sees it (DESIGN.md, "WeChat facts"): direct adds up to
@@ -315,6 +325,11 @@ class PersonalWeChat:
         raise Unsupported(NO_PROPOSED_POSTS)
 
     async def cancel_post(self, task_id: str) -> None:
+        raise Unsupported(NO_PROPOSED_POSTS)
+
+    async def post_to_rooms(
+        self, rooms: Sequence[str], text: str, *, ref: str | None = None
+    ) -> tuple[str, tuple[str, ...]]:
         raise Unsupported(NO_PROPOSED_POSTS)
 
 
@@ -411,6 +426,15 @@ class Transport(Protocol):
 
     async def cancel_post(self, task_id: str) -> None:
         """Withdraw ``task_id``: nobody can confirm it any more."""
+
+    async def post_to_rooms(
+        self, rooms: Sequence[str], text: str, *, ref: str | None = None
+    ) -> tuple[str, tuple[str, ...]]:
+        """Propose one text to all of ``rooms`` as one task the staff member confirms once
+        (``capabilities.rooms_per_post``, at most that many rooms); each room's cap counts it
+        as one post. Returns the task id and the rooms refused at once (not the helper's);
+        :class:`UnknownTarget` when every room is. ``post_state(task_id, room)`` follows it
+        room by room."""
 
     def status(self) -> TransportStatus: ...
 

@@ -6,7 +6,8 @@ rows become ``sent``; refused for the room's cap (WeCom's status 3) or failed â†
 reason, for ops (never retried: the same post would be refused again); still waiting â†’ the
 staff member is reminded once ``remind_after`` has passed since it was queued, and again every
 ``REMIND_EVERY`` (WeCom allows 3 reminders a task in 24 h), and after ``expire_after`` the task
-is cancelled and its rows ``expired``. A transport error leaves the task for the next pass.
+is cancelled and its rows ``expired``. A transport error leaves the task for the next pass. A
+task covering several rooms is settled room by room, reminded and cancelled once.
 """
 
 from __future__ import annotations
@@ -45,35 +46,43 @@ async def follow(env: Env, transport: Transport, *, remind_after: timedelta, exp
     done = Followed()
     async with env.db.reading() as session:
         rows = await tasks.proposed_rows(session, transport.account)
-    first = {row.task_id: row for row in reversed(rows) if row.task_id}  # the oldest row of each task
-    for task_id, row in first.items():
+    # the oldest row of each task in each room: a task may cover several rooms (one chat list)
+    first = {(row.task_id, row.target): row for row in reversed(rows) if row.task_id}
+    handled: set[str] = set()  # tasks cancelled or reminded in this pass (once a task)
+    for (task_id, room), row in first.items():
         try:
-            state = await transport.post_state(task_id, row.target)
+            state = await transport.post_state(task_id, room)
         except TransportError as error:
             done.errors.append(f"{task_id}: {error}")
             continue
         now = env.clock.now()
         async with env.db.unit_of_work() as session:
             if state is PostState.SENT:
-                await tasks.settle_task(session, task_id, OutboxStatus.SENT, sent_at=now)
+                await tasks.settle_task(session, task_id, OutboxStatus.SENT, room, sent_at=now)
                 done.sent += 1
             elif state in REASONS:
-                await tasks.settle_task(session, task_id, OutboxStatus.DEAD, last_error=REASONS[state])
+                await tasks.settle_task(session, task_id, OutboxStatus.DEAD, room, last_error=REASONS[state])
                 done.failed += 1
             elif now - row.created_at >= expire_after:
-                try:
-                    await transport.cancel_post(task_id)
-                except TransportError as error:
-                    log.warning("group task %s could not be cancelled: %s", task_id, error)
+                if task_id not in handled:
+                    handled.add(task_id)
+                    try:
+                        await transport.cancel_post(task_id)
+                    except TransportError as error:
+                        log.warning("group task %s could not be cancelled: %s", task_id, error)
                 hours = expire_after.total_seconds() / 3600
-                await tasks.settle_task(session, task_id, OutboxStatus.EXPIRED,
+                await tasks.settle_task(session, task_id, OutboxStatus.EXPIRED, room,
                                         last_error=f"nobody confirmed it within {hours:g} h; the task was withdrawn")
                 done.expired += 1
+            elif task_id in handled:
+                done.waiting += 1
             elif now - row.created_at >= remind_after and await marks.claim(
                 session, f"group-task-remind:{task_id}", now, REMIND_EVERY
             ):
+                handled.add(task_id)
                 await remind(transport, task_id, done)
             else:
+                handled.add(task_id)
                 done.waiting += 1
     if done.sent or done.failed or done.expired:
         log.info("group tasks: %d sent, %d refused, %d expired, %d reminded, %d waiting", done.sent, done.failed,

@@ -41,7 +41,7 @@ import base64
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,9 +51,18 @@ from bot.base.config import RateLimits
 from bot.base.env import Env
 from bot.base.faults import Backoff, database_unavailable, doing
 from bot.base.metrics import Metrics
-from bot.base.transport import NeedInvite, NotConnected, OutsideWindow, Transport, TransportError, Uncertain
-from bot.runtime import quota_gate
+from bot.base.transport import (
+    NeedInvite,
+    NotConnected,
+    OutsideWindow,
+    Transport,
+    TransportError,
+    Uncertain,
+    UnknownTarget,
+)
+from bot.runtime import quota_gate, shared_posts
 from bot.runtime.fleet import Ownership
+from bot.runtime.post_texts import digest_data, joined
 from core.relay_digest import Digest, PendingLine, digest_of
 from models import outbox_queries as box
 from models.messaging import ROOM_KINDS, OutboxMessage
@@ -243,6 +252,8 @@ class OutboxSender:
             planned = await quota_gate.digest(self.env, self.transport, first, now)
             if planned is None:
                 return 0.0
+            # other rooms waiting with the same texts share the task (confirmed once)
+            planned += await shared_posts.siblings(self.env, self.transport, planned, now)
             group = [r.id for r in planned]
         gap = self.account_ready - self.monotonic()
         if gap > 0 and self.ownership is None:  # the account's own pace comes before any room's
@@ -260,6 +271,9 @@ class OutboxSender:
         async with self.env.db.reading() as session:
             rows = await box.claimed_rows(session, group)
         text = None if digest is None else self.env.renderer.render("relay_digest", digest_data(digest))
+        if capped and rows[0].kind == "text":  # one digest within the longest post the room takes
+            mine = [r for r in rows if r.target == first.target]
+            text = quota_gate.digest_text(self.env.renderer, mine, self.transport.capabilities.group_text_bytes)
         return 0.0 if await self._deliver(rows, text) else self.poll
 
     async def _relay_group(
@@ -301,8 +315,16 @@ class OutboxSender:
         was not connected (put back as it was)."""
         first = group[0]
         ref = ",".join(str(r.id) for r in group)
+        rooms = shared_posts.by_room(group)
+        handed: str | None
         try:
-            handed = await self._send(first, joined(r.text for r in group) if text is None else text, ref)
+            if len(rooms) > 1:  # one task for several rooms: the rooms WeCom refused fail alone
+                handed, refused = await self.transport.post_to_rooms(list(rooms), text or first.text, ref=ref)
+                for room in refused:
+                    await self._failed(rooms[room], UnknownTarget(f"{room} is not a group of the helper"))
+                group = [r for r in group if r.target not in refused]
+            else:
+                handed = await self._send(first, joined(r.text for r in group) if text is None else text, ref)
         except NotConnected as error:
             self._count_failure("not_connected")
             await self._put_back(group, error)
@@ -410,16 +432,3 @@ class OutboxSender:
         room = self._room_of(row)
         if room:
             self.room_ready[room] = mono + self.room_gap + self.rng.uniform(0, self.jitter)
-
-
-def digest_data(digest: Digest) -> dict[str, Any]:
-    """The relay_digest template's data."""
-    top = [{"seller": seller, "orders": orders} for seller, orders in digest.top]
-    return {"minutes": digest.minutes, "orders": digest.orders, "units": digest.units, "top": top}
-
-
-def joined(texts: Iterable[str]) -> str:
-    """Coalesced texts as one message: one-line texts (relay lines) one per line, longer
-    texts (several "you earned" DMs) separated by a blank line."""
-    parts = list(texts)
-    return ("\n\n" if any("\n" in t for t in parts) else "\n").join(parts)

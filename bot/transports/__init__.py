@@ -3,7 +3,7 @@
 - ``sim`` (the embedded default): an in-process WeChat world, journaled to a JSONL file and
   driven over HTTP (``/sim/…``, see :mod:`bot.transports.sim_web`) and a web chat page.
 - ``wechaty``: python-wechaty over a puppet service (:mod:`bot.transports.wechaty_adapter`).
-- ``wecom``: WeCom's official APIs (:mod:`bot.transports.wecom_transport`, on the API library
+- ``wecom``: WeCom's official APIs (the package :mod:`bot.transports.wecom_transport`, on the API library
   :mod:`bot.transports.wecom`): callbacks, 联系我 and join codes, group posts proposed for a
   staff member's confirmation, DMs through 微信客服. The simulator's WeCom flavour
   (:mod:`bot.transports.sim_wecom`) applies the same rules on ``/sim``.

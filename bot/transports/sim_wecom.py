@@ -58,7 +58,7 @@ class SimTask:
 
 
 class SimWeComTransport(SimTransport):
-    capabilities = replace(WECOM)
+    capabilities = replace(WECOM, rooms_per_post=1)  # the simulator proposes a post per room
 
     def __init__(self, world: SimWorld, *, page_url: str | None = None, clock: Callable[[], datetime] = utc_now):
         super().__init__(world, page_url=page_url)

@@ -53,11 +53,12 @@ class KfWindows:
         assert window is not None
         return window
 
-    async def spent(self, person: str, window: Window) -> None:
-        """An answer went out in ``window``."""
+    async def spent(self, person: str, window: Window) -> Window:
+        """An answer went out in ``window``; the window after it."""
         after = kf_window.spent(window)
         self._known[person] = after
         await self._save(person, after)  # the answer is out: a lost count must not make it a failure
+        return after
 
     async def _save(self, person: str, window: Window) -> None:
         try:

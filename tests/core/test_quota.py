@@ -3,12 +3,12 @@ order, leaderboards merged to the newest."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.quota import Waiting, period_of, plan_group, window_of
+from core.quota import Waiting, anchored, busiest_anchor, period_of, plan_group, window_of
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
@@ -64,3 +64,58 @@ def test_however_posts_arrive_a_month_never_holds_more_posts_than_its_cap(minute
     assert len(posted) <= 30
     windows = [window_of(*NOVEMBER, 30, at) for at in posted]
     assert len(set(windows)) == len(windows)
+
+
+def test_an_anchored_window_holds_its_post_until_the_anchor_and_then_sends_everything_waiting():
+    waiting = [Waiting(1, "relay"), Waiting(2, "leaderboard"), Waiting(3, "relay")]
+
+    morning = plan_group(waiting, now=NOW, period=NOVEMBER, allowed=30, posted=[], anchor=time(22))
+    evening = plan_group(waiting, now=NOW.replace(hour=22), period=NOVEMBER, allowed=30, posted=[], anchor=time(22))
+
+    assert morning.send == () and morning.wait_until == datetime(2026, 11, 25, 22, tzinfo=SHANGHAI)
+    assert morning.reason == "the window's one post is anchored at 22:00: 3 waiting join that digest"
+    assert evening.send == (1, 3, 2) and evening.wait_until is None
+
+
+def test_after_an_anchored_post_the_later_lines_wait_for_the_next_days_anchor():
+    posted = [NOW.replace(hour=22)]
+    late = plan_group([Waiting(1, "relay")], now=NOW.replace(hour=23), period=NOVEMBER, allowed=30, posted=posted,
+                      anchor=time(22))
+    next_morning = plan_group([Waiting(1, "relay")], now=datetime(2026, 11, 26, 0, 5, tzinfo=SHANGHAI),
+                              period=NOVEMBER, allowed=30, posted=posted, anchor=time(22))
+
+    assert late.wait_until == datetime(2026, 11, 26, tzinfo=SHANGHAI)
+    assert next_morning.wait_until == datetime(2026, 11, 26, 22, tzinfo=SHANGHAI)
+
+
+def test_a_window_without_its_anchor_time_posts_as_soon_as_something_waits():
+    window = (datetime(2026, 11, 25, 0, tzinfo=SHANGHAI), datetime(2026, 11, 25, 8, tzinfo=SHANGHAI))
+    assert anchored(window, time(22)) is None
+    assert anchored(window, time(7, 30)) == datetime(2026, 11, 25, 7, 30, tzinfo=SHANGHAI)
+    assert anchored(window, None) is None
+
+
+@given(st.lists(st.integers(min_value=0, max_value=30 * 24 * 60 - 1), min_size=1, max_size=300),
+       st.integers(min_value=0, max_value=23))
+def test_anchored_or_not_a_month_never_holds_more_posts_than_its_cap_nor_two_a_window(minutes, hour):
+    posted: list[datetime] = []
+    waiting: list[Waiting] = []
+    for n, minute in enumerate(sorted(minutes)):
+        now = NOVEMBER[0] + timedelta(minutes=minute)
+        waiting.append(Waiting(n, "relay"))
+        plan = plan_group(waiting, now=now, period=NOVEMBER, allowed=30, posted=posted, anchor=time(hour))
+        if plan.send:
+            posted.append(now)
+            waiting = []
+    assert len(posted) <= 30
+    assert len({window_of(*NOVEMBER, 30, at) for at in posted}) == len(posted)
+
+
+def test_the_busiest_anchor_is_the_push_whose_post_brings_most_lines_within_the_hour():
+    day = NOW.replace(hour=0)
+    lines = [(day.replace(hour=21, minute=m), day.replace(hour=22)) for m in (15, 40, 50)]
+    lines.append((day.replace(hour=14, minute=20), day.replace(hour=15)))
+
+    assert busiest_anchor(lines, timedelta(minutes=10)) == time(22)
+    assert busiest_anchor(lines[3:], timedelta(minutes=10)) == time(15)
+    assert busiest_anchor([], timedelta(minutes=10)) is None

@@ -113,6 +113,7 @@ class FakeGroupMessages:
         require(len(attachments) <= 9, BAD_PARAM, "at most 9 attachments")
         text = str((body.get("text") or {}).get("content", ""))
         require(text or attachments, BAD_PARAM, "a text or an attachment")
+        require(len(text.encode()) <= 4000, BAD_PARAM, "text.content is at most 4000 bytes")
         self.server.media.check_attachments(attachments)
         tasks: dict[str, Task] = {}
         fail: list[str] = []

@@ -3,87 +3,30 @@ the routers, the outbox sender and the group-task follower, on one database and 
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-import handlers
-from bot.base.config import RateLimits
-from bot.base.context import FixedClock
 from bot.base.env import Env
 from bot.base.outbox import queue_row, queue_text
 from bot.runtime import group_tasks
-from bot.runtime.dispatch import Dispatcher
-from bot.runtime.sender import OutboxSender
-from models import Distributor, OutboxMessage
+from models import Distributor
 from models.statuses import OutboxStatus
 from tests.wechaty.support import eventually
-from tests.wecom.fake_contacts import Relation
+from tests.wecom.bot_support import BRAND_ROOMS, Bot, running_bot
 from tests.wecom.fake_groups import Group, Member
-from tests.wecom.transport_support import HELPER, Wired, wired
+from tests.wecom.transport_support import HELPER
 
-BRAND_ROOMS = ("room-xinghuo-1", "room-xinghuo-2")
 REMIND, EXPIRE = timedelta(minutes=60), timedelta(hours=24)
-
-
-@dataclass
-class Bot:
-    env: Env
-    w: Wired
-    dispatcher: Dispatcher
-    sender: OutboxSender
-
-    async def settle(self) -> None:
-        """Everything taken in is handled and everything due is handed to WeCom."""
-        await self.w.transport.drain()
-        await self.dispatcher._drained()
-        for _ in range(200):
-            wait = await self.sender.send_next()
-            if wait is None:
-                return
-            if wait:
-                await self.sender.sleep(wait)
-
-    async def rows(self) -> list[OutboxMessage]:
-        async with self.env.db.reading() as session:
-            return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-    def customer(self, contact: str, name: str) -> str:
-        self.w.fake.contacts.customers[contact] = name
-        self.w.fake.contacts.relations[(HELPER, contact)] = Relation(HELPER, contact, "", self.w.clock.now())
-        return contact
-
-
-async def _no_sleep(seconds: float) -> None:
-    return None
 
 
 @pytest.fixture
 async def bot(services: Env, tmp_path: Path) -> AsyncIterator[Bot]:
-    clock = services.clock
-    assert isinstance(clock, FixedClock)
-    async with wired(clock, tmp_path) as w:
-        for room in BRAND_ROOMS:  # the brand's customer groups, owned by the helper
-            group = Group(room, room, HELPER, clock.now())
-            group.members[HELPER] = Member(HELPER, 1, clock.now(), 1)
-            w.fake.groups.groups[room] = group
-        dispatcher = Dispatcher(services, handlers.ROUTERS, w.transport)
-        dispatcher.start()
-        w.transport._sink = dispatcher.submit  # the wired transport hands its events to the bot
-        limits = RateLimits(account_interval_seconds=Decimal(0), room_interval_seconds=Decimal(0),
-                            jitter_seconds=Decimal(0))
-        sender = OutboxSender(services, w.transport, limits, rng=random.Random(1), monotonic=lambda: 0.0,
-                              sleep=_no_sleep)
-        try:
-            yield Bot(services, w, dispatcher, sender)
-        finally:
-            await dispatcher.stop()
+    async with running_bot(services, tmp_path) as running:
+        yield running
 
 
 async def test_a_newcomer_adding_the_helper_by_a_distributors_code_is_welcomed_and_registered_under_them(bot: Bot):
@@ -216,7 +159,7 @@ async def test_a_days_hourly_pushes_become_one_confirmed_digest_a_day_within_the
                (r.status for r in t.tasks[HELPER].recipients))  # none refused for the cap
 
 
-async def test_a_colearning_relay_to_fifty_groups_stays_within_every_groups_quota(bot: Bot):
+async def test_a_colearning_relay_to_fifty_groups_is_one_task_confirmed_once_within_every_groups_quota(bot: Bot):
     rooms = [f"room-colearn-{n:02d}" for n in range(50)]
     for room in rooms:
         group = Group(room, room, HELPER, bot.w.clock.now())
@@ -230,18 +173,19 @@ async def test_a_colearning_relay_to_fifty_groups_stays_within_every_groups_quot
         await bot.settle()
         bot.w.clock.advance(minutes=1)
 
-    templates = list(bot.w.fake.groupmsg.templates.values())
-    assert len(templates) == 50  # one task per group: the later lines wait for the next window
-    for template in templates:
-        bot.w.fake.groupmsg.confirm(template.msgid, HELPER)
-    assert all(len(bot.w.fake.groupmsg.received(room)) == 1 for room in rooms)
+    [task] = bot.w.fake.groupmsg.templates.values()  # one task for the 50 groups (chat_id_list)
+    assert bot.w.fake.groupmsg.confirm(task.msgid, HELPER) == dict.fromkeys(rooms, 1)  # confirmed once
+    assert all(bot.w.fake.groupmsg.received(room) == ["1. 讲** 出单 共学营 ×1"] for room in rooms)
     waiting = [r for r in await bot.rows() if r.status == OutboxStatus.QUEUED]
     assert len(waiting) == 100 and sum("one post per window of a day" in r.last_error for r in waiting) == 50
+    done = await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
+    assert done.sent == 50  # each group's row settled from its own send result
 
-    bot.w.clock.advance(days=1)  # the next window: each group's waiting lines as one digest
+    bot.w.clock.advance(days=1)  # the next window: the waiting lines as one digest, one task again
     await bot.settle()
-    later = [t for t in bot.w.fake.groupmsg.templates.values() if t.msgid not in {x.msgid for x in templates}]
-    assert len(later) == 50 and all(len(t.text.splitlines()) == 2 for t in later)
+    later = [t for t in bot.w.fake.groupmsg.templates.values() if t.msgid != task.msgid]
+    assert len(later) == 1 and len(later[0].text.splitlines()) == 2
+    assert bot.w.fake.groupmsg.confirm(later[0].msgid, HELPER) == dict.fromkeys(rooms, 1)  # within each cap
 
 
 async def test_a_leaderboard_poster_to_a_capped_group_waits_for_the_next_window_like_any_post(bot: Bot):
@@ -261,3 +205,25 @@ async def test_a_leaderboard_poster_to_a_capped_group_waits_for_the_next_window_
     assert text.status == OutboxStatus.PROPOSED
     assert poster.status == OutboxStatus.QUEUED and "one post per window" in poster.last_error
     assert len(bot.w.fake.groupmsg.templates) == 1
+
+
+async def test_a_digest_too_long_for_one_group_message_lists_the_oldest_lines_and_counts_the_rest(bot: Bot):
+    room = BRAND_ROOMS[0]
+    async with bot.env.context() as ctx:
+        queue_text(ctx, target=room, template="announcement", room=True,
+                   data={"brand": "星火思维", "text": "今晚 8 点直播"})
+    await bot.settle()  # the day's first post; the lines below wait for the next window
+    async with bot.env.context() as ctx:
+        for n in range(300):
+            queue_text(ctx, target=room, template="relay_line", room=True, coalesce_key="relay",
+                       data={"number": n + 1, "seller": f"家长{n}", "course": "思维训练营", "quantity": 1})
+    await bot.settle()
+    bot.w.clock.advance(days=1)
+    await bot.settle()
+
+    [announced, digest] = [t.text for t in bot.w.fake.groupmsg.templates.values()]
+    assert announced.startswith("📢") and len(digest.encode()) <= 4000  # WeCom takes 4000 bytes
+    listed = digest.splitlines()
+    assert listed[0].startswith("1. ") and listed[-1].startswith("……还有 ")
+    assert int(listed[-1].split()[1]) + len(listed) - 1 == 300  # every line listed or counted
+    assert {r.status for r in await bot.rows()} == {OutboxStatus.PROPOSED}

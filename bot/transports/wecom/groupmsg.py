@@ -29,11 +29,13 @@ from bot.transports.wecom.results import (
     Page,
     SendResult,
     check_count,
+    check_len,
     check_range,
     parse_time,
 )
 
 MAX_CHATS_PER_TEMPLATE = 2000
+MAX_TEMPLATE_TEXT_BYTES = 4000  # text.content: 最多4000个字节 (document 92135)
 
 
 class GroupMsgApi(ApiCaller):
@@ -55,6 +57,7 @@ class GroupMsgApi(ApiCaller):
         if chat_type is ChatType.GROUP and not sender:
             raise InvalidRequest("a group message to customer groups needs its sender (the member who confirms)")
         check_count("chat_id_list", chat_ids, MAX_CHATS_PER_TEMPLATE)
+        check_len("text", text or "", MAX_TEMPLATE_TEXT_BYTES, unit="bytes")
         body: dict[str, Any] = {"chat_type": chat_type.value, **message_body(text, attachments)}
         for name, value in (("sender", sender), ("external_userid", list(external_userids)),
                             ("chat_id_list", list(chat_ids)), ("tag_filter", tag_filter)):
