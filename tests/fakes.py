@@ -10,7 +10,7 @@ pass ``capabilities`` (e.g. ``replace(WECHAT, …)``) for another backend."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -58,7 +58,8 @@ class FakeTransport:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     tried: int = 0  # sends tried, connected or not
     since: datetime | None = None
-    post_states: dict[str, PostState] = field(default_factory=dict)  # proposed posts' states by task id
+    states_of_posts: dict[str, PostState] = field(default_factory=dict)  # proposed posts' states by task id
+    looked_up: list[str] = field(default_factory=list)  # task ids whose state was asked, one entry a look
 
     def __post_init__(self) -> None:
         self.connected.set()
@@ -157,9 +158,10 @@ class FakeTransport:
         self.sent.append(Sent("contact_code", state, code.url, False))
         return code
 
-    async def post_state(self, task_id: str, room: str) -> PostState:
+    async def post_states(self, task_id: str, rooms: Sequence[str]) -> Mapping[str, PostState]:
         self._maybe_fail(self.capabilities.group_posts_need_confirmation, "follow proposed posts")
-        return self.post_states.get(task_id, PostState.PROPOSED)
+        self.looked_up.append(task_id)
+        return dict.fromkeys(rooms, self.states_of_posts.get(task_id, PostState.PROPOSED))
 
     async def remind_post(self, task_id: str) -> None:
         self._maybe_fail(self.capabilities.group_posts_need_confirmation, "follow proposed posts")

@@ -41,7 +41,8 @@ def posts_in(sim: SimWeComTransport, room: str) -> list[str]:
 
 async def test_a_group_post_waits_for_confirmation_and_the_months_cap_refuses_the_rest(sim):
     first = await sim.send_text("room-xh", "今日接龙", room=True)
-    assert posts_in(sim, "room-xh") == [] and await sim.post_state(first, "room-xh") is PostState.PROPOSED
+    assert posts_in(sim, "room-xh") == []
+    assert await sim.post_states(first, ["room-xh"]) == {"room-xh": PostState.PROPOSED}
 
     assert sim.confirm(first) is PostState.SENT
     assert posts_in(sim, "room-xh") == ["今日接龙"]

@@ -24,7 +24,7 @@ The same promises hold for every transport, and ``tests/contract/`` checks them 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -318,7 +318,7 @@ class PersonalWeChat:
     async def contact_code(self, state: str) -> JoinCode:
         raise Unsupported("personal WeChat has no contact codes: people send a friend request")
 
-    async def post_state(self, task_id: str, room: str) -> PostState:
+    async def post_states(self, task_id: str, rooms: Sequence[str]) -> Mapping[str, PostState]:
         raise Unsupported(NO_PROPOSED_POSTS)
 
     async def remind_post(self, task_id: str) -> None:
@@ -417,9 +417,10 @@ class Transport(Protocol):
         """A code people scan to add the helper; their adds carry ``state`` (≤30 characters)
         back as the :class:`FriendRequest`'s greeting (``capabilities.contact_codes``)."""
 
-    async def post_state(self, task_id: str, room: str) -> PostState:
-        """Where the post ``send_text``/``send_image`` proposed to ``room`` as ``task_id`` is
-        (``capabilities.group_posts_need_confirmation``)."""
+    async def post_states(self, task_id: str, rooms: Sequence[str]) -> Mapping[str, PostState]:
+        """Where the post ``send_text``/``send_image``/``post_to_rooms`` proposed as ``task_id``
+        is in each of ``rooms`` (``capabilities.group_posts_need_confirmation``): one look at
+        the task, however many rooms it covers."""
 
     async def remind_post(self, task_id: str) -> None:
         """Remind the staff member to confirm ``task_id`` (WeCom: 3 reminders a task in 24 h)."""
@@ -433,7 +434,7 @@ class Transport(Protocol):
         """Propose one text to all of ``rooms`` as one task the staff member confirms once
         (``capabilities.rooms_per_post``, at most that many rooms); each room's cap counts it
         as one post. Returns the task id and the rooms refused at once (not the helper's);
-        :class:`UnknownTarget` when every room is. ``post_state(task_id, room)`` follows it
+        :class:`UnknownTarget` when every room is. ``post_states(task_id, rooms)`` follows it
         room by room."""
 
     def status(self) -> TransportStatus: ...

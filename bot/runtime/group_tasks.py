@@ -7,7 +7,8 @@ reason, for ops (never retried: the same post would be refused again); still wai
 staff member is reminded once ``remind_after`` has passed since it was queued, and again every
 ``REMIND_EVERY`` (WeCom allows 3 reminders a task in 24 h), and after ``expire_after`` the task
 is cancelled and its rows ``expired``. A transport error leaves the task for the next pass. A
-task covering several rooms is settled room by room, reminded and cancelled once.
+task covering several rooms is looked up once a pass, settled room by room, reminded and
+cancelled once.
 """
 
 from __future__ import annotations
@@ -48,13 +49,22 @@ async def follow(env: Env, transport: Transport, *, remind_after: timedelta, exp
         rows = await tasks.proposed_rows(session, transport.account)
     # the oldest row of each task in each room: a task may cover several rooms (one chat list)
     first = {(row.task_id, row.target): row for row in reversed(rows) if row.task_id}
-    handled: set[str] = set()  # tasks cancelled or reminded in this pass (once a task)
-    for (task_id, room), row in first.items():
+    rooms_of: dict[str, list[str]] = {}
+    for task_id, room in first:
+        rooms_of.setdefault(task_id, []).append(room)
+    states: dict[tuple[str, str], PostState] = {}
+    for task_id, rooms in rooms_of.items():  # one look a task, however many rooms it covers
         try:
-            state = await transport.post_state(task_id, room)
+            found = await transport.post_states(task_id, rooms)
         except TransportError as error:
             done.errors.append(f"{task_id}: {error}")
             continue
+        states.update(((task_id, room), found.get(room, PostState.PROPOSED)) for room in rooms)
+    handled: set[str] = set()  # tasks cancelled or reminded in this pass (once a task)
+    for (task_id, room), row in first.items():
+        state = states.get((task_id, room))
+        if state is None:
+            continue  # its task could not be read: the next pass tries again
         now = env.clock.now()
         async with env.db.unit_of_work() as session:
             if state is PostState.SENT:

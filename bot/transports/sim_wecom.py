@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from html import escape
@@ -143,9 +143,9 @@ class SimWeComTransport(SimTransport):
         task.state = PostState.SENT
         return task.state
 
-    async def post_state(self, task_id: str, room: str) -> PostState:
+    async def post_states(self, task_id: str, rooms: Sequence[str]) -> Mapping[str, PostState]:
         task = self.tasks.get(task_id)
-        return task.state if task is not None else PostState.FAILED  # a restart forgot it
+        return dict.fromkeys(rooms, task.state if task is not None else PostState.FAILED)  # a restart forgot it
 
     async def remind_post(self, task_id: str) -> None:
         task = self.tasks.get(task_id)

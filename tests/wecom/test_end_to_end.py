@@ -178,8 +178,10 @@ async def test_a_colearning_relay_to_fifty_groups_is_one_task_confirmed_once_wit
     assert all(bot.w.fake.groupmsg.received(room) == ["1. 讲** 出单 共学营 ×1"] for room in rooms)
     waiting = [r for r in await bot.rows() if r.status == OutboxStatus.QUEUED]
     assert len(waiting) == 100 and sum("one post per window of a day" in r.last_error for r in waiting) == 50
+    looks = len(bot.w.fake.calls_to("externalcontact/get_groupmsg_task"))
     done = await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
     assert done.sent == 50  # each group's row settled from its own send result
+    assert len(bot.w.fake.calls_to("externalcontact/get_groupmsg_task")) - looks == 1  # read once, not 50 times
 
     bot.w.clock.advance(days=1)  # the next window: the waiting lines as one digest, one task again
     await bot.settle()

@@ -29,7 +29,7 @@ async def test_one_task_reaches_every_group_of_the_helper_once_the_member_confir
     assert len(w.fake.groupmsg.templates) == 1
     assert w.fake.groupmsg.confirm(task_id, HELPER) == dict.fromkeys(rooms, 1)
     assert all(w.fake.groupmsg.received(room) == ["今晚 8 点共学开始"] for room in rooms)
-    assert [await w.transport.post_state(task_id, room) for room in rooms] == [PostState.SENT] * 3
+    assert await w.transport.post_states(task_id, rooms) == dict.fromkeys(rooms, PostState.SENT)
 
 
 async def test_a_group_whose_cap_is_used_up_is_refused_alone_and_the_others_get_the_post(w: Wired) -> None:
@@ -41,8 +41,7 @@ async def test_a_group_whose_cap_is_used_up_is_refused_alone_and_the_others_get_
     task_id, _ = await w.transport.post_to_rooms([full, fresh], "今晚 8 点共学开始")
     w.fake.groupmsg.confirm(task_id, HELPER)
 
-    assert await w.transport.post_state(task_id, full) is PostState.CAPPED
-    assert await w.transport.post_state(task_id, fresh) is PostState.SENT
+    assert await w.transport.post_states(task_id, [full, fresh]) == {full: PostState.CAPPED, fresh: PostState.SENT}
     assert w.fake.groupmsg.received(fresh) == ["今晚 8 点共学开始"]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -226,22 +226,24 @@ class WeComTransport:
             raise UnknownTarget(f"none of {', '.join(chat_ids)} is a customer group of {self.self_id}")
         return task.msgid, refused
 
-    async def post_state(self, task_id: str, room: str) -> PostState:
-        """From the task (0: the member has not confirmed) and then the room's send result
-        (1 sent, 2 failed, 3 the room's share of group messages used up)."""
+    async def post_states(self, task_id: str, rooms: Sequence[str]) -> Mapping[str, PostState]:
+        """From the task (0: the member has not confirmed) and then its send results, read once
+        for all ``rooms`` (1 sent, 2 failed, 3 the room's share of group messages used up); a
+        room missing from the results of a confirmed task was not among its recipients."""
         async with calling("externalcontact/get_groupmsg_task"):
             tasks = await self.client.get_groupmsg_task(task_id)
             mine = next((t for t in tasks.items if t.userid == self.self_id), None)
             if mine is None or mine.status != TaskStatus.SENT:
-                return PostState.PROPOSED
+                return dict.fromkeys(rooms, PostState.PROPOSED)
+            wanted, found = set(rooms), {}
             cursor = ""
             while True:
                 page = await self.client.get_groupmsg_send_result(task_id, self.self_id, cursor=cursor)
                 for result in page.items:
-                    if result.chat_id == room:
-                        return POST_STATES.get(result.status, PostState.PROPOSED)
-                if page.last:
-                    return PostState.FAILED  # confirmed, and the room not among its recipients
+                    if result.chat_id in wanted:
+                        found[result.chat_id] = POST_STATES.get(result.status, PostState.PROPOSED)
+                if page.last or len(found) == len(wanted):
+                    return {room: found.get(room, PostState.FAILED) for room in rooms}
                 cursor = page.next_cursor
 
     async def remind_post(self, task_id: str) -> None:
