@@ -31,6 +31,7 @@ SELLER, RECRUITER = 0, 1  # roles in a cached split
 Key = tuple[Decimal, Decimal, str, str | None]  # pool, margin, seller's level, recruiter's level
 Split = tuple[tuple[tuple[int, Kind, Decimal], ...], Decimal, Decimal]  # (role, kind, amount)…, kept pool, kept margin
 Ref = tuple[int, int, int]  # a commission in a replay: (plan, booking of the order, payout of the split)
+Booking = tuple[str, str | None, Key, datetime]  # seller, recruiter, key, when
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,37 @@ class PlanOutcome:
 
 
 class OrderMoney:
-    """What an order made payable and what was booked on it, for its refunds."""
+    """What an order made payable and what was booked on it, for its refunds: kept for every
+    order of a replay, so it is small — what only a refund needs (``back``) is made at the first
+    refund. A port may keep the bookings more compactly by overriding :meth:`add_booking` and
+    :meth:`bookings` (:mod:`core.order_memory` keeps the sale's own booking in two slots)."""
 
-    __slots__ = ("bookings", "clawed", "margin", "margin_back", "pool", "pool_back")
+    __slots__ = ("back", "margin", "more", "pool")
 
     def __init__(self) -> None:
-        self.pool = self.margin = self.pool_back = self.margin_back = ZERO
-        self.bookings: list[tuple[str, str | None, Key, datetime]] | None = None  # seller, recruiter, key, when
-        self.clawed: dict[Ref, Decimal] | None = None  # (plan, booking, payout) → clawed back
+        self.pool = self.margin = ZERO
+        self.more: list[Booking] | None = None
+        self.back: Returned | None = None
+
+    def add_booking(self, seller: str, recruiter: str | None, key: Key, at: datetime) -> None:
+        if self.more is None:
+            self.more = []
+        self.more.append((seller, recruiter, key, at))
+
+    def bookings(self) -> Sequence[Booking]:
+        """In the order they were booked."""
+        return self.more or ()
+
+
+class Returned:
+    """What the refunds of an order took back so far: of its pool and margin, and of each
+    commission booked on it."""
+
+    __slots__ = ("clawed", "margin", "pool")
+
+    def __init__(self) -> None:
+        self.pool = self.margin = ZERO
+        self.clawed: dict[Ref, Decimal] = {}  # (plan, booking, payout) → clawed back
 
 
 @dataclass
@@ -110,9 +134,7 @@ class Books:
             return
         key: Key = self._shared((pool, margin, seller[1], recruiter[1] if recruiter else None))
         splits = self.splits.get(key) or self._split(key)
-        if order.bookings is None:
-            order.bookings = []
-        order.bookings.append((seller[0], recruiter[0] if recruiter else None, key, at))
+        order.add_booking(seller[0], recruiter[0] if recruiter else None, key, at)
         payees = (seller[0], recruiter[0] if recruiter else "")
         for books, (payouts, pool_kept, margin_kept) in zip(self.books, splits, strict=True):
             for role, kind, amount in payouts:
@@ -141,17 +163,19 @@ class Books:
         """A refund of ``now`` after ``before`` of ``paid``: every plan's commissions on the
         order come back pro rata; the order's pool and margin shrink by the same share."""
         share = Fraction(before + now) / Fraction(paid)
-        pool_back = to_fen(Fraction(order.pool) * share) - order.pool_back
-        margin_back = to_fen(Fraction(order.margin) * share) - order.margin_back
-        order.pool_back += pool_back
-        order.margin_back += margin_back
-        clawed = order.clawed = order.clawed if order.clawed is not None else {}
+        returned = order.back = order.back if order.back is not None else Returned()
+        pool_back = to_fen(Fraction(order.pool) * share) - returned.pool
+        margin_back = to_fen(Fraction(order.margin) * share) - returned.margin
+        returned.pool += pool_back
+        returned.margin += margin_back
+        clawed = returned.clawed
+        bookings = order.bookings()
         self.pool -= pool_back
         self.margin -= margin_back
         for index, books in enumerate(self.books):
             commissions: list[Commission[Ref]] = []
             levels: dict[Ref, str] = {}
-            for b, (seller, recruiter, key, earned_at) in enumerate(order.bookings or ()):
+            for b, (seller, recruiter, key, earned_at) in enumerate(bookings):
                 for i, (role, kind, amount) in enumerate(self.splits[key][index][0]):
                     ref = (index, b, i)
                     # key[2] is the seller's level, key[3] the recruiter's: a level whenever the

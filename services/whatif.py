@@ -90,6 +90,7 @@ class Inputs:
     level_since: dict[str, datetime]  # member id → when they reached it
     rejected: list[tuple[int, str]]  # CSV lines left out, with why
     source: str
+    unique_ids: bool = False  # the events come from a table keyed by their id
 
 
 # --- plans --------------------------------------------------------------------------------------
@@ -267,7 +268,8 @@ def _inputs(
                 name=name,
             )
         )
-    return Inputs(members, events, expected, span, people, current, since, rejected, source)
+    unique = source == "order_events"  # its primary key is the event id
+    return Inputs(members, events, expected, span, people, current, since, rejected, source, unique)
 
 
 _MEMBER_COLUMNS = (
@@ -375,7 +377,14 @@ def run_replay(
     show = progress and sys.stderr.isatty() and inputs.expected >= PROGRESS_FROM
     with tqdm(total=inputs.expected, disable=not show, unit="event", desc="what-if", file=sys.stderr) as bar:
         return replay(
-            inputs.members, inputs.events, plans, terms_of(settings), start=start, until=until, on_progress=bar.update
+            inputs.members,
+            inputs.events,
+            plans,
+            terms_of(settings),
+            start=start,
+            until=until,
+            on_progress=bar.update,
+            unique_ids=inputs.unique_ids,
         )
 
 
