@@ -215,7 +215,7 @@ def memory_child(config: str, hold: bool, traced: bool) -> None:
         stream = whatif._database_events
         whatif._database_events = lambda connection, until: iter(list(stream(connection, until)))  # type: ignore[assignment]
     settings = load_settings(Path(config))
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the interpreter and libraries
+    baseline = peak_rss()  # the interpreter and libraries
     if traced:
         tracemalloc.start()  # after the imports: what the load and the replay allocate
     started = time.perf_counter()
@@ -223,9 +223,21 @@ def memory_child(config: str, hold: bool, traced: bool) -> None:
     seconds = time.perf_counter() - started
     peak_traced = tracemalloc.get_traced_memory()[1] if traced else 0
     tracemalloc.stop()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     found = {"peak": peak, "baseline": baseline, "traced": peak_traced, "seconds": seconds}
     print(json.dumps(found | {"events": inputs.span.count, "orders": result.orders}))
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory, in bytes: VmHWM, which starts afresh at exec —
+    ru_maxrss does not (a child started by a big parent reports the parent's size)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def measure_memory(config: Path, hold: bool) -> dict[str, float]:
