@@ -92,7 +92,9 @@ class Returned:
 
 class _Books:
     """One plan's running totals, in fen (ints: a replay adds millions of them; Decimal only
-    at the boundary, :meth:`Books.outcomes`)."""
+    at the boundary, :meth:`Books.outcomes`): earnings by payee, and what claw-backs took by
+    level, by kind and from what the platform kept — the splits' own shares of those are
+    counted per split (``Books.booked``) and multiplied out at the end."""
 
     __slots__ = ("by_kind", "by_level", "earnings", "margin_kept", "pool_kept")
 
@@ -131,6 +133,8 @@ class Books:
         self.fen: dict[Decimal, int] = {}  # pool and margin amounts in fen (a million orders share a few)
         self.shared: dict[object, object] = {}  # one object per equal amount or key: a million orders share a few
         self.pool_fen = self.margin_fen = 0
+        self.booked: defaultdict[Key, int] = defaultdict(int)  # bookings per split
+        self.unsold_pool = self.unsold_margin = 0  # booked with nobody to pay: every plan keeps it
 
     @property
     def pool(self) -> Decimal:
@@ -164,9 +168,8 @@ class Books:
         order.pool = order.pool + pool if order.pool else pool
         order.margin = order.margin + margin if order.margin else margin
         if seller is None or (pool_fen == 0 and margin_fen == 0):
-            for books in self.books:
-                books.pool_kept += pool_fen
-                books.margin_kept += margin_fen
+            self.unsold_pool += pool_fen  # every plan keeps it: added to each at the end
+            self.unsold_margin += margin_fen
             return
         key: Key = self._shared((pool, margin, seller[1], recruiter[1] if recruiter else None))
         splits = self.in_fen.get(key)
@@ -174,15 +177,14 @@ class Books:
             self._split(key)
             splits = self.in_fen[key]
         order.add_booking(seller[0], recruiter[0] if recruiter else None, key, at)
+        # What depends on the split alone (by level, by kind, kept) is counted per split and
+        # multiplied out at the end; only the payees' earnings are added here.
+        self.booked[key] += 1
         payees = (seller[0], recruiter[0] if recruiter else "")
-        for books, (payouts, pool_kept, margin_kept) in zip(self.books, splits, strict=True):
-            earnings, by_level, by_kind = books.earnings, books.by_level, books.by_kind
-            for role, kind, amount, level in payouts:
+        for books, (payouts, _, _) in zip(self.books, splits, strict=True):
+            earnings = books.earnings
+            for role, _, amount, _ in payouts:
                 earnings[payees[role]] += amount
-                by_level[level] += amount
-                by_kind[kind] += amount
-            books.pool_kept += pool_kept
-            books.margin_kept += margin_kept
 
     def _shared(self, value: Any) -> Any:
         return self.shared.setdefault(value, value)
@@ -253,14 +255,25 @@ class Books:
             books.margin_kept += fen_of(from_margin - margin_back)
 
     def outcomes(self) -> tuple[PlanOutcome, ...]:
-        return tuple(
-            PlanOutcome(
-                plan=plan,
-                earnings={person: yuan(fen) for person, fen in books.earnings.items()},
-                by_level={level: yuan(books.by_level.get(level, 0)) for level in plan.levels},
-                by_kind={kind: yuan(books.by_kind.get(kind, 0)) for kind in Kind},
-                pool_kept=yuan(books.pool_kept),
-                margin_kept=yuan(books.margin_kept),
+        found = []
+        for index, (plan, books) in enumerate(zip(self.plans, self.books, strict=True)):
+            by_level, by_kind = defaultdict(int, books.by_level), defaultdict(int, books.by_kind)
+            pool_kept, margin_kept = books.pool_kept + self.unsold_pool, books.margin_kept + self.unsold_margin
+            for key, times in self.booked.items():
+                payouts, split_pool, split_margin = self.in_fen[key][index]
+                for _, kind, amount, level in payouts:
+                    by_level[level] += amount * times
+                    by_kind[kind] += amount * times
+                pool_kept += split_pool * times
+                margin_kept += split_margin * times
+            found.append(
+                PlanOutcome(
+                    plan=plan,
+                    earnings={person: yuan(fen) for person, fen in books.earnings.items()},
+                    by_level={level: yuan(by_level.get(level, 0)) for level in plan.levels},
+                    by_kind={kind: yuan(by_kind.get(kind, 0)) for kind in Kind},
+                    pool_kept=yuan(pool_kept),
+                    margin_kept=yuan(margin_kept),
+                )
             )
-            for plan, books in zip(self.plans, self.books, strict=True)
-        )
+        return tuple(found)
