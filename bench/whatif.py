@@ -240,24 +240,26 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def measure_memory(config: Path, hold: bool) -> dict[str, float]:
+def measure_memory(config: Path, hold: bool, traced: bool = True) -> dict[str, float]:
     def child(traced: bool) -> dict[str, float]:
         argv = [sys.executable, __file__, "--memory-child", str(config)]
         argv += (["--hold"] if hold else []) + (["--traced"] if traced else [])
         out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
         return dict(json.loads(out.splitlines()[-1]))
 
-    plain, traced = child(False), child(True)
-    return plain | {"traced": traced["traced"]}
+    plain = child(False)
+    return plain | {"traced": child(True)["traced"] if traced else 0}
 
 
-def bench_memory(workdir: Path, sizes: list[int], distributors: int, held: bool, made: dict[int, Path]) -> None:
+def bench_memory(
+    workdir: Path, sizes: list[int], distributors: int, held: bool, made: dict[int, Path], traced: bool = True
+) -> None:
     """``made``: databases built already, by orders (the end-to-end run's is reused)."""
     found: dict[bool, list[dict[str, float]]] = {False: [], True: []}
     for orders in sizes:
         config = made[orders] if orders in made else database_with(workdir, orders, distributors)[0]
         for hold in (False, True) if held else (False,):
-            m = measure_memory(config, hold)
+            m = measure_memory(config, hold, traced)
             found[hold].append(m)
             how = "events held in a list" if hold else "streamed"
             print(
@@ -289,6 +291,7 @@ def run() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (default 3)")
     parser.add_argument("--memory", default="100000,300000", help="orders at which to measure memory ('' for none)")
     parser.add_argument("--held", action="store_true", help="measure memory with the events held in a list too")
+    parser.add_argument("--rss-only", action="store_true", help="measure memory without tracemalloc (quicker)")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
@@ -321,7 +324,7 @@ def run() -> None:
             print(f"end to end / core, run by run: {spread(ratios, '.2f')} (aim ≥ 0.80); load {loadavg()}")
         sizes = [int(n) for n in args.memory.split(",") if n.strip()]
         if sizes:
-            bench_memory(workdir, sizes, args.distributors, args.held, made)
+            bench_memory(workdir, sizes, args.distributors, args.held, made, not args.rss_only)
 
 
 if __name__ == "__main__":
