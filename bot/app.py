@@ -29,7 +29,7 @@ from bot.base.context import Clock, process_clock
 from bot.base.db import Database
 from bot.base.env import Env
 from bot.base.faults import Retrying
-from bot.base.heap import settle
+from bot.base.heap import settle, unsettle
 from bot.base.metrics import Metrics
 from bot.base.render import TEMPLATES, Renderer
 from bot.base.startup import (
@@ -290,6 +290,7 @@ async def serve(
         await _within(env.db.dispose(), max(left(), 0.5), "closing database connections")
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        unsettle()
         log.info("stopped in %.1f s (grace %g s)", loop.time() - began, grace)
 
 

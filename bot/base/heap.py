@@ -8,7 +8,9 @@ full collection of 127 ms took a paced run's p99 from 19 ms to 348 ms).
 
 :func:`settle` is called once start-up is over: it collects what start-up left behind and
 freezes the rest (``gc.freeze``), so later collections walk only what the running bot made.
-Nothing is leaked: frozen objects are the ones that stay anyway.
+Nothing is leaked: frozen objects are the ones that stay anyway, and :func:`unsettle` hands
+them back to the collector when the bot stops (a process that serves again, as tests do, does
+not keep an earlier run's cycles).
 
 Example: ``settle()`` after start-up → ``gc.get_freeze_count()`` is the number of objects
 start-up left alive (some hundreds of thousands), and a full collection afterwards takes a
@@ -26,3 +28,8 @@ def settle() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def unsettle() -> None:
+    """Give what :func:`settle` froze back to the collector (when the bot stops)."""
+    gc.unfreeze()
