@@ -100,7 +100,7 @@ def replay(
     state, not with the events: an event earlier than the one before it raises ValueError.
     ``on_progress(n)`` is told every few thousand events how many more were done.
     ``unique_ids``: no two events share an id (they come from a table keyed by it), so the ids
-    seen are not kept to refuse repeats — a tenth of a replay's memory."""
+    seen are not kept to refuse repeats (some 90 bytes an event)."""
     world = MemoryOrders(members, plans, terms, start, unique_ids=unique_ids)
     return _run(world, events, terms, start, until, on_progress)
 
