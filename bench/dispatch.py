@@ -38,6 +38,7 @@ import handlers  # noqa: E402
 from bot.app import build_env, prepare  # noqa: E402
 from bot.base.config import parse_settings  # noqa: E402
 from bot.base.context import FixedClock  # noqa: E402
+from bot.base.heap import settle  # noqa: E402
 from bot.runtime.dispatch import Dispatcher  # noqa: E402
 from bot.runtime.metrics import EventMetrics, MetricsHook  # noqa: E402
 from bot.runtime.middleware import AnswerLimiter  # noqa: E402
@@ -46,6 +47,7 @@ from bot.transports.sim import SimTransport  # noqa: E402
 from bot.transports.sim_journal import Journal, Record  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+GC_SEEN: dict[str, list[str]] = {}  # run's name → the collector's pauses in it
 
 
 def noop_routers() -> list[Router]:
@@ -56,6 +58,35 @@ def noop_routers() -> list[Router]:
         return None
 
     return [router]
+
+
+class GcPauses:
+    """The garbage collector's pauses during a run (gc.callbacks): generation and seconds."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def summary(self) -> str:
+        full = [s for g, s in self.pauses if g == 2]
+        longest = max((s for _, s in self.pauses), default=0.0)
+        return (
+            f"{len(self.pauses)} collections ({len(full)} full), longest {longest * 1000:.1f} ms,"
+            f" full ones {sum(full) * 1000:.1f} ms in all"
+        )
 
 
 class NoJournal:
@@ -109,7 +140,8 @@ async def run(
     if not journal:
         world._journal.close()
         world._journal = NoJournal()  # type: ignore[assignment]
-    gc.collect()  # the set-up's garbage is not the run's
+    settle()  # as bot.app.serve does once started: the set-up's objects are out of the collector's walks
+    pauses = GcPauses().__enter__()
     started = time.perf_counter()
     for i, person in enumerate(people):
         if rate is not None:  # arrivals as from a socket: the bot gets its turn between them
@@ -121,6 +153,8 @@ async def run(
             await asyncio.sleep(0)  # let the bot run while DMs keep arriving
     await transport.idle()
     elapsed = time.perf_counter() - started
+    pauses.__exit__()
+    GC_SEEN.setdefault(label, []).append(pauses.summary())
     await transport.stop()
     await dispatcher.stop()
     await env.db.dispose()
@@ -207,6 +241,10 @@ async def main() -> None:
     kept = sum(1 for rate, _, p99 in paced if p99 <= 100 and rate >= args.rate * 0.95)
     print(f"menu paced at {args.rate:.0f}/s kept up with p99 ≤ 100 ms in {kept} of {len(paced)} runs")
     print(f"cost per DM with the figures' hook vs without: {spread(hook_ratios, '.2f')}×")
+    print("the garbage collector during the paced runs:")
+    for name, seen in GC_SEEN.items():
+        if name.endswith(f"-{args.rate}"):
+            print(f"  {name}: {'; '.join(seen)}")
 
 
 if __name__ == "__main__":

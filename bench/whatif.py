@@ -205,39 +205,69 @@ def bench_end_to_end(config: Path, events: int, repeat: int) -> list[float]:
     return rates
 
 
-def memory_child(config: str, hold: bool) -> None:
-    """In a fresh process: the load and replay of distbot whatif; prints the peak RSS."""
+def memory_child(config: str, hold: bool, traced: bool) -> None:
+    """In a fresh process: the load and replay of distbot whatif; prints the peak RSS, and
+    with ``traced`` the peak of what tracemalloc saw (its own bookkeeping inflates the RSS of
+    that run, so the RSS comes from a run without it)."""
     import services.whatif as whatif
 
     if hold:  # the events gathered in a list first, as before they were streamed
         stream = whatif._database_events
         whatif._database_events = lambda connection, until: iter(list(stream(connection, until)))  # type: ignore[assignment]
     settings = load_settings(Path(config))
-    tracemalloc.start()  # after the imports: what the load and the replay allocate
+    baseline = peak_rss()  # the interpreter and libraries
+    if traced:
+        tracemalloc.start()  # after the imports: what the load and the replay allocate
+    started = time.perf_counter()
     result, inputs, _, _ = whatif.gather(settings, PLANS, None, None, None, None, progress=False)
-    traced = tracemalloc.get_traced_memory()[1]
+    seconds = time.perf_counter() - started
+    peak_traced = tracemalloc.get_traced_memory()[1] if traced else 0
     tracemalloc.stop()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"peak": peak, "traced": traced, "events": inputs.span.count, "orders": result.orders}))
+    peak = peak_rss()
+    found = {"peak": peak, "baseline": baseline, "traced": peak_traced, "seconds": seconds}
+    print(json.dumps(found | {"events": inputs.span.count, "orders": result.orders}))
 
 
-def measure_memory(config: Path, hold: bool) -> dict[str, int]:
-    argv = [sys.executable, __file__, "--memory-child", str(config)] + (["--hold"] if hold else [])
-    return dict(json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout.splitlines()[-1]))
+def peak_rss() -> int:
+    """This process's peak resident memory, in bytes: VmHWM, which starts afresh at exec —
+    ru_maxrss does not (a child started by a big parent reports the parent's size)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def bench_memory(workdir: Path, sizes: list[int], distributors: int, held: bool) -> None:
-    found: dict[bool, list[dict[str, int]]] = {False: [], True: []}
+def measure_memory(config: Path, hold: bool, traced: bool = True) -> dict[str, float]:
+    def child(traced: bool) -> dict[str, float]:
+        argv = [sys.executable, __file__, "--memory-child", str(config)]
+        argv += (["--hold"] if hold else []) + (["--traced"] if traced else [])
+        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        return dict(json.loads(out.splitlines()[-1]))
+
+    plain = child(False)
+    return plain | {"traced": child(True)["traced"] if traced else 0}
+
+
+def bench_memory(
+    workdir: Path, sizes: list[int], distributors: int, held: bool, made: dict[int, Path], traced: bool = True
+) -> None:
+    """``made``: databases built already, by orders (the end-to-end run's is reused)."""
+    found: dict[bool, list[dict[str, float]]] = {False: [], True: []}
     for orders in sizes:
-        config, _ = database_with(workdir, orders, distributors)
+        config = made[orders] if orders in made else database_with(workdir, orders, distributors)[0]
         for hold in (False, True) if held else (False,):
-            m = measure_memory(config, hold)
+            m = measure_memory(config, hold, traced)
             found[hold].append(m)
             how = "events held in a list" if hold else "streamed"
             print(
                 f"memory: {orders:,} orders = {m['events']:,} events, {how}: peak traced {m['traced'] / 2**20:,.1f} MiB"
                 f" ({m['traced'] / m['events']:,.0f} B per event), peak RSS {m['peak'] / 2**20:,.0f} MiB"
-                f" (interpreter and libraries included); load {loadavg()}"
+                f" ({m['baseline'] / 2**20:,.0f} MiB of it the interpreter and libraries,"
+                f" {(m['peak'] - m['baseline']) / m['events']:,.0f} B per event beyond);"
+                f" {m['events'] / m['seconds']:,.0f} events/s; load {loadavg()}"
             )
     for hold in (False, True):
         if not found[hold]:
@@ -261,11 +291,13 @@ def run() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (default 3)")
     parser.add_argument("--memory", default="100000,300000", help="orders at which to measure memory ('' for none)")
     parser.add_argument("--held", action="store_true", help="measure memory with the events held in a list too")
+    parser.add_argument("--rss-only", action="store_true", help="measure memory without tracemalloc (quicker)")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
-        memory_child(args.memory_child, args.hold)
+        memory_child(args.memory_child, args.hold, args.traced)
         return
     print(f"distbot what-if bench; load {loadavg()}")
     started = time.perf_counter()
@@ -274,12 +306,14 @@ def run() -> None:
         f"generated {len(members):,} distributors, {args.orders:,} orders = {len(events):,} events"
         f" in {time.perf_counter() - started:.1f} s"
     )
+    made: dict[int, Path] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if args.no_end_to_end:
             bench_core(members, events, args.repeat)
         else:  # each run: the core, then end to end at once, so a ratio's two figures share the load
             config, count = database_with(workdir, args.orders, args.distributors)
+            made[args.orders] = config
             core: list[float] = []
             e2e: list[float] = []
             for _ in range(args.repeat):
@@ -290,7 +324,7 @@ def run() -> None:
             print(f"end to end / core, run by run: {spread(ratios, '.2f')} (aim ≥ 0.80); load {loadavg()}")
         sizes = [int(n) for n in args.memory.split(",") if n.strip()]
         if sizes:
-            bench_memory(workdir, sizes, args.distributors, args.held)
+            bench_memory(workdir, sizes, args.distributors, args.held, made, not args.rss_only)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class FanLockRule:
             raise ValueError("period_days must be ≥ 1 and protection_days ≥ 0")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lock:
     """The buyer was locked to ``distributor`` at ``since``."""
 
@@ -62,7 +62,7 @@ class Lock:
     since: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attribution:
     seller: str | None
     why: Why
@@ -109,7 +109,7 @@ def attribute(
     return Attribution(lock.distributor, Why.LOCKED)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrialTaken:
     """A trial the buyer bought that is bound to the full-price course they are now buying."""
 

@@ -35,7 +35,7 @@ from core.order_sequence import Event, OrderState, PaidFacts, Person, Terms
 from core.plan import CommissionPlan
 from core.products import CourseKind
 from core.upgrade import LevelUp, Metric
-from core.whatif_books import Books, OrderMoney
+from core.whatif_books import Booking, Books, Key, OrderMoney
 
 _TEAM = frozenset({Metric.TEAM_SIZE, Metric.TEAM_VIPS})
 _HEADS = frozenset({Metric.DIRECT_INVITES, Metric.DIRECT_VIPS}) | _TEAM
@@ -64,8 +64,10 @@ class MemoryOrders:
         plans: Sequence[CommissionPlan],
         terms: Terms,
         start: datetime | None = None,
+        *,
+        unique_ids: bool = False,
     ):
-        self.terms, self.start = terms, start
+        self.terms, self.start, self.unique_ids = terms, start, unique_ids
         self.members = {m.id: m for m in members}
         self.by_code = {m.code.strip().upper(): m for m in members}
         self.by_buyer = {m.buyer_id: m for m in members if m.buyer_id}
@@ -76,12 +78,10 @@ class MemoryOrders:
         self.levels = {m.id: m.level for m in members}
         self.persons: dict[str, Person] = {}  # one Person per member and level, rebuilt on a level-up
         self.books = Books(plans, terms.refund_window_days)
-        self.orders: dict[str, OrderState] = {}  # the sequence's own objects, kept as it made them
-        self.money: dict[str, OrderMoney] = {}  # of the orders paid inside the window: what was booked
-        self.event_ids: set[str] = set()
-        self.locks: dict[str, list[Lock]] = {}
-        self.trials: defaultdict[tuple[str, str], list[OrderState]] = defaultdict(list)  # (buyer, full course)
-        self.bought: set[tuple[str, str]] = set()
+        self.orders: dict[str, Kept] = {}
+        self.event_ids: set[str] = set()  # not kept when the ids are unique by construction
+        self.buyers: dict[str, Buyer] = {}
+        self.trials: defaultdict[tuple[str, str], list[Kept]] = defaultdict(list)  # (buyer, full course)
         self.qualified: set[tuple[str, str]] = set()
         self.promoted: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
         self.own: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -107,6 +107,8 @@ class MemoryOrders:
     # --- reads ----------------------------------------------------------------------------------
 
     async def record(self, events: Sequence[Event]) -> Collection[str]:
+        if self.unique_ids:
+            return [event.event_id for event in events]
         new = set()
         for event in events:
             if event.event_id not in self.event_ids:
@@ -125,21 +127,44 @@ class MemoryOrders:
             if trials
             else []
         )
+        known = self.buyers.get(buyer)
         return PaidFacts(
             own=self._person(own) if own is not None else None,
             ref=self._person(ref) if ref is not None else None,
-            locks=self.locks.get(buyer, ()),
+            locks=(known.lock,) if known is not None and known.lock is not None else (),
             trials=taken,
-            bought_before=(buyer, event.sku) in self.bought,
+            bought_before=known is not None and event.sku in known.bought,
             order_taken=event.order_id in self.orders,
         )
 
     async def order(self, event: Event) -> OrderState | None:
-        return self.orders.get(event.order_id)
+        kept = self.orders.get(event.order_id)
+        if kept is None:
+            return None
+        return OrderState(
+            event.order_id,
+            kept.sku,
+            kept.buyer,
+            kept.amount,
+            kept.quantity,
+            kept.paid_at,
+            kept.seller,
+            kept.own,
+            kept.refunded,
+            kept.refunded_quantity,
+        )
 
     async def people(self, ids: Collection[str]) -> Mapping[str, Person]:
-        members = self.members
-        return {i: self._person(members[i]) for i in ids if i in members}
+        found = {}
+        for i in ids:  # a loop with the cache looked at first: this runs two or three times a sale
+            person = self.persons.get(i)
+            if person is None:
+                member = self.members.get(i)
+                if member is None:
+                    continue
+                person = self._person(member)
+            found[i] = person
+        return found
 
     async def metrics(self, person: Person, needed: frozenset[Metric], at: datetime) -> Mapping[Metric, Decimal]:
         """The metrics of core.upgrade, as the pipeline's query computes them, for ``needed``."""
@@ -170,15 +195,18 @@ class MemoryOrders:
 
     async def add_order(self, event: Event, order: OrderState, attribution: Attribution, facts: PaidFacts) -> None:
         counted = self.counts(event.at)
-        self.orders[order.id] = order
-        if counted:
-            self.money[order.id] = OrderMoney()
-        if attribution.new_lock is not None:
-            self.locks.setdefault(order.buyer, []).append(attribution.new_lock)
-        self.bought.add((order.buyer, order.sku))
+        kept = self.orders[order.id] = Kept(order, counted)
+        buyer = self.buyers.get(order.buyer)
+        if buyer is None:
+            buyer = self.buyers[order.buyer] = Buyer()
+        new_lock = attribution.new_lock
+        if new_lock is not None and (buyer.lock is None or new_lock.since > buyer.lock.since):
+            buyer.lock = new_lock  # the lock attribution takes: the first of the latest (core.attribution.current_lock)
+        if order.sku not in buyer.bought:
+            buyer.bought += (order.sku,)
         course = self.terms.courses[order.sku]
         if course.kind is CourseKind.TRIAL and course.bound_to:
-            self.trials[(order.buyer, course.bound_to)].append(order)
+            self.trials[(order.buyer, course.bound_to)].append(kept)
         if counted:
             self.counted_orders += 1
             self.attributed += order.seller is not None
@@ -198,8 +226,8 @@ class MemoryOrders:
         pool: Decimal,
         margin: Decimal,
     ) -> tuple[Payout, ...]:
-        money = self.money.get(order.id)
-        if money is not None:
+        money = self.orders.get(order.id)
+        if money is not None and money.counted:
             self.books.book(
                 money,
                 (seller.id, seller.level) if seller is not None else None,
@@ -226,14 +254,14 @@ class MemoryOrders:
         return None  # stock is not kept: the replayed orders are ones the shop sold
 
     async def refund(self, event: Event, order: OrderState) -> tuple[CoreLine[Any], ...]:
-        before = order.refunded  # the object add_order kept
-        order.refunded += event.amount
-        order.refunded_quantity += event.quantity
-        if order.seller is not None:
-            (self.own if order.own else self.promoted)[order.seller] -= event.amount
-        money = self.money.get(order.id)
-        if money is not None:
-            self.books.claw_back(money, order.amount, before, event.amount, event.at)
+        kept = self.orders[order.id]
+        before = kept.refunded
+        kept.refunded += event.amount
+        kept.refunded_quantity += event.quantity
+        if kept.seller is not None:
+            (self.own if kept.own else self.promoted)[kept.seller] -= event.amount
+        if kept.counted:
+            self.books.claw_back(kept, kept.amount, before, event.amount, event.at)
         return ()  # every plan's claw-backs are in the books
 
     async def qualify(self, event: Event, order: OrderState) -> None:
@@ -241,6 +269,61 @@ class MemoryOrders:
 
     async def checkin(self, event: Event, order: OrderState) -> None:
         return None  # the cashback claws nothing back and changes nothing a replay counts
+
+
+class Kept(OrderMoney):
+    """A paid order as the replay keeps it for its later events (refunds, qualification,
+    check-ins, a bound trial's later course): what :class:`OrderState` holds but the id (the key
+    it is kept under), and its money. Kept for every order, so in slots, and the sale's own
+    booking — the seller's at the time of payment, nearly always the order's only one — in two
+    of them (``key``, ``recruiter``) rather than a tuple in a list."""
+
+    __slots__ = (
+        "amount",
+        "buyer",
+        "counted",
+        "key",
+        "own",
+        "paid_at",
+        "quantity",
+        "recruiter",
+        "refunded",
+        "refunded_quantity",
+        "seller",
+        "sku",
+    )
+
+    def __init__(self, order: OrderState, counted: bool):
+        super().__init__()
+        self.sku, self.buyer, self.amount, self.quantity = order.sku, order.buyer, order.amount, order.quantity
+        self.paid_at, self.seller, self.own = order.paid_at, order.seller, order.own
+        self.refunded, self.refunded_quantity = order.refunded, order.refunded_quantity
+        self.counted = counted  # paid inside the window: its money is booked
+        self.key: Key | None = None
+        self.recruiter: str | None = None
+
+    def add_booking(self, seller: str, recruiter: str | None, key: Key, at: datetime) -> None:
+        if self.key is None and self.more is None and seller == self.seller and at == self.paid_at:
+            self.key, self.recruiter = key, recruiter
+        else:
+            super().add_booking(seller, recruiter, key, at)
+
+    def bookings(self) -> Sequence[Booking]:
+        if self.key is None:
+            return super().bookings()
+        assert self.seller is not None  # a booking kept in slots is the order's seller's
+        return [(self.seller, self.recruiter, self.key, self.paid_at), *super().bookings()]
+
+
+class Buyer:
+    """What the replay keeps of a buyer for their next orders: the lock attribution would take
+    (of a lock history only the latest lock is ever read) and the courses bought."""
+
+    __slots__ = ("bought", "lock")
+
+    def __init__(self) -> None:
+        self.lock: Lock | None = None
+        self.bought: tuple[str, ...] = ()
 
 
 def _joined(member: Member, at: datetime) -> bool:

@@ -141,8 +141,12 @@ def level_after(level: str, metrics: Mapping[Metric, Decimal], steps: Sequence[U
     when the metrics already satisfy both)."""
     seen = {level}
     while True:
-        step = next((s for s in steps if s.from_level == level), None)
-        if step is None or step.to_level in seen or not meets(step, metrics):
+        for step in steps:  # a loop, not next(genexpr): this runs for every sale with a seller
+            if step.from_level == level:
+                break
+        else:
+            return level
+        if step.to_level in seen or not meets(step, metrics):
             return level
         level = step.to_level
         seen.add(level)
@@ -152,10 +156,13 @@ def meets(step: UpgradeStep, metrics: Mapping[Metric, Decimal]) -> bool:
     """Whether some condition set of ``step`` has every threshold met — what
     :func:`progress` reports as ``eligible``, without working out how far each one is."""
     zero = Decimal(0)
-    return any(
-        all(target <= 0 or metrics.get(metric, zero) >= target for metric, target in condition_set.items())
-        for condition_set in step.any_of
-    )
+    for condition_set in step.any_of:  # loops, not any(all(genexpr)): this runs for every sale with a seller
+        for metric, target in condition_set.items():
+            if target > 0 and metrics.get(metric, zero) < target:
+                break
+        else:
+            return True
+    return False
 
 
 @dataclass(frozen=True)

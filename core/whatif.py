@@ -92,13 +92,16 @@ def replay(
     start: datetime | None = None,
     until: datetime | None = None,
     on_progress: Callable[[int], object] | None = None,
+    unique_ids: bool = False,
 ) -> Replay:
     """Replay ``events`` under every plan; see the module docstring. A sequence (a list) is
     stable-sorted by time first; any other iterable — a stream read from the database in
     replay order — is taken as it comes and never held whole, so memory grows with the replay's
     state, not with the events: an event earlier than the one before it raises ValueError.
-    ``on_progress(n)`` is told every few thousand events how many more were done."""
-    world = MemoryOrders(members, plans, terms, start)
+    ``on_progress(n)`` is told every few thousand events how many more were done.
+    ``unique_ids``: no two events share an id (they come from a table keyed by it), so the ids
+    seen are not kept to refuse repeats (some 90 bytes an event)."""
+    world = MemoryOrders(members, plans, terms, start, unique_ids=unique_ids)
     return _run(world, events, terms, start, until, on_progress)
 
 

@@ -32,6 +32,7 @@ _TIERS: dict[Priority, tuple[str, ...]] = {
     Priority.LIVE: (
         "relay_line",
         "relay_digest",  # composed by the sender from queued relay lines, which are LIVE
+        "digest_more",  # the last line of a digest cut to WeCom's length: part of a LIVE post
         "relay_started",
         "relay_final",
         "relay_top",

@@ -49,11 +49,10 @@ class Written:
             elif isinstance(row, OutboxMessage):
                 self.outbox.setdefault(current, []).append(row.id)
 
-    def queued(self, traces: list[str], ids: list[int]) -> None:
-        """The outbox rows inserted in one statement: ``ids[i]`` was queued under ``traces[i]``."""
-        for current, row_id in zip(traces, ids, strict=True):
-            if current:
-                self.outbox.setdefault(current, []).append(row_id)
+    def queued(self, current: str, ids: list[int]) -> None:
+        """The outbox rows queued under the trace ``current`` got ``ids``."""
+        if current:
+            self.outbox.setdefault(current, []).extend(ids)
 
     def log(self) -> None:
         for current in dict.fromkeys([*self.ledger_lines, *self.outbox]):
