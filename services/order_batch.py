@@ -27,10 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from bot.base.env import Env
+from core.products import EventType
+from services.errors import ServiceError
 from services.order_events import OrderEventIn
+from services.order_sets import BatchOrders, Fallback
 from services.order_store import SqlOrders
 from services.orders import Accepted, event_of, handle_order_event, log_accepted, process_event
 
@@ -51,7 +55,9 @@ class OrderBatcher:
         self.env, self.batch_max, self.window = env, batch_max, window_seconds
         self._waiting: list[_Waiting] = []
         self._runner: asyncio.Task[None] | None = None
-        self.batches = self.replayed = 0  # how many batches ran together, how many were replayed alone
+        # How many batches ran as sets, together statement by statement, and replayed alone.
+        self.sets = self.batches = self.replayed = 0
+        self.fallbacks: Counter[str] = Counter()  # why batches of paid orders did not run as sets
 
     async def submit(self, event: OrderEventIn, source: str = "webhook") -> Accepted:
         """Run ``event`` (batched with others arriving now) and return once its transaction has
@@ -89,6 +95,23 @@ class OrderBatcher:
         return batch
 
     async def _settle(self, batch: list[_Waiting]) -> None:
+        if all(w.event.type is EventType.PAID for w in batch):
+            try:
+                answers = await self._as_set(batch)
+            except Exception as error:  # what the set path does not do itself: statement by statement
+                log.debug("a batch of %d paid orders runs statement by statement: %r", len(batch), error)
+                self.fallbacks[str(error) if isinstance(error, Fallback) else type(error).__name__] += 1
+            else:
+                self.sets += 1
+                for waiting, result in zip(batch, answers, strict=True):
+                    if waiting.answer.done():
+                        continue
+                    if isinstance(result, Accepted):
+                        log_accepted(waiting.event, result, waiting.source)
+                        waiting.answer.set_result(result)
+                    else:
+                        waiting.answer.set_exception(result)
+                return
         if len(batch) > 1:
             try:
                 accepted = await self._together(batch)
@@ -111,6 +134,23 @@ class OrderBatcher:
             else:
                 if not waiting.answer.done():
                     waiting.answer.set_result(result)
+
+    async def _as_set(self, batch: list[_Waiting]) -> list[Accepted | ServiceError]:
+        """The batch's paid orders read and written as sets (:mod:`services.order_sets`); a
+        refused order is answered as alone and writes nothing. Raises (and rolls back) when the
+        batch needs the statement-by-statement path."""
+        source = batch[0].source
+        async with self.env.context() as ctx:
+            port = BatchOrders(ctx, source, {w.event.event_id: w.event for w in batch})
+            await port.start([event_of(w.event) for w in batch])
+            answers: list[Accepted | ServiceError] = []
+            for waiting in batch:
+                try:
+                    answers.append(await handle_order_event(ctx, waiting.event, source, port))
+                except ServiceError as error:
+                    answers.append(error)
+            await port.write()
+            return answers
 
     async def _together(self, batch: list[_Waiting]) -> list[Accepted]:
         """The batch's events in one unit of work; raises (and rolls back) at the first refusal."""

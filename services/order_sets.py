@@ -1,0 +1,512 @@
+"""A batch of paid orders read and written as sets: the order sequence's rules run in Python,
+the database is asked a few set queries before and written one statement per table after.
+
+:class:`BatchOrders` is an :class:`~core.order_sequence.OrderPort` for one unit of work that
+serves several paid events. It reads what they need in a handful of queries — which event ids
+and order ids are known, the stock, then (only once an order is not refused for want of
+stock) the buyers' and ref codes' distributors and recruiters, fan locks, earlier purchases
+and purchase totals — and keeps what each event of the batch does in memory, so the next
+event sees it as it would have after a commit: a lock made, a course bought, a seller's sales.
+At the end :meth:`BatchOrders.write` writes the event rows, buyers, orders, fan locks and
+ledger lines each in one executemany of Core (no ORM unit of work), then takes each course's
+stock in one UPDATE that only passes if the stock is still what was read, so it can never go
+below zero nor count an order twice.
+
+A refusal (a replayed event, an order paid twice, not enough stock, a malformed event) comes
+before anything of its event is written, so the event is simply left out, as its own
+transaction's rollback would leave it out. What the set path does not do itself raises
+:class:`Fallback`, and the batch runs again one statement at a time
+(:mod:`services.order_batch`): a level-up, entry by purchase, a stock threshold reached (red
+packets), an open relay push, the stock changed by another transaction since it was read.
+
+Worked example: 16 paid orders of KX-BOX with 10 left → 6 queries, 10 accepted (stock
+UPDATE 10 → 0 guarded by ``stock = 10``) and 6 ``out_of_stock``, one commit. The same 16 once
+the stock is 0 → 2 queries (event ids, stock) and 16 refusals: nothing else is read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, insert, or_, select, update
+
+from bot.base.config import CourseSettings
+from bot.base.context import Context
+from bot.base.outbox import post_to_brand_groups, queue_text
+from core.attribution import Attribution, Lock, TrialTaken
+from core.commission import Party, Payout, split_sale
+from core.entry import Path
+from core.ledger import Entry, Reason
+from core.ledger import LedgerLine as CoreLine
+from core.money import ZERO
+from core.order_sequence import Event, OrderState, PaidFacts, Person
+from core.upgrade import LevelUp, Metric
+from models import ingest
+from models import queries as q
+from models.catalog import Course, RelayLine
+from models.orders import LedgerLine, Order, OrderEvent
+from models.people import Buyer, Distributor, FanLock
+from models.statuses import DistributorStatus
+from models.upsert import upsert
+from services import audit
+from services.order_effects import enter_by_purchase, thresholds_crossed
+from services.order_events import OrderEventIn
+
+
+class Fallback(Exception):
+    """The batch needs what only the statement-at-a-time path does; nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """A distributor row, as much of it as a paid order needs."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    recruiter_id: int | None
+    status: str
+    buyer_id: str | None
+    contact_id: str | None
+    helper_account: str | None
+
+    def person(self) -> Person:
+        recruiter = str(self.recruiter_id) if self.recruiter_id is not None else None
+        return Person(str(self.id), self.level, recruiter, self.status == DistributorStatus.ACTIVE)
+
+
+_MEMBER_COLUMNS = (
+    Distributor.id,
+    Distributor.code,
+    Distributor.name,
+    Distributor.level,
+    Distributor.recruiter_id,
+    Distributor.status,
+    Distributor.buyer_id,
+    Distributor.contact_id,
+    Distributor.helper_account,
+)
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+class BatchOrders:
+    """The order port over a batch of paid events; see the module docstring."""
+
+    def __init__(self, ctx: Context, source: str, incoming: Mapping[str, OrderEventIn]):
+        self.ctx, self.session, self.source, self.incoming = ctx, ctx.session, source, incoming
+        self.events: Sequence[Event] = ()
+        self.members: dict[str, _Member] = {}
+        self.recorded: set[str] = set()  # event ids known before or taken by this batch
+        self.taken_orders: set[str] = set()
+        self.stock: dict[str, tuple[int | None, int, list[int]]] = {}  # sku → (left, epoch, thresholds)
+        self.seen_stock: dict[str, int | None] = {}  # sku → the stock as read
+        self.pending: str | None = None  # the event being run, recorded but not yet written
+        self.writing = False  # the pending event has started writing: a refusal now cannot be undone here
+        self.loaded = False
+        self.own_of: dict[str, _Member] = {}
+        self.code_owner: dict[str, _Member] = {}
+        self.locks: defaultdict[str, list[Lock]] = defaultdict(list)
+        self.bought: set[tuple[str, str]] = set()  # (buyer, sku)
+        self.bought_brand: set[tuple[str, str]] = set()  # (buyer, brand)
+        self.customers: set[tuple[str, str]] = set()  # (seller, buyer) of a promoted order
+        self.totals: dict[str, Decimal] = {}  # buyer → purchases (entry by purchase)
+        self.trials: defaultdict[tuple[str, str], list[TrialTaken]] = defaultdict(list)  # this batch's
+        self.metrics_read: dict[str, Mapping[Metric, Decimal]] = {}
+        self.sales: defaultdict[str, dict[Metric, Decimal]] = defaultdict(dict)  # this batch's, by seller
+        self.no_push: set[str] = set()  # brands found with no relay push open
+        self.rows: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)  # table → rows to write
+        self.buyers: dict[str, dict[str, Any]] = {}
+        self.taken: defaultdict[str, int] = defaultdict(int)  # sku → units this batch takes
+
+    def code(self, person_id: str) -> str:
+        return self.members[person_id].code
+
+    def _keep(self, row: Any) -> _Member:
+        member = _Member(*row)
+        self.members[str(member.id)] = member
+        return member
+
+    # --- the batch's own bookkeeping ------------------------------------------------------------
+
+    async def start(self, events: Sequence[Event]) -> None:
+        """The event ids and order ids known already, and the stock, in three queries."""
+        session, self.events = self.session, events
+        ids = sorted({e.event_id for e in events})
+        self.recorded = set(await session.scalars(select(OrderEvent.event_id).where(OrderEvent.event_id.in_(ids))))
+        orders = sorted({e.order_id for e in events})
+        self.taken_orders = set(await session.scalars(select(Order.id).where(Order.id.in_(orders))))
+        skus = sorted({e.sku for e in events})
+        statement = select(Course.sku, Course.stock, Course.stock_epoch, Course.red_packet_thresholds)
+        for sku, stock, epoch, thresholds in await session.execute(statement.where(Course.sku.in_(skus))):
+            self.stock[sku] = (stock, epoch, list(thresholds or []))
+            self.seen_stock[sku] = stock
+
+    def refused(self) -> None:
+        """The pending event was refused: it leaves nothing behind."""
+        if self.writing:
+            raise Fallback("refused after writing")
+        if self.pending is not None:
+            self.recorded.discard(self.pending)
+        self.pending = None
+
+    def done(self) -> None:
+        self.pending, self.writing = None, False
+
+    async def _load(self) -> None:
+        """What the paid events left after the stock check need, read once for all of them."""
+        self.loaded = True
+        session, settings = self.session, self.ctx.settings
+        buyers = sorted({e.buyer for e in self.events if e.buyer})
+        codes = sorted({e.ref.strip().upper() for e in self.events if e.ref})
+        condition = or_(Distributor.buyer_id.in_(buyers), Distributor.code.in_(codes))
+        for row in await session.execute(select(*_MEMBER_COLUMNS).where(condition)):
+            member = self._keep(row)
+            if member.buyer_id is not None:
+                self.own_of[member.buyer_id] = member
+            self.code_owner[member.code] = member
+        await self.people({str(m.recruiter_id) for m in list(self.members.values()) if m.recruiter_id is not None})
+        locks = select(FanLock.buyer_id, FanLock.distributor_id, FanLock.since).where(FanLock.buyer_id.in_(buyers))
+        for buyer, distributor, since in await session.execute(locks.order_by(FanLock.since, FanLock.id)):
+            self.locks[buyer].append(Lock(str(distributor), since))
+        earlier = select(Order.buyer_id, Order.course_sku, Order.brand_id, Order.seller_id, Order.self_purchase)
+        for buyer, sku, brand, seller, own in await session.execute(earlier.where(Order.buyer_id.in_(buyers))):
+            self.bought.add((buyer, sku))
+            self.bought_brand.add((buyer, brand))
+            if seller is not None and not own:
+                self.customers.add((str(seller), buyer))
+        if Path.PURCHASE in settings.entry.paths:
+            totals = select(Buyer.id, Buyer.self_purchase_total).where(Buyer.id.in_(buyers))
+            self.totals = {buyer: total for buyer, total in await session.execute(totals)}
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    async def record(self, events: Sequence[Event]) -> Collection[str]:
+        new = set()
+        for event in events:
+            if event.event_id not in self.recorded:
+                self.recorded.add(event.event_id)
+                self.pending = event.event_id
+                new.add(event.event_id)
+        return new
+
+    async def short_of_stock(self, event: Event) -> int | None:
+        left = self.stock[event.sku][0] if event.sku in self.stock else None
+        if left is None or left >= event.quantity or event.order_id in self.taken_orders:
+            return None
+        return left
+
+    async def paid_facts(self, event: Event, *, trials: bool) -> PaidFacts:
+        if not self.loaded:
+            await self._load()
+        buyer, sku = event.buyer or "", event.sku
+        own = self.own_of.get(buyer)
+        ref = self.code_owner.get(event.ref.strip().upper()) if event.ref else None
+        taken: list[TrialTaken] = []
+        if trials:
+            taken = [*await q.bound_trials(self.session, buyer, sku), *self.trials[(buyer, sku)]]
+            taken.sort(key=lambda t: t.paid_at)
+        return PaidFacts(
+            own=own.person() if own is not None else None,
+            ref=ref.person() if ref is not None else None,
+            locks=list(self.locks.get(buyer, ())),
+            trials=taken,
+            bought_before=(buyer, sku) in self.bought,
+            order_taken=event.order_id in self.taken_orders,
+        )
+
+    async def order(self, event: Event) -> OrderState | None:
+        raise Fallback("only paid orders are run as a set")
+
+    async def people(self, ids: Collection[str]) -> Mapping[str, Person]:
+        missing = sorted(int(i) for i in ids if i not in self.members)
+        if missing:
+            for row in await self.session.execute(select(*_MEMBER_COLUMNS).where(Distributor.id.in_(missing))):
+                self._keep(row)
+        return {i: self.members[i].person() for i in ids if i in self.members}
+
+    async def metrics(self, person: Person, needed: frozenset[Metric], at: datetime) -> Mapping[Metric, Decimal]:
+        """As read before the batch, plus what this batch's orders added to the seller's sales
+        (nothing else a metric counts changes here: a level-up or a new member falls back)."""
+        read = self.metrics_read.get(person.id)
+        if read is None or not needed <= read.keys():
+            vips = sorted(self.ctx.settings.vip_levels)
+            read = self.metrics_read[person.id] = await q.distributor_metrics(
+                self.session, int(person.id), vips, only=needed
+            )
+        added = self.sales.get(person.id, {})
+        return {m: read[m] + added.get(m, ZERO) for m in needed if m in read}
+
+    async def qualified_before(self, order: OrderState) -> bool:
+        raise Fallback("only paid orders are run as a set")
+
+    # --- writes (kept until write()) ------------------------------------------------------------
+
+    async def add_order(self, event: Event, order: OrderState, attribution: Attribution, facts: PaidFacts) -> None:
+        self.writing = True
+        ctx, incoming = self.ctx, self.incoming[event.event_id]
+        buyer = incoming.buyer
+        assert buyer is not None  # a paid event has one (OrderEventIn checks it)
+        brand_id = ctx.settings.course_brand[order.sku]
+        self.rows["events"].append(
+            {
+                "event_id": event.event_id,
+                "order_id": event.order_id,
+                "type": event.type.value,
+                "occurred_at": event.at,
+                "received_at": ctx.now,
+                "source": self.source,
+                "payload": incoming.model_dump(mode="json"),
+            }
+        )
+        known = self.buyers.get(buyer.id)
+        if known is None:
+            self.buyers[buyer.id] = {
+                "id": buyer.id,
+                "name": buyer.name,
+                "phone": buyer.phone,
+                "first_seen_at": ctx.now,
+                "self_purchase_total": event.amount,
+            }
+        else:
+            known["self_purchase_total"] += event.amount
+        if buyer.id in self.totals or Path.PURCHASE in ctx.settings.entry.paths:
+            self.totals[buyer.id] = self.totals.get(buyer.id, ZERO) + event.amount
+        if attribution.new_lock is not None:
+            lock = attribution.new_lock
+            self.locks[buyer.id].append(lock)
+            self.rows["locks"].append(
+                {
+                    "buyer_id": buyer.id,
+                    "distributor_id": int(lock.distributor),
+                    "since": lock.since,
+                    "why": attribution.why.value,
+                    "order_id": order.id,
+                }
+            )
+        self.rows["orders"].append(
+            {
+                "id": order.id,
+                "course_sku": order.sku,
+                "brand_id": brand_id,
+                "buyer_id": buyer.id,
+                "quantity": order.quantity,
+                "amount": order.amount,
+                "ref": event.ref,
+                "seller_id": int(order.seller) if order.seller is not None else None,
+                "attribution": attribution.why.value,
+                "new_customer": (buyer.id, brand_id) not in self.bought_brand,
+                "self_purchase": order.own,
+                "paid_at": order.paid_at,
+                "push_id": None,
+            }
+        )
+        self.taken_orders.add(order.id)
+        self.bought.add((buyer.id, order.sku))
+        self.bought_brand.add((buyer.id, brand_id))
+        bound_to = ctx.settings.courses[order.sku].bound_to
+        if bound_to:
+            self.trials[(buyer.id, bound_to)].append(TrialTaken(order.seller, order.paid_at, order.amount, ZERO))
+        if order.seller is not None:
+            sales = self.sales[order.seller]
+            if order.own:
+                sales[Metric.SELF_PURCHASE] = sales.get(Metric.SELF_PURCHASE, ZERO) + order.amount
+            else:
+                sales[Metric.PROMOTED_SALES] = sales.get(Metric.PROMOTED_SALES, ZERO) + order.amount
+                if (order.seller, buyer.id) not in self.customers:
+                    self.customers.add((order.seller, buyer.id))
+                    sales[Metric.CUSTOMERS] = sales.get(Metric.CUSTOMERS, ZERO) + 1
+
+    async def book(
+        self,
+        event: Event,
+        order: OrderState,
+        seller: Person | None,
+        recruiter: Person | None,
+        pool: Decimal,
+        margin: Decimal,
+    ) -> tuple[Payout, ...]:
+        """Split under the configured plan, keep the earned lines, DM each payee."""
+        if seller is None or not seller.active or (pool == 0 and margin == 0):
+            return ()
+        ctx = self.ctx
+        split = split_sale(
+            ctx.settings.plan,
+            pool,
+            Party(seller.id, seller.level),
+            Party(recruiter.id, recruiter.level) if recruiter is not None else None,
+            margin=margin,
+        )
+        detail = {"event": event.type.value, "pool": str(split.pool), "margin": str(split.margin)}
+        for p in split.payouts:
+            self.rows["ledger"].append(
+                {
+                    "commission_id": None,
+                    "distributor_id": int(p.payee),
+                    "order_id": order.id,
+                    "event_id": event.event_id,
+                    "kind": p.kind,
+                    "entry": Entry.EARNED,
+                    "amount": p.amount,
+                    "reason": Reason.SALE,
+                    "detail": detail,
+                    "at": event.at,
+                }
+            )
+        settles_on = event.at + timedelta(days=ctx.settings.raw.settlement.refund_window_days)
+        course = ctx.settings.courses[order.sku]
+        for payee in [seller, *([recruiter] if recruiter is not None else [])]:
+            member = self.members[payee.id]
+            mine = [p for p in split.payouts if p.payee == payee.id]
+            if mine and member.contact_id:
+                queue_text(
+                    ctx,
+                    target=member.contact_id,
+                    account=member.helper_account,
+                    template="earned_dm",
+                    coalesce_key=f"earned:{member.contact_id}",
+                    data={
+                        "name": member.name,
+                        "order_id": order.id,
+                        "course": course.name,
+                        "quantity": order.quantity,
+                        "payouts": [{"kind": p.kind.value, "amount": p.amount} for p in mine],
+                        "self_purchase": order.own and payee is seller,
+                        "settles_on": ctx.renderer._local(settles_on, "%m月%d日"),
+                    },
+                )
+        return tuple(split.payouts)
+
+    async def level_up(self, person: Person, up: LevelUp, at: datetime) -> None:
+        """Written at once (what a later order of the batch reads of levels is the database's)."""
+        ctx, member = self.ctx, self.members[person.id]
+        audit.record(
+            ctx,
+            "membership",
+            "distributor.level_up",
+            subject=member.code,
+            before={"level": member.level},
+            after={"level": up.to_level},
+        )
+        await self.session.execute(
+            update(_table(Distributor))
+            .where(Distributor.id == member.id)
+            .values(level=up.to_level, level_since=ctx.now)
+        )
+        self.members[person.id] = replace(member, level=up.to_level)
+        self.metrics_read.clear()  # a recruiter's VIP counts may have changed
+        if member.contact_id:
+            queue_text(
+                ctx,
+                target=member.contact_id,
+                account=member.helper_account,
+                template="level_up_dm",
+                data={"name": member.name, "level": up.to_level, "level_name": ctx.settings.levels[up.to_level].name},
+            )
+
+    async def finish_paid(
+        self, event: Event, order: OrderState, seller: Person | None, own: Person | None
+    ) -> int | None:
+        """Entry by purchase, the stock, the relay line and red packets, as
+        :meth:`services.order_store.SqlOrders.finish_paid` does them; the stock is only
+        counted here and taken in :meth:`write`."""
+        ctx, settings = self.ctx, self.ctx.settings
+        if own is None and Path.PURCHASE in settings.entry.paths:
+            incoming = self.incoming[event.event_id].buyer
+            assert incoming is not None
+            total = self.totals[order.buyer]
+            row = await enter_by_purchase(ctx, order.buyer, incoming.name, total, seller.id if seller else None)
+            if row is not None:
+                await self.session.flush()
+                self.own_of[order.buyer] = self._keep(tuple(getattr(row, c.key) for c in _MEMBER_COLUMNS))
+                self.metrics_read.clear()  # the recruiter has one more direct invite
+        brand_id, course = settings.course_brand[order.sku], settings.courses[order.sku]
+        if seller is not None:
+            await self._relay(brand_id, order, self.members[seller.id], course)
+        left, epoch, thresholds = self.stock[order.sku]
+        if left is None:
+            return None
+        after = left - order.quantity
+        assert after >= 0  # short_of_stock refused it otherwise
+        self.stock[order.sku] = (after, epoch, thresholds)
+        self.taken[order.sku] += order.quantity
+        await thresholds_crossed(ctx, course, brand_id, left, after, epoch, thresholds)
+        return after
+
+    async def _relay(self, brand_id: str, order: OrderState, seller: _Member, course: CourseSettings) -> None:
+        """During the brand's open push, the order's numbered line (:func:`services.order_effects.relay`)."""
+        if brand_id in self.no_push:
+            return
+        line = await ingest.next_relay_line(self.session, brand_id)
+        if line is None:
+            self.no_push.add(brand_id)  # a push opened meanwhile waits for the next batch
+            return
+        push_id, number = line
+        self.rows["orders"][-1]["push_id"] = push_id
+        self.rows["relay"].append(
+            {
+                "push_id": push_id,
+                "number": number,
+                "order_id": order.id,
+                "seller_id": seller.id,
+                "amount": order.amount,
+                "quantity": order.quantity,
+                "relayed_at": self.ctx.now,
+            }
+        )
+        data = {"number": number, "seller": seller.name, "course": course.name, "quantity": order.quantity}
+        await post_to_brand_groups(self.ctx, brand_id, "relay_line", data, coalesce="relay")
+
+    async def refund(self, event: Event, order: OrderState) -> tuple[CoreLine[Any], ...]:
+        raise Fallback("only paid orders are run as a set")
+
+    async def qualify(self, event: Event, order: OrderState) -> None:
+        raise Fallback("only paid orders are run as a set")
+
+    async def checkin(self, event: Event, order: OrderState) -> None:
+        raise Fallback("only paid orders are run as a set")
+
+    # --- the writes -----------------------------------------------------------------------------
+
+    async def write(self) -> None:
+        """One statement per table, then the stock, taken only if it is still what was read."""
+        session, rows = self.session, self.rows
+        if rows["events"]:
+            await session.execute(insert(_table(OrderEvent)), rows["events"])
+        if self.buyers:
+            statement = upsert(
+                session,
+                Buyer,
+                list(self.buyers.values()),
+                on=["id"],
+                set_=lambda excluded: {"self_purchase_total": Buyer.self_purchase_total + excluded.self_purchase_total},
+            )
+            await session.execute(statement)
+        if rows["orders"]:
+            await session.execute(insert(_table(Order)), rows["orders"])
+        if rows["relay"]:
+            await session.execute(insert(_table(RelayLine)), rows["relay"])
+        if rows["locks"]:
+            await session.execute(insert(_table(FanLock)), rows["locks"])
+        if rows["ledger"]:
+            await session.execute(insert(_table(LedgerLine)), rows["ledger"])
+        for sku, quantity in sorted(self.taken.items()):
+            seen = self.seen_stock[sku]
+            result = await session.execute(
+                update(_table(Course))
+                .where(Course.sku == sku, Course.stock == seen)
+                .values(stock=Course.stock - quantity)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise Fallback(f"the stock of {sku} changed since it was read")
