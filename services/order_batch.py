@@ -4,20 +4,27 @@ Every order of a course contends for the course's stock row until its transactio
 and each commit costs a round trip and a disk flush: one order per transaction cannot get past
 the commit rate. :class:`OrderBatcher` collects the events that arrive while it waits — up to
 ``orders.batch_max``, for at most ``orders.batch_window_ms`` — runs the one order sequence for
-each, in arrival order, in one unit of work over one port (which reads the batch's
-distributors once: :meth:`services.order_store.SqlOrders.prefetch`), and commits once. Each
-caller's answer waits for that commit.
+each, in arrival order, in one unit of work, and commits once. Each caller's answer waits for
+that commit.
 
-One order, one outcome, as if each event had its own transaction: when any event of a batch is
-refused (a duplicate, not enough stock, a refund beyond what was paid…) or fails, the whole
-unit of work is rolled back and each event of the batch is replayed alone, in the same order
-(:func:`services.orders.process_event`), so a refused event writes nothing and the others are
-what they would have been one by one. Batches run one at a time in a process, the next one
+A batch of paid orders runs over :class:`services.order_sets.BatchOrders`: read in a few set
+queries, written one statement per table, a refused order (a replay, not enough stock…) left
+out of the writes and answered as alone. When that port cannot finish the batch (the stock
+changed meanwhile, a concurrent delivery of the same event…), or the batch holds refunds,
+qualifications or check-ins, it runs over one :class:`services.order_store.SqlOrders`
+statement by statement (which reads the batch's distributors once:
+:meth:`services.order_store.SqlOrders.prefetch`).
+
+One order, one outcome, as if each event had its own transaction: when any event of a batch
+run statement by statement is refused or fails, the whole unit of work is rolled back and each
+event of the batch is replayed alone, in the same order (:func:`services.orders.process_event`),
+so a refused event writes nothing and the others are what they would have been one by one. Batches run one at a time in a process, the next one
 gathering while the current one runs: the busier the webhook, the larger the batches.
 
 Worked example: 16 paid orders arrive within 2 ms → one transaction, one commit, 16 answers
-``accepted``. Of 16 where the 9th finds the stock empty, the batch is rolled back, and the 16
-replayed alone give 8 (or however many the stock allows) ``accepted`` and the rest 409.
+``accepted``. Of 16 where the 9th finds the stock empty: 8 (or however many the stock allows)
+``accepted`` and the rest 409, in the same one transaction. Of 15 paid orders and a refund:
+run statement by statement; should the refund be refused, the 16 are replayed alone.
 
 ``orders.batch_max: 1`` turns it off: each event runs in its own unit of work, as a back-fill
 always does. The composition root (``bot.app.build_env``) makes the one batcher of a process.

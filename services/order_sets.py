@@ -14,14 +14,19 @@ below zero nor count an order twice.
 
 A refusal (a replayed event, an order paid twice, not enough stock, a malformed event) comes
 before anything of its event is written, so the event is simply left out, as its own
-transaction's rollback would leave it out. What the set path does not do itself raises
-:class:`Fallback`, and the batch runs again one statement at a time
-(:mod:`services.order_batch`): a level-up, entry by purchase, a stock threshold reached (red
-packets), an open relay push, the stock changed by another transaction since it was read.
+transaction's rollback would leave it out. What an order causes beyond money is done as the
+statement path does it, at the moment it happens — a level-up (written at once, so a later
+order of the batch reads the new level), entry by purchase, a relay line during a push, the
+red packets a stock threshold owes — and what the set path does not do at all (refunds,
+qualifications, check-ins) or cannot settle (the stock changed by another transaction since
+it was read, a concurrent delivery of the same event) raises :class:`Fallback` or a database
+error, and the batch runs again statement by statement (:mod:`services.order_batch`).
 
-Worked example: 16 paid orders of KX-BOX with 10 left → 6 queries, 10 accepted (stock
-UPDATE 10 → 0 guarded by ``stock = 10``) and 6 ``out_of_stock``, one commit. The same 16 once
-the stock is 0 → 2 queries (event ids, stock) and 16 refusals: nothing else is read.
+Worked example: 16 paid orders of KX-BOX with 10 left → the known ids and the stock (two
+queries), then members, recruiters, locks and earlier purchases (four more), the sellers'
+upgrade metrics, 10 accepted and 6 ``out_of_stock``, five INSERTs and one stock UPDATE
+(10 → 0, guarded by ``stock = 10``), one commit. The same 16 once the stock is 0 → two
+queries and 16 refusals: nothing else is read, nothing written.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy import Table, insert, literal, or_, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.base.config import CourseSettings
 from bot.base.context import Context
@@ -114,6 +120,7 @@ class BatchOrders:
         self.pending: str | None = None  # the event being run, recorded but not yet written
         self.writing = False  # the pending event has started writing: a refusal now cannot be undone here
         self.loaded = False
+        self.conn: AsyncConnection | None = None
         self.own_of: dict[str, _Member] = {}
         self.code_owner: dict[str, _Member] = {}
         self.locks: defaultdict[str, list[Lock]] = defaultdict(list)
@@ -140,17 +147,26 @@ class BatchOrders:
     # --- the batch's own bookkeeping ------------------------------------------------------------
 
     async def start(self, events: Sequence[Event]) -> None:
-        """The event ids and order ids known already, and the stock, in three queries."""
-        session, self.events = self.session, events
-        ids = sorted({e.event_id for e in events})
-        self.recorded = set(await session.scalars(select(OrderEvent.event_id).where(OrderEvent.event_id.in_(ids))))
-        orders = sorted({e.order_id for e in events})
-        self.taken_orders = set(await session.scalars(select(Order.id).where(Order.id.in_(orders))))
+        """The event ids and order ids known already (one query), and the stock (another)."""
+        self.events, conn = events, await self.connection()
+        ids, orders = sorted({e.event_id for e in events}), sorted({e.order_id for e in events})
+        known = union_all(
+            select(OrderEvent.event_id, literal("event")).where(OrderEvent.event_id.in_(ids)),
+            select(Order.id, literal("order")).where(Order.id.in_(orders)),
+        )
+        for key, kind in await conn.execute(known):
+            (self.recorded if kind == "event" else self.taken_orders).add(key)
         skus = sorted({e.sku for e in events})
         statement = select(Course.sku, Course.stock, Course.stock_epoch, Course.red_packet_thresholds)
-        for sku, stock, epoch, thresholds in await session.execute(statement.where(Course.sku.in_(skus))):
+        for sku, stock, epoch, thresholds in await conn.execute(statement.where(Course.sku.in_(skus))):
             self.stock[sku] = (stock, epoch, list(thresholds or []))
             self.seen_stock[sku] = stock
+
+    async def connection(self) -> AsyncConnection:
+        """The unit of work's connection: Core statements skip the ORM's per-statement work."""
+        if self.conn is None:
+            self.conn = await self.session.connection()
+        return self.conn
 
     def refused(self) -> None:
         """The pending event was refused: it leaves nothing behind."""
@@ -166,28 +182,28 @@ class BatchOrders:
     async def _load(self) -> None:
         """What the paid events left after the stock check need, read once for all of them."""
         self.loaded = True
-        session, settings = self.session, self.ctx.settings
+        conn, settings = await self.connection(), self.ctx.settings
         buyers = sorted({e.buyer for e in self.events if e.buyer})
         codes = sorted({e.ref.strip().upper() for e in self.events if e.ref})
         condition = or_(Distributor.buyer_id.in_(buyers), Distributor.code.in_(codes))
-        for row in await session.execute(select(*_MEMBER_COLUMNS).where(condition)):
+        for row in await conn.execute(select(*_MEMBER_COLUMNS).where(condition)):
             member = self._keep(row)
             if member.buyer_id is not None:
                 self.own_of[member.buyer_id] = member
             self.code_owner[member.code] = member
         await self.people({str(m.recruiter_id) for m in list(self.members.values()) if m.recruiter_id is not None})
         locks = select(FanLock.buyer_id, FanLock.distributor_id, FanLock.since).where(FanLock.buyer_id.in_(buyers))
-        for buyer, distributor, since in await session.execute(locks.order_by(FanLock.since, FanLock.id)):
+        for buyer, distributor, since in await conn.execute(locks.order_by(FanLock.since, FanLock.id)):
             self.locks[buyer].append(Lock(str(distributor), since))
         earlier = select(Order.buyer_id, Order.course_sku, Order.brand_id, Order.seller_id, Order.self_purchase)
-        for buyer, sku, brand, seller, own in await session.execute(earlier.where(Order.buyer_id.in_(buyers))):
+        for buyer, sku, brand, seller, own in await conn.execute(earlier.where(Order.buyer_id.in_(buyers))):
             self.bought.add((buyer, sku))
             self.bought_brand.add((buyer, brand))
             if seller is not None and not own:
                 self.customers.add((str(seller), buyer))
         if Path.PURCHASE in settings.entry.paths:
             totals = select(Buyer.id, Buyer.self_purchase_total).where(Buyer.id.in_(buyers))
-            self.totals = {buyer: total for buyer, total in await session.execute(totals)}
+            self.totals = {buyer: total for buyer, total in await conn.execute(totals)}
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -231,7 +247,8 @@ class BatchOrders:
     async def people(self, ids: Collection[str]) -> Mapping[str, Person]:
         missing = sorted(int(i) for i in ids if i not in self.members)
         if missing:
-            for row in await self.session.execute(select(*_MEMBER_COLUMNS).where(Distributor.id.in_(missing))):
+            statement = select(*_MEMBER_COLUMNS).where(Distributor.id.in_(missing))
+            for row in await (await self.connection()).execute(statement):
                 self._keep(row)
         return {i: self.members[i].person() for i in ids if i in self.members}
 
@@ -398,7 +415,7 @@ class BatchOrders:
             before={"level": member.level},
             after={"level": up.to_level},
         )
-        await self.session.execute(
+        await (await self.connection()).execute(
             update(_table(Distributor))
             .where(Distributor.id == member.id)
             .values(level=up.to_level, level_since=ctx.now)
@@ -480,33 +497,32 @@ class BatchOrders:
 
     async def write(self) -> None:
         """One statement per table, then the stock, taken only if it is still what was read."""
-        session, rows = self.session, self.rows
+        conn, rows = await self.connection(), self.rows
         if rows["events"]:
-            await session.execute(insert(_table(OrderEvent)), rows["events"])
+            await conn.execute(insert(_table(OrderEvent)), rows["events"])
         if self.buyers:
             statement = upsert(
-                session,
-                Buyer,
+                self.session,
+                _table(Buyer),
                 list(self.buyers.values()),
                 on=["id"],
                 set_=lambda excluded: {"self_purchase_total": Buyer.self_purchase_total + excluded.self_purchase_total},
             )
-            await session.execute(statement)
+            await conn.execute(statement)
         if rows["orders"]:
-            await session.execute(insert(_table(Order)), rows["orders"])
+            await conn.execute(insert(_table(Order)), rows["orders"])
         if rows["relay"]:
-            await session.execute(insert(_table(RelayLine)), rows["relay"])
+            await conn.execute(insert(_table(RelayLine)), rows["relay"])
         if rows["locks"]:
-            await session.execute(insert(_table(FanLock)), rows["locks"])
+            await conn.execute(insert(_table(FanLock)), rows["locks"])
         if rows["ledger"]:
-            await session.execute(insert(_table(LedgerLine)), rows["ledger"])
+            await conn.execute(insert(_table(LedgerLine)), rows["ledger"])
         for sku, quantity in sorted(self.taken.items()):
             seen = self.seen_stock[sku]
-            result = await session.execute(
+            result = await conn.execute(
                 update(_table(Course))
                 .where(Course.sku == sku, Course.stock == seen)
                 .values(stock=Course.stock - quantity)
-                .execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if result.rowcount != 1:
                 raise Fallback(f"the stock of {sku} changed since it was read")

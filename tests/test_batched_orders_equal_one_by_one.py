@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Integer, func, select, update
 
 from bot.base.env import Env
-from models import Base, Course, Distributor, LedgerLine
+from models import Base, Course, Distributor, LedgerLine, Order
 from services.errors import ServiceError
 from services.order_batch import OrderBatcher
 from services.order_events import OrderEventIn
+from services.order_sets import BatchOrders
 from services.orders import Accepted, process_event
 from tests.support import Databases, edited_settings, order_event, post_event, running_services, web_client
 from tests.test_concurrency_and_replay import UPGRADES_BLOCK
@@ -201,3 +202,31 @@ async def test_many_concurrent_webhook_calls_never_oversell_and_write_the_ledger
             ledgers.append((ledger, paid))
     assert ledgers[0] == ledgers[1]
     assert sum(ledgers[0][0].values(), Decimal(0)) > 0
+
+
+async def test_a_batch_whose_stock_another_transaction_took_meanwhile_runs_again_and_never_oversells(
+    databases, dialect, monkeypatch
+):
+    async with running_services(databases, dialect, NO_UPGRADES) as env:
+        async with env.db.unit_of_work() as session:
+            await session.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=5))
+        write = BatchOrders.write
+
+        async def taken_meanwhile(port: BatchOrders) -> None:
+            async with env.db.engine.begin() as other:  # another process sells 3 of the 5
+                await other.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=Course.stock - 3))
+            await write(port)
+
+        monkeypatch.setattr(BatchOrders, "write", taken_meanwhile)
+        batcher = OrderBatcher(env, batch_max=8, window_seconds=0.01)
+        events = [
+            OrderEventIn.model_validate(order_event(f"o-{i}", buyer=f"b-{i}", sku="KX-BOX", amount="199.00"))
+            for i in range(4)
+        ]
+        results = await asyncio.gather(*(batcher.submit(e) for e in events), return_exceptions=True)
+        async with env.db.reading() as session:
+            stock = await session.scalar(select(Course.stock).where(Course.sku == "KX-BOX"))
+            orders = await session.scalar(select(func.count()).select_from(Order))
+    assert [answer(r)[0] for r in results] == ["accepted", "accepted", "Refused", "Refused"]
+    assert (stock, orders) == (0, 2)
+    assert batcher.sets == 0 and sum(batcher.fallbacks.values()) == 1
