@@ -18,8 +18,9 @@ statement by statement (which reads the batch's distributors once:
 One order, one outcome, as if each event had its own transaction: when any event of a batch
 run statement by statement is refused or fails, the whole unit of work is rolled back and each
 event of the batch is replayed alone, in the same order (:func:`services.orders.process_event`),
-so a refused event writes nothing and the others are what they would have been one by one. Batches run one at a time in a process, the next one
-gathering while the current one runs: the busier the webhook, the larger the batches.
+so a refused event writes nothing and the others are what they would have been one by one.
+Batches run one at a time in a process, the next one gathering while the current one runs:
+the busier the webhook, the larger the batches.
 
 Worked example: 16 paid orders arrive within 2 ms → one transaction, one commit, 16 answers
 ``accepted``. Of 16 where the 9th finds the stock empty: 8 (or however many the stock allows)

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, insert, literal, or_, select, union_all, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.base.config import CourseSettings
@@ -53,12 +53,13 @@ from core.money import ZERO
 from core.order_sequence import Event, OrderState, PaidFacts, Person
 from core.upgrade import LevelUp, Metric
 from models import ingest
+from models import ingest_sets as sets
 from models import queries as q
-from models.catalog import Course, RelayLine
+from models.catalog import RelayLine
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, FanLock
 from models.statuses import DistributorStatus
-from models.upsert import upsert
+from models.upsert import dialect_insert
 from services import audit
 from services.order_effects import enter_by_purchase, thresholds_crossed
 from services.order_events import OrderEventIn
@@ -85,25 +86,6 @@ class _Member:
     def person(self) -> Person:
         recruiter = str(self.recruiter_id) if self.recruiter_id is not None else None
         return Person(str(self.id), self.level, recruiter, self.status == DistributorStatus.ACTIVE)
-
-
-_MEMBER_COLUMNS = (
-    Distributor.id,
-    Distributor.code,
-    Distributor.name,
-    Distributor.level,
-    Distributor.recruiter_id,
-    Distributor.status,
-    Distributor.buyer_id,
-    Distributor.contact_id,
-    Distributor.helper_account,
-)
-
-
-def _table(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 class BatchOrders:
@@ -150,15 +132,10 @@ class BatchOrders:
         """The event ids and order ids known already (one query), and the stock (another)."""
         self.events, conn = events, await self.connection()
         ids, orders = sorted({e.event_id for e in events}), sorted({e.order_id for e in events})
-        known = union_all(
-            select(OrderEvent.event_id, literal("event")).where(OrderEvent.event_id.in_(ids)),
-            select(Order.id, literal("order")).where(Order.id.in_(orders)),
-        )
-        for key, kind in await conn.execute(known):
+        for key, kind in await conn.execute(sets.KNOWN, {"events": ids, "orders": orders}):
             (self.recorded if kind == "event" else self.taken_orders).add(key)
         skus = sorted({e.sku for e in events})
-        statement = select(Course.sku, Course.stock, Course.stock_epoch, Course.red_packet_thresholds)
-        for sku, stock, epoch, thresholds in await conn.execute(statement.where(Course.sku.in_(skus))):
+        for sku, stock, epoch, thresholds in await conn.execute(sets.STOCK, {"skus": skus}):
             self.stock[sku] = (stock, epoch, list(thresholds or []))
             self.seen_stock[sku] = stock
 
@@ -185,25 +162,21 @@ class BatchOrders:
         conn, settings = await self.connection(), self.ctx.settings
         buyers = sorted({e.buyer for e in self.events if e.buyer})
         codes = sorted({e.ref.strip().upper() for e in self.events if e.ref})
-        condition = or_(Distributor.buyer_id.in_(buyers), Distributor.code.in_(codes))
-        for row in await conn.execute(select(*_MEMBER_COLUMNS).where(condition)):
+        for row in await conn.execute(sets.MEMBERS, {"buyers": buyers, "codes": codes}):
             member = self._keep(row)
             if member.buyer_id is not None:
                 self.own_of[member.buyer_id] = member
             self.code_owner[member.code] = member
         await self.people({str(m.recruiter_id) for m in list(self.members.values()) if m.recruiter_id is not None})
-        locks = select(FanLock.buyer_id, FanLock.distributor_id, FanLock.since).where(FanLock.buyer_id.in_(buyers))
-        for buyer, distributor, since in await conn.execute(locks.order_by(FanLock.since, FanLock.id)):
+        for buyer, distributor, since in await conn.execute(sets.LOCKS, {"buyers": buyers}):
             self.locks[buyer].append(Lock(str(distributor), since))
-        earlier = select(Order.buyer_id, Order.course_sku, Order.brand_id, Order.seller_id, Order.self_purchase)
-        for buyer, sku, brand, seller, own in await conn.execute(earlier.where(Order.buyer_id.in_(buyers))):
+        for buyer, sku, brand, seller, own in await conn.execute(sets.EARLIER, {"buyers": buyers}):
             self.bought.add((buyer, sku))
             self.bought_brand.add((buyer, brand))
             if seller is not None and not own:
                 self.customers.add((str(seller), buyer))
         if Path.PURCHASE in settings.entry.paths:
-            totals = select(Buyer.id, Buyer.self_purchase_total).where(Buyer.id.in_(buyers))
-            self.totals = {buyer: total for buyer, total in await conn.execute(totals)}
+            self.totals = {buyer: total for buyer, total in await conn.execute(sets.TOTALS, {"buyers": buyers})}
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -247,8 +220,7 @@ class BatchOrders:
     async def people(self, ids: Collection[str]) -> Mapping[str, Person]:
         missing = sorted(int(i) for i in ids if i not in self.members)
         if missing:
-            statement = select(*_MEMBER_COLUMNS).where(Distributor.id.in_(missing))
-            for row in await (await self.connection()).execute(statement):
+            for row in await (await self.connection()).execute(sets.MEMBERS_BY_ID, {"ids": missing}):
                 self._keep(row)
         return {i: self.members[i].person() for i in ids if i in self.members}
 
@@ -416,7 +388,7 @@ class BatchOrders:
             after={"level": up.to_level},
         )
         await (await self.connection()).execute(
-            update(_table(Distributor))
+            update(sets.table_of(Distributor))
             .where(Distributor.id == member.id)
             .values(level=up.to_level, level_since=ctx.now)
         )
@@ -445,7 +417,7 @@ class BatchOrders:
             row = await enter_by_purchase(ctx, order.buyer, incoming.name, total, seller.id if seller else None)
             if row is not None:
                 await self.session.flush()
-                self.own_of[order.buyer] = self._keep(tuple(getattr(row, c.key) for c in _MEMBER_COLUMNS))
+                self.own_of[order.buyer] = self._keep(tuple(getattr(row, c.key) for c in sets.MEMBER_COLUMNS))
                 self.metrics_read.clear()  # the recruiter has one more direct invite
         brand_id, course = settings.course_brand[order.sku], settings.courses[order.sku]
         if seller is not None:
@@ -499,30 +471,22 @@ class BatchOrders:
         """One statement per table, then the stock, taken only if it is still what was read."""
         conn, rows = await self.connection(), self.rows
         if rows["events"]:
-            await conn.execute(insert(_table(OrderEvent)), rows["events"])
-        if self.buyers:
-            statement = upsert(
-                self.session,
-                _table(Buyer),
-                list(self.buyers.values()),
-                on=["id"],
-                set_=lambda excluded: {"self_purchase_total": Buyer.self_purchase_total + excluded.self_purchase_total},
-            )
-            await conn.execute(statement)
+            await conn.execute(insert(sets.table_of(OrderEvent)), rows["events"])
+        if self.buyers:  # an executemany, not a multi-row VALUES: compiled once, then cached
+            table = sets.table_of(Buyer)
+            statement = dialect_insert(self.session, table)
+            added = table.c.self_purchase_total + statement.excluded.self_purchase_total
+            statement = statement.on_conflict_do_update(index_elements=["id"], set_={"self_purchase_total": added})
+            await conn.execute(statement, list(self.buyers.values()))
         if rows["orders"]:
-            await conn.execute(insert(_table(Order)), rows["orders"])
+            await conn.execute(insert(sets.table_of(Order)), rows["orders"])
         if rows["relay"]:
-            await conn.execute(insert(_table(RelayLine)), rows["relay"])
+            await conn.execute(insert(sets.table_of(RelayLine)), rows["relay"])
         if rows["locks"]:
-            await conn.execute(insert(_table(FanLock)), rows["locks"])
+            await conn.execute(insert(sets.table_of(FanLock)), rows["locks"])
         if rows["ledger"]:
-            await conn.execute(insert(_table(LedgerLine)), rows["ledger"])
+            await conn.execute(insert(sets.table_of(LedgerLine)), rows["ledger"])
         for sku, quantity in sorted(self.taken.items()):
-            seen = self.seen_stock[sku]
-            result = await conn.execute(
-                update(_table(Course))
-                .where(Course.sku == sku, Course.stock == seen)
-                .values(stock=Course.stock - quantity)
-            )
-            if result.rowcount != 1:
+            values = {"the_sku": sku, "seen": self.seen_stock[sku], "taken": quantity}
+            if (await conn.execute(sets.TAKE_STOCK, values)).rowcount != 1:
                 raise Fallback(f"the stock of {sku} changed since it was read")
