@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, Table, bindparam, literal, or_, select, union_all, update
+from sqlalchemy import BindParameter, Integer, Table, bindparam, exists, func, literal, or_, select, union_all, update
+from sqlalchemy.orm import aliased
 
-from models.catalog import Course
+from models.base import money_sum
+from models.catalog import Course, RelayPush
 from models.orders import Order, OrderEvent
 from models.people import Buyer, Distributor, FanLock
 
@@ -41,11 +43,22 @@ KNOWN = union_all(
     select(OrderEvent.event_id, literal("event")).where(OrderEvent.event_id.in_(_many("events"))),
     select(Order.id, literal("order")).where(Order.id.in_(_many("orders"))),
 )
-STOCK = select(Course.sku, Course.stock, Course.stock_epoch, Course.red_packet_thresholds).where(
+# The stock, and whether the course's brand has a relay push open (no push: no relay line).
+_PUSH_OPEN = exists().where(RelayPush.brand_id == Course.brand_id, RelayPush.ended_at.is_(None))
+STOCK = select(Course.sku, Course.stock, Course.stock_epoch, Course.red_packet_thresholds, _PUSH_OPEN).where(
     Course.sku.in_(_many("skus"))
 )
+# The buyers' own accounts, the ref codes' owners, and the recruiters of both.
+_ASKED = aliased(Distributor)
+_RECRUITERS = select(_ASKED.recruiter_id).where(
+    or_(_ASKED.buyer_id.in_(_many("buyers")), _ASKED.code.in_(_many("codes")))
+)
 MEMBERS = select(*MEMBER_COLUMNS).where(
-    or_(Distributor.buyer_id.in_(_many("buyers")), Distributor.code.in_(_many("codes")))
+    or_(
+        Distributor.buyer_id.in_(_many("buyers")),
+        Distributor.code.in_(_many("codes")),
+        Distributor.id.in_(_RECRUITERS),
+    )
 )
 MEMBERS_BY_ID = select(*MEMBER_COLUMNS).where(Distributor.id.in_(_many("ids")))
 LOCKS = (
@@ -55,6 +68,18 @@ LOCKS = (
 )
 EARLIER = select(Order.buyer_id, Order.course_sku, Order.brand_id, Order.seller_id, Order.self_purchase).where(
     Order.buyer_id.in_(_many("buyers"))
+)
+# Each member's sales as the upgrade metrics count them (models.queries.distributor_metrics):
+# (seller, own purchase?, amount less refunds, distinct buyers).
+SALES = (
+    select(
+        Order.seller_id,
+        Order.self_purchase,
+        money_sum(Order.amount - Order.refunded),
+        func.count(func.distinct(Order.buyer_id)),
+    )
+    .where(Order.seller_id.in_(_many("ids")))
+    .group_by(Order.seller_id, Order.self_purchase)
 )
 TOTALS = select(Buyer.id, Buyer.self_purchase_total).where(Buyer.id.in_(_many("buyers")))
 TAKE_STOCK = (

@@ -4,8 +4,8 @@ the database is asked a few set queries before and written one statement per tab
 :class:`BatchOrders` is an :class:`~core.order_sequence.OrderPort` for one unit of work that
 serves several paid events. It reads what they need in a handful of queries — which event ids
 and order ids are known, the stock, then (only once an order is not refused for want of
-stock) the buyers' and ref codes' distributors and recruiters, fan locks, earlier purchases
-and purchase totals — and keeps what each event of the batch does in memory, so the next
+stock) the buyers' and ref codes' distributors and recruiters, fan locks, earlier purchases,
+the sales the upgrade metrics count and purchase totals — and keeps what each event of the batch does in memory, so the next
 event sees it as it would have after a commit: a lock made, a course bought, a seller's sales.
 At the end :meth:`BatchOrders.write` writes the event rows, buyers, orders, fan locks and
 ledger lines each in one executemany of Core (no ORM unit of work), then takes each course's
@@ -22,9 +22,9 @@ qualifications, check-ins) or cannot settle (the stock changed by another transa
 it was read, a concurrent delivery of the same event) raises :class:`Fallback` or a database
 error, and the batch runs again statement by statement (:mod:`services.order_batch`).
 
-Worked example: 16 paid orders of KX-BOX with 10 left → the known ids and the stock (two
-queries), then members, recruiters, locks and earlier purchases (four more), the sellers'
-upgrade metrics, 10 accepted and 6 ``out_of_stock``, five INSERTs and one stock UPDATE
+Worked example: 16 paid orders of KX-BOX with 10 left → the known ids, and the stock with
+whether a relay push is open (two queries), then members with their recruiters, locks,
+earlier purchases and the possible sellers' sales (four more), 10 accepted and 6 ``out_of_stock``, five INSERTs and one stock UPDATE
 (10 → 0, guarded by ``stock = 10``), one commit. The same 16 once the stock is 0 → two
 queries and 16 refusals: nothing else is read, nothing written.
 """
@@ -63,6 +63,8 @@ from models.upsert import dialect_insert
 from services import audit
 from services.order_effects import enter_by_purchase, thresholds_crossed
 from services.order_events import OrderEventIn
+
+_SALES = frozenset({Metric.PROMOTED_SALES, Metric.CUSTOMERS, Metric.SELF_PURCHASE})
 
 
 class Fallback(Exception):
@@ -112,6 +114,7 @@ class BatchOrders:
         self.totals: dict[str, Decimal] = {}  # buyer → purchases (entry by purchase)
         self.trials: defaultdict[tuple[str, str], list[TrialTaken]] = defaultdict(list)  # this batch's
         self.metrics_read: dict[str, Mapping[Metric, Decimal]] = {}
+        self.sales_read: dict[str, dict[Metric, Decimal]] = {}  # read with the batch's members
         self.sales: defaultdict[str, dict[Metric, Decimal]] = defaultdict(dict)  # this batch's, by seller
         self.no_push: set[str] = set()  # brands found with no relay push open
         self.rows: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)  # table → rows to write
@@ -135,9 +138,11 @@ class BatchOrders:
         for key, kind in await conn.execute(sets.KNOWN, {"events": ids, "orders": orders}):
             (self.recorded if kind == "event" else self.taken_orders).add(key)
         skus = sorted({e.sku for e in events})
-        for sku, stock, epoch, thresholds in await conn.execute(sets.STOCK, {"skus": skus}):
+        for sku, stock, epoch, thresholds, push_open in await conn.execute(sets.STOCK, {"skus": skus}):
             self.stock[sku] = (stock, epoch, list(thresholds or []))
             self.seen_stock[sku] = stock
+            if not push_open:
+                self.no_push.add(self.ctx.settings.course_brand[sku])
 
     async def connection(self) -> AsyncConnection:
         """The unit of work's connection: Core statements skip the ORM's per-statement work."""
@@ -167,7 +172,6 @@ class BatchOrders:
             if member.buyer_id is not None:
                 self.own_of[member.buyer_id] = member
             self.code_owner[member.code] = member
-        await self.people({str(m.recruiter_id) for m in list(self.members.values()) if m.recruiter_id is not None})
         for buyer, distributor, since in await conn.execute(sets.LOCKS, {"buyers": buyers}):
             self.locks[buyer].append(Lock(str(distributor), since))
         for buyer, sku, brand, seller, own in await conn.execute(sets.EARLIER, {"buyers": buyers}):
@@ -175,6 +179,16 @@ class BatchOrders:
             self.bought_brand.add((buyer, brand))
             if seller is not None and not own:
                 self.customers.add((str(seller), buyer))
+        # Whoever may sell in this batch: their sales now, for the upgrade metrics.
+        sellers = {m.id for m in self.members.values()}
+        sellers |= {int(lock.distributor) for ls in self.locks.values() for lock in ls}
+        self.sales_read = {str(i): {m: ZERO for m in _SALES} for i in sellers}
+        for seller, own, amount, customers in await conn.execute(sets.SALES, {"ids": sorted(sellers)}):
+            read = self.sales_read[str(seller)]
+            if own:
+                read[Metric.SELF_PURCHASE] = amount
+            else:
+                read[Metric.PROMOTED_SALES], read[Metric.CUSTOMERS] = amount, Decimal(customers)
         if Path.PURCHASE in settings.entry.paths:
             self.totals = {buyer: total for buyer, total in await conn.execute(sets.TOTALS, {"buyers": buyers})}
 
@@ -227,12 +241,14 @@ class BatchOrders:
     async def metrics(self, person: Person, needed: frozenset[Metric], at: datetime) -> Mapping[Metric, Decimal]:
         """As read before the batch, plus what this batch's orders added to the seller's sales
         (nothing else a metric counts changes here: a level-up or a new member falls back)."""
-        read = self.metrics_read.get(person.id)
-        if read is None or not needed <= read.keys():
-            vips = sorted(self.ctx.settings.vip_levels)
-            read = self.metrics_read[person.id] = await q.distributor_metrics(
-                self.session, int(person.id), vips, only=needed
-            )
+        read: Mapping[Metric, Decimal] | None = self.sales_read.get(person.id)
+        if read is None or not needed <= _SALES:
+            read = self.metrics_read.get(person.id)
+            if read is None or not needed <= read.keys():
+                vips = sorted(self.ctx.settings.vip_levels)
+                read = self.metrics_read[person.id] = await q.distributor_metrics(
+                    self.session, int(person.id), vips, only=needed
+                )
         added = self.sales.get(person.id, {})
         return {m: read[m] + added.get(m, ZERO) for m in needed if m in read}
 
