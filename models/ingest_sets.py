@@ -4,15 +4,54 @@ cache key with it, and given its lists of ids when asked — ``conn.execute(KNOW
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, Table, bindparam, exists, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.base import money_sum
-from models.catalog import Course, RelayPush
-from models.orders import Order, OrderEvent
+from core.order_sequence import Person
+from models.base import Base, money_sum
+from models.catalog import Course, RelayLine, RelayPush
+from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, FanLock
+from models.statuses import DistributorStatus
+from models.upsert import dialect_insert
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A distributor row, as much of it as a paid order needs."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    recruiter_id: int | None
+    status: str
+    buyer_id: str | None
+    contact_id: str | None
+    helper_account: str | None
+
+    def person(self) -> Person:
+        recruiter = str(self.recruiter_id) if self.recruiter_id is not None else None
+        return Person(str(self.id), self.level, recruiter, self.status == DistributorStatus.ACTIVE)
+
 
 MEMBER_COLUMNS = (
     Distributor.id,
@@ -87,3 +126,31 @@ TAKE_STOCK = (
     .where(Course.sku == bindparam("the_sku"), Course.stock == bindparam("seen"))
     .values(stock=Course.stock - bindparam("taken", type_=Integer))
 )
+
+
+async def write_batch(
+    session: AsyncSession,
+    conn: AsyncConnection,
+    rows: Mapping[type[Base], list[dict[str, Any]]],
+    buyers: list[dict[str, Any]],
+    stock: Mapping[str, tuple[int | None, int]],
+) -> str | None:
+    """A batch's rows, one executemany per table in the order their keys need (``rows``:
+    events, orders, relay lines, fan locks, ledger lines), the buyers added to (created or
+    their purchases summed), then each course's stock (sku → (as read, units taken)), taken
+    only while it is still as read. Returns the first sku whose stock had changed (nothing
+    of it is taken; the caller rolls back), or None."""
+    for model in (OrderEvent, Buyer, Order, RelayLine, FanLock, LedgerLine):
+        if model is Buyer:
+            if buyers:  # an executemany, not a multi-row VALUES: compiled once, then cached
+                table = table_of(Buyer)
+                statement = dialect_insert(session, table)
+                added = table.c.self_purchase_total + statement.excluded.self_purchase_total
+                statement = statement.on_conflict_do_update(index_elements=["id"], set_={"self_purchase_total": added})
+                await conn.execute(statement, buyers)
+        elif rows.get(model):
+            await conn.execute(insert(table_of(model)), rows[model])
+    for sku, (seen, taken) in sorted(stock.items()):
+        if (await conn.execute(TAKE_STOCK, {"the_sku": sku, "seen": seen, "taken": taken})).rowcount != 1:
+            return sku
+    return None

@@ -5,12 +5,13 @@ the database is asked a few set queries before and written one statement per tab
 serves several paid events. It reads what they need in a handful of queries — which event ids
 and order ids are known, the stock, then (only once an order is not refused for want of
 stock) the buyers' and ref codes' distributors and recruiters, fan locks, earlier purchases,
-the sales the upgrade metrics count and purchase totals — and keeps what each event of the batch does in memory, so the next
-event sees it as it would have after a commit: a lock made, a course bought, a seller's sales.
-At the end :meth:`BatchOrders.write` writes the event rows, buyers, orders, fan locks and
-ledger lines each in one executemany of Core (no ORM unit of work), then takes each course's
-stock in one UPDATE that only passes if the stock is still what was read, so it can never go
-below zero nor count an order twice.
+the sales the upgrade metrics count and purchase totals — and keeps what each event of the
+batch does in memory, so the next event sees it as it would have after a commit: a lock made,
+a course bought, a seller's sales. At the end :meth:`BatchOrders.write` writes the event rows,
+buyers, orders, relay lines, fan locks and ledger lines each in one executemany of Core (no
+ORM unit of work: :func:`models.ingest_sets.write_batch`), then takes each course's stock in
+one UPDATE that only passes if the stock is still what was read, so it can never go below
+zero nor count an order twice.
 
 A refusal (a replayed event, an order paid twice, not enough stock, a malformed event) comes
 before anything of its event is written, so the event is simply left out, as its own
@@ -24,21 +25,22 @@ error, and the batch runs again statement by statement (:mod:`services.order_bat
 
 Worked example: 16 paid orders of KX-BOX with 10 left → the known ids, and the stock with
 whether a relay push is open (two queries), then members with their recruiters, locks,
-earlier purchases and the possible sellers' sales (four more), 10 accepted and 6 ``out_of_stock``, five INSERTs and one stock UPDATE
-(10 → 0, guarded by ``stock = 10``), one commit. The same 16 once the stock is 0 → two
-queries and 16 refusals: nothing else is read, nothing written.
+earlier purchases and the possible sellers' sales (four more), 10 accepted and 6
+``out_of_stock``, five INSERTs and one stock UPDATE (10 → 0, guarded by ``stock = 10``), one
+commit. The same 16 once the stock is 0 → two queries and 16 refusals: nothing else is read,
+nothing written.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.base.config import CourseSettings
@@ -57,9 +59,7 @@ from models import ingest_sets as sets
 from models import queries as q
 from models.catalog import RelayLine
 from models.orders import LedgerLine, Order, OrderEvent
-from models.people import Buyer, Distributor, FanLock
-from models.statuses import DistributorStatus
-from models.upsert import dialect_insert
+from models.people import Distributor, FanLock
 from services import audit
 from services.order_effects import enter_by_purchase, thresholds_crossed
 from services.order_events import OrderEventIn
@@ -71,32 +71,13 @@ class Fallback(Exception):
     """The batch needs what only the statement-at-a-time path does; nothing was written."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Member:
-    """A distributor row, as much of it as a paid order needs."""
-
-    id: int
-    code: str
-    name: str
-    level: str
-    recruiter_id: int | None
-    status: str
-    buyer_id: str | None
-    contact_id: str | None
-    helper_account: str | None
-
-    def person(self) -> Person:
-        recruiter = str(self.recruiter_id) if self.recruiter_id is not None else None
-        return Person(str(self.id), self.level, recruiter, self.status == DistributorStatus.ACTIVE)
-
-
 class BatchOrders:
     """The order port over a batch of paid events; see the module docstring."""
 
     def __init__(self, ctx: Context, source: str, incoming: Mapping[str, OrderEventIn]):
         self.ctx, self.session, self.source, self.incoming = ctx, ctx.session, source, incoming
         self.events: Sequence[Event] = ()
-        self.members: dict[str, _Member] = {}
+        self.members: dict[str, sets.Member] = {}
         self.recorded: set[str] = set()  # event ids known before or taken by this batch
         self.taken_orders: set[str] = set()
         self.stock: dict[str, tuple[int | None, int, list[int]]] = {}  # sku → (left, epoch, thresholds)
@@ -105,8 +86,8 @@ class BatchOrders:
         self.writing = False  # the pending event has started writing: a refusal now cannot be undone here
         self.loaded = False
         self.conn: AsyncConnection | None = None
-        self.own_of: dict[str, _Member] = {}
-        self.code_owner: dict[str, _Member] = {}
+        self.own_of: dict[str, sets.Member] = {}
+        self.code_owner: dict[str, sets.Member] = {}
         self.locks: defaultdict[str, list[Lock]] = defaultdict(list)
         self.bought: set[tuple[str, str]] = set()  # (buyer, sku)
         self.bought_brand: set[tuple[str, str]] = set()  # (buyer, brand)
@@ -124,8 +105,8 @@ class BatchOrders:
     def code(self, person_id: str) -> str:
         return self.members[person_id].code
 
-    def _keep(self, row: Any) -> _Member:
-        member = _Member(*row)
+    def _keep(self, row: Any) -> sets.Member:
+        member = sets.Member(*row)
         self.members[str(member.id)] = member
         return member
 
@@ -448,7 +429,7 @@ class BatchOrders:
         await thresholds_crossed(ctx, course, brand_id, left, after, epoch, thresholds)
         return after
 
-    async def _relay(self, brand_id: str, order: OrderState, seller: _Member, course: CourseSettings) -> None:
+    async def _relay(self, brand_id: str, order: OrderState, seller: sets.Member, course: CourseSettings) -> None:
         """During the brand's open push, the order's numbered line (:func:`services.order_effects.relay`)."""
         if brand_id in self.no_push:
             return
@@ -485,24 +466,9 @@ class BatchOrders:
 
     async def write(self) -> None:
         """One statement per table, then the stock, taken only if it is still what was read."""
-        conn, rows = await self.connection(), self.rows
-        if rows["events"]:
-            await conn.execute(insert(sets.table_of(OrderEvent)), rows["events"])
-        if self.buyers:  # an executemany, not a multi-row VALUES: compiled once, then cached
-            table = sets.table_of(Buyer)
-            statement = dialect_insert(self.session, table)
-            added = table.c.self_purchase_total + statement.excluded.self_purchase_total
-            statement = statement.on_conflict_do_update(index_elements=["id"], set_={"self_purchase_total": added})
-            await conn.execute(statement, list(self.buyers.values()))
-        if rows["orders"]:
-            await conn.execute(insert(sets.table_of(Order)), rows["orders"])
-        if rows["relay"]:
-            await conn.execute(insert(sets.table_of(RelayLine)), rows["relay"])
-        if rows["locks"]:
-            await conn.execute(insert(sets.table_of(FanLock)), rows["locks"])
-        if rows["ledger"]:
-            await conn.execute(insert(sets.table_of(LedgerLine)), rows["ledger"])
-        for sku, quantity in sorted(self.taken.items()):
-            values = {"the_sku": sku, "seen": self.seen_stock[sku], "taken": quantity}
-            if (await conn.execute(sets.TAKE_STOCK, values)).rowcount != 1:
-                raise Fallback(f"the stock of {sku} changed since it was read")
+        tables = {"events": OrderEvent, "orders": Order, "relay": RelayLine, "locks": FanLock, "ledger": LedgerLine}
+        rows = {tables[name]: self.rows[name] for name in tables}
+        stock = {sku: (self.seen_stock[sku], quantity) for sku, quantity in self.taken.items()}
+        changed = await sets.write_batch(self.session, await self.connection(), rows, list(self.buyers.values()), stock)
+        if changed:
+            raise Fallback(f"the stock of {changed} changed since it was read")
