@@ -81,12 +81,13 @@ class Pass:
     rate: float
     cpu_ms: float
     statuses: dict[str, int]
+    paths: str = ""  # how the batches ran (services.order_batch.OrderBatcher's counts)
 
 
 async def pipeline_rate(url: str, orders: int, concurrency: int, batch: int, tag: str) -> tuple[Pass, Pass]:
     """The accepted pass, then as many orders again refused for want of stock."""
     env = build_env(settings=load_settings(ROOT / "config.yaml"), database_url=url, clock=FixedClock(NOW))
-    env.keep(OrderBatcher(env, batch, float(env.settings.raw.orders.batch_window_ms) / 1000))
+    batcher = env.keep(OrderBatcher(env, batch, float(env.settings.raw.orders.batch_window_ms) / 1000))
     await prepare(env)
     async with env.db.unit_of_work() as session:  # exactly enough stock for the accepted pass
         await session.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=orders))
@@ -118,6 +119,7 @@ async def pipeline_rate(url: str, orders: int, concurrency: int, batch: int, tag
         refused = await _pass(session, bodies[orders:], port, secret, timestamp, concurrency)
     await runner.cleanup()
     await env.db.dispose()
+    accepted.paths = f"sets {batcher.sets}, statement by statement {batcher.batches}, alone {batcher.replayed}"
     return accepted, refused
 
 
@@ -204,8 +206,8 @@ async def main() -> None:
     batches = [int(b) for b in args.batch.split(",")]
     print(f"{args.orders} paid orders accepted then {args.orders} refused (no stock), {args.concurrency} in flight")
     print(f"load average before: {loadavg()}; min/median/max of {args.runs} runs")
-    header = f"{'database':<11}{'batch':>6}{'raw INSERT/s':>16}{'orders/s':>14}{'× raw':>16}{'CPU ms/order':>16}"
-    print(header + f"{'refused/s':>14}{'CPU ms/refused':>16}   statuses")
+    header = f"{'database':<11}{'batch':>6} {'raw INSERT/s':>16} {'orders/s':>14} {'× raw':>16} {'CPU ms/order':>16}"
+    print(header + f" {'refused/s':>14} {'CPU ms/refused':>16}   statuses")
     with tempfile.TemporaryDirectory() as workdir:
         targets = [("SQLite", f"sqlite+aiosqlite:///{workdir}/bench.db", None)]
         if not args.sqlite_only and await reset_pg(args.pg):
@@ -225,9 +227,9 @@ async def main() -> None:
                 ratios = [a.rate / raw for a, raw in zip(ok, raws, strict=True)]
                 print(
                     f"{name:<11}{batch:>6}{spread(raws, '.0f'):>16}{spread([a.rate for a in ok], '.0f'):>14}"
-                    f"{spread(ratios, '.2f'):>16}{spread([a.cpu_ms for a in ok], '.1f'):>16}"
-                    f"{spread([r.rate for r in no], '.0f'):>14}{spread([r.cpu_ms for r in no], '.1f'):>16}"
-                    f"   {ok[-1].statuses} {no[-1].statuses}"
+                    f" {spread(ratios, '.2f'):>16} {spread([a.cpu_ms for a in ok], '.1f'):>16}"
+                    f" {spread([r.rate for r in no], '.0f'):>14} {spread([r.cpu_ms for r in no], '.1f'):>16}"
+                    f"   {ok[-1].statuses} {no[-1].statuses}; last run's batches, both passes: {ok[-1].paths}"
                 )
             if admin:
                 await drop_pg_database(admin, url)

@@ -109,26 +109,26 @@ async def thresholds_crossed(
 
 
 async def enter_by_purchase(
-    ctx: Context, buyer_id: str, name: str, purchases: Decimal, seller: Distributor | None
-) -> None:
+    ctx: Context, buyer_id: str, name: str, purchases: Decimal, locked_to: str | None
+) -> Distributor | None:
     """Automatic entry at the lowest level once the buyer's purchases reach the threshold;
-    the recruiter is the distributor the buyer is locked to."""
+    the recruiter is ``locked_to``, the (active) distributor who sold to them. Returns the new
+    member (added to the session, not flushed), or None."""
     rules = ctx.settings.entry
     if Path.PURCHASE not in rules.paths:
-        return
-    locked_to = person_id(seller) if seller is not None else None  # the (active) distributor who sold to them
+        return None
     decision = decide_entry(Applicant(person=buyer_id, self_purchase_total=purchases, locked_to=locked_to), rules)
     if decision.outcome is not Outcome.ADMITTED or decision.path is not Path.PURCHASE:
-        return  # only the purchase path enrols a buyer here; codes, reach and open entry are asked for
-    ctx.session.add(
-        Distributor(
-            code=new_code(),
-            name=name,
-            buyer_id=buyer_id,
-            level=ctx.settings.level_codes[0],
-            recruiter_id=int(decision.recruiter) if decision.recruiter else None,
-            entry_path=Path.PURCHASE.value,
-            joined_at=ctx.now,
-            level_since=ctx.now,
-        )
+        return None  # only the purchase path enrols a buyer here; codes, reach and open entry are asked for
+    member = Distributor(
+        code=new_code(),
+        name=name,
+        buyer_id=buyer_id,
+        level=ctx.settings.level_codes[0],
+        recruiter_id=int(decision.recruiter) if decision.recruiter else None,
+        entry_path=Path.PURCHASE.value,
+        joined_at=ctx.now,
+        level_since=ctx.now,
     )
+    ctx.session.add(member)
+    return member

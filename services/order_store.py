@@ -313,7 +313,7 @@ class SqlOrders:
         assert buyer is not None
         seller_row = self.rows[seller.id] if seller is not None else None
         if own is None:
-            await enter_by_purchase(ctx, buyer.id, buyer.name, self.purchases[buyer.id], seller_row)
+            await enter_by_purchase(ctx, buyer.id, buyer.name, self.purchases[buyer.id], seller.id if seller else None)
         # Last, the two rows every concurrent order of this course (or brand, during a push)
         # contends for: taken here, their locks are held only until the commit that follows.
         taken = await ingest.take_stock(session, order.sku, order.quantity)

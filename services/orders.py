@@ -36,6 +36,7 @@ from core.products import EventType
 from models.orders import Order, OrderEvent
 from services.errors import Conflict, Duplicate, Invalid, Refused, ServiceError
 from services.order_events import OrderEventIn
+from services.order_sets import BatchOrders
 from services.order_store import SqlOrders
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def event_of(event: OrderEventIn) -> Event:
 
 
 async def handle_order_event(
-    ctx: Context, event: OrderEventIn, source: str = "webhook", port: SqlOrders | None = None
+    ctx: Context, event: OrderEventIn, source: str = "webhook", port: SqlOrders | BatchOrders | None = None
 ) -> Accepted:
     """Run ``event`` through the order sequence in ``ctx``'s unit of work (over ``port`` when
     several events share it: :mod:`services.order_batch`)."""
@@ -119,7 +120,11 @@ async def handle_order_event(
     try:
         outcome = await apply(port, event_of(event), ctx.settings.order_terms)
     except Refusal as refusal:
+        if isinstance(port, BatchOrders):
+            port.refused()  # the event leaves nothing behind in the batch (or the batch falls back)
         raise _error(refusal, event) from None
+    if isinstance(port, BatchOrders):
+        port.done()
     return _accepted(event, outcome, port)
 
 
@@ -133,7 +138,7 @@ def _error(refusal: Refusal, event: OrderEventIn) -> ServiceError:
     return Refused(refusal.message, code=refusal.code)
 
 
-def _accepted(event: OrderEventIn, outcome: Outcome, port: SqlOrders) -> Accepted:
+def _accepted(event: OrderEventIn, outcome: Outcome, port: SqlOrders | BatchOrders) -> Accepted:
     """What the answer says of an accepted event."""
     order_id = outcome.order.id if outcome.order is not None else event.order_id
     if event.type is EventType.REFUNDED:
@@ -155,5 +160,5 @@ def _accepted(event: OrderEventIn, outcome: Outcome, port: SqlOrders) -> Accepte
     )
 
 
-def _payout(port: SqlOrders, payout: Payout) -> dict[str, str]:
+def _payout(port: SqlOrders | BatchOrders, payout: Payout) -> dict[str, str]:
     return {"distributor": port.code(payout.payee), "kind": payout.kind.value, "amount": str(payout.amount)}

@@ -23,14 +23,15 @@ from hypothesis import strategies as st
 from sqlalchemy import Integer, func, select, update
 
 from bot.base.env import Env
-from models import Base, Course, Distributor, LedgerLine
+from models import Base, Course, Distributor, LedgerLine, Order
 from services.errors import ServiceError
 from services.order_batch import OrderBatcher
 from services.order_events import OrderEventIn
+from services.order_sets import BatchOrders
 from services.orders import Accepted, process_event
 from tests.support import Databases, edited_settings, order_event, post_event, running_services, web_client
 from tests.test_concurrency_and_replay import UPGRADES_BLOCK
-from tests.test_whatif_equals_ledger import PHASES, QUICK, SETTINGS, Step, events_of, streams
+from tests.test_whatif_equals_ledger import PHASES, QUICK, SETTINGS, Step, events_of, paid, streams
 
 # Rows the order pipeline writes; audit entries and order events hold the time they were
 # received, which is the batch's for all its events.
@@ -99,10 +100,12 @@ async def run(databases: Databases, dialect: str, groups: list[list[OrderEventIn
             return text
 
         answers = [tuple(same_codes(str(part)) for part in a) for a in answers]
-        return answers, {t: sorted(same_codes(r) for r in found[t]) for t in found}, batcher.batches
+        return answers, {t: sorted(same_codes(r) for r in found[t]) for t in found}, (batcher.sets, batcher.batches)
 
 
-def check(databases: Databases, dialect: str, steps: list[Step], sizes: list[int]) -> int:
+def check(databases: Databases, dialect: str, steps: list[Step], sizes: list[int]) -> tuple[int, int]:
+    """(batches run as sets, batches run together statement by statement), once the batched
+    run is found to answer and write what the run one event at a time does."""
     groups = chunks(events_of(steps), sizes)
     batched, batched_rows, together = asyncio.run(run(databases, dialect, groups, batched=True))
     alone, alone_rows, _ = asyncio.run(run(databases, dialect, groups, batched=False))
@@ -113,6 +116,9 @@ def check(databases: Databases, dialect: str, steps: list[Step], sizes: list[int
 
 
 group_sizes = st.lists(st.integers(1, 8), min_size=1, max_size=6)
+# Paid orders above all, replayed now and then: what the set path runs (services.order_sets).
+repeat = st.builds(Step, kind=st.just("repeat"), hours=st.integers(1, 240))
+paid_streams = st.lists(st.one_of(paid, paid, paid, repeat), min_size=2, max_size=16)
 
 
 @settings(max_examples=25, phases=PHASES, **QUICK)
@@ -123,15 +129,28 @@ def test_a_stream_delivered_in_batches_answers_and_writes_what_it_does_one_event
     check(databases, "sqlite", steps, sizes)
 
 
+def test_streams_of_paid_orders_and_replays_run_as_sets_and_end_as_they_do_one_by_one(databases: Databases) -> None:
+    ran = Counter[str]()
+
+    @settings(max_examples=25, phases=PHASES, **QUICK)
+    @given(steps=paid_streams, sizes=group_sizes)
+    def stream(steps: list[Step], sizes: list[int]) -> None:
+        sets, together = check(databases, "sqlite", steps, sizes)
+        ran.update(sets=sets, together=together)
+
+    stream()
+    assert ran["sets"] > ran["together"]  # most batches of paid orders never reach the statement path
+
+
 def test_paid_orders_delivered_together_commit_as_one_batch_with_the_same_rows(databases: Databases) -> None:
     paid = [Step("paid", 1, sku=sku, buyer=buyer, ref=ref) for sku, buyer, ref in SEVEN]
-    assert check(databases, "sqlite", paid, [len(paid)]) == 1  # one batch, nothing replayed
+    assert check(databases, "sqlite", paid, [len(paid)]) == (1, 0)  # one set, nothing replayed
 
 
 def test_a_batch_with_a_replayed_event_and_a_sold_out_box_answers_each_as_alone(databases: Databases) -> None:
     box = [Step("paid", 1, sku="KX-BOX", buyer=f"b-{i}", ref="DEMOC001", quantity=2) for i in range(1, 4)]
     steps = [*box[:1], Step("repeat", 1), *box[1:], Step("refunded", 1, order=0, share=3, quantity=1)]
-    assert check(databases, "sqlite", steps, [len(steps)]) == 0  # refused inside: replayed alone
+    assert check(databases, "sqlite", steps, [len(steps)]) == (0, 0)  # a refund inside: replayed alone
 
 
 SEVEN = [
@@ -183,3 +202,31 @@ async def test_many_concurrent_webhook_calls_never_oversell_and_write_the_ledger
             ledgers.append((ledger, paid))
     assert ledgers[0] == ledgers[1]
     assert sum(ledgers[0][0].values(), Decimal(0)) > 0
+
+
+async def test_a_batch_whose_stock_another_transaction_took_meanwhile_runs_again_and_never_oversells(
+    databases, dialect, monkeypatch
+):
+    async with running_services(databases, dialect, NO_UPGRADES) as env:
+        async with env.db.unit_of_work() as session:
+            await session.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=5))
+        write = BatchOrders.write
+
+        async def taken_meanwhile(port: BatchOrders) -> None:
+            async with env.db.engine.begin() as other:  # another process sells 3 of the 5
+                await other.execute(update(Course).where(Course.sku == "KX-BOX").values(stock=Course.stock - 3))
+            await write(port)
+
+        monkeypatch.setattr(BatchOrders, "write", taken_meanwhile)
+        batcher = OrderBatcher(env, batch_max=8, window_seconds=0.01)
+        events = [
+            OrderEventIn.model_validate(order_event(f"o-{i}", buyer=f"b-{i}", sku="KX-BOX", amount="199.00"))
+            for i in range(4)
+        ]
+        results = await asyncio.gather(*(batcher.submit(e) for e in events), return_exceptions=True)
+        async with env.db.reading() as session:
+            stock = await session.scalar(select(Course.stock).where(Course.sku == "KX-BOX"))
+            orders = await session.scalar(select(func.count()).select_from(Order))
+    assert [answer(r)[0] for r in results] == ["accepted", "accepted", "Refused", "Refused"]
+    assert (stock, orders) == (0, 2)
+    assert batcher.sets == 0 and sum(batcher.fallbacks.values()) == 1

@@ -49,6 +49,11 @@ class Written:
             elif isinstance(row, OutboxMessage):
                 self.outbox.setdefault(current, []).append(row.id)
 
+    def ledger(self, current: str, ids: list[int]) -> None:
+        """Ledger lines written under the trace ``current`` without the ORM got ``ids``."""
+        if current:
+            self.ledger_lines.setdefault(current, []).extend(ids)
+
     def queued(self, current: str, ids: list[int]) -> None:
         """The outbox rows queued under the trace ``current`` got ``ids``."""
         if current:
