@@ -5,9 +5,26 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import settings
 
 from bot.base.env import Env
 from tests.support import DIALECTS, Databases, running_services, web_client
+
+# No deadline per example: on a busy machine (CI, xdist's workers sharing the cores) a slow
+# example is not a wrong one. The number of examples stays each test's own.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n … --dist loadgroup`` (``make test``), the tests of a module that
+    share a module- or class-scoped fixture (a running ``distbot run``) go to one worker, which
+    starts it once."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = info.name2fixturedefs.values() if info is not None else []
+        if any(d.scope in ("module", "class", "package") for defs in definitions for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +32,14 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     pool = Databases(Path(tmp_path_factory.mktemp("databases")))
     yield pool
     pool.drop_all()
+
+
+@pytest.fixture(autouse=True)
+def _give_back_databases(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test that had databases, the PostgreSQL ones it did not drop go back to the pool."""
+    yield
+    if "databases" in request.fixturenames:
+        request.getfixturevalue("databases").give_back_all()
 
 
 @pytest.fixture(params=DIALECTS)
