@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import functools
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,8 +52,22 @@ def edited_settings(*replacements: tuple[str, str]) -> Settings:
 
 def _settings(text: str, source: str) -> Settings:
     """A copy of what ``parse_settings(text, source)`` gave the first time: parsing the file
-    takes tens of milliseconds, and most tests start from the same one."""
+    takes tens of milliseconds, and most tests start from the same one. The inbox spool, unless
+    a test chose its own, is in this process's folder, not the working directory: test
+    processes running side by side (``pytest -n``) would each find it locked by another."""
+    if text.count(SPOOL) == 1:
+        text = text.replace(SPOOL, f"inbox_spool: {_spool_folder() / 'distbot-inbox-{account}.jsonl'}")
     return copy.deepcopy(_parsed_settings(text, source))
+
+
+SPOOL = "inbox_spool: distbot-inbox-{account}.jsonl"
+
+
+@functools.cache
+def _spool_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="distbot-test-spool-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 @functools.cache
