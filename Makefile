@@ -1,6 +1,7 @@
 # Two commands for a fresh machine:
 #   make run    install, then run the bot on its embedded default
 #   make test   install with the test extras, then ruff, the import contracts, mypy and the whole suite
+#               (on every core: pytest-xdist, one PostgreSQL database pool per worker, tests/pg_pool.py)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -36,7 +37,7 @@ test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -26,9 +26,13 @@ def free_port() -> int:
 
 
 def write_config(tmp: Path, *replacements: tuple[str, str]) -> Path:
-    """config.yaml with the database and the simulator's journal in ``tmp``, the simulator's
-    pace made fast, and any further exact replacements."""
+    """config.yaml with the database, the simulator's journal and the inbox spool in ``tmp``
+    (also when ``distbot run`` runs in this process, in another working directory), the
+    simulator's pace made fast, and any further exact replacements."""
     text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    spool = "inbox_spool: distbot-inbox-{account}.jsonl"
+    if not any(spool in old for old, _ in replacements):
+        text = text.replace(spool, f"inbox_spool: {tmp / 'distbot-inbox-{account}.jsonl'}")
     for old, new in (
         ("url: sqlite+aiosqlite:///distbot.db", f"url: sqlite+aiosqlite:///{tmp / 'bot.db'}"),
         ("sim_journal: sim-world.jsonl", f"sim_journal: {tmp / 'world.jsonl'}"),

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import copy
+import functools
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,16 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
 
 from bot.app import build_env, prepare, web_app
-from bot.base.config import Settings, load_settings, parse_settings
+from bot.base.config import Settings, parse_settings
 from bot.base.context import FixedClock
 from bot.base.env import Env
 from bot.web.keys import ENV
 from bot.web.webhooks import sign
+from tests.pg_pool import PgPool, _asyncpg_dsn, _pg
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("DISTBOT_TEST_DATABASE_URL")
@@ -33,7 +37,8 @@ TOKEN = "demo-admin-token"
 
 
 def demo_settings() -> Settings:
-    return load_settings(ROOT / "config.yaml")
+    path = ROOT / "config.yaml"
+    return _settings(path.read_text(encoding="utf-8"), str(path))
 
 
 def edited_settings(*replacements: tuple[str, str]) -> Settings:
@@ -42,56 +47,85 @@ def edited_settings(*replacements: tuple[str, str]) -> Settings:
     for old, new in replacements:
         assert text.count(old) == 1, f"{old!r} must occur once in config.yaml"
         text = text.replace(old, new)
-    return parse_settings(text, "edited-config.yaml")
+    return _settings(text, "edited-config.yaml")
+
+
+def _settings(text: str, source: str) -> Settings:
+    """A copy of what ``parse_settings(text, source)`` gave the first time: parsing the file
+    takes tens of milliseconds, and most tests start from the same one. The inbox spool, unless
+    a test chose its own, is in this process's folder, not the working directory: test
+    processes running side by side (``pytest -n``) would each find it locked by another."""
+    if text.count(SPOOL) == 1:
+        text = text.replace(SPOOL, f"inbox_spool: {_spool_folder() / 'distbot-inbox-{account}.jsonl'}")
+    return copy.deepcopy(_parsed_settings(text, source))
+
+
+SPOOL = "inbox_spool: distbot-inbox-{account}.jsonl"
+
+
+@functools.cache
+def _spool_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="distbot-test-spool-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+@functools.cache
+def _parsed_settings(text: str, source: str) -> Settings:
+    return parse_settings(text, source)
 
 
 class Databases:
-    """Fresh databases cloned from one migrated template per dialect."""
+    """Fresh databases: on SQLite a copy of one migrated template file, on PostgreSQL a migrated
+    database of the session's pool (:class:`tests.pg_pool.PgPool`), emptied when given back."""
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
         self.sqlite_template: Path | None = None
-        self.pg_template: str | None = None
-        self.created: list[str] = []
+        self.pool = PgPool(PG_URL) if PG_URL else None
+        self.created: list[str] = []  # PostgreSQL databases of the tests' own, dropped at the end
 
     async def new(self, dialect: str) -> str:
         if dialect == "sqlite":
             if self.sqlite_template is None:
                 self.sqlite_template = self.workdir / "template.db"
-                await _migrate(f"sqlite+aiosqlite:///{self.sqlite_template}")
+                await migrate(f"sqlite+aiosqlite:///{self.sqlite_template}")
             target = self.workdir / f"{uuid.uuid4().hex}.db"
             shutil.copyfile(self.sqlite_template, target)
             return f"sqlite+aiosqlite:///{target}"
-        assert PG_URL
-        admin = _asyncpg_dsn(PG_URL)
-        if self.pg_template is None:
-            self.pg_template = f"distbot_tpl_{uuid.uuid4().hex[:12]}"
-            await _pg(admin, f'CREATE DATABASE "{self.pg_template}"')
-            self.created.append(self.pg_template)
-            await _migrate(_with_db(PG_URL, self.pg_template))
-        name = f"distbot_t_{uuid.uuid4().hex[:12]}"
-        await _pg(admin, f'CREATE DATABASE "{name}" TEMPLATE "{self.pg_template}"')
-        self.created.append(name)
-        return _with_db(PG_URL, name)
+        assert self.pool is not None
+        return self.pool.url_of(await self.pool.run(self.pool.new()))
 
     async def drop(self, url: str) -> None:
         if url.startswith("postgresql"):
             name = make_url(url).database
+            if self.pool is not None and self.pool.owns(name):
+                assert name is not None
+                await self.pool.run(self.pool.give_back(name))
+                return
             await _pg(_asyncpg_dsn(PG_URL or url), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            self.created.remove(name)
+            self.created.remove(str(name))
+
+    def give_back_all(self) -> None:
+        """Take back what a test left out (one that never called :meth:`drop`)."""
+        if self.pool is not None and self.pool.busy:
+            self.pool.run_sync(self.pool.give_back_all())
 
     def drop_all(self) -> None:
-        if not PG_URL or not self.created:
+        if self.pool is None:
+            return
+        self.pool.stop()
+        if not self.created:
             return
 
         async def go() -> None:
             for name in reversed(self.created):
-                await _pg(_asyncpg_dsn(PG_URL), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await _pg(_asyncpg_dsn(PG_URL or ""), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
         asyncio.run(go())
 
 
-async def _migrate(url: str) -> None:
+async def migrate(url: str) -> None:
     from bot.base.db import Database
 
     db = Database(url)
@@ -103,18 +137,6 @@ async def _migrate(url: str) -> None:
 
 def _with_db(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _pg(dsn: str, statement: str) -> None:
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 @asynccontextmanager
