@@ -126,6 +126,8 @@ def _meaning(error: Mapping[str, Any]) -> str:
     kind = str(error.get("type", ""))
     if kind.startswith("greater_than"):
         return f"至少为 {error.get('ctx', {}).get('ge', 1)}"
+    if kind.startswith("less_than"):
+        return f"至多为 {error.get('ctx', {}).get('le')}"
     if kind.startswith("int") or kind.startswith("bool"):
         return "请填写整数" if kind.startswith("int") else "请选择是或否"
     return "格式不对"

@@ -112,7 +112,8 @@ async def enter_by_purchase(
     ctx: Context, buyer_id: str, name: str, purchases: Decimal, locked_to: str | None
 ) -> Distributor | None:
     """Automatic entry at the lowest level once the buyer's purchases reach the threshold;
-    the recruiter is ``locked_to``, the (active) distributor who sold to them. Returns the new
+    the recruiter is ``locked_to``, the (active) distributor who sold to them. A buyer who has
+    a distributor account already (a suspended one) is not enrolled again. Returns the new
     member (added to the session, not flushed), or None."""
     rules = ctx.settings.entry
     if Path.PURCHASE not in rules.paths:
@@ -120,6 +121,9 @@ async def enter_by_purchase(
     decision = decide_entry(Applicant(person=buyer_id, self_purchase_total=purchases, locked_to=locked_to), rules)
     if decision.outcome is not Outcome.ADMITTED or decision.path is not Path.PURCHASE:
         return None  # only the purchase path enrols a buyer here; codes, reach and open entry are asked for
+    account, _ = await ingest.distributors_for_order(ctx.session, buyer_id, None)
+    if account is not None:
+        return None  # a member already, suspended (an active one buys as themself): not enrolled twice
     member = Distributor(
         code=new_code(),
         name=name,

@@ -316,18 +316,21 @@ class SqlOrders:
             await enter_by_purchase(ctx, buyer.id, buyer.name, self.purchases[buyer.id], seller.id if seller else None)
         # Last, the two rows every concurrent order of this course (or brand, during a push)
         # contends for: taken here, their locks are held only until the commit that follows.
+        # The push's line count first, then the stock, as a batch run as sets takes them
+        # (services.order_sets): two transactions taking them in opposite orders could each
+        # wait on the other. What the order causes in the brand's groups is queued in causal
+        # order: its relay line, then the red packet its stock reached (the sender keeps a
+        # room's messages in this order); refused for want of stock, the line is rolled back.
+        brand_id = ctx.settings.course_brand[order.sku]
+        course = ctx.settings.courses[order.sku]
+        if seller_row is not None:
+            await relay(ctx, brand_id, self.orders[order.id], seller_row, course)
         taken = await ingest.take_stock(session, order.sku, order.quantity)
         if taken is None:
             left = self.stock[order.sku] = await ingest.stock_of(session, order.sku)
             raise out_of_stock(order.sku, left or 0, order.quantity)
         stock_left, epoch, thresholds = taken
         self.stock[order.sku] = stock_left
-        # What the order causes in the brand's groups is queued in causal order: its relay line,
-        # then the red packet its stock reached (the sender keeps a room's messages in this order).
-        brand_id = ctx.settings.course_brand[order.sku]
-        course = ctx.settings.courses[order.sku]
-        if seller_row is not None:
-            await relay(ctx, brand_id, self.orders[order.id], seller_row, course)
         if stock_left is not None:
             await thresholds_crossed(ctx, course, brand_id, stock_left + order.quantity, stock_left, epoch, thresholds)
         return stock_left

@@ -167,3 +167,25 @@ async def test_another_process_judges_by_the_edit_once_its_rules_are_refreshed(s
     assert "开团" not in before.policy("xinghuo").everyone.words
     assert still is before  # within the refresh: what it read
     assert "开团" in fresh.policy("xinghuo").everyone.words
+
+
+async def test_a_flood_window_or_strike_window_too_long_to_count_is_refused_and_groups_stay_moderated(
+    services, client
+):
+    await make_account(services, "zhaolin", "manager", ["xinghuo"])
+    csrf = await log_in(client, "zhaolin")
+    brand = await client.post(
+        "/console/moderation/rules/xinghuo", data={"csrf": csrf, "flood_seconds": "99999999999999999999"}
+    )
+    assert brand.status == 422 and "刷屏时间窗（秒）：至多为 86400" in await brand.text()
+    csrf = await as_ops(services, client)
+    platform = await client.post(
+        "/console/moderation/rules/platform",
+        data={**PLATFORM_FORM, "csrf": csrf, "strikes_to_remove": "3", "window_hours": "99999999999999"},
+    )
+    assert platform.status == 422 and "违规累计时间窗（小时）：至多为 8760" in await platform.text()
+    async with services.db.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(ModerationRules)) == 0
+
+    await say_in_group(services, ["加微信领资料"])
+    assert await strikes(services) == ["加微信"]

@@ -405,7 +405,7 @@ class ModerationLimits(_Model):
     cards: bool | None = None  # a business card is an offence
     max_mentions: int | None = Field(None, ge=1)
     flood_messages: int | None = Field(None, ge=1)
-    flood_seconds: int | None = Field(None, ge=1)
+    flood_seconds: int | None = Field(None, ge=1, le=86400)  # a day at most: a window the bot can count
 
 
 class SellerRoom(_Model):
@@ -428,7 +428,7 @@ class ModerationSettings(_Model):
     )
     sellers: SellerRoom = SellerRoom()
     strikes_to_remove: int = Field(3, ge=1)
-    window_hours: int = Field(24, ge=1)
+    window_hours: int = Field(24, ge=1, le=8760)  # a year at most
 
 
 class WithdrawalSettings(_Model):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.base.env import Env
 from bot.base.transport import PostState, Transport, TransportError
@@ -50,8 +50,10 @@ async def follow(env: Env, transport: Transport, *, remind_after: timedelta, exp
     # the oldest row of each task in each room: a task may cover several rooms (one chat list)
     first = {(row.task_id, row.target): row for row in reversed(rows) if row.task_id}
     rooms_of: dict[str, list[str]] = {}
-    for task_id, room in first:
+    queued: dict[str, datetime] = {}  # when each task's oldest post was queued: its rooms expire together
+    for (task_id, room), row in first.items():
         rooms_of.setdefault(task_id, []).append(room)
+        queued[task_id] = min(queued.get(task_id, row.created_at), row.created_at)
     states: dict[tuple[str, str], PostState] = {}
     for task_id, rooms in rooms_of.items():  # one look a task, however many rooms it covers
         try:
@@ -60,8 +62,9 @@ async def follow(env: Env, transport: Transport, *, remind_after: timedelta, exp
             done.errors.append(f"{task_id}: {error}")
             continue
         states.update(((task_id, room), found.get(room, PostState.PROPOSED)) for room in rooms)
-    handled: set[str] = set()  # tasks cancelled or reminded in this pass (once a task)
-    for (task_id, room), row in first.items():
+    handled: set[str] = set()  # tasks reminded or found waiting in this pass (once a task)
+    cancelled: set[str] = set()
+    for task_id, room in first:
         state = states.get((task_id, room))
         if state is None:
             continue  # its task could not be read: the next pass tries again
@@ -73,9 +76,9 @@ async def follow(env: Env, transport: Transport, *, remind_after: timedelta, exp
             elif state in REASONS:
                 await tasks.settle_task(session, task_id, OutboxStatus.DEAD, room, last_error=REASONS[state])
                 done.failed += 1
-            elif now - row.created_at >= expire_after:
-                if task_id not in handled:
-                    handled.add(task_id)
+            elif now - queued[task_id] >= expire_after:
+                if task_id not in cancelled:
+                    cancelled.add(task_id)
                     try:
                         await transport.cancel_post(task_id)
                     except TransportError as error:
@@ -86,7 +89,7 @@ async def follow(env: Env, transport: Transport, *, remind_after: timedelta, exp
                 done.expired += 1
             elif task_id in handled:
                 done.waiting += 1
-            elif now - row.created_at >= remind_after and await marks.claim(
+            elif now - queued[task_id] >= remind_after and await marks.claim(
                 session, f"group-task-remind:{task_id}", now, REMIND_EVERY
             ):
                 handled.add(task_id)

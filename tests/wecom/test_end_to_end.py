@@ -229,3 +229,32 @@ async def test_a_digest_too_long_for_one_group_message_lists_the_oldest_lines_an
     assert listed[0].startswith("1. ") and listed[-1].startswith("……还有 ")
     assert int(listed[-1].split()[1]) + len(listed) - 1 == 300  # every line listed or counted
     assert {r.status for r in await bot.rows()} == {OutboxStatus.PROPOSED}
+
+
+async def test_a_task_shared_by_groups_whose_posts_were_queued_at_different_times_expires_in_every_group(bot: Bot):
+    first, second = BRAND_ROOMS
+    for room in BRAND_ROOMS:  # each group has had its post of the day
+        async with bot.env.context() as ctx:
+            queue_text(ctx, target=room, template="relay_line", room=True,
+                       data={"number": 1, "seller": "家长1", "course": "思维课", "quantity": 1})
+    await bot.settle()
+    for template in bot.w.fake.groupmsg.templates.values():
+        bot.w.fake.groupmsg.confirm(template.msgid, HELPER)
+    await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
+    for room in (first, second):  # the same announcement for both, an hour apart: it waits for the next day
+        bot.w.clock.advance(hours=1)
+        async with bot.env.context() as ctx:
+            queue_row(ctx, target=room, kind="text", text="今晚 8 点共学开始", template="announcement",
+                      target_is_room=True)
+        await bot.settle()
+    bot.w.clock.advance(hours=12)  # the next day: one task for both groups
+    await bot.settle()
+    shared = [r for r in await bot.rows() if r.text == "今晚 8 点共学开始"]
+    assert {r.status for r in shared} == {OutboxStatus.PROPOSED} and len({r.task_id for r in shared}) == 1
+
+    bot.w.clock.advance(hours=11, minutes=30)  # a day since the first group's post was queued, not the second's
+    done = await group_tasks.follow(bot.env, bot.w.transport, remind_after=REMIND, expire_after=EXPIRE)
+
+    assert bot.w.fake.groupmsg.templates[shared[0].task_id or ""].cancelled
+    assert done.expired == 2
+    assert {r.status for r in await bot.rows() if r.text == "今晚 8 点共学开始"} == {OutboxStatus.EXPIRED}

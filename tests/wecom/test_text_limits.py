@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.base.context import FixedClock
-from bot.base.transport import Message
+from bot.base.transport import Message, TransportError
 from bot.transports.wecom import InvalidRequest
 from core.post_fit import size
 from tests.wecom.transport_support import HELPER, Wired, wired
@@ -73,3 +74,27 @@ async def test_a_split_private_message_never_spends_more_than_the_window_has_lef
     last = w.fake.kf.received(customer)[-1]
     assert len(w.fake.kf.received(customer)) == 5
     assert size(last) <= 2048 and last.endswith(LINE + "\n…")
+
+
+async def test_a_split_private_message_interrupted_after_its_first_part_goes_on_with_the_rest_when_retried(
+    w: Wired, clock: FixedClock
+) -> None:
+    customer = await _customer_writes(w)
+    text = "\n".join([LINE] * 60)  # 4379 bytes: three messages
+    send, calls = w.transport.client.kf_send_text, []
+
+    async def second_call_rate_limited(**kwargs: Any) -> str:
+        calls.append(kwargs)
+        if len(calls) == 2:
+            w.fake.fail_next("kf/send_msg", 45009)
+        return await send(**kwargs)
+
+    w.transport.client.kf_send_text = second_call_rate_limited  # type: ignore[method-assign]
+    with pytest.raises(TransportError):
+        await w.transport.send_text(customer, text, room=False, ref="7")
+    clock.advance(minutes=2)  # the outbox tries the row again once the limit has passed
+    await w.transport.send_text(customer, text, room=False, ref="7")
+
+    received = w.fake.kf.received(customer)
+    assert "\n".join(received) == text  # each part once, in order
+    assert len(received) == 3

@@ -81,6 +81,9 @@ class WeComTransport:
         kf = self.capabilities.private_window
         assert kf is not None
         self.windows = KfWindows(windows, Limits(kf.hours, kf.messages), clock)  # kept across restarts
+        # A private text split in several messages whose sending stopped part way: outbox row
+        # (ref) → how many of its parts went, so that trying the row again sends only the rest.
+        self._parts_sent: dict[str, int] = {}
         self.pictures = pictures or Pictures(client)
         self.inbound = Inbound(client, sink=lambda: self._sink, clock=clock, welcome=welcome,
                                windows=self.windows, pictures=self.pictures, cursor_file=kf_cursor_file)
@@ -166,22 +169,28 @@ class WeComTransport:
             return await self._propose(target, text=cut(text, self.capabilities.group_text_bytes or 4000))
         window = await self._open_window(target)
         sent = ""
-        for n, part in enumerate(self._dm_parts(text, window)):
+        done = self._parts_sent.get(ref, 0) if ref else 0
+        for n, part in enumerate(self._dm_parts(text, window, done), done):
             async with calling("kf/send_msg"):
                 sent = await self.client.kf_send_text(
                     touser=target, open_kfid=self.open_kfid, text=part, msgid=kf_msgid(ref if n == 0 else f"{ref}-{n}")
                 )
+            if ref:
+                self._parts_sent[ref] = n + 1
             window = await self.windows.spent(target, window)
+        if ref:
+            self._parts_sent.pop(ref, None)
         return sent
 
-    def _dm_parts(self, text: str, window: Window) -> list[str]:
+    def _dm_parts(self, text: str, window: Window, done: int = 0) -> list[str]:
         """A private text over 微信客服's 2048 bytes goes as several messages, split at line ends
         (core.post_fit.split), as many as the window has left; the last one allowed then takes
-        the rest, cut with "…"."""
+        the rest, cut with "…". The first ``done`` parts already went (an earlier try)."""
         limit = self.capabilities.private_text_bytes or 2048
         assert self.capabilities.private_window is not None
         left = max(1, self.capabilities.private_window.messages - window.sent)
         parts = split(text, limit)
+        parts = parts[done:]
         if len(parts) > left:
             parts = [*parts[: left - 1], cut("\n".join(parts[left - 1 :]), limit)]
         return parts
