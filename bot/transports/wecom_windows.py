@@ -48,6 +48,12 @@ class KfWindows:
         """The open window an answer to ``person`` may go in; :class:`OutsideWindow` if none."""
         window = await self._window(person)
         why = kf_window.refusal(window, self._now(), self.limits)
+        if why is not None and person in self._known:
+            # What this process knew may be old: in a fleet the person's newer message may have
+            # reached another process (callbacks land on any of them), which saved its window.
+            del self._known[person]
+            window = await self._window(person)
+            why = kf_window.refusal(window, self._now(), self.limits)
         if why is not None:
             raise OutsideWindow(f"{person} {why}")
         assert window is not None

@@ -5,7 +5,7 @@ holds what comes after the window closed."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,8 @@ from bot.base.context import FixedClock
 from bot.base.env import Env
 from bot.base.kf_windows import DbWindows, MemoryWindows
 from bot.base.transport import Message, OutsideWindow, TransportError
-from core.kf_window import Window
+from bot.transports.wecom_windows import KfWindows
+from core.kf_window import Limits, Window
 from tests.wecom.fake_server import FakeWeCom
 from tests.wecom.transport_support import HELPER, KF_NAME, transport_on
 
@@ -117,3 +118,18 @@ async def test_with_the_database_down_a_customers_message_still_arrives_and_is_a
 
     assert fake.kf.received(customer) == ["本月收益 144.00 元"]
     assert "could not be saved" in caplog.text
+
+
+async def test_in_a_fleet_the_sender_sees_a_newer_message_another_process_took_in() -> None:
+    store, now = MemoryWindows(), datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    sender = KfWindows(store, Limits(48, 5), lambda: now)
+    receiver = KfWindows(store, Limits(48, 5), lambda: now)  # the process a callback landed on
+    await receiver.opened("wm-lina", now - timedelta(hours=1))
+    window = await sender.check("wm-lina")
+    for _ in range(5):
+        window = await sender.spent("wm-lina", window)
+    with pytest.raises(OutsideWindow):
+        await sender.check("wm-lina")
+
+    await receiver.opened("wm-lina", now)  # she writes again; the callback reaches the other process
+    assert (await sender.check("wm-lina")).sent == 0  # a fresh five, though the sender knew the old window
