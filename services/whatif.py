@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import Connection, String, func, select, type_coerce
+from sqlalchemy import Connection, Select, String, func, select, type_coerce
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -312,8 +312,7 @@ def _database_events(connection: Connection, until: datetime | None) -> Iterator
     types = {t.value: t for t in EventType}
     shared: dict[str, str] = {}
     amounts: dict[Any, Decimal] = {}
-    result = connection.execute(query.execution_options(yield_per=STREAM_ROWS))
-    for rows in result.partitions():
+    for rows in _driver_rows(connection, query):
         for event_id, type_, order_id, at, sku, quantity, amount, buyer, ref in rows:
             money = amounts.get(amount)
             if money is None:  # stored as text by the pipeline
@@ -329,6 +328,32 @@ def _database_events(connection: Connection, until: datetime | None) -> Iterator
                 shared.setdefault(buyer, buyer) if buyer is not None else None,
                 shared.setdefault(ref, ref) if ref is not None else None,
             )
+
+
+def _driver_rows(connection: Connection, query: Select[Any]) -> Iterator[Sequence[Any]]:
+    """The rows of ``query`` as the driver returns them (plain tuples or records, no result
+    processing: a million rows), ``STREAM_ROWS`` at a time from a server-side cursor. Its
+    parameters go through their column types' bind processing, as SQLAlchemy's would."""
+    dialect = connection.dialect
+    compiled = query.compile(dialect=dialect)
+    values = compiled.construct_params()
+
+    def bound(name: str) -> Any:
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        return process(values[name]) if process else values[name]
+
+    params: Any = (
+        tuple(bound(name) for name in compiled.positiontup or ())
+        if dialect.positional
+        else {name: bound(name) for name in values}
+    )
+    cursor = connection.connection.dbapi_connection.cursor(server_side=True)  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(STREAM_ROWS):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def _csv_events(path: Path) -> tuple[list[Event], list[tuple[int, str]]]:
