@@ -44,6 +44,9 @@ def rows(count: int) -> list[dict[str, object]]:
                 "received_at": received,
                 "source": "import",
                 "payload": payload,
+                **{key: payload[key] for key in ("course_sku", "quantity", "ref")},
+                "amount": Decimal(str(payload["amount"])),
+                "buyer_id": f"b-{n % 5}",
             }
         )
     return found
