@@ -174,6 +174,11 @@ def _row(e: Event) -> dict[str, object]:
         "received_at": e.at,
         "source": "import",
         "payload": payload,
+        "course_sku": e.sku,
+        "quantity": e.quantity,
+        "amount": e.amount,
+        "buyer_id": e.buyer,
+        "ref": e.ref,
     }
 
 

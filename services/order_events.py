@@ -216,3 +216,23 @@ def _describe(error: Mapping[str, Any]) -> str:
     if where == "buyer" and kind in ("model_type", "model_attributes_type", "dict_type"):
         message += ": {id, name, phone?}"
     return f"{where}: {message}"
+
+
+def stored_fields(event: OrderEventIn) -> dict[str, Any]:
+    """The columns of an ``order_events`` row beside its payload: the fields a what-if replay
+    reads, as the payload holds them.
+
+    >>> e = OrderEventIn.model_validate({"event_id": "e-1", "type": "paid", "order_id": "o-1",
+    ...     "course_sku": "KX-1", "amount": "399", "buyer": {"id": "b-1", "name": "王"},
+    ...     "ref": "DEMOC002", "occurred_at": "2026-11-01T10:00:00+08:00"})
+    >>> stored_fields(e)
+    {'course_sku': 'KX-1', 'quantity': 1, 'amount': Decimal('399.00'), 'buyer_id': 'b-1', 'ref': 'DEMOC002'}
+    """
+    buyer = event.buyer.id if event.buyer is not None else None
+    return {
+        "course_sku": event.course_sku,
+        "quantity": event.quantity,
+        "amount": event.amount,
+        "buyer_id": buyer,
+        "ref": event.ref,
+    }

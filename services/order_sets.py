@@ -64,7 +64,7 @@ from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Distributor, FanLock
 from services import audit
 from services.order_effects import enter_by_purchase, thresholds_crossed
-from services.order_events import OrderEventIn
+from services.order_events import OrderEventIn, stored_fields
 
 _SALES = frozenset({Metric.PROMOTED_SALES, Metric.CUSTOMERS, Metric.SELF_PURCHASE})
 
@@ -256,6 +256,7 @@ class BatchOrders:
                 "received_at": ctx.now,
                 "source": self.source,
                 "payload": incoming.model_dump(mode="json"),
+                **stored_fields(incoming),
             }
         )
         known = self.buyers.get(buyer.id)

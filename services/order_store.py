@@ -39,7 +39,7 @@ from models.people import Buyer, Distributor, FanLock
 from models.statuses import DistributorStatus
 from services import audit
 from services.order_effects import dm_clawbacks, enter_by_purchase, relay, thresholds_crossed
-from services.order_events import OrderEventIn
+from services.order_events import OrderEventIn, stored_fields
 
 
 def person_of(row: Distributor) -> Person:
@@ -126,6 +126,7 @@ class SqlOrders:
                 received_at=self.ctx.now,
                 source=self.source,
                 payload=self.incoming[event.event_id].model_dump(mode="json"),
+                **stored_fields(self.incoming[event.event_id]),
             ):
                 new.add(event.event_id)
         return new

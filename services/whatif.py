@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import Connection, String, func, select, type_coerce
+from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -39,7 +39,7 @@ from tqdm import tqdm
 from bot.base.config import ConfigError, Settings
 from bot.base.db import database_url
 from bot.base.yamlfile import line_index, load_yaml
-from core.money import to_decimal
+from core.money import FEN, to_decimal
 from core.plan import CommissionPlan, build_plan
 from core.problems import ConfigProblems, Problem
 from core.products import EventType
@@ -286,49 +286,73 @@ _MEMBER_COLUMNS = (
 
 
 def _database_events(connection: Connection, until: datetime | None) -> Iterator[Event]:
-    """The events in replay order, streamed: only the payload fields the replay reads are
-    extracted (by the database's JSON functions, not by decoding every payload here), and the
-    strings and amounts many events share (skus, codes, buyers, prices) are kept once."""
-    payload = OrderEvent.payload
-    # SQLite keeps a timestamp as UTC text: read as text, it is parsed by datetime.fromisoformat
-    # (C) instead of SQLAlchemy's pattern match, a fifth of the loading's cost — with the offset
-    # appended, so that it comes out aware in that one call (a .replace() after it costs 4×).
+    """The events in replay order, streamed: only the columns the replay reads (the payload's
+    fields the pipeline stores beside it, never the payload itself), as the driver returns
+    them, and the strings and amounts many events share (skus, codes, buyers, prices) kept
+    once."""
+    # SQLite keeps a timestamp as UTC text: it is parsed by datetime.fromisoformat (C), with
+    # the offset appended, so that it comes out aware in that one call (a .replace() after it
+    # costs 4×). PostgreSQL's driver returns it aware already.
     text_times = connection.dialect.name == "sqlite"
-    occurred_at = type_coerce(OrderEvent.occurred_at, String) if text_times else OrderEvent.occurred_at
     query = select(
         OrderEvent.event_id,
         OrderEvent.type,
         OrderEvent.order_id,
-        occurred_at,
-        payload["course_sku"].as_string(),
-        payload["quantity"].as_string(),
-        payload["amount"].as_string(),
-        payload[("buyer", "id")].as_string(),
-        payload["ref"].as_string(),
+        OrderEvent.occurred_at,
+        OrderEvent.course_sku,
+        OrderEvent.quantity,
+        OrderEvent.amount,
+        OrderEvent.buyer_id,
+        OrderEvent.ref,
     )
     if until is not None:
         query = query.where(OrderEvent.occurred_at < until)
     query = query.order_by(OrderEvent.occurred_at, OrderEvent.received_at, OrderEvent.event_id)
     types = {t.value: t for t in EventType}
     shared: dict[str, str] = {}
-    amounts: dict[Any, Decimal] = {}
-    result = connection.execute(query.execution_options(yield_per=STREAM_ROWS))
-    for rows in result.partitions():
-        for event_id, type_, order_id, at, sku, quantity, amount, buyer, ref in rows:
-            money = amounts.get(amount)
-            if money is None:  # stored as text by the pipeline
-                money = amounts[amount] = to_decimal("0" if amount is None else amount)
+    amounts: dict[int | None, Decimal] = {None: to_decimal("0")}
+    for rows in _driver_rows(connection, query):
+        for event_id, type_, order_id, at, sku, quantity, fen, buyer, ref in rows:
+            money = amounts.get(fen)
+            if money is None:  # whole fen, as the Money column keeps it
+                money = amounts[fen] = (Decimal(fen) / 100).quantize(FEN)
             yield Event(  # positional: a million events
                 event_id,
                 types[type_],
                 order_id,
                 shared.setdefault(sku, sku) if sku is not None else "",
                 datetime.fromisoformat(at + "+00:00") if text_times else at,
-                1 if quantity is None else int(quantity),
+                1 if quantity is None else quantity,
                 money,
                 shared.setdefault(buyer, buyer) if buyer is not None else None,
                 shared.setdefault(ref, ref) if ref is not None else None,
             )
+
+
+def _driver_rows(connection: Connection, query: Select[*tuple[Any, ...]]) -> Iterator[Sequence[Any]]:
+    """The rows of ``query`` as the driver returns them (plain tuples or records, no result
+    processing: a million rows), ``STREAM_ROWS`` at a time from a server-side cursor. Its
+    parameters go through their column types' bind processing, as SQLAlchemy's would."""
+    dialect = connection.dialect
+    compiled = query.compile(dialect=dialect)
+    values = compiled.construct_params()
+
+    def bound(name: str) -> Any:
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        return process(values[name]) if process else values[name]
+
+    params: Any = (
+        tuple(bound(name) for name in compiled.positiontup or ())
+        if dialect.positional
+        else {name: bound(name) for name in values}
+    )
+    cursor = connection.connection.dbapi_connection.cursor(server_side=True)  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(STREAM_ROWS):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def _csv_events(path: Path) -> tuple[list[Event], list[tuple[int, str]]]:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Integer, func, select, update
 
 from bot.base.env import Env
-from models import Base, Course, Distributor, LedgerLine, Order
+from models import Base, Course, Distributor, LedgerLine, Order, OrderEvent
 from services.errors import ServiceError
 from services.order_batch import OrderBatcher
 from services.order_events import OrderEventIn
@@ -60,6 +60,18 @@ async def rows(env: Env) -> dict[str, list[str]]:
     return found
 
 
+async def each_event_keeps_its_payloads_fields(env: Env) -> None:
+    """Beside its payload, each stored event holds the fields a what-if replay reads, equal
+    to the payload's, whichever path wrote it."""
+    e = OrderEvent
+    async with env.db.reading() as session:
+        stored = await session.execute(select(e.payload, e.course_sku, e.quantity, e.amount, e.buyer_id, e.ref))
+        for payload, *fields in stored:
+            buyer = payload["buyer"]["id"] if payload["buyer"] else None
+            amount = Decimal(payload["amount"])
+            assert fields == [payload["course_sku"], payload["quantity"], amount, buyer, payload["ref"]], payload
+
+
 def chunks(bodies: Sequence[dict[str, Any]], sizes: Sequence[int]) -> list[list[OrderEventIn]]:
     events = [OrderEventIn.model_validate(b) for b in bodies]
     groups, at = [], 0
@@ -88,6 +100,7 @@ async def run(databases: Databases, dialect: str, groups: list[list[OrderEventIn
                         results.append(error)
             answers.extend(answer(r) for r in results)
         found = await rows(env)
+        await each_event_keeps_its_payloads_fields(env)
         async with env.db.reading() as session:  # a new distributor's code is drawn at random
             codes = {
                 code: f"<distributor {i}>"

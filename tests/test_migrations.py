@@ -12,12 +12,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, inspect, select
+from sqlalchemy import JSON, column, func, insert, inspect, select, table
 from sqlalchemy.engine import Connection
 
 from bot.base.db import Database, alembic_config
 from bot.cli import main
-from models import Base, Brand, Buyer, Course, Distributor, Order, RelayLine, RelayPush
+from models import Base, Brand, Buyer, Course, Distributor, Order, OrderEvent, RelayLine, RelayPush
+from models.base import UTCDateTime
 from tests.support import ROOT, START, running_services
 
 
@@ -132,3 +133,29 @@ async def test_pushes_relayed_before_the_upgrade_keep_their_lines_numbered_in_th
                 )
             ).all()
     assert lines == [(7, 1, "o-early", Decimal("399.00")), (7, 2, "o-late", Decimal("399.00"))]
+
+
+async def test_events_stored_before_the_upgrade_get_the_replays_fields_from_their_payload(databases, dialect):
+    paid = {"course_sku": "XH-MATH-S1", "quantity": 2, "amount": "1999.99", "buyer": {"id": "b-1", "name": "陈静"}}
+    refund = {"course_sku": "XH-MATH-S1", "quantity": 0, "amount": "133.00", "buyer": None, "ref": None}
+    old_events = table(
+        "order_events", *(column(name) for name in ("event_id", "order_id", "type", "source")),
+        column("occurred_at", UTCDateTime), column("received_at", UTCDateTime), column("payload", JSON),
+    )  # fmt: skip
+    async with running_services(databases, dialect) as services:
+        async with services.db.engine.begin() as connection:
+            await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "0015"))
+            for event_id, type_, payload in (("e-1", "paid", paid | {"ref": "DEMOC002"}), ("e-2", "refunded", refund)):
+                row = {"event_id": event_id, "order_id": "o-1", "type": type_, "source": "import", "payload": payload}
+                await connection.execute(insert(old_events), row | {"occurred_at": START, "received_at": START})
+
+        await services.db.upgrade()
+
+        async with services.db.reading() as session:
+            e = OrderEvent
+            fields = select(e.course_sku, e.quantity, e.amount, e.buyer_id, e.ref).order_by(e.event_id)
+            rows = (await session.execute(fields)).all()
+    assert rows == [
+        ("XH-MATH-S1", 2, Decimal("1999.99"), "b-1", "DEMOC002"),
+        ("XH-MATH-S1", 0, Decimal("133.00"), None, None),
+    ]
