@@ -1,25 +1,101 @@
 """What an accepted order event causes beyond its ledger lines, in the same unit of work: the
 relay line in the brand's groups during a push, the red packets its stock reached, the
-"your commission was clawed back" DMs of a refund, and entry by purchase. Called by the
-order sequence's SQL port (:mod:`services.order_store`) only."""
+"your commission was clawed back" DMs of a refund, entry by purchase, and the "you earned" and
+level-up DMs. Called by the order sequence's SQL ports (:mod:`services.order_store`, and
+:mod:`services.order_sets` for batches) only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from bot.base.config import CourseSettings
 from bot.base.context import Context
 from bot.base.outbox import post_to_brand_groups, queue_text
+from core.commission import Payout
 from core.entry import Applicant, Outcome, Path, decide_entry
 from core.group_ops import thresholds_reached
 from core.ledger import Entry
 from core.ledger import LedgerLine as CoreLine
+from core.upgrade import LevelUp
 from models import ingest
 from models import queries as q
 from models.catalog import RelayLine
 from models.orders import Order
 from models.people import Distributor
+from services import audit
 from services.codes import new_code
+
+
+class Payee(Protocol):
+    """A distributor as the DMs of a sale need them: a row, or a batch's :class:`models.ingest_sets.Member`."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def contact_id(self) -> str | None: ...
+    @property
+    def helper_account(self) -> str | None: ...
+
+
+def queue_earned(
+    ctx: Context,
+    payee: Payee,
+    payouts: Sequence[Payout],
+    *,
+    order_id: str,
+    course: str,
+    quantity: int,
+    self_purchase: bool,
+    settles_on: datetime,
+) -> None:
+    """The payee's "you earned" DM for their ``payouts`` of one sale (coalesced: a burst of
+    sales is one DM, not twenty)."""
+    if not payouts or not payee.contact_id:
+        return
+    queue_text(
+        ctx,
+        target=payee.contact_id,
+        account=payee.helper_account,
+        template="earned_dm",
+        coalesce_key=f"earned:{payee.contact_id}",
+        data={
+            "name": payee.name,
+            "order_id": order_id,
+            "course": course,
+            "quantity": quantity,
+            "payouts": [{"kind": p.kind.value, "amount": p.amount} for p in payouts],
+            "self_purchase": self_purchase,
+            "settles_on": ctx.renderer.local(settles_on, "%m月%d日"),
+        },
+    )
+
+
+def record_level_up(ctx: Context, person: Payee, up: LevelUp) -> None:
+    """A level reached by a sale: in the audit log, and told to the person. ``person`` as
+    before the change."""
+    audit.record(
+        ctx,
+        "membership",
+        "distributor.level_up",
+        subject=person.code,
+        before={"level": person.level},
+        after={"level": up.to_level},
+    )
+    if person.contact_id:
+        queue_text(
+            ctx,
+            target=person.contact_id,
+            account=person.helper_account,
+            template="level_up_dm",
+            data={"name": person.name, "level": up.to_level, "level_name": ctx.settings.levels[up.to_level].name},
+        )
 
 
 def person_id(person: Distributor) -> str:

@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.base.config import CourseSettings
 from bot.base.context import Context
 from bot.base.logs import trace
-from bot.base.outbox import post_to_brand_groups, queue_text
+from bot.base.outbox import post_to_brand_groups
 from bot.base.tracing import written
 from core.attribution import Attribution, Lock, TrialTaken
 from core.commission import Party, Payout, split_sale
@@ -62,8 +62,7 @@ from models import queries as q
 from models.catalog import RelayLine
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Distributor, FanLock
-from services import audit
-from services.order_effects import enter_by_purchase, thresholds_crossed
+from services.order_effects import enter_by_purchase, queue_earned, record_level_up, thresholds_crossed
 from services.order_events import OrderEventIn, stored_fields
 
 _SALES = frozenset({Metric.PROMOTED_SALES, Metric.CUSTOMERS, Metric.SELF_PURCHASE})
@@ -357,38 +356,22 @@ class BatchOrders:
         settles_on = event.at + timedelta(days=ctx.settings.raw.settlement.refund_window_days)
         course = ctx.settings.courses[order.sku]
         for payee in [seller, *([recruiter] if recruiter is not None else [])]:
-            member = self.members[payee.id]
-            mine = [p for p in split.payouts if p.payee == payee.id]
-            if mine and member.contact_id:
-                queue_text(
-                    ctx,
-                    target=member.contact_id,
-                    account=member.helper_account,
-                    template="earned_dm",
-                    coalesce_key=f"earned:{member.contact_id}",
-                    data={
-                        "name": member.name,
-                        "order_id": order.id,
-                        "course": course.name,
-                        "quantity": order.quantity,
-                        "payouts": [{"kind": p.kind.value, "amount": p.amount} for p in mine],
-                        "self_purchase": order.own and payee is seller,
-                        "settles_on": ctx.renderer.local(settles_on, "%m月%d日"),
-                    },
-                )
+            queue_earned(
+                ctx,
+                self.members[payee.id],
+                [p for p in split.payouts if p.payee == payee.id],
+                order_id=order.id,
+                course=course.name,
+                quantity=order.quantity,
+                self_purchase=order.own and payee is seller,
+                settles_on=settles_on,
+            )
         return tuple(split.payouts)
 
     async def level_up(self, person: Person, up: LevelUp, at: datetime) -> None:
         """Written at once (what a later order of the batch reads of levels is the database's)."""
         ctx, member = self.ctx, self.members[person.id]
-        audit.record(
-            ctx,
-            "membership",
-            "distributor.level_up",
-            subject=member.code,
-            before={"level": member.level},
-            after={"level": up.to_level},
-        )
+        record_level_up(ctx, member, up)
         await (await self.connection()).execute(
             update(sets.table_of(Distributor))
             .where(Distributor.id == member.id)
@@ -396,14 +379,6 @@ class BatchOrders:
         )
         self.members[person.id] = replace(member, level=up.to_level)
         self.metrics_read.clear()  # a recruiter's VIP counts may have changed
-        if member.contact_id:
-            queue_text(
-                ctx,
-                target=member.contact_id,
-                account=member.helper_account,
-                template="level_up_dm",
-                data={"name": member.name, "level": up.to_level, "level_name": ctx.settings.levels[up.to_level].name},
-            )
 
     async def finish_paid(
         self, event: Event, order: OrderState, seller: Person | None, own: Person | None

@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.base.context import Context
-from bot.base.outbox import queue_text
 from core.attribution import Attribution
 from core.commission import Party, Payout, split_sale
 from core.ledger import Entry, Reason, claw_back
@@ -37,8 +36,14 @@ from models import queries as q
 from models.orders import LedgerLine, Order
 from models.people import Buyer, Distributor, FanLock
 from models.statuses import DistributorStatus
-from services import audit
-from services.order_effects import dm_clawbacks, enter_by_purchase, relay, thresholds_crossed
+from services.order_effects import (
+    dm_clawbacks,
+    enter_by_purchase,
+    queue_earned,
+    record_level_up,
+    relay,
+    thresholds_crossed,
+)
 from services.order_events import OrderEventIn, stored_fields
 
 
@@ -264,47 +269,23 @@ class SqlOrders:
         course = ctx.settings.courses[order.sku]
         payees = [seller, *([recruiter] if recruiter is not None else [])]
         for payee in payees:
-            person = self.rows[payee.id]
-            mine = [p for p in split.payouts if p.payee == payee.id]
-            if mine and person.contact_id:
-                queue_text(
-                    ctx,
-                    target=person.contact_id,
-                    account=person.helper_account,
-                    template="earned_dm",
-                    coalesce_key=f"earned:{person.contact_id}",  # a burst of sales: one DM, not twenty
-                    data={
-                        "name": person.name,
-                        "order_id": order.id,
-                        "course": course.name,
-                        "quantity": row.quantity,
-                        "payouts": [{"kind": p.kind.value, "amount": p.amount} for p in mine],
-                        "self_purchase": row.self_purchase and payee is seller,
-                        "settles_on": ctx.renderer.local(settles_on, "%m月%d日"),
-                    },
-                )
+            queue_earned(
+                ctx,
+                self.rows[payee.id],
+                [p for p in split.payouts if p.payee == payee.id],
+                order_id=order.id,
+                course=course.name,
+                quantity=row.quantity,
+                self_purchase=row.self_purchase and payee is seller,
+                settles_on=settles_on,
+            )
         return tuple(split.payouts)
 
     async def level_up(self, person: Person, up: LevelUp, at: datetime) -> None:
         ctx, row = self.ctx, self.rows[person.id]
-        audit.record(
-            ctx,
-            "membership",
-            "distributor.level_up",
-            subject=row.code,
-            before={"level": row.level},
-            after={"level": up.to_level},
-        )
+        record_level_up(ctx, row, up)  # before the change: the audit log's "before"
         row.level = up.to_level
         row.level_since = ctx.now
-        if row.contact_id:
-            queue_text(
-                ctx,
-                target=row.contact_id,
-                account=row.helper_account,
-                template="level_up_dm",
-                data={"name": row.name, "level": up.to_level, "level_name": ctx.settings.levels[up.to_level].name},
-            )
 
     async def finish_paid(
         self, event: Event, order: OrderState, seller: Person | None, own: Person | None
