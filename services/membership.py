@@ -19,6 +19,7 @@ from bot.base.env import Env
 from bot.base.transport import Transport, TransportError
 from models.catalog import BrandGroup
 from models.rooms import RoomMember
+from models.upsert import insert_or_ignore
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,13 @@ async def record_members(
     present = set(members)
     known = set(await session.scalars(select(RoomMember.contact_id).where(RoomMember.room_id == room)))
     newcomers = sorted(present - known)
-    session.add_all(RoomMember(room_id=room, contact_id=c, seen_at=now, welcomed=welcomed) for c in newcomers)
+    if newcomers:
+        # Skipping rows another process has just written (a fleet starting together reads the
+        # same rooms): the newcomers are those this statement wrote.
+        rows = [{"room_id": room, "contact_id": c, "seen_at": now, "welcomed": welcomed} for c in newcomers]
+        table = RoomMember.__table__
+        written = insert_or_ignore(session, table, rows, on=["room_id", "contact_id"])
+        newcomers = sorted(await session.scalars(written.returning(table.c.contact_id)))
     if gone := known - present:
         await session.execute(delete(RoomMember).where(RoomMember.room_id == room, RoomMember.contact_id.in_(gone)))
     await session.execute(update(BrandGroup).where(BrandGroup.room_id == room).values(member_count=len(present)))
