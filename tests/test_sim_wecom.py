@@ -29,7 +29,7 @@ def sim(tmp_path) -> Iterator[SimWeComTransport]:
     world.add_contact("c1", "王妈妈")
     world.befriend("c1")
     world.ensure_room("room-xh", "小熊数学推广群", ["helper", "c1"])
-    transport = SimWeComTransport(world, clock=clock.now)
+    transport = SimWeComTransport(world)
     transport.clock = clock  # type: ignore[attr-defined]  # the test moves it
     yield transport
     world.close()

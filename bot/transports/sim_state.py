@@ -76,7 +76,7 @@ class WorldState:
         self._refs: list[str] = []
         self._seq = 0
         self._ids: dict[str, int] = {}
-        self._clock = clock
+        self.clock = clock  # when things happen in the simulated world
         self._journal = Journal(journal)
         for record in self._journal.read():
             try:
@@ -143,7 +143,7 @@ class WorldState:
                 return candidate
 
     def _commit(self, record: Record) -> Record:
-        record.setdefault("at", self._clock().isoformat())
+        record.setdefault("at", self.clock().isoformat())
         self._journal.append(record)
         return self._apply(record)
 

@@ -14,15 +14,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from html import escape
-from pathlib import Path
 
 from aiohttp import web
 
-from bot.base.config import Settings
 from bot.base.transport import (
     Event,
     FriendRequest,
@@ -37,8 +35,6 @@ from bot.base.transport import (
     WebRoute,
 )
 from bot.transports.sim import SimTransport, SimWorld
-from bot.transports.sim_journal import DEFAULT_JOURNAL
-from bot.transports.sim_state import utc_now
 from bot.transports.wecom_transport import WECOM
 from core import kf_window
 
@@ -60,25 +56,12 @@ class SimTask:
 class SimWeComTransport(SimTransport):
     capabilities = replace(WECOM, rooms_per_post=1)  # the simulator proposes a post per room
 
-    def __init__(self, world: SimWorld, *, page_url: str | None = None, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, world: SimWorld, *, page_url: str | None = None):
         super().__init__(world, page_url=page_url)
-        self._now = clock
+        self._now = world.clock  # the world's clock: windows and tasks in its time
         self.tasks: dict[str, SimTask] = {}
         self._ids = itertools.count(1)
         self._windows: dict[str, kf_window.Window] = {}
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        journal: str | Path = DEFAULT_JOURNAL,
-        *,
-        page_url: str | None = None,
-        clock: Callable[[], datetime] = utc_now,
-        account: str | None = None,
-    ) -> SimWeComTransport:
-        world = SimWorld.from_settings(settings, journal, clock=clock, helper=account)
-        return cls(world, page_url=page_url, clock=clock)
 
     # --- what people do ---------------------------------------------------------------------
 
