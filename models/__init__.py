@@ -19,6 +19,7 @@ from models.moderation import ModerationCase, ModerationRules, ModerationStrike
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, EntryApplication, FanLock, PlatformCode
 from models.rooms import FriendRequestRecord, RoomInvitationRecord, RoomMember
+from models.sales import SellerCustomer, SellerSales
 from models.transport_codes import TransportCode
 from models.withdrawals import Withdrawal
 
@@ -57,6 +58,8 @@ __all__ = [
     "RelayPush",
     "RoomInvitationRecord",
     "RoomMember",
+    "SellerCustomer",
+    "SellerSales",
     "TransportCode",
     "UTCDateTime",
     "Withdrawal",

@@ -14,7 +14,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     exists,
-    func,
     insert,
     literal,
     or_,
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.order_sequence import Person
-from models.base import Base, money_sum
+from models.base import Base
 from models.catalog import Course, RelayLine, RelayPush
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Buyer, Distributor, FanLock
@@ -108,18 +107,6 @@ LOCKS = (
 EARLIER = select(Order.buyer_id, Order.course_sku, Order.brand_id, Order.seller_id, Order.self_purchase).where(
     Order.buyer_id.in_(_many("buyers"))
 )
-# Each member's sales as the upgrade metrics count them (models.queries.distributor_metrics):
-# (seller, own purchase?, amount less refunds, distinct buyers).
-SALES = (
-    select(
-        Order.seller_id,
-        Order.self_purchase,
-        money_sum(Order.amount - Order.refunded),
-        func.count(func.distinct(Order.buyer_id)),
-    )
-    .where(Order.seller_id.in_(_many("ids")))
-    .group_by(Order.seller_id, Order.self_purchase)
-)
 TOTALS = select(Buyer.id, Buyer.self_purchase_total).where(Buyer.id.in_(_many("buyers")))
 TAKE_STOCK = (
     update(table_of(Course))
@@ -154,17 +141,3 @@ async def write_batch(
         if (await conn.execute(TAKE_STOCK, {"the_sku": sku, "seen": seen, "taken": taken})).rowcount != 1:
             return sku
     return None
-
-
-async def insert_traced(
-    conn: AsyncConnection, model: type[Base], rows: list[dict[str, Any]], traces: list[str]
-) -> list[tuple[str, list[int]]]:
-    """``rows`` inserted one statement per call they were made for (``traces[i]`` is row i's),
-    in the order the calls first appear; each call's new ids (in any order: asked in the rows'
-    order, SQLite would take a statement per row)."""
-    by_trace: dict[str, list[dict[str, Any]]] = {}
-    for row, current in zip(rows, traces, strict=True):
-        by_trace.setdefault(current, []).append(row)
-    table = table_of(model)
-    statement = insert(table).returning(table.c.id)
-    return [(current, sorted((await conn.execute(statement, group)).scalars())) for current, group in by_trace.items()]

@@ -15,11 +15,12 @@ from core.commission import Kind
 from core.ledger import Commission, Entry
 from core.money import ZERO
 from core.upgrade import Metric
-from models.base import money_sum, rowcount
+from models.base import rowcount
 from models.catalog import BrandGroup, Course, RedPacket, RelayPush
 from models.orders import LedgerLine, Order
 from models.people import Distributor, FanLock
 from models.rooms import RoomMember
+from models.sales import sales_of
 from models.statuses import RedPacketReason
 from models.upsert import insert_or_ignore
 
@@ -177,22 +178,10 @@ async def distributor_metrics(
     metrics of the next upgrade step alone)."""
     wanted = set(Metric) if only is None else set(only)
     metrics: dict[Metric, Decimal] = {}
-    if wanted & {Metric.PROMOTED_SALES, Metric.CUSTOMERS}:
-        sold = (
-            await session.execute(
-                select(money_sum(Order.amount - Order.refunded), func.count(func.distinct(Order.buyer_id))).where(
-                    Order.seller_id == distributor_id, Order.self_purchase.is_(False)
-                )
-            )
-        ).one()
-        metrics[Metric.PROMOTED_SALES], metrics[Metric.CUSTOMERS] = sold[0], Decimal(sold[1])
-    if Metric.SELF_PURCHASE in wanted:
-        own = await session.scalar(
-            select(money_sum(Order.amount - Order.refunded)).where(
-                Order.seller_id == distributor_id, Order.self_purchase.is_(True)
-            )
-        )
-        metrics[Metric.SELF_PURCHASE] = own or ZERO
+    if sold := wanted & {Metric.PROMOTED_SALES, Metric.CUSTOMERS, Metric.SELF_PURCHASE}:  # models.sales
+        promoted, customers, own = (await sales_of(session, [distributor_id])).get(distributor_id, (ZERO, 0, ZERO))
+        totals = {Metric.PROMOTED_SALES: promoted, Metric.CUSTOMERS: Decimal(customers), Metric.SELF_PURCHASE: own}
+        metrics.update((metric, totals[metric]) for metric in sold)
     if wanted & {Metric.DIRECT_INVITES, Metric.DIRECT_VIPS, Metric.TEAM_SIZE, Metric.TEAM_VIPS}:
         vips = set(vip_levels)
         direct = (

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 # The statement both dialects build: ``.on_conflict_do_nothing``, ``.on_conflict_do_update``,
@@ -32,11 +32,14 @@ Insert = postgresql.Insert | sqlite.Insert
 Rows = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 
-def dialect_insert(session: AsyncSession | Session | Connection | Engine, table: Any) -> Insert:
+Bind = AsyncSession | AsyncConnection | Session | Connection
+
+
+def dialect_insert(session: Bind | Engine, table: Any) -> Insert:
     """``INSERT INTO table`` in the dialect of the database ``session`` talks to, ready for
     an ``ON CONFLICT`` clause. Only SQLite and PostgreSQL are supported: another database is
     refused here rather than handed a statement it would misread."""
-    bind = session if isinstance(session, Connection | Engine) else session.get_bind()
+    bind = session if isinstance(session, AsyncConnection | Connection | Engine) else session.get_bind()
     name = bind.dialect.name
     if name == "postgresql":
         return postgresql.insert(table)
@@ -45,9 +48,7 @@ def dialect_insert(session: AsyncSession | Session | Connection | Engine, table:
     raise NotImplementedError(f"INSERT … ON CONFLICT is written for SQLite and PostgreSQL, not {name}")
 
 
-def insert_or_ignore(
-    session: AsyncSession | Session | Connection, table: Any, rows: Rows, *, on: Sequence[Any] | None = None
-) -> Insert:
+def insert_or_ignore(session: Bind, table: Any, rows: Rows, *, on: Sequence[Any] | None = None) -> Insert:
     """Insert ``rows``, skipping each one whose key (``on``: the conflict target's columns;
     None: any unique constraint) is already there — including one another transaction has
     just written (on PostgreSQL the insert waits for it to commit, then skips). Add
@@ -56,7 +57,7 @@ def insert_or_ignore(
 
 
 def upsert(
-    session: AsyncSession | Session | Connection,
+    session: Bind,
     table: Any,
     rows: Rows,
     *,

@@ -3,7 +3,8 @@
 Every order of a course contends for the course's stock row until its transaction commits,
 and each commit costs a round trip and a disk flush: one order per transaction cannot get past
 the commit rate. :class:`OrderBatcher` collects the events that arrive while it waits — up to
-``orders.batch_max``, for at most ``orders.batch_window_ms`` — runs the one order sequence for
+``orders.batch_max``, for at most ``orders.batch_window_ms``, no longer once the batch is
+full — runs the one order sequence for
 each, in arrival order, in one unit of work, and commits once. Each caller's answer waits for
 that commit.
 
@@ -34,6 +35,7 @@ always does. The composition root (``bot.app.build_env``) makes the one batcher 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -65,6 +67,7 @@ class OrderBatcher:
         self.env, self.batch_max, self.window = env, batch_max, window_seconds
         self._waiting: list[_Waiting] = []
         self._runner: asyncio.Task[None] | None = None
+        self._full = asyncio.Event()  # batch_max events are waiting: no need to wait the window out
         # How many batches ran as sets, together statement by statement, and replayed alone.
         self.sets = self.batches = self.replayed = 0
         self.fallbacks: Counter[str] = Counter()  # why batches of paid orders did not run as sets
@@ -76,6 +79,8 @@ class OrderBatcher:
             return await process_event(self.env, event, source)
         answer: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(event, source, answer, trace.get()))
+        if len(self._waiting) >= self.batch_max:
+            self._full.set()
         if self._runner is None:
             self._runner = asyncio.create_task(self._run())
         return await answer
@@ -85,7 +90,9 @@ class OrderBatcher:
         try:
             while self._waiting:
                 if len(self._waiting) < self.batch_max and self.window > 0:
-                    await asyncio.sleep(self.window)  # let the events arriving now join
+                    self._full.clear()
+                    with contextlib.suppress(TimeoutError):  # let the events arriving now join
+                        await asyncio.wait_for(self._full.wait(), self.window)
                 batch = self._next_batch()
                 await self._settle(batch)
         finally:

@@ -5,7 +5,8 @@ the database is asked a few set queries before and written one statement per tab
 serves several paid events. It reads what they need in a handful of queries — which event ids
 and order ids are known, the stock, then (only once an order is not refused for want of
 stock) the buyers' and ref codes' distributors and recruiters, fan locks, earlier purchases,
-the sales the upgrade metrics count and purchase totals — and keeps what each event of the
+the sellers' running totals the upgrade metrics count (:mod:`models.sales`) and purchase
+totals — and keeps what each event of the
 batch does in memory, so the next event sees it as it would have after a commit: a lock made,
 a course bought, a seller's sales. At the end :meth:`BatchOrders.write` writes the event rows,
 buyers, orders, relay lines, fan locks and ledger lines each in one executemany of Core (no
@@ -26,7 +27,8 @@ error, and the batch runs again statement by statement (:mod:`services.order_bat
 Worked example: 16 paid orders of KX-BOX with 10 left → the known ids, and the stock with
 whether a relay push is open (two queries), then members with their recruiters, locks,
 earlier purchases and the possible sellers' sales (four more), 10 accepted and 6
-``out_of_stock``, five INSERTs and one stock UPDATE (10 → 0, guarded by ``stock = 10``), one
+``out_of_stock``, five INSERTs, one stock UPDATE (10 → 0, guarded by ``stock = 10``), then
+the sellers' totals (two statements), one
 commit. The same 16 once the stock is 0 → two queries and 16 refusals: nothing else is read,
 nothing written.
 """
@@ -60,8 +62,10 @@ from models import ingest
 from models import ingest_sets as sets
 from models import queries as q
 from models.catalog import RelayLine
+from models.new_ids import by_call, insert_ids
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Distributor, FanLock
+from models.sales import Sale, add_sales, sales_of
 from services.order_effects import enter_by_purchase, queue_earned, record_level_up, thresholds_crossed
 from services.order_events import OrderEventIn, stored_fields
 
@@ -98,6 +102,7 @@ class BatchOrders:
         self.metrics_read: dict[str, Mapping[Metric, Decimal]] = {}
         self.sales_read: dict[str, dict[Metric, Decimal]] = {}  # read with the batch's members
         self.sales: defaultdict[str, dict[Metric, Decimal]] = defaultdict(dict)  # this batch's, by seller
+        self.sold: list[Sale] = []  # this batch's orders with a seller, for the sellers' totals (models.sales)
         self.no_push: set[str] = set()  # brands found with no relay push open
         self.rows: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)  # table → rows to write
         self.ledger_traces: list[str] = []  # the call each ledger row was booked for (bot.base.tracing)
@@ -165,13 +170,14 @@ class BatchOrders:
         # Whoever may sell in this batch: their sales now, for the upgrade metrics.
         sellers = {m.id for m in self.members.values()}
         sellers |= {int(lock.distributor) for ls in self.locks.values() for lock in ls}
-        self.sales_read = {str(i): {m: ZERO for m in _SALES} for i in sellers}
-        for seller, own, amount, customers in await conn.execute(sets.SALES, {"ids": sorted(sellers)}):
-            read = self.sales_read[str(seller)]
-            if own:
-                read[Metric.SELF_PURCHASE] = amount
-            else:
-                read[Metric.PROMOTED_SALES], read[Metric.CUSTOMERS] = amount, Decimal(customers)
+        sold = await sales_of(conn, sellers)
+        for seller in sellers:
+            promoted, customers, bought = sold.get(seller, (ZERO, 0, ZERO))
+            self.sales_read[str(seller)] = {
+                Metric.PROMOTED_SALES: promoted,
+                Metric.CUSTOMERS: Decimal(customers),
+                Metric.SELF_PURCHASE: bought,
+            }
         if Path.PURCHASE in settings.entry.paths:
             self.totals = {buyer: total for buyer, total in await conn.execute(sets.TOTALS, {"buyers": buyers})}
 
@@ -307,6 +313,7 @@ class BatchOrders:
         if bound_to:
             self.trials[(buyer.id, bound_to)].append(TrialTaken(order.seller, order.paid_at, order.amount, ZERO))
         if order.seller is not None:
+            self.sold.append(Sale(int(order.seller), buyer.id, order.own, order.amount))
             sales = self.sales[order.seller]
             if order.own:
                 sales[Metric.SELF_PURCHASE] = sales.get(Metric.SELF_PURCHASE, ZERO) + order.amount
@@ -456,7 +463,9 @@ class BatchOrders:
         changed = await sets.write_batch(self.session, conn, rows, list(self.buyers.values()), stock)
         if changed:
             raise Fallback(f"the stock of {changed} changed since it was read")
+        await add_sales(conn, self.sold)  # after the stock, as one order alone takes them
         if traced:
             record = written(self.ctx.uow)
-            for current, ids in await sets.insert_traced(conn, LedgerLine, self.rows["ledger"], self.ledger_traces):
-                record.ledger(current, ids)
+            ids = await insert_ids(conn, sets.table_of(LedgerLine), self.rows["ledger"])
+            for current, mine in by_call(ids, self.ledger_traces).items():
+                record.ledger(current, mine)

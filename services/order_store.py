@@ -28,6 +28,7 @@ from core.attribution import Attribution
 from core.commission import Party, Payout, split_sale
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
+from core.money import ZERO
 from core.order_sequence import Event, OrderState, PaidFacts, Person, out_of_stock
 from core.products import EventType
 from core.upgrade import LevelUp, Metric
@@ -35,6 +36,7 @@ from models import ingest
 from models import queries as q
 from models.orders import LedgerLine, Order
 from models.people import Buyer, Distributor, FanLock
+from models.sales import Sale, add_sales, known_customers, refund_sale
 from models.statuses import DistributorStatus
 from services.order_effects import (
     dm_clawbacks,
@@ -82,6 +84,7 @@ class SqlOrders:
         self.new_to_brand: dict[str, bool] = {}  # order id → the buyer never bought from its brand
         self.purchases: dict[str, Decimal] = {}  # buyer → their purchases now, for entry by purchase
         self.stock: dict[str, int | None] = {}  # sku → its stock as this unit of work last saw it
+        self.unsold: list[Sale] = []  # the order under way, not yet in its seller's totals
         # What prefetch() read: buyer → own account (None: none), ref code → owner. A buyer
         # met again in this unit of work is read afresh (their first order may have made
         # them a distributor).
@@ -190,8 +193,22 @@ class SqlOrders:
         return {i: person_of(self.rows[i]) for i in ids if i in self.rows}
 
     async def metrics(self, person: Person, needed: frozenset[Metric], at: datetime) -> Mapping[Metric, Decimal]:
+        """As the database has them, plus the order under way: the sellers' totals take it only
+        once its stock is taken (:meth:`finish_paid`)."""
         vips = sorted(self.ctx.settings.vip_levels)
-        return await q.distributor_metrics(self.session, int(person.id), vips, only=needed)
+        metrics = await q.distributor_metrics(self.session, int(person.id), vips, only=needed)
+        mine = [sale for sale in self.unsold if str(sale.seller_id) == person.id]
+        if not mine:
+            return metrics
+        promoted = [sale for sale in mine if not sale.own]
+        added = {
+            Metric.PROMOTED_SALES: sum((sale.amount for sale in promoted), ZERO),
+            Metric.SELF_PURCHASE: sum((sale.amount for sale in mine if sale.own), ZERO),
+        }
+        if Metric.CUSTOMERS in needed and promoted:
+            buyers = {sale.buyer_id for sale in promoted}
+            added[Metric.CUSTOMERS] = Decimal(len(buyers - await known_customers(self.session, int(person.id), buyers)))
+        return {metric: value + added.get(metric, ZERO) for metric, value in metrics.items()}
 
     async def qualified_before(self, order: OrderState) -> bool:
         return await q.has_qualified(self.session, order.buyer, order.sku)
@@ -232,6 +249,8 @@ class SqlOrders:
             paid_at=order.paid_at,
         )
         session.add(row)
+        if row.seller_id is not None:
+            self.unsold.append(Sale(row.seller_id, buyer.id, order.own, order.amount))
         await session.flush()  # before its ledger lines (no ORM relationship orders them)
 
     async def book(
@@ -313,6 +332,10 @@ class SqlOrders:
             raise out_of_stock(order.sku, left or 0, order.quantity)
         stock_left, epoch, thresholds = taken
         self.stock[order.sku] = stock_left
+        # The seller's totals after the stock, as a batch run as sets takes them: every order
+        # of the seller contends for that row.
+        await add_sales(session, self.unsold)
+        self.unsold.clear()
         if stock_left is not None:
             await thresholds_crossed(ctx, course, brand_id, stock_left + order.quantity, stock_left, epoch, thresholds)
         return stock_left
@@ -343,6 +366,8 @@ class SqlOrders:
         if event.quantity:
             await q.return_stock(session, row.course_sku, event.quantity)
             self.stock.pop(row.course_sku, None)
+        if row.seller_id is not None:  # the seller's totals last, after the stock (see finish_paid)
+            await refund_sale(session, row.seller_id, row.self_purchase, event.amount)
         await dm_clawbacks(self.ctx, row, event.amount, lines)
         return tuple(lines)
 

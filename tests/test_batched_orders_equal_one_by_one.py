@@ -24,6 +24,8 @@ from sqlalchemy import Integer, func, select, update
 
 from bot.base.env import Env
 from models import Base, Course, Distributor, LedgerLine, Order, OrderEvent
+from models.base import money_sum
+from models.sales import sales_of
 from services.errors import ServiceError
 from services.order_batch import OrderBatcher
 from services.order_events import OrderEventIn
@@ -35,7 +37,10 @@ from tests.test_whatif_equals_ledger import PHASES, QUICK, SETTINGS, Step, event
 
 # Rows the order pipeline writes; audit entries and order events hold the time they were
 # received, which is the batch's for all its events.
-TABLES = ["ledger_lines", "courses", "fan_locks", "outbox", "distributors", "orders", "buyers", "red_packets"]
+TABLES = [
+    *("ledger_lines", "courses", "fan_locks", "outbox", "distributors", "orders", "buyers", "red_packets"),
+    *("seller_sales", "seller_customers"),
+]
 
 
 def answer(result: Accepted | BaseException) -> tuple[Any, ...]:
@@ -72,6 +77,26 @@ async def each_event_keeps_its_payloads_fields(env: Env) -> None:
             assert fields == [payload["course_sku"], payload["quantity"], amount, buyer, payload["ref"]], payload
 
 
+async def sellers_totals_are_their_orders_sums(env: Env) -> None:
+    """The running totals the upgrade metrics read (models.sales) are what summing every
+    order of each seller gives, whichever path wrote the orders."""
+    o = Order
+    async with env.db.reading() as session:
+        summed: dict[int, list[Any]] = {}
+        for seller, own, amount, buyers in await session.execute(
+            select(o.seller_id, o.self_purchase, money_sum(o.amount - o.refunded), func.count(o.buyer_id.distinct()))
+            .where(o.seller_id.is_not(None))
+            .group_by(o.seller_id, o.self_purchase)
+        ):
+            totals = summed.setdefault(seller, [Decimal("0.00"), 0, Decimal("0.00")])
+            if own:
+                totals[2] = amount
+            else:
+                totals[0], totals[1] = amount, buyers
+        kept = await sales_of(session, summed)
+    assert {seller: tuple(t) for seller, t in summed.items()} == kept
+
+
 def chunks(bodies: Sequence[dict[str, Any]], sizes: Sequence[int]) -> list[list[OrderEventIn]]:
     events = [OrderEventIn.model_validate(b) for b in bodies]
     groups, at = [], 0
@@ -101,6 +126,7 @@ async def run(databases: Databases, dialect: str, groups: list[list[OrderEventIn
             answers.extend(answer(r) for r in results)
         found = await rows(env)
         await each_event_keeps_its_payloads_fields(env)
+        await sellers_totals_are_their_orders_sums(env)
         async with env.db.reading() as session:  # a new distributor's code is drawn at random
             codes = {
                 code: f"<distributor {i}>"
@@ -243,3 +269,15 @@ async def test_a_batch_whose_stock_another_transaction_took_meanwhile_runs_again
     assert [answer(r)[0] for r in results] == ["accepted", "accepted", "Refused", "Refused"]
     assert (stock, orders) == (0, 2)
     assert batcher.sets == 0 and sum(batcher.fallbacks.values()) == 1
+
+
+async def test_a_full_batch_starts_at_once_instead_of_waiting_out_its_window(databases, dialect):
+    async with running_services(databases, dialect, NO_UPGRADES) as env:
+        batcher = OrderBatcher(env, batch_max=4, window_seconds=600)  # a window no test would sit out
+        events = [
+            OrderEventIn.model_validate(order_event(f"o-{i}", buyer=f"b-{i}", sku="KX-BOX", amount="199.00"))
+            for i in range(4)
+        ]
+        results = await asyncio.wait_for(asyncio.gather(*(batcher.submit(e) for e in events)), timeout=60)
+    assert [answer(r)[0] for r in results] == ["accepted"] * 4
+    assert batcher.sets == 1

@@ -19,6 +19,7 @@ from bot.base.db import Database, alembic_config
 from bot.cli import main
 from models import Base, Brand, Buyer, Course, Distributor, Order, OrderEvent, RelayLine, RelayPush
 from models.base import UTCDateTime
+from models.sales import sales_of
 from tests.support import ROOT, START, running_services
 
 
@@ -159,3 +160,32 @@ async def test_events_stored_before_the_upgrade_get_the_replays_fields_from_thei
         ("XH-MATH-S1", 2, Decimal("1999.99"), "b-1", "DEMOC002"),
         ("XH-MATH-S1", 0, Decimal("133.00"), None, None),
     ]
+
+
+async def test_sellers_totals_start_from_the_orders_already_there_when_upgrading(databases, dialect):
+    async with running_services(databases, dialect) as services:
+        async with services.db.engine.begin() as connection:
+            await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "0016"))
+        async with services.db.unit_of_work() as session:
+            seller = await session.scalar(select(Distributor.id).where(Distributor.code == "DEMOC001"))
+            session.add_all([Buyer(id=b, name=b, first_seen_at=START) for b in ("b-1", "b-2")])
+            await session.flush()
+            for order, buyer, amount, refunded, own in (
+                ("o-1", "b-1", "199.00", "50.00", False),
+                ("o-2", "b-1", "199.00", "0", False),
+                ("o-3", "b-2", "99.00", "0", True),
+                ("o-4", "b-2", "10.00", "0", None),  # no seller
+            ):
+                session.add(
+                    Order(
+                        id=order, course_sku="XH-MATH-S1", brand_id="xinghuo", buyer_id=buyer, quantity=1,
+                        amount=Decimal(amount), refunded=Decimal(refunded), self_purchase=bool(own),
+                        seller_id=seller if own is not None else None, attribution="ref", paid_at=START,
+                    )
+                )  # fmt: skip
+
+        await services.db.upgrade()
+
+        async with services.db.reading() as session:
+            totals = await sales_of(session, [seller])
+    assert totals == {seller: (Decimal("348.00"), 1, Decimal("99.00"))}

@@ -82,3 +82,30 @@ def test_a_template_edited_on_disk_is_used_within_a_second_not_looked_up_at_ever
     assert renderer.render("t", {"a": 2}) == "旧 2"
     clock[0] += 0.6
     assert renderer.render("t", {"a": 3}) == "新 3"
+
+
+def test_an_edit_to_an_imported_template_is_used_within_a_second_too(tmp_path):
+    clock = [100.0]
+    renderer = Renderer(tmp_path, monotonic=lambda: clock[0])
+    (tmp_path / "_l.j2").write_text("{% macro kind() %}旧{% endmacro %}", encoding="utf-8")
+    (tmp_path / "t.txt.j2").write_text('{% import "_l.j2" as l %}{{ l.kind() }} {{ a }}', encoding="utf-8")
+    assert renderer.render("t", {"a": 1}) == "旧 1"
+
+    labels = tmp_path / "_l.j2"
+    labels.write_text("{% macro kind() %}新{% endmacro %}", encoding="utf-8")
+    os.utime(labels, (labels.stat().st_atime, labels.stat().st_mtime + 10))
+    clock[0] += 1.1
+    assert renderer.render("t", {"a": 2}) == "新 2"
+
+
+def test_a_template_whose_data_never_repeats_still_renders_each_text_and_repeated_data_is_still_reused(tmp_path):
+    (tmp_path / "earned.txt.j2").write_text("订单 {{ order_id }}", encoding="utf-8")
+    (tmp_path / "menu.txt.j2").write_text("菜单 {{ n }}", encoding="utf-8")
+    renderer = Renderer(tmp_path)
+
+    texts = [renderer.render("earned", {"order_id": f"o-{i}"}) for i in range(3000)]
+    assert texts == [f"订单 o-{i}" for i in range(3000)]
+
+    renderer.render("menu", {"n": 1})
+    cached = renderer._cache[("menu", (("n", 1),))]
+    assert renderer.render("menu", {"n": 1}) is cached[1]

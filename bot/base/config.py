@@ -114,11 +114,11 @@ class WebhookSettings(_Model):
 
 class OrderSettings(_Model):
     """Micro-batching of concurrent order events (``services.order_batch``): up to
-    ``batch_max`` events arriving within ``batch_window_ms`` share one transaction; 1 runs
-    each event in its own."""
+    ``batch_max`` events arriving within ``batch_window_ms`` share one transaction (a batch
+    starts at once when ``batch_max`` are waiting); 1 runs each event in its own."""
 
     batch_max: int = Field(16, ge=1, le=256)
-    batch_window_ms: Decimal = Field(Decimal("2"), ge=0, le=100)
+    batch_window_ms: Decimal = Field(Decimal("5"), ge=0, le=100)
 
 
 class AdminSettings(_Model):

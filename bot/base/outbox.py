@@ -35,6 +35,7 @@ from bot.base.tracing import written
 from models import queries as q
 from models.catalog import BrandGroup
 from models.messaging import OutboxDrop, OutboxMessage
+from models.new_ids import by_call, insert_ids
 from models.statuses import OutboxStatus
 from models.upsert import upsert
 
@@ -120,15 +121,9 @@ class _Queued:
             # The table, not the mapped class: a plain executemany, without the ORM's bulk path
             # (a third of the cost per row in bench/dispatch.py).
             if record is not None:  # a traced call: its log names the rows it queued
-                # One statement per call, its ids in any order: asking them in the rows' order
-                # SQLAlchemy can give on SQLite only by inserting one row per statement (a
-                # database round trip per DM, half a chat batch's cost in bench/dispatch.py).
-                by_trace: dict[str, list[dict[str, Any]]] = {}
-                for row, current in zip(rows, traces, strict=True):
-                    by_trace.setdefault(current, []).append(row)
-                statement = insert(OutboxMessage).returning(OutboxMessage.id)
-                for current, group in by_trace.items():
-                    record.queued(current, sorted(await self.session.scalars(statement, group)))
+                # One statement for all the calls, its ids in the rows' order (models.new_ids).
+                for current, mine in by_call(await insert_ids(self.session, OUTBOX_TABLE, rows), traces).items():
+                    record.queued(current, mine)
             else:
                 await self.session.execute(insert(OUTBOX_TABLE), rows)
         if self.withheld:
@@ -225,4 +220,3 @@ async def post_to_brand_groups(
             payload={"line": dict(data)} if coalesce else None,
         )
     return groups
-

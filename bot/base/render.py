@@ -7,6 +7,7 @@ reach Python internals. User text only ever arrives as data, never as template s
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -34,6 +35,8 @@ def yuan_filter(value: Any) -> str:
 
 
 RECHECK_SECONDS = 1.0  # how soon a template edited on disk is used
+UNIQUE_AFTER = 32  # misses in a row after which a template's texts are taken to be one-offs
+UNIQUE_FOR = 1000  # renders of such a template that skip the cache before it is tried again
 
 
 class Renderer:
@@ -45,9 +48,12 @@ class Renderer:
     ):
         self.directory = directory
         self.monotonic = monotonic
-        # name → (template, when its file was last checked): Jinja checks the file (a stat)
-        # at every get_template; at thousands of messages a second, once a second is enough.
-        self._templates: dict[str, tuple[Template, float]] = {}
+        # Jinja would check a template's file (a stat) at every get_template, and again for
+        # every {% import %} inside it; at thousands of messages a second, looking at the
+        # folder once a second is enough: any edit there drops every compiled template.
+        self._templates: dict[str, Template] = {}
+        self._looked_at = -RECHECK_SECONDS
+        self._folder: tuple[tuple[str, int, int], ...] | None = None
         self.timezone = ZoneInfo(timezone)
         self.env = SandboxedEnvironment(
             loader=FileSystemLoader(str(directory)),
@@ -55,6 +61,7 @@ class Renderer:
             autoescape=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,
         )
         self.env.filters["yuan"] = yuan_filter
         self.env.filters["mask_name"] = mask_name
@@ -64,6 +71,9 @@ class Renderer:
         # object → the same text. A template edited on disk is a new object, so no stale text.
         self._cache: dict[Any, tuple[Any, str]] = {}
         self._by_identity: dict[tuple[str, int], tuple[Any, Any, str]] = {}  # data kept alive: ids stay unique
+        # A template whose data is new every time (an earned DM names its order) would only
+        # fill the cache: after UNIQUE_AFTER misses in a row it skips it for UNIQUE_FOR renders.
+        self._misses: dict[str, int] = {}
 
     def local(self, value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
         """``value`` in the platform's time zone, formatted (the templates' ``local`` filter)."""
@@ -74,11 +84,17 @@ class Renderer:
         same = self._by_identity.get((name, id(data)))
         if same is not None and same[0] is data and same[1] is template:
             return same[2]  # the very same data object as last time (e.g. the menu's)
+        misses = self._misses.get(name, 0)
+        if misses >= UNIQUE_AFTER:
+            self._misses[name] = misses + 1 if misses < UNIQUE_AFTER + UNIQUE_FOR else 0
+            return template.render(**(data or {})).strip()
         key = _cache_key(name, data)
         if key is not None:
             cached = self._cache.get(key)
             if cached is not None and cached[0] is template:
+                self._misses[name] = 0
                 return cached[1]
+        self._misses[name] = misses + 1
         text = template.render(**(data or {})).strip()
         if key is not None:
             if len(self._cache) >= 512:
@@ -89,13 +105,23 @@ class Renderer:
         return text
 
     def _template(self, name: str) -> Template:
-        """The template, reloaded within ``RECHECK_SECONDS`` when ops edit its file."""
+        """The template, reloaded within ``RECHECK_SECONDS`` when ops edit a file of the folder."""
         now = self.monotonic()
-        known = self._templates.get(name)
-        if known is not None and now - known[1] < RECHECK_SECONDS:
-            return known[0]
-        template = self.env.get_template(name + SUFFIX)
-        self._templates[name] = (template, now)
+        if now - self._looked_at >= RECHECK_SECONDS:
+            self._looked_at = now
+            folder = tuple(
+                (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+                for entry in sorted(os.scandir(self.directory), key=lambda e: e.name)
+                if entry.name.endswith(".j2")
+            )
+            if folder != self._folder:
+                self._folder = folder
+                if self.env.cache is not None:
+                    self.env.cache.clear()  # imported ones (_labels.j2…) too
+                self._templates.clear()
+        template = self._templates.get(name)
+        if template is None:
+            template = self._templates[name] = self.env.get_template(name + SUFFIX)
         return template
 
     def names(self) -> list[str]:
