@@ -7,7 +7,8 @@ The pipeline figure is measured end to end: a real aiohttp server on 127.0.0.1, 
 requests from an aiohttp client in a process of its own with N in flight (attribution, ledger
 lines, stock, outbox), once per ``--batch`` size (``orders.batch_max``: 1 = one transaction
 per order). The raw figure is one committed INSERT of one row per transaction through the
-same engine, measured in the same run. CPU ms per order is the bot's process's (the server;
+same engine, measured just before and just after each pass (their mean is the pass's
+baseline). CPU ms per order is the bot's process's (the server;
 the client, as the shop's servers are, runs apart).
 Refused: as many orders again once the stock is empty, each answered 409. Aim: pipeline ≥ 1.0×
 raw. Each line is min / median / max of ``--runs`` runs; the load average is printed first.
@@ -238,20 +239,25 @@ async def main() -> None:
         if not args.sqlite_only and await reset_pg(args.pg):
             targets.append(("PostgreSQL", await fresh_pg_database(args.pg), args.pg))
         for name, url, admin in targets:
-            raws: list[float] = []
+            raws: dict[int, list[float]] = {b: [] for b in batches}
             results: dict[int, list[tuple[Pass, Pass]]] = {b: [] for b in batches}
             for run in range(args.runs):
-                raws.append(await raw_insert_rate(url, args.orders))
+                # The baseline just before and just after each pass, averaged: a shared machine's
+                # disk and CPU drift within seconds, and the ratio should compare like with like.
+                before = await raw_insert_rate(url, args.orders)
                 for batch in batches:
                     results[batch].append(
                         await pipeline_rate(url, args.orders, args.concurrency, batch, f"{run}-{batch}")
                     )
+                    after = await raw_insert_rate(url, args.orders)
+                    raws[batch].append((before + after) / 2)
+                    before = after
             for batch in batches:
                 ok = [a for a, _ in results[batch]]
                 no = [r for _, r in results[batch]]
-                ratios = [a.rate / raw for a, raw in zip(ok, raws, strict=True)]
+                ratios = [a.rate / raw for a, raw in zip(ok, raws[batch], strict=True)]
                 print(
-                    f"{name:<11}{batch:>6}{spread(raws, '.0f'):>16}{spread([a.rate for a in ok], '.0f'):>14}"
+                    f"{name:<11}{batch:>6}{spread(raws[batch], '.0f'):>16}{spread([a.rate for a in ok], '.0f'):>14}"
                     f" {spread(ratios, '.2f'):>16} {spread([a.cpu_ms for a in ok], '.1f'):>16}"
                     f" {spread([r.rate for r in no], '.0f'):>14} {spread([r.cpu_ms for r in no], '.1f'):>16}"
                     f"   {ok[-1].statuses} {no[-1].statuses}; last run's batches, both passes: {ok[-1].paths}"
