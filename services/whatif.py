@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -226,10 +226,12 @@ async def gather_inputs(
             span = EventSpan()
 
             def streamed(sync: Connection) -> T:
-                events = span.track(_database_events(sync, until))
-                return use(
-                    _inputs(settings, rows, events, expected, span, rejected, "order_events", first_at), first_at
-                )
+                # Closed however the replay ends, so that the rows' cursor goes at once.
+                with closing(_database_events(sync, until)) as stream:
+                    events = span.track(stream)
+                    return use(
+                        _inputs(settings, rows, events, expected, span, rejected, "order_events", first_at), first_at
+                    )
 
             return await connection.run_sync(streamed)
     except SQLAlchemyError as exc:
