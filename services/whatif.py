@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -287,7 +287,7 @@ _MEMBER_COLUMNS = (
 )
 
 
-def _database_events(connection: Connection, until: datetime | None) -> Iterator[Event]:
+def _database_events(connection: Connection, until: datetime | None) -> Generator[Event, None, None]:
     """The events in replay order, streamed: only the columns the replay reads (the payload's
     fields the pipeline stores beside it, never the payload itself), as the driver returns
     them, and the strings and amounts many events share (skus, codes, buyers, prices) kept
