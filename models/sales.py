@@ -27,12 +27,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.money import ZERO
 from models.base import Base, Money
-from models.upsert import dialect_insert
 
 
 class SellerSales(Base):
@@ -72,30 +72,28 @@ async def sales_of(bind: AsyncConnection | AsyncSession, ids: Iterable[int]) -> 
     return {seller: (promoted, customers, own) for seller, promoted, customers, own in rows}
 
 
-_WRITES: dict[str, tuple[Any, Any]] = {}  # dialect → (the customers' insert, the totals' upsert)
+def _writes_of(dialect: Any) -> tuple[Any, Any]:
+    """The two statements of :func:`add_sales` in one dialect: the customers' insert, the
+    totals' upsert. Built once (below) and given their rows as an executemany: compiled once,
+    not once per batch."""
+    customers = dialect.insert(SellerCustomer.__table__)
+    customers = customers.on_conflict_do_nothing(index_elements=["seller_id", "buyer_id"])
+    totals = dialect.insert(SellerSales.__table__)
+    table = totals.table
+    return (
+        customers.returning(SellerCustomer.seller_id),
+        totals.on_conflict_do_update(
+            index_elements=["distributor_id"],
+            set_={
+                "promoted": table.c.promoted + totals.excluded.promoted,
+                "customers": table.c.customers + totals.excluded.customers,
+                "own": table.c.own + totals.excluded.own,
+            },
+        ),
+    )
 
 
-def _writes(bind: AsyncConnection | AsyncSession) -> tuple[Any, Any]:
-    """The two statements of :func:`add_sales`, built once per dialect and given their rows
-    as an executemany: compiled once, not once per batch."""
-    dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
-    if dialect.name not in _WRITES:
-        customers = dialect_insert(bind, SellerCustomer.__table__)
-        customers = customers.on_conflict_do_nothing(index_elements=["seller_id", "buyer_id"])
-        totals = dialect_insert(bind, SellerSales.__table__)
-        table = totals.table
-        _WRITES[dialect.name] = (
-            customers.returning(SellerCustomer.seller_id),
-            totals.on_conflict_do_update(
-                index_elements=["distributor_id"],
-                set_={
-                    "promoted": table.c.promoted + totals.excluded.promoted,
-                    "customers": table.c.customers + totals.excluded.customers,
-                    "own": table.c.own + totals.excluded.own,
-                },
-            ),
-        )
-    return _WRITES[dialect.name]
+_WRITES = {"postgresql": _writes_of(postgresql), "sqlite": _writes_of(sqlite)}
 
 
 async def add_sales(bind: AsyncConnection | AsyncSession, sales: Iterable[Sale]) -> None:
@@ -109,7 +107,8 @@ async def add_sales(bind: AsyncConnection | AsyncSession, sales: Iterable[Sale])
             pairs.add((sale.seller_id, sale.buyer_id))
     if not by_seller:
         return
-    customers, totals = _writes(bind)
+    dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
+    customers, totals = _WRITES[dialect.name]
     new: dict[int, int] = {}
     if pairs:  # sorted: two transactions take the keys in one order, never waiting on each other in a circle
         rows = [{"seller_id": s, "buyer_id": b} for s, b in sorted(pairs)]

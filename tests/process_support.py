@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -18,11 +19,27 @@ import aiohttp
 
 from tests.support import ROOT
 
+# Ports for the servers tests start, below the kernel's ephemeral range (32768–60999 here),
+# where bind(0) and every outgoing connection draw theirs: a port handed out by bind(0) could
+# be taken by another worker's database connection before the bot started seconds later binds
+# it. Each xdist worker draws from a block of its own.
+PORT_BLOCK = 1_500
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now that no other test worker and no outgoing connection will take."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    low = 20_000 + (int(worker) if worker.isdigit() else 0) % 8 * PORT_BLOCK
+    draw = random.Random()  # not the global one: a test seeding it must not make workers agree
+    for _ in range(500):
+        port = draw.randrange(low, low + PORT_BLOCK)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # in use (another service, or a server of an earlier test)
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}–{low + PORT_BLOCK}")
 
 
 def write_config(tmp: Path, *replacements: tuple[str, str]) -> Path:

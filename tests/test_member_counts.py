@@ -5,7 +5,6 @@ course manager), after joins and leaves, the same in the console and in the ops 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,16 +18,11 @@ from models import queries as q
 from services.membership import sync_rooms_at_start
 from tests.console_support import log_in, make_account
 from tests.fakes import FakeTransport
+from tests.process_support import free_port
 from tests.support import START, TOKEN, web_client
 from tests.test_group_ops import HB, XH1, XH2, rows, run
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @asynccontextmanager

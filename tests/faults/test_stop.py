@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from bot.base.context import FixedClock
 from bot.runtime.spool import Spool
 from bot.transports.sim import SimTransport
 from tests.faults.support import DatabaseFault, eventually, fault_settings, outage_lines
+from tests.process_support import free_port
 from tests.support import PG_URL, ROOT, START
 
 pytestmark = pytest.mark.wall_clock  # a `distbot run` process, the simulator's world
@@ -32,12 +32,6 @@ GRACE = 2.0  # in process
 # last quarter of the grace (at most 2 s) is kept for.
 PROCESS_GRACE = 4.0
 FRIENDS = GUESTS[:10]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def drill_settings(tmp: Path):
