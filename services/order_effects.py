@@ -6,19 +6,20 @@ level-up DMs. Called by the order sequence's SQL ports (:mod:`services.order_sto
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
 from bot.base.config import CourseSettings
 from bot.base.context import Context
 from bot.base.outbox import post_to_brand_groups, queue_text
-from core.commission import Payout
+from core.commission import Party, Payout, Split, split_sale
 from core.entry import Applicant, Outcome, Path, decide_entry
 from core.group_ops import thresholds_reached
 from core.ledger import Entry
 from core.ledger import LedgerLine as CoreLine
+from core.order_sequence import Person
 from core.upgrade import LevelUp
 from models import ingest
 from models import queries as q
@@ -42,6 +43,53 @@ class Payee(Protocol):
     def contact_id(self) -> str | None: ...
     @property
     def helper_account(self) -> str | None: ...
+
+
+def split_of(
+    ctx: Context, seller: Person | None, recruiter: Person | None, pool: Decimal, margin: Decimal
+) -> Split | None:
+    """The configured plan's split of one sale between the seller and the seller's direct
+    recruiter (two levels at most: :func:`core.commission.split_sale`), or None when nothing
+    is paid: no seller, an inactive one (its share stays with the platform), nothing to share."""
+    if seller is None or not seller.active or (pool == 0 and margin == 0):
+        return None
+    return split_sale(
+        ctx.settings.plan,
+        pool,
+        Party(seller.id, seller.level),
+        Party(recruiter.id, recruiter.level) if recruiter is not None else None,
+        margin=margin,
+    )
+
+
+def queue_earned_of_sale(
+    ctx: Context,
+    split: Split,
+    seller: Person,
+    recruiter: Person | None,
+    payee_of: Callable[[str], Payee],
+    *,
+    order_id: str,
+    sku: str,
+    quantity: int,
+    own: bool,
+    at: datetime,
+) -> None:
+    """Each payee's "you earned" DM for one sale (:func:`queue_earned`); ``payee_of`` gives a
+    payee's row by distributor id."""
+    settles_on = at + timedelta(days=ctx.settings.raw.settlement.refund_window_days)
+    course = ctx.settings.courses[sku]
+    for person in [seller, *([recruiter] if recruiter is not None else [])]:
+        queue_earned(
+            ctx,
+            payee_of(person.id),
+            [p for p in split.payouts if p.payee == person.id],
+            order_id=order_id,
+            course=course.name,
+            quantity=quantity,
+            self_purchase=own and person is seller,
+            settles_on=settles_on,
+        )
 
 
 def queue_earned(

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -51,7 +51,7 @@ from bot.base.logs import trace
 from bot.base.outbox import post_to_brand_groups
 from bot.base.tracing import written
 from core.attribution import Attribution, Lock, TrialTaken
-from core.commission import Party, Payout, split_sale
+from core.commission import Payout
 from core.entry import Path
 from core.ledger import Entry, Reason
 from core.ledger import LedgerLine as CoreLine
@@ -66,7 +66,13 @@ from models.new_ids import by_call, insert_ids
 from models.orders import LedgerLine, Order, OrderEvent
 from models.people import Distributor, FanLock
 from models.sales import Sale, add_sales, sales_of
-from services.order_effects import enter_by_purchase, queue_earned, record_level_up, thresholds_crossed
+from services.order_effects import (
+    enter_by_purchase,
+    queue_earned_of_sale,
+    record_level_up,
+    split_of,
+    thresholds_crossed,
+)
 from services.order_events import OrderEventIn, stored_fields
 
 _SALES = frozenset({Metric.PROMOTED_SALES, Metric.CUSTOMERS, Metric.SELF_PURCHASE})
@@ -333,16 +339,9 @@ class BatchOrders:
         margin: Decimal,
     ) -> tuple[Payout, ...]:
         """Split under the configured plan, keep the earned lines, DM each payee."""
-        if seller is None or not seller.active or (pool == 0 and margin == 0):
+        split = split_of(self.ctx, seller, recruiter, pool, margin)
+        if split is None or seller is None:
             return ()
-        ctx = self.ctx
-        split = split_sale(
-            ctx.settings.plan,
-            pool,
-            Party(seller.id, seller.level),
-            Party(recruiter.id, recruiter.level) if recruiter is not None else None,
-            margin=margin,
-        )
         detail = {"event": event.type.value, "pool": str(split.pool), "margin": str(split.margin)}
         for p in split.payouts:
             self.ledger_traces.append(trace.get())
@@ -360,19 +359,18 @@ class BatchOrders:
                     "at": event.at,
                 }
             )
-        settles_on = event.at + timedelta(days=ctx.settings.raw.settlement.refund_window_days)
-        course = ctx.settings.courses[order.sku]
-        for payee in [seller, *([recruiter] if recruiter is not None else [])]:
-            queue_earned(
-                ctx,
-                self.members[payee.id],
-                [p for p in split.payouts if p.payee == payee.id],
-                order_id=order.id,
-                course=course.name,
-                quantity=order.quantity,
-                self_purchase=order.own and payee is seller,
-                settles_on=settles_on,
-            )
+        queue_earned_of_sale(
+            self.ctx,
+            split,
+            seller,
+            recruiter,
+            self.members.__getitem__,
+            order_id=order.id,
+            sku=order.sku,
+            quantity=order.quantity,
+            own=order.own,
+            at=event.at,
+        )
         return tuple(split.payouts)
 
     async def level_up(self, person: Person, up: LevelUp, at: datetime) -> None:

@@ -17,7 +17,7 @@ recruiters, in two queries instead of two per order.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,7 @@ from sqlalchemy import update
 
 from bot.base.context import Context
 from core.attribution import Attribution
-from core.commission import Party, Payout, split_sale
+from core.commission import Payout
 from core.ledger import Entry, Reason, claw_back
 from core.ledger import LedgerLine as CoreLine
 from core.money import ZERO
@@ -41,9 +41,10 @@ from models.statuses import DistributorStatus
 from services.order_effects import (
     dm_clawbacks,
     enter_by_purchase,
-    queue_earned,
+    queue_earned_of_sale,
     record_level_up,
     relay,
+    split_of,
     thresholds_crossed,
 )
 from services.order_events import OrderEventIn, stored_fields
@@ -263,18 +264,11 @@ class SqlOrders:
         margin: Decimal,
     ) -> tuple[Payout, ...]:
         """Split under the configured plan, write earned lines, DM each payee."""
-        if seller is None or not seller.active or (pool == 0 and margin == 0):
-            return ()  # an inactive seller's share stays with the platform, whatever the event
-        ctx = self.ctx
-        split = split_sale(
-            ctx.settings.plan,
-            pool,
-            Party(seller.id, seller.level),
-            Party(recruiter.id, recruiter.level) if recruiter is not None else None,
-            margin=margin,
-        )
+        split = split_of(self.ctx, seller, recruiter, pool, margin)
+        if split is None or seller is None:
+            return ()
         detail = {"event": event.type.value, "pool": str(split.pool), "margin": str(split.margin)}
-        ctx.session.add_all(
+        self.session.add_all(
             LedgerLine.from_core(
                 CoreLine(None, p.payee, p.kind, Entry.EARNED, p.amount, Reason.SALE, event.at),
                 order_id=order.id,
@@ -284,20 +278,18 @@ class SqlOrders:
             for p in split.payouts
         )
         row = self.orders[order.id]
-        settles_on = event.at + timedelta(days=ctx.settings.raw.settlement.refund_window_days)
-        course = ctx.settings.courses[order.sku]
-        payees = [seller, *([recruiter] if recruiter is not None else [])]
-        for payee in payees:
-            queue_earned(
-                ctx,
-                self.rows[payee.id],
-                [p for p in split.payouts if p.payee == payee.id],
-                order_id=order.id,
-                course=course.name,
-                quantity=row.quantity,
-                self_purchase=row.self_purchase and payee is seller,
-                settles_on=settles_on,
-            )
+        queue_earned_of_sale(
+            self.ctx,
+            split,
+            seller,
+            recruiter,
+            self.rows.__getitem__,
+            order_id=order.id,
+            sku=order.sku,
+            quantity=row.quantity,
+            own=row.self_purchase,
+            at=event.at,
+        )
         return tuple(split.payouts)
 
     async def level_up(self, person: Person, up: LevelUp, at: datetime) -> None:
