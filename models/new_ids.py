@@ -21,13 +21,14 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from models.upsert import dialect_name
+
 
 async def insert_ids(bind: AsyncConnection | AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert ``rows`` into ``table`` (its primary key a generated ``id``); their ids in order."""
     if not rows:
         return []
-    dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
-    if dialect.name == "postgresql":
+    if dialect_name(bind) == "postgresql":
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list((await bind.execute(statement, list(rows))).scalars())
     ids = sorted((await bind.execute(insert(table).returning(table.c.id), list(rows))).scalars())

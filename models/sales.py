@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.money import ZERO
 from models.base import Base, Money
+from models.upsert import dialect_name
 
 
 class SellerSales(Base):
@@ -98,17 +99,15 @@ _WRITES = {"postgresql": _writes_of(postgresql), "sqlite": _writes_of(sqlite)}
 
 async def add_sales(bind: AsyncConnection | AsyncSession, sales: Iterable[Sale]) -> None:
     """Orders written in this transaction, added to their sellers' totals (two statements)."""
-    by_seller: dict[int, list[Decimal]] = {}
+    by_seller: dict[int, list[Decimal]] = {}  # seller → [promoted, own]
     pairs = set()
     for sale in sales:
-        promoted, own = by_seller.setdefault(sale.seller_id, [ZERO, ZERO])
-        by_seller[sale.seller_id] = [promoted, own + sale.amount] if sale.own else [promoted + sale.amount, own]
+        by_seller.setdefault(sale.seller_id, [ZERO, ZERO])[1 if sale.own else 0] += sale.amount
         if not sale.own:
             pairs.add((sale.seller_id, sale.buyer_id))
     if not by_seller:
         return
-    dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
-    customers, totals = _WRITES[dialect.name]
+    customers, totals = _WRITES[dialect_name(bind)]
     new: dict[int, int] = {}
     if pairs:  # sorted: two transactions take the keys in one order, never waiting on each other in a circle
         rows = [{"seller_id": s, "buyer_id": b} for s, b in sorted(pairs)]

@@ -35,12 +35,17 @@ Rows = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 Bind = AsyncSession | AsyncConnection | Session | Connection
 
 
+def dialect_name(bind: Bind | Engine) -> str:
+    """The name of the database dialect ``bind`` talks to ("sqlite", "postgresql")."""
+    engine = bind if isinstance(bind, AsyncConnection | Connection | Engine) else bind.get_bind()
+    return str(engine.dialect.name)
+
+
 def dialect_insert(session: Bind | Engine, table: Any) -> Insert:
     """``INSERT INTO table`` in the dialect of the database ``session`` talks to, ready for
     an ``ON CONFLICT`` clause. Only SQLite and PostgreSQL are supported: another database is
     refused here rather than handed a statement it would misread."""
-    bind = session if isinstance(session, AsyncConnection | Connection | Engine) else session.get_bind()
-    name = bind.dialect.name
+    name = dialect_name(session)
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":

@@ -110,9 +110,10 @@ class Renderer:
         if now - self._looked_at >= RECHECK_SECONDS:
             self._looked_at = now
             folder = tuple(
-                (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+                (entry.name, stat.st_mtime_ns, stat.st_size)
                 for entry in sorted(os.scandir(self.directory), key=lambda e: e.name)
                 if entry.name.endswith(".j2")
+                for stat in [entry.stat()]
             )
             if folder != self._folder:
                 self._folder = folder
